@@ -1,0 +1,245 @@
+/*
+ * config.c - INI parsing with inih, defaults and checks (see config.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "manifest.h"
+#include "state.h"
+
+void
+config_defaults(struct config *c, enum config_role role)
+{
+	char host[128] = "node";
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->role = role;
+	snprintf(c->cluster_id, sizeof(c->cluster_id), "default");
+	if (gethostname(host, sizeof(host) - 1) == 0) {
+		/* Keep the host name usable as an id: cut at the first dot
+		 * and replace whatever else the id alphabet lacks. */
+		host[strcspn(host, ".")] = '\0';
+		for (i = 0; host[i] != '\0'; i++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR"
+			    "STUVWXYZ0123456789_-", host[i]))
+				host[i] = '-';
+	}
+	snprintf(c->node_id, sizeof(c->node_id), "%s", host[0] ? host : "node");
+	c->log_level = LOG_LEVEL_INFO;
+	c->quiet_ms = 500;
+	c->retry_ms = 15000;
+	c->keep_releases = 5;
+	c->recycle_releases = true;
+	c->poll_ms = 1000;
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9443");
+	snprintf(c->labels, sizeof(c->labels), "default");
+}
+
+static int
+set_string(char *dst, size_t len, const char *key, const char *value,
+    struct snap_err *err)
+{
+	if (strlen(value) >= len)
+		return snap_err_set(err, "%s: value longer than %zu bytes", key,
+		    len - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+static int
+set_ms(unsigned *dst, const char *key, const char *value, unsigned min,
+    unsigned max, struct snap_err *err)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+	    v < min || v > max)
+		return snap_err_set(err, "%s: '%s' is not a whole number from %u "
+		    "to %u", key, value, min, max);
+	*dst = (unsigned)v;
+	return 0;
+}
+
+static int
+set_bool(bool *dst, const char *key, const char *value, struct snap_err *err)
+{
+	if (!strcmp(value, "yes") || !strcmp(value, "true") ||
+	    !strcmp(value, "on") || !strcmp(value, "1"))
+		*dst = true;
+	else if (!strcmp(value, "no") || !strcmp(value, "false") ||
+	    !strcmp(value, "off") || !strcmp(value, "0"))
+		*dst = false;
+	else
+		return snap_err_set(err, "%s: '%s' is not yes or no", key, value);
+	return 0;
+}
+
+static int
+set_common(struct config *c, const char *key, const char *value,
+    struct snap_err *err)
+{
+	int level;
+
+	if (!strcmp(key, "cluster_id") || !strcmp(key, "node_id")) {
+		char *dst = key[0] == 'c' ? c->cluster_id : c->node_id;
+
+		if (state_check_id(value, err) == -1)
+			return snap_err_prefix(err, "%s", key);
+		return set_string(dst, 128, key, value, err);
+	}
+	if (!strcmp(key, "log_level")) {
+		if ((level = log_level_parse(value)) < 0)
+			return snap_err_set(err, "log_level: '%s' is not error, "
+			    "warn, info or debug", value);
+		c->log_level = level;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+set_primary(struct config *c, const char *key, const char *value,
+    struct snap_err *err)
+{
+	if (!strcmp(key, "source"))
+		return set_string(c->source, sizeof(c->source), key, value, err);
+	if (!strcmp(key, "sync_root"))
+		return set_string(c->sync_root, sizeof(c->sync_root), key, value,
+		    err);
+	if (!strcmp(key, "quiet_ms"))
+		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
+	if (!strcmp(key, "retry_ms"))
+		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
+	if (!strcmp(key, "push")) {
+		if (c->npush == CONFIG_MAX_PUSH)
+			return snap_err_set(err, "push: more than %d targets",
+			    CONFIG_MAX_PUSH);
+		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
+	}
+	return 1;
+}
+
+static int
+set_secondary(struct config *c, const char *key, const char *value,
+    struct snap_err *err)
+{
+	if (!strcmp(key, "sync_root"))
+		return set_string(c->sync_root, sizeof(c->sync_root), key, value,
+		    err);
+	if (!strcmp(key, "deploy_root"))
+		return set_string(c->deploy_root, sizeof(c->deploy_root), key,
+		    value, err);
+	if (!strcmp(key, "keep_releases"))
+		return set_ms(&c->keep_releases, key, value, 2, 1000, err);
+	if (!strcmp(key, "recycle_releases"))
+		return set_bool(&c->recycle_releases, key, value, err);
+	if (!strcmp(key, "poll_ms"))
+		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
+	if (!strcmp(key, "listen"))
+		return set_string(c->listen, sizeof(c->listen), key, value, err);
+	if (!strcmp(key, "labels")) {
+		if (manifest_check_labels(value, err) == -1)
+			return snap_err_prefix(err, "labels");
+		return set_string(c->labels, sizeof(c->labels), key, value, err);
+	}
+	if (!strcmp(key, "token_file"))
+		return set_string(c->token_file, sizeof(c->token_file), key,
+		    value, err);
+	return 1;
+}
+
+int
+config_set(struct config *c, const char *section, const char *key,
+    const char *value, struct snap_err *err)
+{
+	struct config scratch;
+	int rc;
+
+	if (!strcmp(section, "artsync"))
+		rc = set_common(c, key, value, err);
+	else if (!strcmp(section, "primary") || !strcmp(section, "secondary")) {
+		bool mine = (c->role == CONFIG_PRIMARY) ==
+		    (section[0] == 'p');
+		/* The other role's keys are checked, then dropped. */
+		struct config *dst = mine ? c : &scratch;
+
+		if (!mine)
+			config_defaults(&scratch, c->role);
+		rc = section[0] == 'p' ? set_primary(dst, key, value, err) :
+		    set_secondary(dst, key, value, err);
+	} else
+		return snap_err_set(err, "unknown section [%s]", section);
+	if (rc == 1)
+		return snap_err_set(err, "unknown key '%s' in [%s]", key, section);
+	return rc;
+}
+
+struct load_ctx {
+	struct config *c;
+	struct snap_err *err;
+	bool failed;
+};
+
+static int
+on_ini_line(void *arg, const char *section, const char *key,
+    const char *value)
+{
+	struct load_ctx *ctx = arg;
+
+	if (ctx->failed)
+		return 0;
+	if (config_set(ctx->c, section, key, value, ctx->err) == -1) {
+		ctx->failed = true;
+		return 0;	/* ini_parse reports this line */
+	}
+	return 1;
+}
+
+int
+config_load(struct config *c, const char *path, struct snap_err *err)
+{
+	struct load_ctx ctx = { .c = c, .err = err };
+	FILE *f;
+	int line;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return snap_err_sys(err, errno, "%s", path);
+	line = ini_parse_file(f, on_ini_line, &ctx);
+	fclose(f);
+	if (line == 0)
+		return 0;
+	if (ctx.failed)
+		return snap_err_prefix(err, "%s:%d", path, line);
+	return snap_err_set(err, "%s:%d: not a 'key = value' line or "
+	    "'[section]'", path, line);
+}
+
+int
+config_check(const struct config *c, struct snap_err *err)
+{
+	if (c->sync_root[0] == '\0')
+		return snap_err_set(err, "sync_root is not set (--sync-root or "
+		    "[%s] sync_root)", c->role == CONFIG_PRIMARY ? "primary" :
+		    "secondary");
+	if (c->role == CONFIG_PRIMARY && c->source[0] == '\0')
+		return snap_err_set(err, "source is not set (--source or "
+		    "[primary] source)");
+	if (c->role == CONFIG_SECONDARY && c->deploy_root[0] == '\0')
+		return snap_err_set(err, "deploy_root is not set (--deploy-root "
+		    "or [secondary] deploy_root)");
+	if (c->role == CONFIG_SECONDARY && c->token_file[0] != '\0' &&
+	    access(c->token_file, R_OK) == -1)
+		return snap_err_sys(err, errno, "token_file %s", c->token_file);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * config.h - every setting of the agent, from one INI file and the flags.
+ *
+ * File (examples/artsync.conf documents every key):
+ *	[artsync]    cluster_id, node_id, log_level
+ *	[primary]    source, sync_root, quiet_ms, push, retry_ms
+ *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
+ *	             poll_ms, listen, labels, token_file
+ * Each daemon reads [artsync] and its own section; keys of the other role's
+ * section are checked but not used, so one file can serve a whole cluster.
+ * Flags override the file. An unknown section or key, or a bad value, is an
+ * error naming the file and line.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snap_err.h"
+
+#define CONFIG_MAX_PUSH 16
+
+enum config_role {
+	CONFIG_PRIMARY,
+	CONFIG_SECONDARY,
+};
+
+struct config {
+	enum config_role role;
+	char cluster_id[128];
+	char node_id[128];
+	int log_level;			/* enum log_level */
+	char source[PATH_MAX];
+	char sync_root[PATH_MAX];
+	char deploy_root[PATH_MAX];
+	unsigned quiet_ms;
+	unsigned retry_ms;
+	char push[CONFIG_MAX_PUSH][PATH_MAX];
+	size_t npush;
+	unsigned keep_releases;
+	bool recycle_releases;
+	unsigned poll_ms;
+	char listen[128];
+	char labels[256];
+	char token_file[PATH_MAX];
+};
+
+/* Defaults for a role (node_id defaults to the host name). */
+void config_defaults(struct config *c, enum config_role role);
+
+/* Reads the INI file at path over the current values. 0 or -1 with err
+ * ("FILE:LINE: ..."). */
+int config_load(struct config *c, const char *path, struct snap_err *err);
+
+/* Sets one key as the file would (used for flags too). 0 or -1 with err. */
+int config_set(struct config *c, const char *section, const char *key,
+    const char *value, struct snap_err *err);
+
+/* Checks that what the role needs is there and consistent. 0 or -1. */
+int config_check(const struct config *c, struct snap_err *err);
+
+#endif

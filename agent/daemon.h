@@ -1,0 +1,28 @@
+/*
+ * daemon.h - what both daemons' loops share: signals as an fd, a monotonic
+ * clock, and systemd's readiness protocol.
+ *
+ * Signals never run code of ours: SIGTERM, SIGINT and SIGHUP are blocked and
+ * read from a signalfd in the poll loop, like any other event.
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include <stdint.h>
+
+#include "snap_err.h"
+
+/* Blocks TERM/INT/HUP (and ignores PIPE); returns a signalfd or -1. */
+int daemon_signals(struct snap_err *err);
+/* The signal number read from the signalfd, or 0 if none was pending. */
+int daemon_signal_read(int fd);
+
+/* Milliseconds on the monotonic clock. */
+int64_t daemon_now_ms(void);
+
+/* sd_notify(3) status, a no-op outside systemd. */
+void daemon_notify_ready(const char *status);
+void daemon_notify_status(const char *status);
+void daemon_notify_stopping(void);
+
+#endif

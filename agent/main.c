@@ -1,0 +1,368 @@
+/*
+ * main.c - the artsync command line: one binary, one subcommand per job.
+ *
+ * Flags are table-driven and go through config_set(), the same code that
+ * reads the config file, so a flag and its config key accept exactly the same
+ * values. Exit codes: 0 ok, 1 the operation failed, 2 usage or config error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "primary.h"
+#include "secondary.h"
+#include "snap.h"
+#include "xmlcheck.h"
+
+#define EXIT_USAGE 2
+
+struct flag {
+	const char *name;	/* --name */
+	const char *section;	/* config section and key it sets */
+	const char *key;
+};
+
+static const struct flag common_flags[] = {
+	{ "cluster-id", "artsync", "cluster_id" },
+	{ "node-id", "artsync", "node_id" },
+	{ "log-level", "artsync", "log_level" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct flag primary_flags[] = {
+	{ "source", "primary", "source" },
+	{ "sync-root", "primary", "sync_root" },
+	{ "push", "primary", "push" },
+	{ "quiet-ms", "primary", "quiet_ms" },
+	{ "retry-ms", "primary", "retry_ms" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct flag secondary_flags[] = {
+	{ "sync-root", "secondary", "sync_root" },
+	{ "deploy-root", "secondary", "deploy_root" },
+	{ "keep-releases", "secondary", "keep_releases" },
+	{ "recycle-releases", "secondary", "recycle_releases" },
+	{ "poll-ms", "secondary", "poll_ms" },
+	{ "listen", "secondary", "listen" },
+	{ "labels", "secondary", "labels" },
+	{ "token-file", "secondary", "token_file" },
+	{ NULL, NULL, NULL },
+};
+
+static const char usage_text[] =
+"usage: artsync COMMAND [OPTIONS]\n"
+"\n"
+"commands:\n"
+"  publish   --source DIR --sync-root DIR    validate and publish the tree once\n"
+"  primary   --config FILE | flags           watch the source, publish on change\n"
+"  secondary --config FILE | flags           follow the sync root, swap current\n"
+"  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
+"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
+"\n"
+"  status, list, show, redeploy, undeploy, deploy-local: the local REST client\n"
+"  (not in this build yet)\n"
+"\n"
+"common options:\n"
+"  --config FILE        read settings from FILE (flags override it)\n"
+"  --cluster-id ID      cluster id recorded in state.json (default: default)\n"
+"  --node-id ID         this node's id (default: the host name)\n"
+"  --log-level LEVEL    error, warn, info (default) or debug\n"
+"  -n                   check the configuration, print \"configuration OK\", exit\n"
+"  -h, --help           this text\n"
+"\n"
+"primary and publish:\n"
+"  --source DIR         the artifact tree (api/, sequences/, ...)\n"
+"  --sync-root DIR      where snapshots and state.json are written\n"
+"  --quiet-ms N         publish after N ms without changes (default 500)\n"
+"  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
+"  --push TARGET        rsync target (repeatable; not in this build yet)\n"
+"\n"
+"secondary:\n"
+"  --sync-root DIR      the directory the primary publishes to\n"
+"  --deploy-root DIR    where releases and the current symlink live\n"
+"  --poll-ms N          read state.json every N ms (default 1000)\n"
+"  --keep-releases N    releases kept on disk, at least 2 (default 5)\n"
+"  --recycle-releases yes|no  build new releases by patching the oldest\n"
+"                       kept one (default yes; see README)\n"
+"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:9443)\n"
+"  --labels A,B         gateway labels to deploy (default: default)\n"
+"  --token-file FILE    bearer token for mutating REST calls\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "artsync: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see artsync --help)\n");
+	return EXIT_USAGE;
+}
+
+/* Options of one command: the common flags plus the role's own. */
+struct cmdline {
+	struct config c;
+	const char *config_path;
+	bool check_only;
+	uint64_t to;			/* rollback --to */
+	bool have_to;
+	char **rest;			/* positional arguments */
+	int nrest;
+};
+
+static size_t
+count_flags(const struct flag *f)
+{
+	size_t n = 0;
+
+	while (f != NULL && f[n].name != NULL)
+		n++;
+	return n;
+}
+
+static const struct flag *
+flag_at(const struct flag *role, size_t i)
+{
+	size_t nc = count_flags(common_flags);
+
+	return i < nc ? &common_flags[i] : &role[i - nc];
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
+}
+
+/*
+ * Parses argv for a command whose role flags are `role`. The config file is
+ * read first (wherever --config stands), then the flags over it.
+ */
+static int
+parse(int argc, char **argv, enum config_role r, const struct flag *role,
+    struct cmdline *cl)
+{
+	struct option opts[48];
+	struct snap_err err = SNAP_ERR_INIT;
+	size_t i, n = count_flags(common_flags) + count_flags(role);
+	int ch, o = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	config_defaults(&cl->c, r);
+	for (i = 0; i < n; i++)
+		opts[o++] = (struct option){ flag_at(role, i)->name,
+		    required_argument, NULL, 256 + (int)i };
+	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
+	opts[o++] = (struct option){ "to", required_argument, NULL, 't' };
+	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[o] = (struct option){ NULL, 0, NULL, 0 };
+
+	/* First pass: only --config, so the file lies under the flags. */
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1)
+		if (ch == 'c')
+			cl->config_path = optarg;
+	if (cl->config_path != NULL &&
+	    config_load(&cl->c, cl->config_path, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (ch == 'n') {
+			cl->check_only = true;
+		} else if (ch == 't') {
+			if (parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
+				return usage_error("--to: '%s' is not a version",
+				    optarg);
+			cl->have_to = true;
+		} else if (ch >= 256) {
+			const struct flag *f = flag_at(role, (size_t)ch - 256);
+
+			if (config_set(&cl->c, f->section, f->key, optarg,
+			    &err) == -1) {
+				fprintf(stderr, "artsync: --%s: %s\n", f->name,
+				    err.msg);
+				return EXIT_USAGE;
+			}
+		} else if (ch == '?') {
+			return usage_error("unknown or incomplete option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	cl->rest = argv + optind;
+	cl->nrest = argc - optind;
+	log_init((enum log_level)cl->c.log_level);
+	return 0;
+}
+
+static struct xmlcheck *
+new_validator(void)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct xmlcheck *xc = xmlcheck_new(&err);
+
+	if (xc == NULL)
+		fprintf(stderr, "artsync: %s\n", err.msg);
+	return xc;
+}
+
+static int
+cmd_publish(int argc, char **argv)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	struct snap_publish_opts o;
+	struct cmdline cl;
+	uint64_t version;
+	int rc;
+
+	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+		return rc;
+	if (cl.nrest > 0)
+		return usage_error("publish: unexpected argument '%s'",
+		    cl.rest[0]);
+	if (config_check(&cl.c, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
+	if ((o.xc = new_validator()) == NULL)
+		return 1;
+	rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res, &version, &err);
+	xmlcheck_free(o.xc);
+	if (rc == -1) {
+		fprintf(stderr, "artsync: publish failed: %s\n", err.msg);
+		return 1;
+	}
+	if (res == SNAP_UNCHANGED)
+		printf("unchanged\n");
+	else
+		printf("%" PRIu64 "\n", version);
+	return 0;
+}
+
+static int
+cmd_verify(int argc, char **argv)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state st;
+	struct cmdline cl;
+	uint64_t version = 0;
+	int rc;
+
+	if ((rc = parse(argc, argv, CONFIG_SECONDARY, secondary_flags,
+	    &cl)) != 0)
+		return rc;
+	if (cl.nrest > 1)
+		return usage_error("verify: unexpected argument '%s'",
+		    cl.rest[1]);
+	if (cl.nrest == 1 && (parse_u64(cl.rest[0], &version) == -1 ||
+	    version == 0))
+		return usage_error("verify: '%s' is not a version", cl.rest[0]);
+	if (cl.c.sync_root[0] == '\0')
+		return usage_error("verify: %s", "--sync-root is required");
+	if (snap_verify(cl.c.sync_root, version, &st, &err) == -1) {
+		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
+		return 1;
+	}
+	printf("version %" PRIu64 " OK: %" PRIu64 " artifacts, archive xxh128 "
+	    "%s\n", st.version, st.artifact_count, st.archive.xxh128);
+	return 0;
+}
+
+static int
+cmd_rollback(int argc, char **argv)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_publish_opts o;
+	struct cmdline cl;
+	uint64_t version;
+	int rc;
+
+	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+		return rc;
+	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
+		return usage_error("rollback: %s", "--sync-root and --to are "
+		    "required");
+	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
+	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
+		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
+		return 1;
+	}
+	printf("%" PRIu64 "\n", version);
+	return 0;
+}
+
+static int
+cmd_daemon(int argc, char **argv, enum config_role r)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct cmdline cl;
+	int rc;
+
+	rc = parse(argc, argv, r, r == CONFIG_PRIMARY ? primary_flags :
+	    secondary_flags, &cl);
+	if (rc != 0)
+		return rc;
+	if (cl.nrest > 0)
+		return usage_error("unexpected argument '%s'", cl.rest[0]);
+	if (config_check(&cl.c, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	if (r == CONFIG_PRIMARY && cl.c.npush > 0) {
+		fprintf(stderr, "artsync: push: rsync targets are not supported "
+		    "by this build yet\n");
+		return EXIT_USAGE;
+	}
+	if (cl.check_only) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (cmd == NULL)
+		return usage_error("%s", "no command given");
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("%s\n", SNAP_VERSION_STRING);
+		return 0;
+	}
+	argc--;
+	argv++;
+	if (!strcmp(cmd, "publish"))
+		return cmd_publish(argc, argv);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc, argv);
+	if (!strcmp(cmd, "rollback"))
+		return cmd_rollback(argc, argv);
+	if (!strcmp(cmd, "primary"))
+		return cmd_daemon(argc, argv, CONFIG_PRIMARY);
+	if (!strcmp(cmd, "secondary"))
+		return cmd_daemon(argc, argv, CONFIG_SECONDARY);
+	return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,168 @@
+/*
+ * primary.c - watch the source tree, debounce, publish.
+ *
+ * Every inotify event (re)starts the quiet timer; when quiet_ms pass with no
+ * event, the tree is published. Publishing always rescans the whole tree, so
+ * a lost event (IN_Q_OVERFLOW) costs nothing but a rescan, and a publish that
+ * finds nothing new writes nothing. A failed publish (an invalid artifact,
+ * a file caught mid-write) is logged once and retried on the next change, or
+ * after retry_ms for errors that may pass by themselves.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "primary.h"
+#include "snap.h"
+#include "watch.h"
+#include "xmlcheck.h"
+
+struct primary {
+	const struct config *c;
+	struct xmlcheck *xc;
+	bool watching;
+	bool pending;		/* a publish is due at `due` */
+	int64_t due;
+	char last_error[sizeof(((struct snap_err *)0)->msg)];
+};
+
+static void
+publish_now(struct primary *p)
+{
+	struct snap_publish_opts o = { p->c->cluster_id, p->c->node_id, p->xc };
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	int64_t start = daemon_now_ms();
+	uint64_t version;
+
+	p->pending = false;
+	if (snap_publish(p->c->source, p->c->sync_root, &o, &res, &version,
+	    &err) == -1) {
+		/* Same failure again: say it once, not at every retry. */
+		if (strcmp(err.msg, p->last_error) != 0)
+			log_error("publish failed: %s", err.msg);
+		snprintf(p->last_error, sizeof(p->last_error), "%s", err.msg);
+		p->pending = true;
+		p->due = daemon_now_ms() + p->c->retry_ms;
+		return;
+	}
+	if (p->last_error[0] != '\0')
+		log_info("publish works again");
+	p->last_error[0] = '\0';
+	if (res == SNAP_UNCHANGED)
+		log_debug("source unchanged at version %" PRIu64, version);
+	else
+		log_info("published version %" PRIu64 " in %" PRId64 " ms",
+		    version, daemon_now_ms() - start);
+}
+
+static void
+try_watch(struct primary *p)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	if (p->watching)
+		return;
+	if (watch_tree(p->c->source, &err) == -1) {
+		log_warn("%s (retrying every %u ms)", err.msg, p->c->retry_ms);
+		return;
+	}
+	p->watching = true;
+}
+
+static void
+on_inotify(struct primary *p)
+{
+	unsigned flags = watch_drain();
+
+	if (flags & WATCH_OVERFLOW)
+		log_warn("inotify queue overflowed: rescanning %s",
+		    p->c->source);
+	if (flags & WATCH_LOST) {
+		log_warn("%s: watch lost (removed or unmounted)", p->c->source);
+		p->watching = false;
+	}
+	if (flags & WATCH_CHANGED) {
+		p->pending = true;
+		p->due = daemon_now_ms() + p->c->quiet_ms;
+	}
+}
+
+static int
+loop(struct primary *p, int sigfd)
+{
+	struct pollfd pfd[2];
+	int64_t now;
+	int timeout, sig;
+
+	for (;;) {
+		now = daemon_now_ms();
+		if (p->pending && now >= p->due) {
+			try_watch(p);
+			publish_now(p);
+			continue;
+		}
+		timeout = p->pending ? (int)(p->due - now) : -1;
+		if (!p->watching && (timeout < 0 || timeout > (int)p->c->retry_ms))
+			timeout = (int)p->c->retry_ms;
+		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (pfd[0].revents & POLLIN) {
+			sig = daemon_signal_read(sigfd);
+			if (sig == SIGTERM || sig == SIGINT) {
+				log_info("stopping on signal %d", sig);
+				return 0;
+			}
+			if (sig == SIGHUP) {	/* a manual "publish now" */
+				p->pending = true;
+				p->due = 0;
+			}
+		}
+		if (pfd[1].revents & POLLIN)
+			on_inotify(p);
+		if (!p->watching && !p->pending) {
+			try_watch(p);
+			if (p->watching) {	/* back: catch up at once */
+				p->pending = true;
+				p->due = 0;
+			}
+		}
+	}
+}
+
+int
+primary_run(const struct config *c)
+{
+	struct primary p = { .c = c, .pending = true, .due = 0 };
+	struct snap_err err = SNAP_ERR_INIT;
+	int sigfd = -1, rc = 1;
+
+	if ((p.xc = xmlcheck_new(&err)) == NULL ||
+	    (sigfd = daemon_signals(&err)) == -1 || watch_init(&err) == -1) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	log_info("primary %s/%s: %s -> %s (quiet %u ms)", c->cluster_id,
+	    c->node_id, c->source, c->sync_root, c->quiet_ms);
+	try_watch(&p);
+	daemon_notify_ready("watching");
+	rc = loop(&p, sigfd);
+	daemon_notify_stopping();
+out:
+	watch_cleanup();
+	if (sigfd >= 0)
+		close(sigfd);
+	xmlcheck_free(p.xc);
+	return rc;
+}

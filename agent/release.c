@@ -1,0 +1,460 @@
+/*
+ * release.c - build releases by patching a retiring one, swap, retain (see
+ * release.h for the layout and the safety argument).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arc.h"
+#include "fsutil.h"
+#include "names.h"
+#include "release.h"
+#include "swap.h"
+
+#define STAGING ".staging"
+#define BUILD ".staging/build"
+/* Above this many files one syncfs(2) beats an fsync(2) per file. */
+#define FSYNC_EACH_MAX 256
+
+bool
+release_parse_name(const char *s, struct release *r)
+{
+	char again[RELEASE_NAME_MAX];
+	int used = 0;
+
+	if (sscanf(s, "v%" SCNu64 "-r%" SCNu64 "%n", &r->version, &r->serial,
+	    &used) != 2 || s[used] != '\0')
+		return false;
+	/* Only the canonical spelling: no leading zeros, signs or spaces. */
+	snprintf(again, sizeof(again), "v%" PRIu64 "-r%" PRIu64, r->version,
+	    r->serial);
+	if (strcmp(again, s) != 0)
+		return false;
+	snprintf(r->name, sizeof(r->name), "%s", s);
+	return true;
+}
+
+static void
+release_make(struct release *r, uint64_t version, uint64_t serial)
+{
+	r->version = version;
+	r->serial = serial;
+	snprintf(r->name, sizeof(r->name), "v%" PRIu64 "-r%" PRIu64, version,
+	    serial);
+}
+
+static int
+serial_cmp(const void *a, const void *b)
+{
+	const struct release *x = a, *y = b;
+
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+/* The release directories under releases/, oldest first; *out is owned by
+ * the caller. */
+static int
+list_releases(struct deploy *d, struct release **out, size_t *n,
+    struct snap_err *err)
+{
+	struct release *list = NULL, r;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *dir;
+	int fd;
+
+	*n = 0;
+	if ((fd = dup(d->relfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return snap_err_sys(err, errno, "releases");
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (!release_parse_name(de->d_name, &r))
+			continue;
+		if (*n == cap) {
+			void *p;
+
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(list, cap * sizeof(*list))) == NULL) {
+				closedir(dir);
+				free(list);
+				return snap_err_set(err, "out of memory");
+			}
+			list = p;
+		}
+		list[(*n)++] = r;
+	}
+	closedir(dir);
+	if (*n > 1)
+		qsort(list, *n, sizeof(*list), serial_cmp);
+	*out = list;
+	return 0;
+}
+
+static struct manifest *
+load_manifest(struct deploy *d, const char *name, struct snap_err *err)
+{
+	char file[RELEASE_NAME_MAX + 8], *buf = NULL;
+	struct manifest *m;
+	size_t len;
+
+	snprintf(file, sizeof(file), "%s.json", name);
+	if (fsu_read_file(d->relfd, file, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
+	    err) == -1)
+		return NULL;
+	m = manifest_from_json(buf, len, err);
+	free(buf);
+	if (m == NULL)
+		snap_err_prefix(err, "releases/%s", file);
+	return m;
+}
+
+static bool
+is_current(const struct deploy *d, const char *name)
+{
+	return d->has_current && strcmp(d->current.name, name) == 0;
+}
+
+/* Removes what a crash may have left: see release.h. */
+static int
+clean_leftovers(struct deploy *d, struct snap_err *err)
+{
+	char base[RELEASE_NAME_MAX + 8];
+	struct release r;
+	struct dirent *de;
+	DIR *dir;
+	int fd, rc = 0;
+
+	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
+	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
+		return -1;
+	if ((fd = dup(d->relfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return snap_err_sys(err, errno, "releases");
+	}
+	rewinddir(dir);
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+		bool drop = false;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (release_parse_name(name, &r)) {
+			snprintf(base, sizeof(base), "%s.json", name);
+			drop = !is_current(d, name) && faccessat(d->relfd, base,
+			    F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+		} else if (len > 5 && strcmp(name + len - 5, ".json") == 0) {
+			snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
+			drop = !release_parse_name(base, &r) ||
+			    faccessat(d->relfd, base, F_OK,
+			    AT_SYMLINK_NOFOLLOW) != 0;
+		} else {
+			drop = name[0] == '.';	/* our temp files */
+		}
+		if (drop)
+			rc = fsu_remove_tree(d->relfd, name, err);
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int
+load_current(struct deploy *d, struct snap_err *err)
+{
+	char name[RELEASE_NAME_MAX];
+	int rc;
+
+	rc = swap_read_current(d->rootfd, name, sizeof(name), err);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	if (!release_parse_name(name, &d->current))
+		return snap_err_set(err, "current points at '%s', not a release "
+		    "name", name);
+	if ((d->current_m = load_manifest(d, name, err)) == NULL)
+		return -1;
+	d->has_current = true;
+	return 0;
+}
+
+int
+deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
+    struct snap_err *err)
+{
+	d->keep = keep < RELEASE_KEEP_MIN ? RELEASE_KEEP_MIN : keep;
+	d->recycle = recycle;
+	if (fsu_mkdirs(path, err) == -1)
+		return -1;
+	if ((d->rootfd = fsu_open_dir(AT_FDCWD, path, err)) == -1)
+		return -1;
+	if (mkdirat(d->rootfd, "releases", 0755) == -1 && errno != EEXIST)
+		return snap_err_sys(err, errno, "%s/releases", path);
+	if ((d->relfd = fsu_open_dir(d->rootfd, "releases", err)) == -1)
+		return snap_err_prefix(err, "%s", path);
+	if (load_current(d, err) == -1)
+		return snap_err_prefix(err, "%s", path);
+	if (clean_leftovers(d, err) == -1)
+		return snap_err_prefix(err, "%s", path);
+	return 0;
+}
+
+void
+deploy_close(struct deploy *d)
+{
+	manifest_free(d->current_m);
+	d->current_m = NULL;
+	if (d->relfd >= 0)
+		close(d->relfd);
+	if (d->rootfd >= 0)
+		close(d->rootfd);
+	d->relfd = d->rootfd = -1;
+}
+
+/* The release to recycle: the keep-th newest, if it is not current. */
+static int
+pick_base(struct deploy *d, const struct release *list, size_t n,
+    struct release *base, struct manifest **bm, struct snap_err *err)
+{
+	struct snap_err ignored;
+
+	*bm = NULL;
+	if (!d->recycle || n < d->keep)
+		return 0;
+	*base = list[n - d->keep];
+	if (is_current(d, base->name))
+		return 0;
+	/* A release whose record we cannot read is simply not reused. */
+	*bm = load_manifest(d, base->name, &ignored);
+	if (*bm == NULL)
+		return 0;
+	if (renameat(d->relfd, base->name, d->rootfd, BUILD) == -1) {
+		manifest_free(*bm);
+		*bm = NULL;
+		return snap_err_sys(err, errno, "releases/%s: rename to "
+		    BUILD, base->name);
+	}
+	return 0;
+}
+
+struct want_ctx {
+	const struct manifest *base;
+	size_t count;
+};
+
+static bool
+want_changed(const struct manifest_entry *e, void *arg)
+{
+	struct want_ctx *w = arg;
+	const struct manifest_entry *b;
+
+	if (w->base == NULL)
+		return true;
+	b = manifest_find(w->base, e->type, e->name);
+	return b == NULL || strcmp(b->xxh128, e->xxh128) != 0;
+}
+
+/* Unlinks what the base holds and the target does not. */
+static int
+remove_dropped(int stagefd, const struct manifest *base,
+    const struct manifest *target, size_t *removed, struct snap_err *err)
+{
+	char path[NAME_MAX_BYTES + 64];
+	size_t i;
+
+	for (i = 0; base != NULL && i < base->n; i++) {
+		const struct manifest_entry *e = &base->entries[i];
+
+		if (manifest_find(target, e->type, e->name) != NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.xml",
+		    artifact_types[e->type].folder, e->name);
+		if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT)
+			return snap_err_sys(err, errno, "%s: unlink", path);
+		(*removed)++;
+	}
+	return 0;
+}
+
+/* Every type folder exists (empty or not) and is on disk. */
+static int
+sync_folders(int stagefd, bool create, struct snap_err *err)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < artifact_type_count; i++) {
+		const char *folder = artifact_types[i].folder;
+
+		if (create && mkdirat(stagefd, folder, 0755) == -1 &&
+		    errno != EEXIST)
+			return snap_err_sys(err, errno, "%s: mkdir", folder);
+		if ((fd = fsu_open_dir(stagefd, folder, err)) == -1)
+			return -1;
+		if (fsync(fd) == -1) {
+			int saved = errno;
+
+			close(fd);
+			return snap_err_sys(err, saved, "%s: fsync", folder);
+		}
+		close(fd);
+	}
+	return fsu_fsync_dir(stagefd, "staging", err);
+}
+
+static size_t
+count_wanted(const struct manifest *target, struct want_ctx *w)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < target->n; i++)
+		if (want_changed(&target->entries[i], w))
+			n++;
+	return n;
+}
+
+/* Fills .staging/build with version v; returns its fd or -1. */
+static int
+build(struct deploy *d, struct snap_version *v, const struct manifest *base,
+    struct apply_stats *st, struct snap_err *err)
+{
+	struct want_ctx w = { .base = base };
+	struct arc_extract x = { .want = want_changed, .arg = &w };
+	int stagefd;
+
+	if (base == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
+		return snap_err_sys(err, errno, BUILD ": mkdir");
+	if ((stagefd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
+		return -1;
+	if (sync_folders(stagefd, true, err) == -1 ||
+	    remove_dropped(stagefd, base, v->m, &st->removed, err) == -1)
+		goto fail;
+	x.destfd = stagefd;
+	x.fsync_files = count_wanted(v->m, &w) <= FSYNC_EACH_MAX;
+	if (arc_extract(v->archfd, &v->st.archive, v->m, &x, err) == -1) {
+		snap_err_prefix(err, "%s", v->st.archive.name);
+		goto fail;
+	}
+	st->written = x.written;
+	st->bytes = x.bytes_written;
+	if (!x.fsync_files && syncfs(stagefd) == -1) {
+		snap_err_sys(err, errno, BUILD ": syncfs");
+		goto fail;
+	}
+	if (sync_folders(stagefd, false, err) == -1)
+		goto fail;
+	return stagefd;
+fail:
+	close(stagefd);
+	return -1;
+}
+
+/* Keeps the newest `keep` releases (and current, whatever its age). */
+static void
+apply_retention(struct deploy *d)
+{
+	struct release *list = NULL;
+	struct snap_err err = SNAP_ERR_INIT;
+	char json[RELEASE_NAME_MAX + 8];
+	size_t n, i;
+
+	if (list_releases(d, &list, &n, &err) == -1)
+		return;
+	for (i = 0; n > d->keep && i < n - d->keep; i++) {
+		if (is_current(d, list[i].name))
+			continue;
+		snprintf(json, sizeof(json), "%s.json", list[i].name);
+		/* The record goes first: a directory without one is a
+		 * leftover the next start removes. */
+		if (unlinkat(d->relfd, json, 0) == 0 || errno == ENOENT)
+			(void)fsu_remove_tree(d->relfd, list[i].name, &err);
+	}
+	free(list);
+}
+
+static int
+publish_release(struct deploy *d, const struct release *r,
+    const struct manifest *m, struct snap_err *err)
+{
+	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16], *buf;
+	size_t len;
+	int rc;
+
+	if (manifest_to_json(m, &buf, &len, err) == -1)
+		return -1;
+	snprintf(json, sizeof(json), "%s.json", r->name);
+	rc = fsu_write_atomic(d->relfd, json, buf, len, err);
+	free(buf);
+	if (rc == -1)
+		return -1;
+	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
+		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
+	if (fsu_fsync_dir(d->relfd, "releases", err) == -1)
+		return -1;
+	snprintf(target, sizeof(target), "releases/%s", r->name);
+	return swap_current(d->rootfd, target, err);
+}
+
+int
+deploy_apply(struct deploy *d, struct snap_version *v, struct apply_stats *st,
+    struct snap_err *err)
+{
+	struct release *list = NULL, base, next;
+	struct manifest *bm = NULL;
+	uint64_t serial;
+	size_t n;
+	int stagefd = -1, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
+	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
+		return snap_err_sys(err, errno, STAGING);
+	if (list_releases(d, &list, &n, err) == -1)
+		return -1;
+	serial = n > 0 ? list[n - 1].serial + 1 : 1;
+	if (d->has_current && d->current.serial >= serial)
+		serial = d->current.serial + 1;
+	if (pick_base(d, list, n, &base, &bm, err) == -1)
+		goto out;
+	if (bm != NULL) {
+		char json[RELEASE_NAME_MAX + 8];
+
+		/* Its directory has left releases/; its record goes too. */
+		snprintf(json, sizeof(json), "%s.json", base.name);
+		(void)unlinkat(d->relfd, json, 0);
+		st->recycled = true;
+		snprintf(st->base, sizeof(st->base), "%s", base.name);
+	}
+	if ((stagefd = build(d, v, bm, st, err)) == -1)
+		goto out;
+	release_make(&next, v->st.version, serial);
+	if (publish_release(d, &next, v->m, err) == -1)
+		goto out;
+	manifest_free(d->current_m);
+	d->current_m = v->m;	/* the new current's record; v gives it up */
+	v->m = NULL;
+	d->current = next;
+	d->has_current = true;
+	apply_retention(d);
+	rc = 0;
+out:
+	if (stagefd >= 0)
+		close(stagefd);
+	if (rc == -1) {
+		struct snap_err ignored;
+
+		(void)fsu_remove_tree(d->rootfd, BUILD, &ignored);
+	}
+	manifest_free(bm);
+	free(list);
+	return rc;
+}

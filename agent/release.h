@@ -1,0 +1,101 @@
+/*
+ * release.h - the deploy root: immutable releases, built at the cost of
+ * what changed.
+ *
+ * Layout:
+ *	DEPLOY_ROOT/current                -> releases/v<VERSION>-r<SERIAL>
+ *	DEPLOY_ROOT/releases/v42-r7/       a complete artifact tree
+ *	DEPLOY_ROOT/releases/v42-r7.json   its manifest (what it holds)
+ *	DEPLOY_ROOT/.staging/              the release being built
+ *
+ * Building a release, and why it is cheap:
+ * A new release must be a complete directory of its own, and a directory of
+ * 10,000 files cannot be made without 10,000 links. So we never make one
+ * from nothing when we can avoid it: the oldest release that is about to
+ * fall out of the retention window (the keep-th newest, never current) is
+ * renamed out of releases/ into .staging/, and patched into the new version:
+ * only artifacts whose checksum differs are written (as new inodes), only
+ * removed ones are unlinked. Cost grows with the change across the last
+ * `keep` versions, not with the tree. With no such release (the first few
+ * applies, or recycling turned off) the release is extracted in full.
+ *
+ * Why readers are safe:
+ * - a reader that resolves `current` gets a release that stays untouched
+ *   until keep-1 further releases have been swapped in after it stopped
+ *   being current: only then can it be recycled, which is the same moment
+ *   plain retention would have deleted it;
+ * - recycling starts by renaming the directory out of releases/, so a reader
+ *   still using the old path gets ENOENT, exactly as after a deletion; it can
+ *   never read a half-patched file or a file of the next version by path;
+ * - the new release is fsynced (files, folders, directory) and renamed into
+ *   releases/ before `current` is swapped to it in one rename.
+ * A reader that keeps a directory fd open across keep-1 swaps (rare; Synapse
+ * reads by path) should set recycle off.
+ *
+ * Crash safety: the release's .json is written (atomically) before its
+ * directory is renamed into releases/, and current only ever points at a
+ * renamed, complete release. At start, .staging/ and current.tmp are
+ * removed, as are directories without a .json and .json files without a
+ * directory; the release current points at is never touched.
+ */
+#ifndef RELEASE_H
+#define RELEASE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "snap.h"
+#include "snap_err.h"
+
+#define RELEASE_NAME_MAX 48
+#define RELEASE_KEEP_MIN 2
+
+struct release {
+	uint64_t version;
+	uint64_t serial;
+	char name[RELEASE_NAME_MAX];	/* "v42-r7" */
+};
+
+struct deploy {
+	int rootfd;
+	int relfd;			/* releases/ */
+	unsigned keep;			/* releases retained, >= 2 */
+	bool recycle;
+	bool has_current;
+	struct release current;
+	struct manifest *current_m;	/* what current holds; owned */
+};
+
+#define DEPLOY_INIT { .rootfd = -1, .relfd = -1 }
+
+struct apply_stats {
+	bool recycled;			/* patched a retired release */
+	char base[RELEASE_NAME_MAX];	/* which one */
+	size_t written;			/* artifact files written */
+	size_t removed;			/* artifact files unlinked */
+	uint64_t bytes;
+};
+
+/*
+ * Opens (creating if needed) the deploy root at path, cleans what a crash
+ * may have left, and loads the current release, if any. 0 or -1.
+ */
+int deploy_open(struct deploy *d, const char *path, unsigned keep,
+    bool recycle, struct snap_err *err);
+void deploy_close(struct deploy *d);	/* safe on DEPLOY_INIT */
+
+/*
+ * Builds a release holding version v (manifest v->m, archive v->archfd,
+ * verified as it is read), swaps current to it and applies retention.
+ * On any failure current is untouched and the partial build is removed.
+ * 0 or -1 with err.
+ */
+int deploy_apply(struct deploy *d, struct snap_version *v,
+    struct apply_stats *st, struct snap_err *err);
+
+/* Parses "v<V>-r<S>" (exactly as release names are printed). */
+bool release_parse_name(const char *s, struct release *r);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * watch.c - recursive and single-directory watches on libinotifytools (see
+ * watch.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <inotifytools/inotifytools.h>
+
+#include "log.h"
+#include "watch.h"
+
+#define TREE_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | \
+    IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+#define DIR_EVENTS (IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | \
+    IN_MOVE_SELF)
+
+static int inotify_fd = -1;
+static int root_wd = -1;	/* the watched root: its loss is WATCH_LOST */
+
+/* The process's inotify fds, as a bit set over fd numbers below 1024. */
+static void
+inotify_fds(unsigned char set[128])
+{
+	char link[64], path[64];
+	struct dirent *de;
+	DIR *d;
+	long fd;
+
+	memset(set, 0, 128);
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		fd = strtol(de->d_name, NULL, 10);
+		if (de->d_name[0] == '.' || fd < 0 || fd >= 1024)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%ld", fd);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:inotify") == 0)
+			set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	closedir(d);
+}
+
+int
+watch_init(struct snap_err *err)
+{
+	unsigned char before[128], after[128];
+	int fd;
+
+	inotify_fds(before);
+	if (!inotifytools_initialize())
+		return snap_err_sys(err, inotifytools_error(), "inotify");
+	inotify_fds(after);
+	/* The one that appeared is libinotifytools' own. */
+	for (fd = 0; fd < 1024; fd++)
+		if ((after[fd / 8] & ~before[fd / 8]) & (1u << (fd % 8)))
+			break;
+	if (fd == 1024) {
+		inotifytools_cleanup();
+		return snap_err_set(err, "inotify: cannot find the instance's fd");
+	}
+	inotify_fd = fd;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		int saved = errno;
+
+		watch_cleanup();
+		return snap_err_sys(err, saved, "inotify: non-blocking");
+	}
+	return 0;
+}
+
+void
+watch_cleanup(void)
+{
+	if (inotify_fd >= 0)
+		inotifytools_cleanup();
+	inotify_fd = -1;
+}
+
+int
+watch_fd(void)
+{
+	return inotify_fd;
+}
+
+static int
+watch_error(const char *path, struct snap_err *err)
+{
+	int e = inotifytools_error();
+
+	if (e == ENOSPC)
+		return snap_err_set(err, "%s: inotify watch limit reached (raise "
+		    "fs.inotify.max_user_watches)", path);
+	return snap_err_sys(err, e, "%s: inotify watch", path);
+}
+
+/* libinotifytools names directories with or without a trailing '/'
+ * depending on how they were added: ask for both. */
+static void
+remember_root(const char *path)
+{
+	char slash[PATH_MAX];
+
+	root_wd = inotifytools_wd_from_filename(path);
+	if (root_wd < 0) {
+		snprintf(slash, sizeof(slash), "%s/", path);
+		root_wd = inotifytools_wd_from_filename(slash);
+	}
+}
+
+int
+watch_tree(const char *path, struct snap_err *err)
+{
+	if (!inotifytools_watch_recursively(path, TREE_EVENTS))
+		return watch_error(path, err);
+	remember_root(path);
+	return 0;
+}
+
+int
+watch_dir(const char *path, struct snap_err *err)
+{
+	if (!inotifytools_watch_file(path, DIR_EVENTS))
+		return watch_error(path, err);
+	remember_root(path);
+	return 0;
+}
+
+/* A directory appeared in a watched tree: watch it and what it holds. A
+ * folder moved within the tree keeps its old name in libinotifytools' table;
+ * artifact trees are two levels deep, so the primary simply rescans. */
+static void
+follow_new_dir(struct inotify_event *ev)
+{
+	const char *parent = inotifytools_filename_from_wd(ev->wd);
+	char path[PATH_MAX];
+
+	if (parent == NULL)
+		return;
+	/* libinotifytools keeps directory paths with a trailing '/'. */
+	snprintf(path, sizeof(path), "%s%s", parent, ev->name);
+	if (!inotifytools_watch_recursively(path, TREE_EVENTS))
+		log_warn("%s: cannot watch new folder: %s", path,
+		    strerror(inotifytools_error()));
+}
+
+/* Keeps libinotifytools' table in step with one raw event; returns flags. */
+static unsigned
+handle_event(struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW)
+		return WATCH_OVERFLOW | WATCH_CHANGED;
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT |
+	    IN_IGNORED)) {
+		bool root = ev->wd == root_wd;
+
+		/* The kernel dropped (or will drop) this watch: forget it. */
+		if (ev->mask & IN_IGNORED)
+			inotifytools_remove_watch_by_wd(ev->wd);
+		if (!root)
+			return WATCH_CHANGED;
+		root_wd = -1;
+		return WATCH_LOST | WATCH_CHANGED;
+	}
+	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+	    ev->len > 0)
+		follow_new_dir(ev);
+	if (ev->len > 0 && strcmp(ev->name, "state.json") == 0)
+		return WATCH_STATE | WATCH_CHANGED;
+	return WATCH_CHANGED;
+}
+
+unsigned
+watch_drain(void)
+{
+	/* Aligned as inotify(7) asks. */
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct inotify_event *ev;
+	unsigned flags = 0;
+	ssize_t n;
+	char *p;
+
+	/*
+	 * Raw reads, not inotifytools_next_event(): in this library version a
+	 * zero timeout blocks, which would stall the loop. The fd is
+	 * non-blocking, so this stops when the queue is empty.
+	 */
+	for (;;) {
+		n = read(inotify_fd, buf, sizeof(buf));
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return flags;
+		}
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (struct inotify_event *)(void *)p;
+			flags |= handle_event(ev);
+		}
+	}
+}

@@ -1,0 +1,492 @@
+/*
+ * arc.c - write and verify-while-extracting snapshot archives (see arc.h).
+ *
+ * The file is read through our own callback so that its XXH128 and length
+ * are computed on the very bytes libarchive decodes: there is no window in
+ * which a checked file is swapped for an unchecked one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "arc.h"
+#include "fsutil.h"
+#include "names.h"
+
+#define ARC_BLOCK (64 * 1024)
+
+/* --- writing --- */
+
+struct arc_writer {
+	struct archive *a;
+	int fd;
+	struct hash_state hash;
+	uint64_t size;
+	int write_errno;
+};
+
+static la_ssize_t
+writer_cb(struct archive *a, void *arg, const void *buf, size_t len)
+{
+	struct arc_writer *w = arg;
+
+	(void)a;
+	if (fsu_write_all(w->fd, buf, len) == -1) {
+		w->write_errno = errno;
+		return -1;
+	}
+	hash_update(&w->hash, buf, len);
+	w->size += len;
+	return (la_ssize_t)len;
+}
+
+static int
+writer_fail(struct arc_writer *w, const char *what, struct snap_err *err)
+{
+	if (w->write_errno != 0)
+		return snap_err_sys(err, w->write_errno, "archive: %s", what);
+	return snap_err_set(err, "archive: %s: %s", what,
+	    archive_error_string(w->a));
+}
+
+struct arc_writer *
+arc_writer_new(int fd, struct snap_err *err)
+{
+	struct arc_writer *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->a = archive_write_new()) == NULL) {
+		free(w);
+		snap_err_set(err, "archive: out of memory");
+		return NULL;
+	}
+	w->fd = fd;
+	hash_init(&w->hash);
+	/* zstd: decompresses several times faster than gzip or xz at a
+	 * better ratio than lz4; level 3 is its own default. */
+	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(w->a, w, NULL, writer_cb, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		writer_fail(w, "open", err);
+		arc_writer_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
+    const void *buf, size_t len, struct snap_err *err)
+{
+	struct archive_entry *ae;
+	char path[NAME_MAX_BYTES + 64];
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s.xml", artifact_types[e->type].folder,
+	    e->name);
+	if ((ae = archive_entry_new()) == NULL)
+		return snap_err_set(err, "archive: out of memory");
+	archive_entry_set_pathname(ae, path);
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_perm(ae, 0644);
+	archive_entry_set_size(ae, (la_int64_t)len);
+	archive_entry_set_mtime(ae, (time_t)e->updated_at, 0);
+	if (archive_write_header(w->a, ae) != ARCHIVE_OK) {
+		writer_fail(w, path, err);
+		goto out;
+	}
+	if (len > 0 && archive_write_data(w->a, buf, len) != (la_ssize_t)len) {
+		writer_fail(w, path, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	archive_entry_free(ae);
+	return rc;
+}
+
+int
+arc_writer_finish(struct arc_writer *w, uint64_t *size,
+    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err)
+{
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return writer_fail(w, "close", err);
+	*size = w->size;
+	hash_final(&w->hash, xxh128);
+	return 0;
+}
+
+void
+arc_writer_free(struct arc_writer *w)
+{
+	if (w == NULL)
+		return;
+	archive_write_free(w->a);
+	free(w);
+}
+
+/* --- reading --- */
+
+int
+arc_parse_path(const char *path, int *type, char *name, struct snap_err *err)
+{
+	const char *slash = strchr(path, '/');
+	char folder[32];
+	size_t flen;
+
+	if (slash == NULL)
+		return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml", path);
+	flen = (size_t)(slash - path);
+	if (flen == 0 || flen >= sizeof(folder))
+		return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml", path);
+	memcpy(folder, path, flen);
+	folder[flen] = '\0';
+	if ((*type = name_type_index(folder)) < 0)
+		return snap_err_set(err, "entry '%s' is not in an artifact folder",
+		    path);
+	/* name_from_file refuses '/', "..", hidden and odd bytes. */
+	if (name_from_file(slash + 1, name, err) == -1)
+		return snap_err_prefix(err, "entry '%s'", path);
+	return 0;
+}
+
+struct reader {
+	int fd;
+	uint64_t limit;		/* size state.json records */
+	uint64_t seen;
+	struct hash_state hash;
+	bool too_long;
+	int read_errno;
+	char buf[ARC_BLOCK];
+};
+
+static la_ssize_t
+reader_cb(struct archive *a, void *arg, const void **buf)
+{
+	struct reader *r = arg;
+	ssize_t n;
+
+	(void)a;
+	do {
+		n = read(r->fd, r->buf, sizeof(r->buf));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->read_errno = errno;
+		return -1;
+	}
+	r->seen += (uint64_t)n;
+	if (r->seen > r->limit) {
+		/* Never decode more than was published: stops a grown file. */
+		r->too_long = true;
+		return -1;
+	}
+	hash_update(&r->hash, r->buf, (size_t)n);
+	*buf = r->buf;
+	return n;
+}
+
+/* Hashes whatever libarchive left unread after the end-of-archive marker. */
+static int
+reader_drain(struct reader *r, struct snap_err *err)
+{
+	const void *buf;
+	la_ssize_t n;
+
+	while ((n = reader_cb(NULL, r, &buf)) > 0)
+		;
+	if (n < 0 && r->too_long)
+		return snap_err_set(err, "archive is longer than the %llu bytes "
+		    "recorded", (unsigned long long)r->limit);
+	if (n < 0)
+		return snap_err_sys(err, r->read_errno, "archive: read");
+	return 0;
+}
+
+static int
+reader_fail(struct archive *a, struct reader *r, const char *what,
+    struct snap_err *err)
+{
+	if (r->too_long)
+		return snap_err_set(err, "archive is longer than the %llu bytes "
+		    "recorded", (unsigned long long)r->limit);
+	if (r->read_errno != 0)
+		return snap_err_sys(err, r->read_errno, "archive: read");
+	return snap_err_set(err, "archive: %s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) : "corrupt");
+}
+
+/* Refuses every entry that is not a plain file at TYPE/NAME.xml. */
+static int
+check_entry(struct archive_entry *ae, int *type, char *name,
+    struct snap_err *err)
+{
+	const char *path = archive_entry_pathname(ae);
+
+	if (path == NULL)
+		return snap_err_set(err, "entry without a path");
+	if (archive_entry_hardlink(ae) != NULL)
+		return snap_err_set(err, "entry '%s' is a hardlink", path);
+	if (archive_entry_symlink(ae) != NULL ||
+	    archive_entry_filetype(ae) == AE_IFLNK)
+		return snap_err_set(err, "entry '%s' is a symlink", path);
+	if (archive_entry_filetype(ae) != AE_IFREG)
+		return snap_err_set(err, "entry '%s' is not a regular file "
+		    "(type 0%o)", path, (unsigned)archive_entry_filetype(ae));
+	if (!archive_entry_size_is_set(ae))
+		return snap_err_set(err, "entry '%s' has no size", path);
+	return arc_parse_path(path, type, name, err);
+}
+
+struct outdirs {
+	int fd[16];
+};
+
+static int
+type_dir(struct arc_extract *x, struct outdirs *od, int type,
+    struct snap_err *err)
+{
+	const char *folder = artifact_types[type].folder;
+
+	if (od->fd[type] >= 0)
+		return od->fd[type];
+	if (mkdirat(x->destfd, folder, 0755) == -1 && errno != EEXIST)
+		return snap_err_sys(err, errno, "%s: mkdir", folder);
+	od->fd[type] = openat(x->destfd, folder,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (od->fd[type] == -1)
+		return snap_err_sys(err, errno, "%s: open", folder);
+	return od->fd[type];
+}
+
+/* Reads one entry's data, checking size and XXH128, writing it if wanted. */
+static int
+copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
+    int outdir, struct arc_extract *x, struct snap_err *err)
+{
+	const char *folder = artifact_types[e->type].folder;
+	char file[NAME_MAX_BYTES + 8], got[HASH_HEX_LEN + 1];
+	struct hash_state h;
+	uint64_t total = 0;
+	char buf[ARC_BLOCK];
+	la_ssize_t n;
+	int fd = -1, rc = -1;
+
+	snprintf(file, sizeof(file), "%s.xml", e->name);
+	if (outdir >= 0) {
+		if (unlinkat(outdir, file, 0) == -1 && errno != ENOENT) {
+			snap_err_sys(err, errno, "%s/%s: unlink", folder, file);
+			goto out;
+		}
+		fd = openat(outdir, file, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd == -1) {
+			snap_err_sys(err, errno, "%s/%s: create", folder, file);
+			goto out;
+		}
+	}
+	hash_init(&h);
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		total += (uint64_t)n;
+		if (total > e->size) {
+			snap_err_set(err, "%s/%s: more data than the %llu bytes "
+			    "the manifest declares", folder, file,
+			    (unsigned long long)e->size);
+			goto out;
+		}
+		hash_update(&h, buf, (size_t)n);
+		if (fd >= 0 && fsu_write_all(fd, buf, (size_t)n) == -1) {
+			snap_err_sys(err, errno, "%s/%s: write", folder, file);
+			goto out;
+		}
+	}
+	if (n < 0) {
+		reader_fail(a, r, file, err);
+		goto out;
+	}
+	hash_final(&h, got);
+	if (total != e->size) {
+		snap_err_set(err, "%s/%s: %llu bytes, the manifest declares %llu "
+		    "(truncated?)", folder, file, (unsigned long long)total,
+		    (unsigned long long)e->size);
+		goto out;
+	}
+	if (strcmp(got, e->xxh128) != 0) {
+		snap_err_set(err, "%s/%s: checksum mismatch (xxh128 %s, manifest "
+		    "says %s)", folder, file, got, e->xxh128);
+		goto out;
+	}
+	if (fd >= 0) {
+		if (x->fsync_files && fsync(fd) == -1) {
+			snap_err_sys(err, errno, "%s/%s: fsync", folder, file);
+			goto out;
+		}
+		x->written++;
+		x->bytes_written += total;
+	}
+	rc = 0;
+out:
+	if (fd >= 0 && close(fd) == -1 && rc == 0)
+		rc = snap_err_sys(err, errno, "%s/%s: close", folder, file);
+	return rc;
+}
+
+static int
+extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
+    struct arc_extract *x, bool *seen, struct outdirs *od,
+    struct snap_err *err)
+{
+	char name[NAME_MAX_BYTES + 1];
+	struct archive_entry *ae;
+	const struct manifest_entry *e;
+	int type, st, outdir;
+
+	while ((st = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+		if (check_entry(ae, &type, name, err) == -1)
+			return -1;
+		e = manifest_find(m, type, name);
+		if (e == NULL)
+			return snap_err_set(err, "entry '%s' is not in the "
+			    "manifest", archive_entry_pathname(ae));
+		if (seen[e - m->entries])
+			return snap_err_set(err, "entry '%s' appears twice",
+			    archive_entry_pathname(ae));
+		seen[e - m->entries] = true;
+		if ((uint64_t)archive_entry_size(ae) != e->size)
+			return snap_err_set(err, "entry '%s' declares %lld bytes, "
+			    "the manifest %llu", archive_entry_pathname(ae),
+			    (long long)archive_entry_size(ae),
+			    (unsigned long long)e->size);
+		outdir = -1;
+		if (x->destfd >= 0 && (x->want == NULL || x->want(e, x->arg)) &&
+		    (outdir = type_dir(x, od, type, err)) == -1)
+			return -1;
+		if (copy_entry(a, r, e, outdir, x, err) == -1)
+			return -1;
+	}
+	if (st != ARCHIVE_EOF)
+		return reader_fail(a, r, "read header", err);
+	return 0;
+}
+
+static int
+check_complete(const struct manifest *m, const bool *seen,
+    struct snap_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (!seen[i])
+			return snap_err_set(err, "%s/%s is in the manifest but not "
+			    "in the archive", artifact_types[m->entries[i].type].
+			    folder, m->entries[i].name);
+	return 0;
+}
+
+static int
+close_dirs(struct outdirs *od, bool do_fsync, struct snap_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < artifact_type_count; i++) {
+		if (od->fd[i] < 0)
+			continue;
+		if (do_fsync && rc == 0 && fsync(od->fd[i]) == -1)
+			rc = snap_err_sys(err, errno, "%s: fsync",
+			    artifact_types[i].folder);
+		close(od->fd[i]);
+		od->fd[i] = -1;
+	}
+	return rc;
+}
+
+/* First pass: the file as a whole must be what state.json recorded before
+ * libarchive parses a byte of it. */
+static int
+check_file(int fd, const struct state_file *expect, struct snap_err *err)
+{
+	char got[HASH_HEX_LEN + 1];
+	uint64_t size;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return snap_err_sys(err, errno, "archive: seek");
+	if (hash_fd(fd, got, &size, err) == -1)
+		return snap_err_prefix(err, "archive");
+	if (size != expect->size)
+		return snap_err_set(err, "archive is %llu bytes, state.json "
+		    "records %llu (truncated or still being written?)",
+		    (unsigned long long)size, (unsigned long long)expect->size);
+	if (strcmp(got, expect->xxh128) != 0)
+		return snap_err_set(err, "archive checksum mismatch (xxh128 %s, "
+		    "state.json records %s)", got, expect->xxh128);
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return snap_err_sys(err, errno, "archive: seek");
+	return 0;
+}
+
+int
+arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
+    struct arc_extract *x, struct snap_err *err)
+{
+	struct archive *a = NULL;
+	struct reader *r = NULL;
+	struct outdirs od;
+	char got[HASH_HEX_LEN + 1];
+	bool *seen = NULL;
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; i < sizeof(od.fd) / sizeof(od.fd[0]); i++)
+		od.fd[i] = -1;
+	x->written = 0;
+	x->bytes_written = 0;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (seen = calloc(m->n + 1, sizeof(*seen))) == NULL ||
+	    (a = archive_read_new()) == NULL) {
+		snap_err_set(err, "archive: out of memory");
+		goto out;
+	}
+	if (check_file(fd, expect, err) == -1)
+		goto out;
+	r->fd = fd;
+	r->limit = expect->size;
+	hash_init(&r->hash);
+	/* Only what we write: every other format and filter is attack surface. */
+	if (archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_open(a, r, NULL, reader_cb, NULL) != ARCHIVE_OK) {
+		reader_fail(a, r, "open", err);
+		goto out;
+	}
+	if (extract_entries(a, r, m, x, seen, &od, err) == -1 ||
+	    check_complete(m, seen, err) == -1 || reader_drain(r, err) == -1)
+		goto out;
+	hash_final(&r->hash, got);
+	if (r->seen != expect->size) {
+		snap_err_set(err, "archive is %llu bytes, state.json records %llu "
+		    "(truncated?)", (unsigned long long)r->seen,
+		    (unsigned long long)expect->size);
+		goto out;
+	}
+	if (strcmp(got, expect->xxh128) != 0) {
+		snap_err_set(err, "archive changed while it was read (xxh128 %s, "
+		    "state.json records %s)", got, expect->xxh128);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (close_dirs(&od, x->fsync_files && rc == 0, err) == -1)
+		rc = -1;
+	archive_read_free(a);
+	free(seen);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * arc.h - the snapshot archive: write it, and read it back without
+ * trusting a byte of it.
+ *
+ * Format: POSIX pax ("restricted pax": plain ustar headers unless a field
+ * needs more) compressed with zstd, through libarchive. Entries are exactly
+ * TYPE/NAME.xml, regular files, in manifest order.
+ *
+ * Reading is a single streaming pass that verifies as it goes: the whole
+ * file's XXH128 and size against state.json, every entry against the
+ * manifest (path, type, declared size, XXH128), and no entry twice or
+ * missing. Anything else - "..", an absolute path, a symlink, a hardlink, a
+ * device, a FIFO, a directory, an entry the manifest does not list, more
+ * bytes than declared - refuses the whole snapshot. Wanted entries are
+ * written below the destination directory only, as new files (the old name
+ * is unlinked first, so no earlier inode is ever written through).
+ */
+#ifndef ARC_H
+#define ARC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "manifest.h"
+#include "snap_err.h"
+#include "state.h"
+
+struct arc_writer;
+
+/* A writer streaming to fd (not owned), or NULL with err. */
+struct arc_writer *arc_writer_new(int fd, struct snap_err *err);
+/* Adds TYPE/NAME.xml with the given content; mtime from e->updated_at. */
+int arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
+    const void *buf, size_t len, struct snap_err *err);
+/* Finishes the archive; *size and xxh128 describe the bytes written. */
+int arc_writer_finish(struct arc_writer *w, uint64_t *size,
+    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err);
+void arc_writer_free(struct arc_writer *w);	/* NULL is a no-op */
+
+/* Decides, per manifest entry, whether the extractor writes it out. */
+typedef bool (*arc_want_fn)(const struct manifest_entry *e, void *arg);
+
+struct arc_extract {
+	int destfd;		/* release directory; -1 to verify only */
+	arc_want_fn want;	/* NULL: every entry */
+	void *arg;
+	bool fsync_files;	/* fsync each file and touched folder */
+	/* out: */
+	size_t written;		/* files written */
+	uint64_t bytes_written;
+};
+
+/*
+ * Reads the archive from fd (not owned), checking it against `expect` (the
+ * state.json record) and `m` (its manifest), writing wanted entries as
+ * described above. 0 when everything verified; -1 with err otherwise, in
+ * which case destfd may hold some new files and must be thrown away.
+ */
+int arc_extract(int fd, const struct state_file *expect,
+    const struct manifest *m, struct arc_extract *x, struct snap_err *err);
+
+/* Splits an archive path "TYPE/NAME.xml"; -1 with err if it is anything
+ * else (no "..", no '/' at either end, no nested folders). */
+int arc_parse_path(const char *path, int *type, char *name,
+    struct snap_err *err);
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * fsutil.c - temp-fsync-rename writes, bounded reads, tree removal (see
+ * fsutil.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+int
+fsu_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
+    struct snap_err *err)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned long r;
+	int i, attempt;
+
+	t->dirfd = dirfd;
+	t->fd = -1;
+	if (snprintf(t->final, sizeof(t->final), "%s", name) >=
+	    (int)sizeof(t->final))
+		return snap_err_set(err, "%s: name too long", name);
+	/* mkostemp wants a path; build our own unique name for openat. */
+	for (attempt = 0; attempt < 100; attempt++) {
+		char suffix[7];
+
+		r = (unsigned long)random() ^ ((unsigned long)getpid() << 8) ^
+		    (unsigned long)attempt;
+		for (i = 0; i < 6; i++, r /= 36)
+			suffix[i] = digits[r % 36];
+		suffix[6] = '\0';
+		snprintf(t->tmp, sizeof(t->tmp), ".%s.tmp-%s", name, suffix);
+		t->fd = openat(dirfd, t->tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (t->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	t->tmp[0] = '\0';
+	return snap_err_sys(err, errno, "%s: cannot create temp file", name);
+}
+
+void
+fsu_tmp_abort(struct fsu_tmp *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->tmp[0] != '\0')
+		unlinkat(t->dirfd, t->tmp, 0);
+	t->tmp[0] = '\0';
+}
+
+int
+fsu_tmp_commit(struct fsu_tmp *t, struct snap_err *err)
+{
+	int saved;
+
+	if (fsync(t->fd) == -1) {
+		saved = errno;
+		fsu_tmp_abort(t);
+		return snap_err_sys(err, saved, "%s: fsync", t->final);
+	}
+	if (close(t->fd) == -1) {
+		saved = errno;
+		t->fd = -1;
+		fsu_tmp_abort(t);
+		return snap_err_sys(err, saved, "%s: close", t->final);
+	}
+	t->fd = -1;
+	if (renameat(t->dirfd, t->tmp, t->dirfd, t->final) == -1) {
+		saved = errno;
+		fsu_tmp_abort(t);
+		return snap_err_sys(err, saved, "%s: rename", t->final);
+	}
+	t->tmp[0] = '\0';
+	return 0;
+}
+
+int
+fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err)
+{
+	if (fsync(dirfd) == -1)
+		return snap_err_sys(err, errno, "%s: fsync directory", what);
+	return 0;
+}
+
+int
+fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
+    struct snap_err *err)
+{
+	struct fsu_tmp t = FSU_TMP_INIT;
+
+	if (fsu_tmp_open(&t, dirfd, name, err) == -1)
+		return -1;
+	if (fsu_write_all(t.fd, buf, len) == -1) {
+		int saved = errno;
+
+		fsu_tmp_abort(&t);
+		return snap_err_sys(err, saved, "%s: write", name);
+	}
+	if (fsu_tmp_commit(&t, err) == -1)
+		return -1;
+	return fsu_fsync_dir(dirfd, name, err);
+}
+
+int
+fsu_read_file(int dirfd, const char *name, size_t max, char **out,
+    size_t *outlen, struct snap_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd, rc = -1;
+
+	*out = NULL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return snap_err_sys(err, errno, "%s", name);
+	if (fstat(fd, &st) == -1) {
+		snap_err_sys(err, errno, "%s: stat", name);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snap_err_set(err, "%s: not a regular file", name);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snap_err_set(err, "%s: larger than the %zu-byte limit", name, max);
+		goto out;
+	}
+	/* The size may still change under us (NFS, a writer): read to EOF,
+	 * bounded by max, rather than trusting st_size. */
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		snap_err_sys(err, errno, "%s", name);
+		goto out;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap > max) {
+				snap_err_set(err, "%s: larger than the %zu-byte "
+				    "limit", name, max);
+				goto out;
+			}
+			cap = cap * 2 + 4096;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				snap_err_sys(err, errno, "%s", name);
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snap_err_sys(err, errno, "%s: read", name);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		snap_err_set(err, "%s: larger than the %zu-byte limit", name, max);
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int
+remove_children(int fd, const char *what, struct snap_err *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return snap_err_sys(err, errno, "%s: opendir", what);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fsu_remove_tree(dirfd(d), de->d_name, err) == -1) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+fsu_remove_tree(int dirfd, const char *name, struct snap_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return snap_err_sys(err, errno, "%s: stat", name);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fd = openat(dirfd, name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			return snap_err_sys(err, errno, "%s: open", name);
+		if (remove_children(fd, name, err) == -1)
+			return -1;
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+			return snap_err_sys(err, errno, "%s: rmdir", name);
+		return 0;
+	}
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
+		return snap_err_sys(err, errno, "%s: unlink", name);
+	return 0;
+}
+
+int
+fsu_mkdirs(const char *path, struct snap_err *err)
+{
+	char buf[4096], *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return snap_err_set(err, "%s: path too long", path);
+	for (p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return snap_err_sys(err, errno, "%s: mkdir", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+		return snap_err_sys(err, errno, "%s: mkdir", buf);
+	return 0;
+}
+
+int
+fsu_open_dir(int dirfd, const char *path, struct snap_err *err)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return snap_err_sys(err, errno, "%s", path);
+	return fd;
+}
+
+int64_t
+fsu_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void
+fsu_rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+fsu_parse_rfc3339(const char *s, int64_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	*t = (int64_t)timegm(&tm);
+	return 0;
+}

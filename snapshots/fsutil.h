@@ -1,0 +1,73 @@
+/*
+ * fsutil.h - the file-system primitives every durable write goes through.
+ *
+ * One rule for anything that matters: write a temp file in the same
+ * directory, fsync it, close it, rename it over the final name, fsync the
+ * directory. fsu_tmp_* is that sequence for streamed writes;
+ * fsu_write_atomic() is the whole of it for a buffer.
+ *
+ * All paths are relative to a directory fd (the *at() calls), so that a
+ * caller that opened its root once cannot be redirected by a rename above it.
+ */
+#ifndef FSUTIL_H
+#define FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "snap_err.h"
+
+struct fsu_tmp {
+	int dirfd;		/* not owned */
+	int fd;
+	char tmp[300];
+	char final[256];
+};
+
+#define FSU_TMP_INIT { -1, -1, "", "" }
+
+/* Creates a temp file beside `name` in dirfd (".NAME.tmp-XXXXXX"). */
+int fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
+    struct snap_err *err);
+/* fsync, close and rename the temp file over its final name. The caller
+ * fsyncs the directory (once, after a batch). On failure the temp is gone. */
+int fsu_tmp_commit(struct fsu_tmp *t, struct snap_err *err);
+/* Closes and unlinks the temp file if it is still open; safe to repeat. */
+void fsu_tmp_abort(struct fsu_tmp *t);
+
+/* Temp, write, fsync, rename, fsync dirfd: the whole atomic write. */
+int fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
+    struct snap_err *err);
+
+/* write(2) until all is written, retrying EINTR. 0 or -1 with errno set. */
+int fsu_write_all(int fd, const void *buf, size_t len);
+
+int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
+
+/*
+ * Reads all of dirfd/name into a malloc'ed, NUL-terminated buffer (*out,
+ * owned by the caller). Refuses files over `max` bytes and anything that is
+ * not a regular file (O_NOFOLLOW). 0 or -1.
+ */
+int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
+    size_t *outlen, struct snap_err *err);
+
+/* Removes dirfd/name and everything below it, never following symlinks.
+ * A missing name is not an error. */
+int fsu_remove_tree(int dirfd, const char *name, struct snap_err *err);
+
+/* mkdir -p of an absolute or relative path (mode 0755). */
+int fsu_mkdirs(const char *path, struct snap_err *err);
+
+/* Opens a directory (O_DIRECTORY|O_CLOEXEC); -1 with err. */
+int fsu_open_dir(int dirfd, const char *path, struct snap_err *err);
+
+/* Wall-clock time now, and RFC 3339 UTC formatting ("2026-11-24T19:40:00Z"). */
+int64_t fsu_now(void);
+void fsu_rfc3339(int64_t t, char out[32]);
+/* Parses the format above; -1 if it is anything else. */
+int fsu_parse_rfc3339(const char *s, int64_t *t);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * hash.c - XXH128 in xxhsum's canonical hex (see hash.h).
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hash.h"
+
+static void
+to_hex(XXH128_hash_t h, char out[HASH_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	XXH128_canonical_t c;
+	size_t i;
+
+	/* The canonical form is big-endian: the byte order xxhsum prints. */
+	XXH128_canonicalFromHash(&c, h);
+	for (i = 0; i < sizeof(c.digest); i++) {
+		out[2 * i] = hex[c.digest[i] >> 4];
+		out[2 * i + 1] = hex[c.digest[i] & 15];
+	}
+	out[HASH_HEX_LEN] = '\0';
+}
+
+void
+hash_init(struct hash_state *h)
+{
+	XXH3_128bits_reset(&h->st);
+}
+
+void
+hash_update(struct hash_state *h, const void *buf, size_t len)
+{
+	XXH3_128bits_update(&h->st, buf, len);
+}
+
+void
+hash_final(struct hash_state *h, char out[HASH_HEX_LEN + 1])
+{
+	to_hex(XXH3_128bits_digest(&h->st), out);
+}
+
+void
+hash_buf(const void *buf, size_t len, char out[HASH_HEX_LEN + 1])
+{
+	to_hex(XXH3_128bits(buf, len), out);
+}
+
+int
+hash_fd(int fd, char out[HASH_HEX_LEN + 1], uint64_t *size,
+    struct snap_err *err)
+{
+	struct hash_state h;
+	char buf[1 << 16];
+	uint64_t total = 0;
+	ssize_t n;
+
+	hash_init(&h);
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return snap_err_sys(err, errno, "read");
+		}
+		if (n == 0)
+			break;
+		hash_update(&h, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	hash_final(&h, out);
+	if (size != NULL)
+		*size = total;
+	return 0;
+}
+
+bool
+hash_is_hex(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < HASH_HEX_LEN; i++) {
+		bool digit = s[i] >= '0' && s[i] <= '9';
+		bool lower = s[i] >= 'a' && s[i] <= 'f';
+
+		if (!digit && !lower)
+			return false;
+	}
+	return s[HASH_HEX_LEN] == '\0';
+}

@@ -1,0 +1,84 @@
+/*
+ * snap.h - publishing and opening versions in a sync root.
+ *
+ * Sync root layout:
+ *	state.json                     latest version; written last, by rename
+ *	snapshots/<V>.manifest.json    artifacts of V, events since its parent
+ *	snapshots/<V>.tar.zst          the artifacts (pax + zstd)
+ *	snapshots/<V>.state.json       state.json as it was when V was latest
+ *	.publish.lock                  flock(2): one publisher at a time
+ *
+ * Publish order is the crash-safety argument: the three snapshot files are
+ * written to temp names, fsynced and renamed, the snapshots/ directory is
+ * fsynced, and only then is state.json replaced by rename and the root
+ * fsynced. A crash at any point leaves state.json naming a complete,
+ * verifiable version (the old one or the new one) plus, at worst, unused
+ * files that the next publish overwrites.
+ */
+#ifndef SNAP_H
+#define SNAP_H
+
+#include <stdint.h>
+
+#include "manifest.h"
+#include "snap_err.h"
+#include "state.h"
+#include "xmlcheck.h"
+
+#define SNAP_VERSION_STRING "artsync 0.1.0"
+#define SNAP_MANIFEST_MAX_BYTES (256u * 1024 * 1024)
+
+enum snap_publish_result {
+	SNAP_PUBLISHED,
+	SNAP_UNCHANGED,
+};
+
+struct snap_publish_opts {
+	const char *cluster_id;
+	const char *node_id;
+	struct xmlcheck *xc;	/* validator; NULL skips validation (tests) */
+};
+
+/*
+ * Validates every artifact under `source` and publishes the next version to
+ * `sync_root` (created if missing). *result says whether anything was
+ * written; *version is the new version, or the latest one when unchanged.
+ * -1 with err (a bad artifact, a busy lock, an I/O error): nothing is
+ * published and state.json is untouched.
+ */
+int snap_publish(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_err *err);
+
+/*
+ * Publishes the content of an older retained version `to` as a new, higher
+ * version. Same result and guarantees as snap_publish().
+ */
+int snap_rollback(const char *sync_root, uint64_t to,
+    const struct snap_publish_opts *o, uint64_t *version,
+    struct snap_err *err);
+
+/* One version, opened for reading: its state record, its verified
+ * manifest, and its archive's fd (not yet verified: arc_extract does that). */
+struct snap_version {
+	struct snap_state st;
+	struct manifest *m;
+	int archfd;
+};
+
+#define SNAP_VERSION_INIT { .m = NULL, .archfd = -1 }
+
+/*
+ * Opens version `version` of the sync root at rootfd (0: the latest, from
+ * state.json). Checks the manifest's size and XXH128 against the state
+ * record and that manifest and state agree. 0, or -1 with err.
+ */
+int snap_open(int rootfd, uint64_t version, struct snap_version *v,
+    struct snap_err *err);
+void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
+
+/* Opens and fully verifies a version (every checksum). *st gets its state. */
+int snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
+    struct snap_err *err);
+
+#endif

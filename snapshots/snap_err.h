@@ -1,0 +1,33 @@
+/*
+ * snap_err.h - the error buffer every snapshots/ function fills.
+ *
+ * Library code never logs and never exits: a function that fails returns -1
+ * (or NULL) and leaves one lower-case sentence in the caller's buffer, subject
+ * first ("snapshots/42.tar.zst: checksum mismatch").  Callers decide whether
+ * to log it, print it or send it over HTTP.
+ */
+#ifndef SNAP_ERR_H
+#define SNAP_ERR_H
+
+#include <stddef.h>
+
+struct snap_err {
+	char msg[1024];
+};
+
+#define SNAP_ERR_INIT { { 0 } }
+
+/* Formats into err->msg (NULL err is allowed and ignored). Returns -1 so that
+ * callers can write "return snap_err_set(err, ...);". */
+int snap_err_set(struct snap_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* As snap_err_set, with ": strerror(errnum)" appended. */
+int snap_err_sys(struct snap_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prepends "prefix: " to an existing message (adds context on the way up). */
+int snap_err_prefix(struct snap_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * state.h - state.json: the one file that says which version is the latest.
+ *
+ * A publisher writes the snapshot files first and state.json last, by
+ * rename; a reader that finds state.json can therefore expect every file it
+ * names to be complete, and checks that with the checksums it carries. A copy
+ * of each version's state is kept as snapshots/<V>.state.json so that any
+ * retained version can be verified and rolled back to.
+ *
+ * JSON (schemas/state.schema.json):
+ *	{ "format": 1, "cluster_id", "node_id", "node_version", "version",
+ *	  "parent_version", "published_at", "last_sync_at", "artifact_count",
+ *	  "files": [ { "role": "manifest"|"archive", "name", "size",
+ *	               "xxh128" } ] }
+ * File names are not trusted: they must be exactly
+ * snapshots/<version>.manifest.json and snapshots/<version>.tar.zst.
+ */
+#ifndef STATE_H
+#define STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "snap_err.h"
+
+#define STATE_FILE "state.json"
+#define STATE_MAX_BYTES (64 * 1024)
+#define STATE_ID_MAX 128
+
+struct state_file {
+	char name[96];			/* relative to the sync root */
+	uint64_t size;
+	char xxh128[HASH_HEX_LEN + 1];
+};
+
+struct snap_state {
+	char cluster_id[STATE_ID_MAX];
+	char node_id[STATE_ID_MAX];
+	char node_version[64];
+	uint64_t version;
+	uint64_t parent_version;
+	int64_t published_at;
+	int64_t last_sync_at;
+	uint64_t artifact_count;
+	struct state_file manifest;
+	struct state_file archive;
+};
+
+/* The file names version V uses, relative to the sync root. */
+void state_manifest_name(uint64_t version, char *out, size_t outlen);
+void state_archive_name(uint64_t version, char *out, size_t outlen);
+void state_copy_name(uint64_t version, char *out, size_t outlen);
+
+/* Serializes to a malloc'ed buffer (*out, owned by the caller). */
+int state_to_json(const struct snap_state *s, char **out, size_t *len,
+    struct snap_err *err);
+/* Parses and validates; -1 with a message naming the bad field. */
+int state_from_json(const char *buf, size_t len, struct snap_state *s,
+    struct snap_err *err);
+/* Reads and parses rootfd/name (bounded to STATE_MAX_BYTES). */
+int state_read(int rootfd, const char *name, struct snap_state *s,
+    struct snap_err *err);
+
+/* Checks an id (cluster_id, node_id): 1..127 bytes of [A-Za-z0-9._-]. */
+int state_check_id(const char *id, struct snap_err *err);
+
+#endif
