@@ -415,6 +415,9 @@ deploy_apply(struct deploy *d, struct snap_version *v, struct apply_stats *st,
 	int stagefd = -1, rc = -1;
 
 	memset(st, 0, sizeof(*st));
+	/* A bad file must not cost us the release we would patch. */
+	if (arc_check_file(v->archfd, &v->st.archive, err) == -1)
+		return snap_err_prefix(err, "%s", v->st.archive.name);
 	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
 	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
 		return snap_err_sys(err, errno, STAGING);

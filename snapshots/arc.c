@@ -408,10 +408,8 @@ close_dirs(struct outdirs *od, bool do_fsync, struct snap_err *err)
 	return rc;
 }
 
-/* First pass: the file as a whole must be what state.json recorded before
- * libarchive parses a byte of it. */
-static int
-check_file(int fd, const struct state_file *expect, struct snap_err *err)
+int
+arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 {
 	char got[HASH_HEX_LEN + 1];
 	uint64_t size;
@@ -454,7 +452,7 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 		snap_err_set(err, "archive: out of memory");
 		goto out;
 	}
-	if (check_file(fd, expect, err) == -1)
+	if (arc_check_file(fd, expect, err) == -1)
 		goto out;
 	r->fd = fd;
 	r->limit = expect->size;

@@ -61,6 +61,14 @@ struct arc_extract {
 int arc_extract(int fd, const struct state_file *expect,
     const struct manifest *m, struct arc_extract *x, struct snap_err *err);
 
+/*
+ * Checks the archive file's size and XXH128 against the state record, from
+ * offset 0, and rewinds it. arc_extract() starts with this; callers that
+ * must not start work on a bad file call it first. 0 or -1 with err.
+ */
+int arc_check_file(int fd, const struct state_file *expect,
+    struct snap_err *err);
+
 /* Splits an archive path "TYPE/NAME.xml"; -1 with err if it is anything
  * else (no "..", no '/' at either end, no nested folders). */
 int arc_parse_path(const char *path, int *type, char *name,
