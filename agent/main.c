@@ -21,6 +21,7 @@
 #include "xmlcheck.h"
 
 #define EXIT_USAGE 2
+#define HELP_SHOWN -1	/* parse() printed --help: exit 0 */
 
 struct flag {
 	const char *name;	/* --name */
@@ -144,7 +145,8 @@ parse_u64(const char *s, uint64_t *out)
 }
 
 /*
- * Parses argv for a command whose role flags are `role`. The config file is
+ * Parses argv for a command whose role flags are `role`. Returns 0, an exit
+ * code, or HELP_SHOWN. The config file is
  * read first (wherever --config stands), then the flags over it.
  */
 static int
@@ -182,7 +184,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(usage_text, stdout);
-			exit(0);
+			return HELP_SHOWN;
 		} else if (ch == 'n') {
 			cl->check_only = true;
 		} else if (ch == 't') {
@@ -210,6 +212,13 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	return 0;
 }
 
+/* What a command returns when parse() did not return 0. */
+static int
+parse_exit(int rc)
+{
+	return rc == HELP_SHOWN ? 0 : rc;
+}
+
 static struct xmlcheck *
 new_validator(void)
 {
@@ -232,7 +241,7 @@ cmd_publish(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
-		return rc;
+		return parse_exit(rc);
 	if (cl.nrest > 0)
 		return usage_error("publish: unexpected argument '%s'",
 		    cl.rest[0]);
@@ -267,7 +276,7 @@ cmd_verify(int argc, char **argv)
 
 	if ((rc = parse(argc, argv, CONFIG_SECONDARY, secondary_flags,
 	    &cl)) != 0)
-		return rc;
+		return parse_exit(rc);
 	if (cl.nrest > 1)
 		return usage_error("verify: unexpected argument '%s'",
 		    cl.rest[1]);
@@ -295,7 +304,7 @@ cmd_rollback(int argc, char **argv)
 	int rc;
 
 	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
-		return rc;
+		return parse_exit(rc);
 	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
 		return usage_error("rollback: %s", "--sync-root and --to are "
 		    "required");
@@ -318,7 +327,7 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	rc = parse(argc, argv, r, r == CONFIG_PRIMARY ? primary_flags :
 	    secondary_flags, &cl);
 	if (rc != 0)
-		return rc;
+		return parse_exit(rc);
 	if (cl.nrest > 0)
 		return usage_error("unexpected argument '%s'", cl.rest[0]);
 	if (config_check(&cl.c, &err) == -1) {

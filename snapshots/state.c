@@ -53,6 +53,25 @@ file_to_json(const char *role, const struct state_file *f)
 	    "size", (json_int_t)f->size, "xxh128", f->xxh128);
 }
 
+/* Text files end with a newline: `cat state.json` should not run on. */
+static int
+append_newline(char **out, size_t *len, struct snap_err *err)
+{
+	size_t n = strlen(*out);
+	char *p = realloc(*out, n + 2);
+
+	if (p == NULL) {
+		free(*out);
+		*out = NULL;
+		return snap_err_set(err, "state: out of memory");
+	}
+	p[n] = '\n';
+	p[n + 1] = '\0';
+	*out = p;
+	*len = n + 1;
+	return 0;
+}
+
 int
 state_to_json(const struct snap_state *s, char **out, size_t *len,
     struct snap_err *err)
@@ -81,8 +100,7 @@ state_to_json(const struct snap_state *s, char **out, size_t *len,
 	json_decref(root);
 	if (*out == NULL)
 		return snap_err_set(err, "state: out of memory");
-	*len = strlen(*out);
-	return 0;
+	return append_newline(out, len, err);
 }
 
 static int

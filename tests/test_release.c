@@ -1,0 +1,394 @@
+/*
+ * test_release.c - releases: full build, patching a retired release,
+ * retention, refusal of bad snapshots, crash leftovers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fsutil.h"
+#include "release.h"
+#include "snap.h"
+#include "testutil.h"
+
+struct env {
+	char top[TU_PATH], src[TU_PATH], sync[TU_PATH], dep[TU_PATH];
+	char cur[TU_PATH];
+};
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	tu_mkdtemp(e->top);
+	tu_path(e->src, "%s/src", e->top);
+	tu_path(e->sync, "%s/sync", e->top);
+	tu_path(e->dep, "%s/dep", e->top);
+	tu_path(e->cur, "%s/dep/current", e->top);
+	tu_mkdir(e->src);
+	assert_true(tu_copy_fixtures(e->src) > 60);
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	tu_rmtree(e->top);
+	free(e);
+	return 0;
+}
+
+static uint64_t
+publish(struct env *e)
+{
+	struct snap_publish_opts o = { "c", "n", NULL };
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	uint64_t v;
+
+	if (snap_publish(e->src, e->sync, &o, &res, &v, &err) == -1)
+		fail_msg("publish: %s", err.msg);
+	assert_int_equal(res, SNAP_PUBLISHED);
+	return v;
+}
+
+/* Opens the latest version and applies it; returns apply's result. */
+static int
+apply(struct env *e, struct deploy *d, struct apply_stats *st,
+    struct snap_err *err)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	int rootfd, rc;
+
+	rootfd = open(e->sync, O_RDONLY | O_DIRECTORY);
+	assert_true(rootfd >= 0);
+	if (snap_open(rootfd, 0, &v, err) == -1)
+		fail_msg("open: %s", err->msg);
+	rc = deploy_apply(d, &v, st, err);
+	snap_close(&v);
+	close(rootfd);
+	return rc;
+}
+
+static void
+apply_ok(struct env *e, struct deploy *d, struct apply_stats *st)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	if (apply(e, d, st, &err) == -1)
+		fail_msg("apply: %s", err.msg);
+	tu_assert_trees_equal(e->src, e->cur);
+}
+
+static void
+open_deploy(struct env *e, struct deploy *d, unsigned keep, bool recycle)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	*d = (struct deploy)DEPLOY_INIT;
+	if (deploy_open(d, e->dep, keep, recycle, &err) == -1)
+		fail_msg("deploy_open: %s", err.msg);
+}
+
+static void
+change_one(struct env *e, int i)
+{
+	char path[TU_PATH], body[256];
+
+	tu_path(path, "%s/sequences/changing.xml", e->src);
+	snprintf(body, sizeof(body), "<sequence xmlns=\"http://ws.apache.org/"
+	    "ns/synapse\" name=\"changing\"><log level=\"custom\"><property "
+	    "name=\"i\" value=\"%d\"/></log></sequence>\n", i);
+	tu_write_str(path, body);
+}
+
+static size_t
+count_releases(struct env *e)
+{
+	char path[TU_PATH], *list, *p;
+	size_t n = 0;
+
+	tu_path(path, "%s/releases", e->dep);
+	list = tu_list_dir(path);
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	n += list[0] != '\0';
+	free(list);
+	return n;
+}
+
+static void
+test_first_apply_is_full_and_complete(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	struct deploy d;
+	char link[256];
+	ssize_t n;
+
+	publish(e);
+	open_deploy(e, &d, 5, true);
+	assert_false(d.has_current);
+	apply_ok(e, &d, &st);
+	assert_false(st.recycled);
+	assert_true(st.written > 60);
+	n = readlink(e->cur, link, sizeof(link) - 1);
+	assert_true(n > 0);
+	link[n] = '\0';
+	assert_string_equal(link, "releases/v1-r1");
+	deploy_close(&d);
+
+	/* A restart serves what was applied, without a sync root. */
+	open_deploy(e, &d, 5, true);
+	assert_true(d.has_current);
+	assert_int_equal(d.current.version, 1);
+	assert_non_null(d.current_m);
+	deploy_close(&d);
+}
+
+static void
+test_patching_writes_only_the_change(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 3, true);
+	for (i = 0; i < 8; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+		if (i >= 3) {
+			/* The keep-th newest is patched: one file written. */
+			assert_true(st.recycled);
+			assert_int_equal(st.written, 1);
+			assert_int_equal(st.removed, 0);
+		}
+		assert_true(count_releases(e) <= 2 * 3);
+	}
+	deploy_close(&d);
+}
+
+static void
+test_patching_removes_deleted_artifacts(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	char path[TU_PATH];
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < 3; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	tu_path(path, "%s/api/HelloWorld.xml", e->src);
+	assert_int_equal(unlink(path), 0);
+	publish(e);
+	apply_ok(e, &d, &st);
+	assert_true(st.recycled);
+	assert_int_equal(st.removed, 1);
+	deploy_close(&d);
+}
+
+static void
+test_recycle_off_builds_in_full(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 2, false);
+	for (i = 0; i < 4; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+		assert_false(st.recycled);
+		assert_true(st.written > 60);
+	}
+	assert_int_equal(count_releases(e), 4);	/* 2 dirs + 2 records */
+	deploy_close(&d);
+}
+
+/* A release in the retention window is never touched by later applies. */
+static void
+test_kept_releases_stay_intact(void **state)
+{
+	struct env *e = *state;
+	char old[TU_PATH], copy[TU_PATH], cmd[3 * TU_PATH];
+	struct apply_stats st;
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 4, true);
+	for (i = 0; i < 4; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	/* Snapshot the release current points at now, then swap 3 more. */
+	tu_path(old, "%s/releases/%s", e->dep, d.current.name);
+	tu_path(copy, "%s/copy", e->top);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", old, copy);
+	assert_int_equal(system(cmd), 0);
+	for (i = 10; i < 13; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	tu_assert_trees_equal(copy, old);
+	deploy_close(&d);
+}
+
+static void
+test_bad_archive_keeps_current_and_releases(void **state)
+{
+	struct env *e = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], before[TU_PATH], *list, *after;
+	struct apply_stats st;
+	struct deploy d;
+	uint64_t v;
+	int fd, i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < 3; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	tu_path(path, "%s/releases", e->dep);
+	list = tu_list_dir(path);
+	snprintf(before, sizeof(before), "%s", d.current.name);
+
+	change_one(e, 99);
+	v = publish(e);
+	tu_path(path, "%s/snapshots/%llu.tar.zst", e->sync,
+	    (unsigned long long)v);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\xff", 1, 40), 1);
+	close(fd);
+
+	assert_int_equal(apply(e, &d, &st, &err), -1);
+	tu_assert_msg(err.msg, "checksum mismatch");
+	assert_string_equal(d.current.name, before);
+	tu_path(path, "%s/releases", e->dep);
+	after = tu_list_dir(path);
+	assert_string_equal(after, list);	/* no release was consumed */
+	tu_path(path, "%s/.staging", e->dep);
+	tu_assert_dir(path, "");
+	free(list);
+	free(after);
+	deploy_close(&d);
+}
+
+static void
+test_start_removes_crash_leftovers(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	char path[TU_PATH];
+	struct deploy d;
+
+	publish(e);
+	open_deploy(e, &d, 5, true);
+	apply_ok(e, &d, &st);
+	deploy_close(&d);
+
+	tu_path(path, "%s/.staging/build", e->dep);
+	tu_mkdir(path);
+	tu_path(path, "%s/.staging/build/half.xml", e->dep);
+	tu_write_str(path, "<half");
+	tu_path(path, "%s/current.tmp", e->dep);
+	assert_int_equal(symlink("releases/v9-r9", path), 0);
+	tu_path(path, "%s/releases/v7-r7", e->dep);	/* no record */
+	tu_mkdir(path);
+	tu_path(path, "%s/releases/v8-r8.json", e->dep);	/* no dir */
+	tu_write_str(path, "{}");
+
+	open_deploy(e, &d, 5, true);
+	assert_true(d.has_current);
+	tu_path(path, "%s", e->dep);
+	tu_assert_dir(path, "current,releases");
+	tu_path(path, "%s/releases", e->dep);
+	tu_assert_dir(path, "v1-r1,v1-r1.json");
+	tu_assert_trees_equal(e->src, e->cur);
+	deploy_close(&d);
+}
+
+static void
+test_foreign_current_is_refused(void **state)
+{
+	struct env *e = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct deploy d = DEPLOY_INIT;
+
+	tu_mkdir(e->dep);
+	assert_int_equal(symlink("/etc", e->cur), 0);
+	assert_int_equal(deploy_open(&d, e->dep, 5, true, &err), -1);
+	tu_assert_msg(err.msg, "not at a release of ours");
+	deploy_close(&d);
+}
+
+static void
+test_release_names(void **state)
+{
+	struct release r;
+
+	(void)state;
+	assert_true(release_parse_name("v42-r7", &r));
+	assert_int_equal(r.version, 42);
+	assert_int_equal(r.serial, 7);
+	assert_false(release_parse_name("v042-r7", &r));
+	assert_false(release_parse_name("v42-r7x", &r));
+	assert_false(release_parse_name("v42-r", &r));
+	assert_false(release_parse_name("v-1-r7", &r));
+	assert_false(release_parse_name("../v42-r7", &r));
+	assert_false(release_parse_name("v 42-r7", &r));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_first_apply_is_full_and_complete, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_patching_writes_only_the_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_patching_removes_deleted_artifacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recycle_off_builds_in_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kept_releases_stay_intact, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_archive_keeps_current_and_releases, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_start_removes_crash_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_foreign_current_is_refused, setup, teardown),
+		cmocka_unit_test(test_release_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
