@@ -142,7 +142,9 @@ fsu_read_file(int dirfd, const char *name, size_t max, char **out,
 	int fd, rc = -1;
 
 	*out = NULL;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted under a trusted name must not hang us;
+	 * it is refused by the fstat below, before any read. */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1)
 		return snap_err_sys(err, errno, "%s", name);
 	if (fstat(fd, &st) == -1) {
@@ -158,27 +160,24 @@ fsu_read_file(int dirfd, const char *name, size_t max, char **out,
 		goto out;
 	}
 	/* The size may still change under us (NFS, a writer): read to EOF,
-	 * bounded by max, rather than trusting st_size. */
-	cap = (size_t)st.st_size + 1;
+	 * never holding more than max + 1 bytes, rather than trust st_size. */
+	cap = (size_t)st.st_size + 2;
 	if ((buf = malloc(cap)) == NULL) {
 		snap_err_sys(err, errno, "%s", name);
 		goto out;
 	}
 	for (;;) {
-		if (len + 1 >= cap) {
+		if (len + 1 == cap) {
+			size_t ncap = cap > max / 2 ? max + 2 : cap * 2;
 			char *nb;
 
-			if (cap > max) {
+			if (ncap <= cap || (nb = realloc(buf, ncap)) == NULL) {
 				snap_err_set(err, "%s: larger than the %zu-byte "
 				    "limit", name, max);
 				goto out;
 			}
-			cap = cap * 2 + 4096;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				snap_err_sys(err, errno, "%s", name);
-				goto out;
-			}
 			buf = nb;
+			cap = ncap;
 		}
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
@@ -190,10 +189,11 @@ fsu_read_file(int dirfd, const char *name, size_t max, char **out,
 		if (n == 0)
 			break;
 		len += (size_t)n;
-	}
-	if (len > max) {
-		snap_err_set(err, "%s: larger than the %zu-byte limit", name, max);
-		goto out;
+		if (len > max) {
+			snap_err_set(err, "%s: larger than the %zu-byte limit",
+			    name, max);
+			goto out;
+		}
 	}
 	buf[len] = '\0';
 	*out = buf;
@@ -261,6 +261,8 @@ fsu_mkdirs(const char *path, struct snap_err *err)
 {
 	char buf[4096], *p;
 
+	if (path[0] == '\0')
+		return snap_err_set(err, "empty path");
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return snap_err_set(err, "%s: path too long", path);
 	for (p = buf + 1; *p != '\0'; p++) {
@@ -305,6 +307,7 @@ fsu_rfc3339(int64_t t, char out[32])
 int
 fsu_parse_rfc3339(const char *s, int64_t *t)
 {
+	char again[32];
 	struct tm tm;
 	const char *end;
 
@@ -313,5 +316,7 @@ fsu_parse_rfc3339(const char *s, int64_t *t)
 	if (end == NULL || *end != '\0')
 		return -1;
 	*t = (int64_t)timegm(&tm);
-	return 0;
+	/* strptime forgives spaces, short fields and Feb 31: we do not. */
+	fsu_rfc3339(*t, again);
+	return strcmp(again, s) == 0 ? 0 : -1;
 }

@@ -24,6 +24,8 @@ kind_of(mode_t mode)
 		return "a socket";
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		return "a device";
+	if (S_ISREG(mode))
+		return "a regular file";
 	return "not a regular file";
 }
 

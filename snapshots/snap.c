@@ -478,7 +478,7 @@ snap_rollback(const char *sync_root, uint64_t to,
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1 || open_root(&p, sync_root, err) == -1)
 		goto out;
-	if (!p.have_prev || to >= p.prev.st.version) {
+	if (to == 0 || !p.have_prev || to >= p.prev.st.version) {
 		snap_err_set(err, "version %" PRIu64 " is not older than the "
 		    "latest", to);
 		goto out;

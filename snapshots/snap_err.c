@@ -39,7 +39,7 @@ snap_err_sys(struct snap_err *err, int errnum, const char *fmt, ...)
 int
 snap_err_prefix(struct snap_err *err, const char *fmt, ...)
 {
-	char prefix[256], old[sizeof(err->msg)];
+	char prefix[sizeof(err->msg)], old[sizeof(err->msg)];
 	int n;
 	va_list ap;
 
@@ -49,7 +49,8 @@ snap_err_prefix(struct snap_err *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	n = snprintf(err->msg, sizeof(err->msg), "%s: ", prefix);
+	n = snprintf(err->msg, sizeof(err->msg), "%.*s: ",
+	    (int)(sizeof(err->msg) - 3), prefix);
 	/* Keep the end of an over-long message rather than fail. */
 	snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, "%.*s",
 	    (int)(sizeof(err->msg) - (size_t)n - 1), old);
