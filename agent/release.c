@@ -128,7 +128,7 @@ is_current(const struct deploy *d, const char *name)
 static int
 clean_leftovers(struct deploy *d, struct snap_err *err)
 {
-	char base[RELEASE_NAME_MAX + 8];
+	char base[NAME_MAX_BYTES + 8];
 	struct release r;
 	struct dirent *de;
 	DIR *dir;
