@@ -7,9 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <ini.h>
 
 #include "config.h"
+#include "fsutil.h"
+#include "names.h"
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
@@ -41,6 +49,8 @@ config_defaults(struct config *c, enum config_role role)
 	c->poll_ms = 1000;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9443");
 	snprintf(c->labels, sizeof(c->labels), "default");
+	c->max_lag_ms = 60000;
+	c->max_body_bytes = 1024 * 1024;
 }
 
 static int
@@ -146,8 +156,6 @@ set_secondary(struct config *c, const char *key, const char *value,
 		return set_bool(&c->recycle_releases, key, value, err);
 	if (!strcmp(key, "poll_ms"))
 		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
-	if (!strcmp(key, "listen"))
-		return set_string(c->listen, sizeof(c->listen), key, value, err);
 	if (!strcmp(key, "labels")) {
 		if (manifest_check_labels(value, err) == -1)
 			return snap_err_prefix(err, "labels");
@@ -156,6 +164,20 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "token_file"))
 		return set_string(c->token_file, sizeof(c->token_file), key,
 		    value, err);
+	if (!strcmp(key, "max_lag_ms"))
+		return set_ms(&c->max_lag_ms, key, value, 0, 86400000, err);
+	if (!strcmp(key, "max_body_bytes"))
+		return set_ms(&c->max_body_bytes, key, value, 1024,
+		    ARTIFACT_MAX_BYTES, err);
+	if (!strcmp(key, "listen")) {
+		struct sockaddr_storage ss;
+		unsigned len;
+		bool lo;
+
+		if (config_listen_addr(value, &ss, &len, &lo, err) == -1)
+			return -1;
+		return set_string(c->listen, sizeof(c->listen), key, value, err);
+	}
 	return 1;
 }
 
@@ -225,6 +247,8 @@ config_load(struct config *c, const char *path, struct snap_err *err)
 	    "'[section]'", path, line);
 }
 
+static int check_listen(const struct config *c, struct snap_err *err);
+
 int
 config_check(const struct config *c, struct snap_err *err)
 {
@@ -238,8 +262,100 @@ config_check(const struct config *c, struct snap_err *err)
 	if (c->role == CONFIG_SECONDARY && c->deploy_root[0] == '\0')
 		return snap_err_set(err, "deploy_root is not set (--deploy-root "
 		    "or [secondary] deploy_root)");
-	if (c->role == CONFIG_SECONDARY && c->token_file[0] != '\0' &&
-	    access(c->token_file, R_OK) == -1)
-		return snap_err_sys(err, errno, "token_file %s", c->token_file);
+	if (c->role == CONFIG_SECONDARY)
+		return check_listen(c, err);
+	return 0;
+}
+
+static int
+check_listen(const struct config *c, struct snap_err *err)
+{
+	struct sockaddr_storage ss;
+	char token[256];
+	unsigned len;
+	bool lo;
+
+	if (c->token_file[0] != '\0' &&
+	    config_read_token(c->token_file, token, sizeof(token), err) == -1)
+		return snap_err_prefix(err, "token_file");
+	if (config_listen_addr(c->listen, &ss, &len, &lo, err) == -1)
+		return snap_err_prefix(err, "listen");
+	if (!lo && c->token_file[0] == '\0')
+		return snap_err_set(err, "listen %s is not a loopback address: "
+		    "set token_file (--token-file) so that mutating calls need "
+		    "a token", c->listen);
+	return 0;
+}
+
+int
+config_listen_addr(const char *listen, struct sockaddr_storage *ss,
+    unsigned *sslen, bool *loopback, struct snap_err *err)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[128];
+	const char *port;
+	size_t hlen;
+	int rc;
+
+	if (listen[0] == '[') {
+		const char *end = strchr(listen, ']');
+
+		if (end == NULL || end[1] != ':')
+			return snap_err_set(err, "'%s' is not HOST:PORT", listen);
+		hlen = (size_t)(end - listen - 1);
+		port = end + 2;
+		listen++;
+	} else {
+		const char *colon = strrchr(listen, ':');
+
+		if (colon == NULL)
+			return snap_err_set(err, "'%s' is not HOST:PORT", listen);
+		hlen = (size_t)(colon - listen);
+		port = colon + 1;
+	}
+	if (hlen == 0 || hlen >= sizeof(host) || *port == '\0' ||
+	    strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+		return snap_err_set(err, "'%s' is not HOST:PORT", listen);
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return snap_err_set(err, "'%s': %s", host, gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = (unsigned)res->ai_addrlen;
+	freeaddrinfo(res);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		*loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	}
+	return 0;
+}
+
+int
+config_read_token(const char *path, char *out, size_t outlen,
+    struct snap_err *err)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (fsu_read_file(AT_FDCWD, path, 4096, &buf, &len, err) == -1)
+		return -1;
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		len--;
+	if (len == 0 || len >= outlen || memchr(buf, '\0', len) != NULL) {
+		free(buf);
+		return snap_err_set(err, "%s: the token must be 1 to %zu bytes "
+		    "of text", path, outlen - 1);
+	}
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	free(buf);
 	return 0;
 }

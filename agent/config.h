@@ -5,7 +5,8 @@
  *	[artsync]    cluster_id, node_id, log_level
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
- *	             poll_ms, listen, labels, token_file
+ *	             poll_ms, listen, labels, token_file, max_lag_ms,
+ *	             max_body_bytes
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * Flags override the file. An unknown section or key, or a bad value, is an
@@ -45,6 +46,8 @@ struct config {
 	char listen[128];
 	char labels[256];
 	char token_file[PATH_MAX];
+	unsigned max_lag_ms;
+	unsigned max_body_bytes;
 };
 
 /* Defaults for a role (node_id defaults to the host name). */
@@ -58,7 +61,20 @@ int config_load(struct config *c, const char *path, struct snap_err *err);
 int config_set(struct config *c, const char *section, const char *key,
     const char *value, struct snap_err *err);
 
-/* Checks that what the role needs is there and consistent. 0 or -1. */
+/* Checks that what the role needs is there and consistent (a secondary
+ * listening beyond loopback needs a token). 0 or -1. */
 int config_check(const struct config *c, struct snap_err *err);
+
+struct sockaddr_storage;
+
+/* Parses "HOST:PORT" or "[V6]:PORT" (numeric or a resolvable name).
+ * *loopback says whether it is 127.0.0.0/8 or ::1. 0 or -1 with err. */
+int config_listen_addr(const char *listen, struct sockaddr_storage *ss,
+    unsigned *sslen, bool *loopback, struct snap_err *err);
+
+/* Reads a token file: its content, trailing white space removed, must be
+ * 1..255 bytes. 0 or -1 with err. */
+int config_read_token(const char *path, char *out, size_t outlen,
+    struct snap_err *err);
 
 #endif

@@ -169,6 +169,23 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	return rc;
 }
 
+/* Upstream's record of the current version; missing is survivable (the
+ * next sync writes it again), so it is only left NULL. */
+static void
+load_upstream(struct deploy *d)
+{
+	struct snap_err ignored;
+	char name[32], *buf = NULL;
+	size_t len;
+
+	snprintf(name, sizeof(name), "%" PRIu64 ".json", d->current.version);
+	if (fsu_read_file(d->upfd, name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
+	    &ignored) == -1)
+		return;
+	d->upstream_m = manifest_from_json(buf, len, &ignored);
+	free(buf);
+}
+
 static int
 load_current(struct deploy *d, struct snap_err *err)
 {
@@ -184,6 +201,7 @@ load_current(struct deploy *d, struct snap_err *err)
 	if ((d->current_m = load_manifest(d, name, err)) == NULL)
 		return -1;
 	d->has_current = true;
+	load_upstream(d);
 	return 0;
 }
 
@@ -201,6 +219,10 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		return snap_err_sys(err, errno, "%s/releases", path);
 	if ((d->relfd = fsu_open_dir(d->rootfd, "releases", err)) == -1)
 		return snap_err_prefix(err, "%s", path);
+	if (mkdirat(d->rootfd, "upstream", 0755) == -1 && errno != EEXIST)
+		return snap_err_sys(err, errno, "%s/upstream", path);
+	if ((d->upfd = fsu_open_dir(d->rootfd, "upstream", err)) == -1)
+		return snap_err_prefix(err, "%s", path);
 	if (load_current(d, err) == -1)
 		return snap_err_prefix(err, "%s", path);
 	if (clean_leftovers(d, err) == -1)
@@ -212,12 +234,15 @@ void
 deploy_close(struct deploy *d)
 {
 	manifest_free(d->current_m);
-	d->current_m = NULL;
+	manifest_free(d->upstream_m);
+	d->current_m = d->upstream_m = NULL;
+	if (d->upfd >= 0)
+		close(d->upfd);
 	if (d->relfd >= 0)
 		close(d->relfd);
 	if (d->rootfd >= 0)
 		close(d->rootfd);
-	d->relfd = d->rootfd = -1;
+	d->upfd = d->relfd = d->rootfd = -1;
 }
 
 /* The release to recycle: the keep-th newest, if it is not current. */
@@ -246,21 +271,61 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	return 0;
 }
 
-struct want_ctx {
-	const struct manifest *base;
+/* What the build must still write: target entries the base lacks. */
+struct need {
+	const struct manifest *target;
+	const struct manifest *base;	/* NULL: building from nothing */
+	bool *todo;			/* per target entry */
 	size_t count;
 };
 
 static bool
-want_changed(const struct manifest_entry *e, void *arg)
+base_has(const struct manifest *base, const struct manifest_entry *e)
 {
-	struct want_ctx *w = arg;
 	const struct manifest_entry *b;
 
-	if (w->base == NULL)
-		return true;
-	b = manifest_find(w->base, e->type, e->name);
-	return b == NULL || strcmp(b->xxh128, e->xxh128) != 0;
+	if (base == NULL)
+		return false;
+	b = manifest_find(base, e->type, e->name);
+	return b != NULL && strcmp(b->xxh128, e->xxh128) == 0;
+}
+
+static int
+need_init(struct need *n, const struct manifest *target,
+    const struct manifest *base)
+{
+	size_t i;
+
+	n->target = target;
+	n->base = base;
+	n->count = 0;
+	if ((n->todo = calloc(target->n + 1, sizeof(*n->todo))) == NULL)
+		return -1;
+	for (i = 0; i < target->n; i++)
+		if (!base_has(base, &target->entries[i])) {
+			n->todo[i] = true;
+			n->count++;
+		}
+	return 0;
+}
+
+/* arc_want_fn: an upstream entry is written when the target wants exactly
+ * that content there and the base lacks it. */
+static bool
+want_from_archive(const struct manifest_entry *e, void *arg)
+{
+	struct need *n = arg;
+	const struct manifest_entry *t = manifest_find(n->target, e->type,
+	    e->name);
+	size_t i;
+
+	if (t == NULL || strcmp(t->xxh128, e->xxh128) != 0)
+		return false;
+	i = (size_t)(t - n->target->entries);
+	if (!n->todo[i])
+		return false;
+	n->todo[i] = false;
+	return true;
 }
 
 /* Unlinks what the base holds and the target does not. */
@@ -311,51 +376,174 @@ sync_folders(int stagefd, bool create, struct snap_err *err)
 	return fsu_fsync_dir(stagefd, "staging", err);
 }
 
-static size_t
-count_wanted(const struct manifest *target, struct want_ctx *w)
+/*
+ * Copies TYPE/NAME.xml from srcdir into the staging tree as a new file,
+ * checking it against e's checksum. 0; 1 when srcdir does not hold that
+ * content; -1 on an I/O error.
+ */
+static int
+copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
+    bool do_fsync, struct snap_err *err)
 {
-	size_t i, n = 0;
+	char path[NAME_MAX_BYTES + 64], sum[HASH_HEX_LEN + 1], *buf = NULL;
+	struct snap_err ignored;
+	size_t len;
+	int fd = -1, rc = -1;
 
-	for (i = 0; i < target->n; i++)
-		if (want_changed(&target->entries[i], w))
-			n++;
-	return n;
+	snprintf(path, sizeof(path), "%s/%s.xml", artifact_types[e->type].folder,
+	    e->name);
+	if (fsu_read_file(srcdir, path, ARTIFACT_MAX_BYTES, &buf, &len,
+	    &ignored) == -1)
+		return 1;
+	hash_buf(buf, len, sum);
+	if (len != e->size || strcmp(sum, e->xxh128) != 0) {
+		rc = 1;		/* not the content we need */
+		goto out;
+	}
+	if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT) {
+		snap_err_sys(err, errno, "%s: unlink", path);
+		goto out;
+	}
+	fd = openat(stagefd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd == -1 || fsu_write_all(fd, buf, len) == -1 ||
+	    (do_fsync && fsync(fd) == -1)) {
+		snap_err_sys(err, errno, "%s: write", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0 && close(fd) == -1 && rc == 0)
+		rc = snap_err_sys(err, errno, "%s: close", path);
+	free(buf);
+	return rc;
 }
 
-/* Fills .staging/build with version v; returns its fd or -1. */
+/* Writes what the archive did not provide, from local verified copies. */
 static int
-build(struct deploy *d, struct snap_version *v, const struct manifest *base,
+copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
+    struct need *n, bool do_fsync, struct apply_stats *st,
+    struct snap_err *err)
+{
+	int curfd = -1, rc = -1, got;
+	size_t i;
+
+	if (d->has_current)
+		curfd = openat(d->relfd, d->current.name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (i = 0; i < n->target->n; i++) {
+		const struct manifest_entry *e = &n->target->entries[i];
+
+		if (!n->todo[i])
+			continue;
+		got = curfd >= 0 ? copy_verified(curfd, stagefd, e, do_fsync,
+		    err) : 1;
+		if (got == 1 && p->localfd >= 0)
+			got = copy_verified(p->localfd, stagefd, e, do_fsync, err);
+		if (got == -1)
+			goto out;
+		if (got == 1) {
+			st->missing_source = true;
+			snap_err_set(err, "%s/%s: no verified copy here (xxh128 "
+			    "%s); the sync root is needed",
+			    artifact_types[e->type].folder, e->name, e->xxh128);
+			goto out;
+		}
+		n->todo[i] = false;
+		st->written++;
+		st->bytes += e->size;
+	}
+	rc = 0;
+out:
+	if (curfd >= 0)
+		close(curfd);
+	return rc;
+}
+
+/* Fills .staging/build with p->target; returns its fd or -1. */
+static int
+build(struct deploy *d, struct build_plan *p, const struct manifest *base,
     struct apply_stats *st, struct snap_err *err)
 {
-	struct want_ctx w = { .base = base };
-	struct arc_extract x = { .want = want_changed, .arg = &w };
+	struct need n = { 0 };
+	struct arc_extract x = { .want = want_from_archive, .arg = &n };
 	int stagefd;
 
 	if (base == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
 	if ((stagefd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
 		return -1;
-	if (sync_folders(stagefd, true, err) == -1 ||
-	    remove_dropped(stagefd, base, v->m, &st->removed, err) == -1)
-		goto fail;
-	x.destfd = stagefd;
-	x.fsync_files = count_wanted(v->m, &w) <= FSYNC_EACH_MAX;
-	if (arc_extract(v->archfd, &v->st.archive, v->m, &x, err) == -1) {
-		snap_err_prefix(err, "%s", v->st.archive.name);
+	if (need_init(&n, p->target, base) == -1) {
+		snap_err_set(err, "out of memory");
 		goto fail;
 	}
-	st->written = x.written;
-	st->bytes = x.bytes_written;
+	x.fsync_files = n.count <= FSYNC_EACH_MAX;
+	if (sync_folders(stagefd, true, err) == -1 ||
+	    remove_dropped(stagefd, base, p->target, &st->removed, err) == -1)
+		goto fail;
+	if (p->v != NULL) {
+		x.destfd = stagefd;
+		if (arc_extract(p->v->archfd, &p->v->st.archive, p->v->m, &x,
+		    err) == -1) {
+			snap_err_prefix(err, "%s", p->v->st.archive.name);
+			goto fail;
+		}
+		st->written = x.written;
+		st->bytes = x.bytes_written;
+	}
+	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1)
+		goto fail;
 	if (!x.fsync_files && syncfs(stagefd) == -1) {
 		snap_err_sys(err, errno, BUILD ": syncfs");
 		goto fail;
 	}
 	if (sync_folders(stagefd, false, err) == -1)
 		goto fail;
+	free(n.todo);
 	return stagefd;
 fail:
+	free(n.todo);
 	close(stagefd);
 	return -1;
+}
+
+static void
+upstream_name(uint64_t version, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu64 ".json", version);
+}
+
+/* Drops upstream records no kept release refers to. */
+static void
+prune_upstream(struct deploy *d, const struct release *list, size_t n)
+{
+	struct dirent *de;
+	uint64_t v;
+	size_t i;
+	bool used;
+	DIR *dir;
+	int fd;
+	char *end;
+
+	if ((fd = dup(d->upfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		v = strtoull(de->d_name, &end, 10);
+		if (strcmp(end, ".json") != 0)
+			continue;
+		used = d->has_current && d->current.version == v;
+		for (i = 0; i < n && !used; i++)
+			used = list[i].version == v;
+		if (!used)
+			unlinkat(d->upfd, de->d_name, 0);
+	}
+	closedir(dir);
 }
 
 /* Keeps the newest `keep` releases (and current, whatever its age). */
@@ -379,22 +567,40 @@ apply_retention(struct deploy *d)
 			(void)fsu_remove_tree(d->relfd, list[i].name, &err);
 	}
 	free(list);
+	if (list_releases(d, &list, &n, &err) == 0)
+		prune_upstream(d, list, n);
+	free(list);
 }
 
 static int
-publish_release(struct deploy *d, const struct release *r,
-    const struct manifest *m, struct snap_err *err)
+write_manifest(int dirfd, const char *name, const struct manifest *m,
+    struct snap_err *err)
 {
-	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16], *buf;
+	char *buf;
 	size_t len;
 	int rc;
 
 	if (manifest_to_json(m, &buf, &len, err) == -1)
 		return -1;
-	snprintf(json, sizeof(json), "%s.json", r->name);
-	rc = fsu_write_atomic(d->relfd, json, buf, len, err);
+	rc = fsu_write_atomic(dirfd, name, buf, len, err);
 	free(buf);
-	if (rc == -1)
+	return rc;
+}
+
+static int
+publish_release(struct deploy *d, const struct release *r,
+    const struct build_plan *p, struct snap_err *err)
+{
+	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
+
+	/* Upstream's record first, so a release never names a missing one. */
+	if (p->upstream != d->upstream_m) {
+		upstream_name(p->upstream->version, json, sizeof(json));
+		if (write_manifest(d->upfd, json, p->upstream, err) == -1)
+			return snap_err_prefix(err, "upstream");
+	}
+	snprintf(json, sizeof(json), "%s.json", r->name);
+	if (write_manifest(d->relfd, json, p->target, err) == -1)
 		return -1;
 	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
@@ -405,7 +611,7 @@ publish_release(struct deploy *d, const struct release *r,
 }
 
 int
-deploy_apply(struct deploy *d, struct snap_version *v, struct apply_stats *st,
+deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
     struct snap_err *err)
 {
 	struct release *list = NULL, base, next;
@@ -416,8 +622,9 @@ deploy_apply(struct deploy *d, struct snap_version *v, struct apply_stats *st,
 
 	memset(st, 0, sizeof(*st));
 	/* A bad file must not cost us the release we would patch. */
-	if (arc_check_file(v->archfd, &v->st.archive, err) == -1)
-		return snap_err_prefix(err, "%s", v->st.archive.name);
+	if (p->v != NULL &&
+	    arc_check_file(p->v->archfd, &p->v->st.archive, err) == -1)
+		return snap_err_prefix(err, "%s", p->v->st.archive.name);
 	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
 	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
 		return snap_err_sys(err, errno, STAGING);
@@ -437,14 +644,19 @@ deploy_apply(struct deploy *d, struct snap_version *v, struct apply_stats *st,
 		st->recycled = true;
 		snprintf(st->base, sizeof(st->base), "%s", base.name);
 	}
-	if ((stagefd = build(d, v, bm, st, err)) == -1)
+	if ((stagefd = build(d, p, bm, st, err)) == -1)
 		goto out;
-	release_make(&next, v->st.version, serial);
-	if (publish_release(d, &next, v->m, err) == -1)
+	release_make(&next, p->upstream->version, serial);
+	if (publish_release(d, &next, p, err) == -1)
 		goto out;
 	manifest_free(d->current_m);
-	d->current_m = v->m;	/* the new current's record; v gives it up */
-	v->m = NULL;
+	d->current_m = p->target;
+	p->target = NULL;
+	if (p->upstream != d->upstream_m) {
+		manifest_free(d->upstream_m);
+		d->upstream_m = p->upstream;
+	}
+	p->upstream = NULL;
 	d->current = next;
 	d->has_current = true;
 	apply_retention(d);

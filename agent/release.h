@@ -6,7 +6,14 @@
  *	DEPLOY_ROOT/current                -> releases/v<VERSION>-r<SERIAL>
  *	DEPLOY_ROOT/releases/v42-r7/       a complete artifact tree
  *	DEPLOY_ROOT/releases/v42-r7.json   its manifest (what it holds)
+ *	DEPLOY_ROOT/upstream/42.json       what upstream version 42 holds
  *	DEPLOY_ROOT/.staging/              the release being built
+ *
+ * What a release holds (its target) is upstream's manifest with this
+ * gateway's local overrides applied (overrides.h). Each file it needs comes,
+ * in this order, from the release being patched, from the current release,
+ * from the overrides store, or from the upstream archive - every copy checked
+ * against the target's XXH128 as it is written.
  *
  * Building a release, and why it is cheap:
  * A new release must be a complete directory of its own, and a directory of
@@ -61,14 +68,17 @@ struct release {
 struct deploy {
 	int rootfd;
 	int relfd;			/* releases/ */
+	int upfd;			/* upstream/ */
 	unsigned keep;			/* releases retained, >= 2 */
 	bool recycle;
 	bool has_current;
 	struct release current;
 	struct manifest *current_m;	/* what current holds; owned */
+	struct manifest *upstream_m;	/* its upstream version's; owned, may
+					 * be NULL if the record is missing */
 };
 
-#define DEPLOY_INIT { .rootfd = -1, .relfd = -1 }
+#define DEPLOY_INIT { .rootfd = -1, .relfd = -1, .upfd = -1 }
 
 struct apply_stats {
 	bool recycled;			/* patched a retired release */
@@ -76,6 +86,17 @@ struct apply_stats {
 	size_t written;			/* artifact files written */
 	size_t removed;			/* artifact files unlinked */
 	uint64_t bytes;
+	bool missing_source;		/* failed: a file only upstream has */
+};
+
+/* What to build. deploy_build() takes ownership of target and upstream on
+ * success (and sets the pointers to NULL); on failure they stay the
+ * caller's. upstream may be d->upstream_m itself (a local change). */
+struct build_plan {
+	struct manifest *target;	/* what the release must hold */
+	struct manifest *upstream;	/* the upstream version it is based on */
+	struct snap_version *v;		/* upstream's archive, or NULL */
+	int localfd;			/* overrides store, or -1 */
 };
 
 /*
@@ -87,12 +108,14 @@ int deploy_open(struct deploy *d, const char *path, unsigned keep,
 void deploy_close(struct deploy *d);	/* safe on DEPLOY_INIT */
 
 /*
- * Builds a release holding version v (manifest v->m, archive v->archfd,
- * verified as it is read), swaps current to it and applies retention.
- * On any failure current is untouched and the partial build is removed.
+ * Builds a release holding p->target, swaps current to it and applies
+ * retention. When p->v is given its archive is verified in full (file and
+ * every entry) even where no file is taken from it. On any failure current
+ * is untouched and the partial build is removed; st->missing_source says
+ * the failure was a file that only the upstream archive could provide.
  * 0 or -1 with err.
  */
-int deploy_apply(struct deploy *d, struct snap_version *v,
+int deploy_build(struct deploy *d, struct build_plan *p,
     struct apply_stats *st, struct snap_err *err);
 
 /* Parses "v<V>-r<S>" (exactly as release names are printed). */

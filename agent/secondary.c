@@ -1,5 +1,6 @@
 /*
- * secondary.c - watch the sync root, verify, apply, keep serving.
+ * secondary.c - watch the sync root, verify, apply, keep serving; and serve
+ * the local REST endpoint, all from one event loop.
  *
  * The release current points at is served from the first instant: nothing
  * at start waits for the sync root. New versions are noticed two ways:
@@ -8,9 +9,9 @@
  * client's writes raise no event; open() gives close-to-open consistency).
  *
  * Whatever fails - the share is gone, state.json is torn, a checksum does
- * not match - the current release stays, the error is logged once, and the
- * next event or poll tries again. An older version than the one applied is
- * never applied (rollbacks are published as new versions).
+ * not match - the current release stays, the error is logged once, counted,
+ * and the next event or poll tries again. An older version than the one
+ * applied is never applied (rollbacks are published as new versions).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,139 +23,246 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
-#include "release.h"
+#include "rest.h"
 #include "secondary.h"
-#include "snap.h"
 #include "watch.h"
 
-struct secondary {
-	const struct config *c;
-	struct deploy d;
-	bool watching;
-	uint64_t latest_seen;
-	char last_error[sizeof(((struct snap_err *)0)->msg)];
-};
-
 static void
-report_error(struct secondary *s, const char *msg)
+report_error(struct agent *a, const char *msg, bool reject)
 {
-	if (strcmp(msg, s->last_error) != 0)
-		log_error("%s; still serving %s", msg, s->d.has_current ?
-		    s->d.current.name : "nothing (no release yet)");
-	snprintf(s->last_error, sizeof(s->last_error), "%s", msg);
+	if (strcmp(msg, a->last_error) != 0) {
+		log_error("%s; still serving %s", msg, a->d.has_current ?
+		    a->d.current.name : "nothing (no release yet)");
+		/* Counted once per distinct refusal, not at every poll. */
+		if (reject)
+			a->m.rejects[metrics_reason(msg)]++;
+	}
+	snprintf(a->last_error, sizeof(a->last_error), "%s", msg);
 }
 
 static void
-clear_error(struct secondary *s)
+clear_error(struct agent *a)
 {
-	if (s->last_error[0] != '\0')
-		log_info("sync root readable again");
-	s->last_error[0] = '\0';
+	if (a->last_error[0] != '\0')
+		log_info("sync root readable again; serving %s",
+		    a->d.current.name);
+	a->last_error[0] = '\0';
+	a->last_sync_at = fsu_now();
+}
+
+int
+agent_rebuild(struct agent *a, struct snap_version *v, int *http,
+    struct snap_err *err)
+{
+	struct snap_version local = SNAP_VERSION_INIT;
+	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd };
+	struct apply_stats st;
+	int rc = -1, rootfd = -1;
+	int64_t start = daemon_now_ms();
+
+	*http = 500;
+	p.upstream = v != NULL ? v->m : a->d.upstream_m;
+	if (p.upstream == NULL)
+		return snap_err_set(err, "no record of the applied upstream "
+		    "version; waiting for the next sync");
+	if ((p.target = ovr_target(p.upstream, &a->ovr, err)) == NULL)
+		return -1;
+	rc = deploy_build(&a->d, &p, &st, err);
+	if (rc == -1 && st.missing_source && v == NULL) {
+		/* A local change needs a file only upstream holds (a
+		 * redeploy): read the applied version from the sync root. */
+		*http = 503;
+		rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, err);
+		if (rootfd >= 0 && snap_open(rootfd, a->d.upstream_m->version,
+		    &local, err) == 0) {
+			p.v = &local;
+			rc = deploy_build(&a->d, &p, &st, err);
+		}
+		if (rc == -1)
+			snap_err_prefix(err, "sync root %s", a->c->sync_root);
+	}
+	if (rc == 0) {
+		if (v != NULL)
+			v->m = NULL;	/* the deploy owns it now */
+		a->m.applies++;
+		a->m.apply_ms_last = (uint64_t)(daemon_now_ms() - start);
+		a->m.apply_ms_sum += a->m.apply_ms_last;
+		log_info("releases/%s (version %" PRIu64 ") live in %" PRIu64
+		    " ms (%s%s, %zu written, %zu removed)", a->d.current.name,
+		    a->d.current.version, a->m.apply_ms_last,
+		    st.recycled ? "patched " : "full build",
+		    st.recycled ? st.base : "", st.written, st.removed);
+		daemon_notify_status(a->d.current.name);
+	}
+	manifest_free(p.target);
+	snap_close(&local);
+	if (rootfd >= 0)
+		close(rootfd);
+	return rc;
 }
 
 static void
-apply(struct secondary *s, struct snap_version *v)
+apply(struct agent *a, struct snap_version *v)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	struct apply_stats st;
-	int64_t start = daemon_now_ms();
 	uint64_t version = v->st.version;
+	int http;
 
-	if (deploy_apply(&s->d, v, &st, &err) == -1) {
+	if (agent_rebuild(a, v, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
-		report_error(s, err.msg);
+		report_error(a, err.msg, true);
 		return;
 	}
-	clear_error(s);
-	log_info("applied version %" PRIu64 " as releases/%s in %" PRId64
-	    " ms (%s%s, %zu written, %zu removed)", version, s->d.current.name,
-	    daemon_now_ms() - start, st.recycled ? "patched " : "full build",
-	    st.recycled ? st.base : "", st.written, st.removed);
-	daemon_notify_status(s->d.current.name);
+	clear_error(a);
 }
 
-/* Looks at the sync root now; applies a newer version if there is one. */
-static void
-check(struct secondary *s)
+void
+agent_check(struct agent *a)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
 	struct snap_err err = SNAP_ERR_INIT;
-	uint64_t applied = s->d.has_current ? s->d.current.version : 0;
+	uint64_t applied = a->d.has_current ? a->d.current.version : 0;
 	int rootfd;
 
 	/* Opened afresh each time: a remounted share is a new directory. */
-	if ((rootfd = fsu_open_dir(AT_FDCWD, s->c->sync_root, &err)) == -1) {
-		report_error(s, err.msg);
+	if ((rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, &err)) == -1) {
+		report_error(a, err.msg, false);
 		return;
 	}
 	if (faccessat(rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT && !s->d.has_current) {
-		log_debug("%s: nothing published yet", s->c->sync_root);
+	    errno == ENOENT && !a->d.has_current) {
+		log_debug("%s: nothing published yet", a->c->sync_root);
 		goto out;
 	}
 	if (snap_open(rootfd, 0, &v, &err) == -1) {
-		report_error(s, err.msg);
+		report_error(a, err.msg, true);
 		goto out;
 	}
-	if (v.st.version > s->latest_seen)
-		s->latest_seen = v.st.version;
-	if (v.st.version == applied) {
-		clear_error(s);
+	if (v.st.version > a->latest_seen)
+		a->latest_seen = v.st.version;
+	if (v.st.version == applied && a->d.upstream_m != NULL) {
+		clear_error(a);
 	} else if (v.st.version < applied) {
 		snprintf(err.msg, sizeof(err.msg), "sync root holds version %"
 		    PRIu64 ", older than applied %" PRIu64 ": not going back",
 		    v.st.version, applied);
-		report_error(s, err.msg);
+		report_error(a, err.msg, true);
 	} else {
-		apply(s, &v);
+		apply(a, &v);
 	}
 out:
 	snap_close(&v);
 	close(rootfd);
+	/* Behind is measured from when we first knew it. */
+	applied = a->d.has_current ? a->d.current.version : 0;
+	if (a->latest_seen <= applied)
+		a->behind_since_ms = 0;
+	else if (a->behind_since_ms == 0)
+		a->behind_since_ms = daemon_now_ms();
 }
 
+bool
+agent_healthy(const struct agent *a, char *why, size_t len)
+{
+	char scratch[8];
+	int64_t lag;
+
+	if (why == NULL) {
+		why = scratch;
+		len = sizeof(scratch);
+	}
+	if (!a->d.has_current) {
+		snprintf(why, len, "no verified release applied yet");
+		return false;
+	}
+	lag = a->behind_since_ms ? daemon_now_ms() - a->behind_since_ms : 0;
+	if (lag > (int64_t)a->c->max_lag_ms) {
+		snprintf(why, len, "behind: serving version %" PRIu64 ", version "
+		    "%" PRIu64 " seen %" PRId64 " ms ago%s%s",
+		    a->d.current.version, a->latest_seen, lag,
+		    a->last_error[0] ? ": " : "", a->last_error);
+		return false;
+	}
+	return true;
+}
+
+/* After a crash between saving overrides and the swap, what is deployed
+ * is not upstream + overrides: rebuild once at start. */
 static void
-try_watch(struct secondary *s)
+reconcile(struct agent *a)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *want;
+	int http;
+
+	if (!a->d.has_current || a->d.upstream_m == NULL)
+		return;
+	if ((want = ovr_target(a->d.upstream_m, &a->ovr, &err)) == NULL)
+		return;
+	if (!manifest_same_content(want, a->d.current_m)) {
+		log_warn("deployed release differs from upstream plus local "
+		    "overrides: rebuilding");
+		if (agent_rebuild(a, NULL, &http, &err) == -1)
+			log_error("rebuild failed: %s", err.msg);
+	}
+	manifest_free(want);
+}
+
+struct loop {
+	struct agent *a;
+	struct rest *rest;
+	int sigfd;
+	bool watching;
+};
+
+static void
+try_watch(struct loop *l)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 
-	if (s->watching)
+	if (l->watching)
 		return;
-	if (watch_dir(s->c->sync_root, &err) == -1) {
+	if (watch_dir(l->a->c->sync_root, &err) == -1) {
 		log_debug("%s (polling only)", err.msg);
 		return;
 	}
-	s->watching = true;
+	l->watching = true;
 }
 
 static int
-loop(struct secondary *s, int sigfd)
+run(struct loop *l)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int64_t next_poll = 0, now;
+	int timeout, rt, sig;
 	unsigned flags;
-	int sig;
 
 	for (;;) {
 		now = daemon_now_ms();
 		if (now >= next_poll) {
-			try_watch(s);
-			check(s);
-			next_poll = daemon_now_ms() + s->c->poll_ms;
+			try_watch(l);
+			agent_check(l->a);
+			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
 		}
-		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		timeout = (int)(next_poll - now);
+		rt = rest_timeout_ms(l->rest);
+		if (rt >= 0 && rt < timeout)
+			timeout = rt;
+		pfd[0] = (struct pollfd){ .fd = l->sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
-		if (poll(pfd, 2, (int)(next_poll - now)) == -1 &&
-		    errno != EINTR) {
+		pfd[2] = (struct pollfd){ .fd = rest_fd(l->rest),
+		    .events = POLLIN };
+		if (poll(pfd, 3, timeout) == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		if (pfd[0].revents & POLLIN) {
-			sig = daemon_signal_read(sigfd);
+			sig = daemon_signal_read(l->sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("stopping on signal %d", sig);
 				return 0;
@@ -165,39 +273,65 @@ loop(struct secondary *s, int sigfd)
 		if (pfd[1].revents & POLLIN) {
 			flags = watch_drain();
 			if (flags & WATCH_LOST)
-				s->watching = false;
+				l->watching = false;
 			if (flags & (WATCH_STATE | WATCH_LOST))
 				next_poll = 0;
 		}
+		/* MHD also has timeouts to run, so it runs every pass. */
+		rest_run(l->rest);
 	}
+}
+
+static int
+start(struct agent *a, struct loop *l, struct snap_err *err)
+{
+	const struct config *c = a->c;
+
+	if (c->token_file[0] != '\0' && config_read_token(c->token_file,
+	    a->token, sizeof(a->token), err) == -1)
+		return -1;
+	if ((a->xc = xmlcheck_new(err)) == NULL ||
+	    (l->sigfd = daemon_signals(err)) == -1 || watch_init(err) == -1 ||
+	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
+	    c->recycle_releases, err) == -1 ||
+	    ovr_open(&a->ovr, a->d.rootfd, err) == -1)
+		return -1;
+	if ((l->rest = rest_new(a, err)) == NULL)
+		return -1;
+	return 0;
 }
 
 int
 secondary_run(const struct config *c)
 {
-	struct secondary s = { .c = c, .d = DEPLOY_INIT };
+	struct agent a = { .c = c, .d = DEPLOY_INIT, .ovr = OVERRIDES_INIT };
+	struct loop l = { .a = &a, .sigfd = -1 };
 	struct snap_err err = SNAP_ERR_INIT;
-	int sigfd = -1, rc = 1;
+	int rc = 1;
 
-	if ((sigfd = daemon_signals(&err)) == -1 || watch_init(&err) == -1 ||
-	    deploy_open(&s.d, c->deploy_root, c->keep_releases,
-	    c->recycle_releases, &err) == -1) {
+	if (start(&a, &l, &err) == -1) {
 		log_error("%s", err.msg);
 		goto out;
 	}
-	if (s.d.has_current)
+	if (a.d.has_current)
 		log_info("serving releases/%s (version %" PRIu64 ") from %s",
-		    s.d.current.name, s.d.current.version, c->deploy_root);
+		    a.d.current.name, a.d.current.version, c->deploy_root);
 	else
 		log_info("no release yet in %s: waiting for %s", c->deploy_root,
 		    c->sync_root);
-	daemon_notify_ready(s.d.has_current ? s.d.current.name : "empty");
-	rc = loop(&s, sigfd);
+	log_info("listening on http://%s (port %u)%s", c->listen,
+	    rest_port(l.rest), a.token[0] ? ", token required" : "");
+	reconcile(&a);
+	daemon_notify_ready(a.d.has_current ? a.d.current.name : "empty");
+	rc = run(&l);
 	daemon_notify_stopping();
 out:
+	rest_free(l.rest);
 	watch_cleanup();
-	deploy_close(&s.d);
-	if (sigfd >= 0)
-		close(sigfd);
+	ovr_close(&a.ovr);
+	deploy_close(&a.d);
+	xmlcheck_free(a.xc);
+	if (l.sigfd >= 0)
+		close(l.sigfd);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fsutil.h"
+#include "overrides.h"
 #include "release.h"
 #include "snap.h"
 #include "testutil.h"
@@ -73,13 +74,22 @@ apply(struct env *e, struct deploy *d, struct apply_stats *st,
     struct snap_err *err)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
+	struct overrides none = OVERRIDES_INIT;
+	struct build_plan p = { .localfd = -1 };
 	int rootfd, rc;
 
 	rootfd = open(e->sync, O_RDONLY | O_DIRECTORY);
 	assert_true(rootfd >= 0);
 	if (snap_open(rootfd, 0, &v, err) == -1)
 		fail_msg("open: %s", err->msg);
-	rc = deploy_apply(d, &v, st, err);
+	p.v = &v;
+	p.upstream = v.m;
+	p.target = ovr_target(v.m, &none, err);
+	assert_non_null(p.target);
+	rc = deploy_build(d, &p, st, err);
+	if (rc == 0)
+		v.m = NULL;	/* the deploy took it */
+	manifest_free(p.target);
 	snap_close(&v);
 	close(rootfd);
 	return rc;
@@ -329,7 +339,7 @@ test_start_removes_crash_leftovers(void **state)
 	open_deploy(e, &d, 5, true);
 	assert_true(d.has_current);
 	tu_path(path, "%s", e->dep);
-	tu_assert_dir(path, "current,releases");
+	tu_assert_dir(path, "current,releases,upstream");
 	tu_path(path, "%s/releases", e->dep);
 	tu_assert_dir(path, "v1-r1,v1-r1.json");
 	tu_assert_trees_equal(e->src, e->cur);

@@ -1,0 +1,58 @@
+/*
+ * agent.h - the state of a running secondary, shared by its loop
+ * (secondary.c), its REST endpoint (rest.c) and its local operations
+ * (local.c). One thread owns it: everything runs in the one event loop.
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "overrides.h"
+#include "release.h"
+#include "snap.h"
+#include "xmlcheck.h"
+
+struct agent {
+	const struct config *c;
+	struct deploy d;
+	struct overrides ovr;
+	struct xmlcheck *xc;		/* validates deploy-local bodies */
+	struct metrics m;
+	uint64_t latest_seen;		/* highest version in the sync root */
+	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
+	int64_t last_sync_at;		/* wall clock of the last good check */
+	char last_error[sizeof(((struct snap_err *)0)->msg)];
+	char token[256];		/* bearer token; "" when none */
+};
+
+/* Looks at the sync root now; applies a newer version if there is one. */
+void agent_check(struct agent *a);
+
+/*
+ * Rebuilds the release for upstream + overrides. v is the upstream version
+ * to apply (its manifest is taken over on success) or NULL to rebuild the
+ * applied one (a local change). When a file only upstream holds is needed,
+ * the applied version's snapshot is opened from the sync root.
+ * 0, or -1 with err; *http is 503 when the sync root was needed and could
+ * not be read, 500 otherwise.
+ */
+int agent_rebuild(struct agent *a, struct snap_version *v, int *http,
+    struct snap_err *err);
+
+/* true when /healthz would answer 200; *why says otherwise. */
+bool agent_healthy(const struct agent *a, char *why, size_t len);
+
+/* Local operations on one artifact (the REST routes). Each returns the
+ * HTTP status: 200 on success, 4xx/5xx with err filled. */
+int local_undeploy(struct agent *a, int type, const char *name,
+    struct snap_err *err);
+int local_redeploy(struct agent *a, int type, const char *name,
+    struct snap_err *err);
+int local_deploy(struct agent *a, int type, const char *name,
+    const char *body, size_t len, struct snap_err *err);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * metrics.c - counters and their Prometheus text exposition (see metrics.h).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static const int codes[METRICS_NCODES] = METRICS_CODES;
+
+static const char *const reason_names[REJECT_COUNT] = {
+	"checksum", "truncated", "malformed", "hostile_entry", "missing_file",
+	"older_version", "other",
+};
+
+const char *
+metrics_reason_name(enum reject_reason r)
+{
+	return reason_names[r];
+}
+
+enum reject_reason
+metrics_reason(const char *msg)
+{
+	/* The library's messages are stable sentences: match their words. */
+	if (strstr(msg, "checksum mismatch") || strstr(msg, "changed while"))
+		return REJECT_CHECKSUM;
+	if (strstr(msg, "truncated") || strstr(msg, "longer than") ||
+	    strstr(msg, "more data than"))
+		return REJECT_TRUNCATED;
+	if (strstr(msg, "malformed JSON") || strstr(msg, "is not a") ||
+	    strstr(msg, "does not match its state") || strstr(msg, "format"))
+		return REJECT_MALFORMED;
+	if (strstr(msg, "entry '"))
+		return REJECT_HOSTILE;
+	if (strstr(msg, "No such file"))
+		return REJECT_MISSING;
+	if (strstr(msg, "older than"))
+		return REJECT_OLDER;
+	return REJECT_OTHER;
+}
+
+void
+metrics_count_http(struct metrics *m, int route, int code)
+{
+	size_t i;
+
+	if (route < 0 || route > ROUTE_COUNT)
+		route = ROUTE_COUNT;
+	for (i = 0; i < METRICS_NCODES; i++)
+		if (codes[i] == code)
+			break;
+	m->http[route][i]++;
+}
+
+static void
+gauge(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s %" PRIu64 "\n", name, help,
+	    name, name, v);
+}
+
+static void
+render_http(const struct metrics *m, FILE *f)
+{
+	size_t r, i;
+
+	fprintf(f, "# HELP artsync_http_requests_total REST requests by route "
+	    "and status code.\n# TYPE artsync_http_requests_total counter\n");
+	for (r = 0; r <= ROUTE_COUNT; r++)
+		for (i = 0; i <= METRICS_NCODES; i++) {
+			if (m->http[r][i] == 0)
+				continue;
+			fprintf(f, "artsync_http_requests_total{route=\"%s\","
+			    "code=\"", r < ROUTE_COUNT ?
+			    route_label((enum route_id)r) : "unknown");
+			if (i < METRICS_NCODES)
+				fprintf(f, "%d", codes[i]);
+			else
+				fprintf(f, "other");
+			fprintf(f, "\"} %" PRIu64 "\n", m->http[r][i]);
+		}
+}
+
+void
+metrics_render(const struct metrics *m, const struct metrics_sample *s,
+    FILE *f)
+{
+	size_t i;
+
+	gauge(f, "artsync_applied_version", "Upstream version of the release "
+	    "being served.", s->applied_version);
+	gauge(f, "artsync_latest_seen_version", "Highest version seen in the "
+	    "sync root.", s->latest_seen_version);
+	gauge(f, "artsync_last_sync_timestamp_seconds", "Unix time of the last "
+	    "successful sync (0: never).", (uint64_t)s->last_sync_at);
+	gauge(f, "artsync_healthy", "1 when /healthz answers 200.",
+	    (uint64_t)s->healthy);
+	fprintf(f, "# HELP artsync_apply_duration_seconds Duration of the last "
+	    "apply.\n# TYPE artsync_apply_duration_seconds gauge\n"
+	    "artsync_apply_duration_seconds %" PRIu64 ".%03" PRIu64 "\n",
+	    m->apply_ms_last / 1000, m->apply_ms_last % 1000);
+	fprintf(f, "# HELP artsync_apply_duration_seconds_total Time spent "
+	    "applying.\n# TYPE artsync_apply_duration_seconds_total counter\n"
+	    "artsync_apply_duration_seconds_total %" PRIu64 ".%03" PRIu64 "\n",
+	    m->apply_ms_sum / 1000, m->apply_ms_sum % 1000);
+	fprintf(f, "# HELP artsync_applies_total Releases swapped in.\n"
+	    "# TYPE artsync_applies_total counter\nartsync_applies_total %"
+	    PRIu64 "\n", m->applies);
+	fprintf(f, "# HELP artsync_rejects_total Versions refused, by reason.\n"
+	    "# TYPE artsync_rejects_total counter\n");
+	for (i = 0; i < REJECT_COUNT; i++)
+		fprintf(f, "artsync_rejects_total{reason=\"%s\"} %" PRIu64 "\n",
+		    reason_names[i], m->rejects[i]);
+	fprintf(f, "# HELP artsync_overrides Local overrides on this gateway.\n"
+	    "# TYPE artsync_overrides gauge\n"
+	    "artsync_overrides{state=\"undeployed-local\"} %zu\n"
+	    "artsync_overrides{state=\"deployed-local\"} %zu\n",
+	    s->undeployed_local, s->deployed_local);
+	render_http(m, f);
+}

@@ -1,0 +1,27 @@
+/*
+ * rest.h - the secondary's local REST endpoint (libmicrohttpd), run inside
+ * the agent's own event loop: MHD in epoll mode hands us one fd to poll and
+ * does its work when we call rest_run(). No thread.
+ *
+ * Routes and answers: route.h and the README. Mutating routes need
+ * "Authorization: Bearer <token>" when the agent has a token; bodies over
+ * max_body_bytes get 413; errors are {"error": "..."}.
+ */
+#ifndef REST_H
+#define REST_H
+
+#include "agent.h"
+#include "snap_err.h"
+
+struct rest;
+
+/* Binds a->c->listen and starts serving; NULL with err. */
+struct rest *rest_new(struct agent *a, struct snap_err *err);
+void rest_free(struct rest *r);		/* NULL is a no-op */
+
+int rest_fd(struct rest *r);		/* poll for POLLIN */
+int rest_timeout_ms(struct rest *r);	/* -1: none pending */
+void rest_run(struct rest *r);		/* after the fd polled readable */
+unsigned rest_port(struct rest *r);	/* the bound port */
+
+#endif
