@@ -342,18 +342,36 @@ int
 config_read_token(const char *path, char *out, size_t outlen,
     struct snap_err *err)
 {
-	char *buf = NULL;
-	size_t len;
+	char *buf = NULL, *real;
+	size_t len, i;
+	int rc;
 
-	if (fsu_read_file(AT_FDCWD, path, 4096, &buf, &len, err) == -1)
+	/* A token mounted as a secret is often a symlink: resolve it, then
+	 * read the real file like any other. */
+	if ((real = realpath(path, NULL)) == NULL)
+		return snap_err_sys(err, errno, "%s", path);
+	rc = fsu_read_file(AT_FDCWD, real, 4096, &buf, &len, err);
+	free(real);
+	if (rc == -1)
 		return -1;
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		len--;
-	if (len == 0 || len >= outlen || memchr(buf, '\0', len) != NULL) {
+	if (len == 0 || len >= outlen) {
 		free(buf);
 		return snap_err_set(err, "%s: the token must be 1 to %zu bytes "
 		    "of text", path, outlen - 1);
 	}
+	/* It goes into a header line: a CR, LF or any control byte there
+	 * would end the header or forge another one. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] <= 0x20 ||
+		    (unsigned char)buf[i] >= 0x7f) {
+			snap_err_set(err, "%s: byte 0x%02x at offset %zu cannot "
+			    "go into an HTTP header", path,
+			    (unsigned char)buf[i], i);
+			free(buf);
+			return -1;
+		}
 	memcpy(out, buf, len);
 	out[len] = '\0';
 	free(buf);

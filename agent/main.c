@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "config.h"
 #include "log.h"
 #include "primary.h"
@@ -54,6 +55,8 @@ static const struct flag secondary_flags[] = {
 	{ "listen", "secondary", "listen" },
 	{ "labels", "secondary", "labels" },
 	{ "token-file", "secondary", "token_file" },
+	{ "max-lag-ms", "secondary", "max_lag_ms" },
+	{ "max-body-bytes", "secondary", "max_body_bytes" },
 	{ NULL, NULL, NULL },
 };
 
@@ -67,8 +70,15 @@ static const char usage_text[] =
 "  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
 "  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
 "\n"
-"  status, list, show, redeploy, undeploy, deploy-local: the local REST client\n"
-"  (not in this build yet)\n"
+"client commands (talk to a secondary's REST endpoint):\n"
+"  status                                   the agent's state\n"
+"  list [--type TYPE]                       deployed artifacts and their state\n"
+"  show TYPE NAME                           the deployed XML\n"
+"  undeploy TYPE NAME                       remove it from this gateway only\n"
+"  redeploy TYPE NAME                       restore upstream's, dropping overrides\n"
+"  deploy-local TYPE NAME FILE              deploy FILE on this gateway only\n"
+"  options: --endpoint URL (default http://127.0.0.1:9443, or the config's\n"
+"  listen), --token-file FILE, --config FILE, --json\n"
 "\n"
 "common options:\n"
 "  --config FILE        read settings from FILE (flags override it)\n"
@@ -92,9 +102,12 @@ static const char usage_text[] =
 "  --keep-releases N    releases kept on disk, at least 2 (default 5)\n"
 "  --recycle-releases yes|no  build new releases by patching the oldest\n"
 "                       kept one (default yes; see README)\n"
-"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:9443)\n"
+"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:9443; port 0 picks\n"
+"                       a free one, logged at start)\n"
 "  --labels A,B         gateway labels to deploy (default: default)\n"
-"  --token-file FILE    bearer token for mutating REST calls\n";
+"  --token-file FILE    bearer token for mutating REST calls\n"
+"  --max-lag-ms N       /healthz fails when behind for longer (default 60000)\n"
+"  --max-body-bytes N   largest deploy-local body (default 1048576)\n";
 
 static int
 usage_error(const char *fmt, const char *arg)
@@ -373,5 +386,7 @@ main(int argc, char **argv)
 		return cmd_daemon(argc, argv, CONFIG_PRIMARY);
 	if (!strcmp(cmd, "secondary"))
 		return cmd_daemon(argc, argv, CONFIG_SECONDARY);
+	if (client_is_command(cmd))
+		return client_main(argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }
