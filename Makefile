@@ -35,7 +35,7 @@ BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check unit integration demo install clean san
+.PHONY: all deps test check unit integration demo install clean bench
 
 all: $(BIN)
 
@@ -68,10 +68,16 @@ integration: $(BIN)
 test:
 	scripts/deps test
 	$(MAKE) check
+	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 check: unit integration
+
+# Figures, not tests: see README "Performance".
+bench: all
+	scripts/deps test
+	scripts/bench-rest 10
 
 demo:
 	scripts/deps demo
