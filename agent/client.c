@@ -101,8 +101,8 @@ struct response {
 	bool too_big;
 };
 
-static int
-usage_error(const char *fmt, const char *arg)
+int
+client_usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "artsync: ");
 	fprintf(stderr, fmt, arg);
@@ -458,7 +458,7 @@ parse_args(int argc, char **argv, struct client_opts *o)
 		if (argc > 0 && strcmp(commands[i].name, argv[0]) == 0)
 			break;
 	if (i == NCOMMANDS)
-		return usage_error("unknown command '%s'",
+		return client_usage_error("unknown command '%s'",
 		    argc > 0 ? argv[0] : "");
 	o->cmd = (enum client_cmd)i;
 	cmd = &commands[i];
@@ -488,7 +488,7 @@ parse_args(int argc, char **argv, struct client_opts *o)
 			fputs(usage_text, stdout);
 			return HELP_SHOWN;
 		case ':':
-			return usage_error("option '%s' needs a value",
+			return client_usage_error("option '%s' needs a value",
 			    argv[optind - 1]);
 		default:
 			/* A long flag is named as typed; a short one by optopt,
@@ -497,16 +497,16 @@ parse_args(int argc, char **argv, struct client_opts *o)
 			    optopt != 0) {
 				char flag[3] = { '-', (char)optopt, '\0' };
 
-				return usage_error("unknown option '%s'", flag);
+				return client_usage_error("unknown option '%s'", flag);
 			}
-			return usage_error("unknown option '%s'",
+			return client_usage_error("unknown option '%s'",
 			    argv[optind - 1]);
 		}
 	}
 	o->args = argv + optind;
 	nargs = argc - optind;
 	if (nargs > cmd->nargs)
-		return usage_error("unexpected argument '%s'",
+		return client_usage_error("unexpected argument '%s'",
 		    o->args[cmd->nargs]);
 	if (nargs < cmd->nargs) {
 		fprintf(stderr, "artsync: usage: artsync %s%s [OPTIONS] (see "
@@ -514,9 +514,9 @@ parse_args(int argc, char **argv, struct client_opts *o)
 		return EXIT_USAGE;
 	}
 	if (o->type_filter != NULL && o->cmd != CMD_LIST)
-		return usage_error("option '--type' is for %s only", "list");
+		return client_usage_error("option '--type' is for %s only", "list");
 	if (o->type_filter != NULL && name_type_lookup(o->type_filter) == NULL)
-		return usage_error("--type: unknown artifact type '%s'",
+		return client_usage_error("--type: unknown artifact type '%s'",
 		    o->type_filter);
 	return 0;
 }
@@ -535,12 +535,12 @@ check_endpoint(const char *url, char *out, size_t outlen)
 	else if (strncasecmp(url, "https://", 8) == 0)
 		scheme = 8;
 	else
-		return usage_error("--endpoint: '%s' is not http://HOST:PORT",
+		return client_usage_error("--endpoint: '%s' is not http://HOST:PORT",
 		    url);
 	while (len > scheme && url[len - 1] == '/')
 		len--;
 	if (len == scheme || len >= outlen)
-		return usage_error("--endpoint: '%s' is not http://HOST:PORT",
+		return client_usage_error("--endpoint: '%s' is not http://HOST:PORT",
 		    url);
 	memcpy(out, url, len);
 	out[len] = '\0';
@@ -629,7 +629,7 @@ build_request(const struct client_opts *o, struct request *rq, char **file)
 	type = o->args[0];
 	name = o->args[1];
 	if (name_type_lookup(type) == NULL)
-		return usage_error("unknown artifact type '%s'", type);
+		return client_usage_error("unknown artifact type '%s'", type);
 	/* The name rules leave only URL-safe bytes: nothing to escape. */
 	if (name_check(name, &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);

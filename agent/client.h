@@ -33,6 +33,10 @@
  */
 int client_main(int argc, char **argv);
 
+/* Prints "artsync: <fmt with arg> (see artsync --help)" on stderr and
+ * returns 2, the usage exit code: every command's usage errors look alike. */
+int client_usage_error(const char *fmt, const char *arg);
+
 /* Whether `cmd` is one of the commands client_main() runs. */
 bool client_is_command(const char *cmd);
 

@@ -109,15 +109,6 @@ static const char usage_text[] =
 "  --max-lag-ms N       /healthz fails when behind for longer (default 60000)\n"
 "  --max-body-bytes N   largest deploy-local body (default 1048576)\n";
 
-static int
-usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "artsync: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see artsync --help)\n");
-	return EXIT_USAGE;
-}
-
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
 	struct config c;
@@ -202,7 +193,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 			cl->check_only = true;
 		} else if (ch == 't') {
 			if (parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
-				return usage_error("--to: '%s' is not a version",
+				return client_usage_error("--to: '%s' is not a version",
 				    optarg);
 			cl->have_to = true;
 		} else if (ch >= 256) {
@@ -215,7 +206,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 				return EXIT_USAGE;
 			}
 		} else if (ch == '?') {
-			return usage_error("unknown or incomplete option '%s'",
+			return client_usage_error("unknown or incomplete option '%s'",
 			    argv[optind - 1]);
 		}
 	}
@@ -256,11 +247,15 @@ cmd_publish(int argc, char **argv)
 	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 0)
-		return usage_error("publish: unexpected argument '%s'",
+		return client_usage_error("publish: unexpected argument '%s'",
 		    cl.rest[0]);
 	if (config_check(&cl.c, &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
+	}
+	if (cl.check_only) {
+		printf("configuration OK\n");
+		return 0;
 	}
 	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
 	if ((o.xc = new_validator()) == NULL)
@@ -291,13 +286,13 @@ cmd_verify(int argc, char **argv)
 	    &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 1)
-		return usage_error("verify: unexpected argument '%s'",
+		return client_usage_error("verify: unexpected argument '%s'",
 		    cl.rest[1]);
 	if (cl.nrest == 1 && (parse_u64(cl.rest[0], &version) == -1 ||
 	    version == 0))
-		return usage_error("verify: '%s' is not a version", cl.rest[0]);
+		return client_usage_error("verify: '%s' is not a version", cl.rest[0]);
 	if (cl.c.sync_root[0] == '\0')
-		return usage_error("verify: %s", "--sync-root is required");
+		return client_usage_error("verify: %s", "--sync-root is required");
 	if (snap_verify(cl.c.sync_root, version, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
 		return 1;
@@ -319,8 +314,12 @@ cmd_rollback(int argc, char **argv)
 	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
-		return usage_error("rollback: %s", "--sync-root and --to are "
+		return client_usage_error("rollback: %s", "--sync-root and --to are "
 		    "required");
+	if (cl.check_only) {
+		printf("configuration OK\n");
+		return 0;
+	}
 	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
@@ -342,7 +341,7 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	if (rc != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 0)
-		return usage_error("unexpected argument '%s'", cl.rest[0]);
+		return client_usage_error("unexpected argument '%s'", cl.rest[0]);
 	if (config_check(&cl.c, &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
@@ -365,7 +364,7 @@ main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
 	if (cmd == NULL)
-		return usage_error("%s", "no command given");
+		return client_usage_error("%s", "no command given");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -388,5 +387,5 @@ main(int argc, char **argv)
 		return cmd_daemon(argc, argv, CONFIG_SECONDARY);
 	if (client_is_command(cmd))
 		return client_main(argc, argv);
-	return usage_error("unknown command '%s'", cmd);
+	return client_usage_error("unknown command '%s'", cmd);
 }

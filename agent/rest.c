@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "manifest.h"
 #include "names.h"
 #include "rest.h"
 #include "route.h"
@@ -95,22 +96,6 @@ respond_error(struct rest *rs, struct MHD_Connection *conn, struct req *q,
 /* --- the routes --- */
 
 static json_t *
-labels_json(const char *labels)
-{
-	json_t *arr = json_array();
-	const char *p = labels, *comma;
-
-	for (;;) {
-		comma = strchr(p, ',');
-		json_array_append_new(arr, json_stringn(p, comma ?
-		    (size_t)(comma - p) : strlen(p)));
-		if (comma == NULL)
-			return arr;
-		p = comma + 1;
-	}
-}
-
-static json_t *
 time_or_null(int64_t t)
 {
 	char when[32];
@@ -137,7 +122,7 @@ status_json(struct agent *a)
 	    "last_sync_at", time_or_null(a->last_sync_at),
 	    "last_error", a->last_error[0] ? json_string(a->last_error) :
 	    json_null(),
-	    "labels", labels_json(a->c->labels),
+	    "labels", manifest_labels_json(a->c->labels),
 	    "release", d->has_current ? json_string(d->current.name) :
 	    json_null(),
 	    "artifact_count", (json_int_t)(d->current_m ? d->current_m->n : 0),

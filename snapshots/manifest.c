@@ -249,8 +249,8 @@ manifest_check_labels(const char *labels, struct snap_err *err)
 
 /* --- writing --- */
 
-static json_t *
-labels_to_json(const char *labels)
+json_t *
+manifest_labels_json(const char *labels)
 {
 	json_t *arr = json_array();
 	const char *p = labels, *comma;
@@ -279,7 +279,7 @@ entry_to_json(const struct manifest_entry *e)
 	return json_pack("{s:s, s:s, s:o, s:I, s:s, s:s}",
 	    "type", artifact_types[e->type].folder,
 	    "name", e->name,
-	    "labels", labels_to_json(e->labels),
+	    "labels", manifest_labels_json(e->labels),
 	    "size", (json_int_t)e->size,
 	    "xxh128", e->xxh128,
 	    "updated_at", when);

@@ -94,6 +94,11 @@ int manifest_to_json(const struct manifest *m, char **out, size_t *len,
 struct manifest *manifest_from_json(const char *buf, size_t len,
     struct snap_err *err);
 
+/* A comma-separated label list as a JSON array of strings (a new
+ * reference, or NULL on out of memory). */
+struct json_t;
+struct json_t *manifest_labels_json(const char *labels);
+
 /* Checks a comma-separated label list (letters, digits, '.', '_', '-'). */
 int manifest_check_labels(const char *labels, struct snap_err *err);
 

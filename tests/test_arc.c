@@ -158,23 +158,6 @@ assert_extract_fails(const char *path, const struct state_file *sf,
 	tu_assert_msg(err.msg, want);
 }
 
-static char *
-make_data(size_t len)
-{
-	char *p = malloc(len + 1);
-	uint32_t x = 88172645u;
-	size_t i;
-
-	assert_non_null(p);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (char)x;
-	}
-	return p;
-}
-
 /* --- round trip --- */
 
 #define HELLO "<api xmlns=\"http://ws.apache.org/ns/synapse\" name=\"H\" " \
@@ -195,7 +178,7 @@ sample(struct sample *s)
 
 	memset(s->longname, 'L', 200);
 	s->longname[200] = '\0';
-	s->big = make_data(big);
+	s->big = tu_make_data(big);
 	s->it[0] = (struct item){ API, "HelloWorld", HELLO, strlen(HELLO) };
 	s->it[1] = (struct item){ SEQ, "main", MAIN, strlen(MAIN) };
 	s->it[2] = (struct item){ EP, "empty", "", 0 };
@@ -310,17 +293,6 @@ test_want(void **state)
 	free(s.big);
 }
 
-static void
-assert_file_is(const char *dir, const char *name, const char *want)
-{
-	char path[TU_PATH], *got;
-
-	tu_path(path, "%s/%s", dir, name);
-	got = tu_slurp(path, NULL);
-	assert_string_equal(got, want);
-	free(got);
-}
-
 /* Whatever is at the destination names already, nothing is written
  * through it: files are unlinked and created anew, folders not followed. */
 static void
@@ -364,8 +336,8 @@ test_existing_destination(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	assert_item_file(p.dest, &s.it[0]);
 	assert_item_file(p.dest, &s.it[1]);
-	assert_file_is(p.outside, "victim", "precious");
-	assert_file_is(p.outside, "victim2", "precious too");
+	tu_assert_file(p.outside, "victim", "precious");
+	tu_assert_file(p.outside, "victim2", "precious too");
 
 	/* A type folder that is a symlink out of dest is refused. */
 	tu_rmtree(p.dest);
@@ -813,7 +785,7 @@ test_hostile_inner_truncation(void **state)
 	struct state_file sf;
 	struct manifest *m;
 	struct paths p;
-	char *data = make_data(5000), *tar;
+	char *data = tu_make_data(5000), *tar;
 	size_t cap = 1 << 20, used = 0;
 	struct item it = { API, "x", NULL, 5000 };
 

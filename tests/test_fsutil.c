@@ -37,17 +37,6 @@ open_dir(const char *path)
 }
 
 static void
-assert_file(const char *dir, const char *name, const char *want)
-{
-	char path[TU_PATH], *got;
-
-	tu_path(path, "%s/%s", dir, name);
-	got = tu_slurp(path, NULL);
-	assert_string_equal(got, want);
-	free(got);
-}
-
-static void
 test_write_atomic_creates(void **state)
 {
 	const char *dir = *state;
@@ -58,7 +47,7 @@ test_write_atomic_creates(void **state)
 
 	assert_int_equal(fsu_write_atomic(dfd, "state.json", "{\"v\":1}\n", 8,
 	    &err), 0);
-	assert_file(dir, "state.json", "{\"v\":1}\n");
+	tu_assert_file(dir, "state.json", "{\"v\":1}\n");
 	tu_path(path, "%s/state.json", dir);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
@@ -68,7 +57,7 @@ test_write_atomic_creates(void **state)
 
 	/* An empty buffer makes an empty file. */
 	assert_int_equal(fsu_write_atomic(dfd, "empty", "", 0, &err), 0);
-	assert_file(dir, "empty", "");
+	tu_assert_file(dir, "empty", "");
 	tu_assert_dir(dir, "empty,state.json");
 	close(dfd);
 }
@@ -88,7 +77,7 @@ test_write_atomic_replaces(void **state)
 	oldfd = open(path, O_RDONLY);
 	assert_true(oldfd >= 0);
 	assert_int_equal(fsu_write_atomic(dfd, "f", "2nd", 3, &err), 0);
-	assert_file(dir, "f", "2nd");
+	tu_assert_file(dir, "f", "2nd");
 	tu_assert_dir(dir, "f");
 	/* A reader that opened the old file still sees all of it: the name was
 	 * replaced by rename, the old inode never truncated or rewritten. */
@@ -122,8 +111,8 @@ test_write_atomic_symlink(void **state)
 	close(dfd);
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
-	assert_file(sub, "state.json", "new");
-	assert_file(dir, "victim", "precious");
+	tu_assert_file(sub, "state.json", "new");
+	tu_assert_file(dir, "victim", "precious");
 }
 
 static void
@@ -182,7 +171,7 @@ test_tmp_commit_abort(void **state)
 	/* After a commit, abort must not remove the committed file. */
 	fsu_tmp_abort(&t);
 	tu_assert_dir(dir, "b");
-	assert_file(dir, "b", "whole");
+	tu_assert_file(dir, "b", "whole");
 	close(dfd);
 }
 
@@ -378,7 +367,7 @@ test_remove_tree(void **state)
 	tu_assert_dir(dir, "outside");
 	tu_path(p, "%s/outside", dir);
 	tu_assert_dir(p, "keep.xml");
-	assert_file(dir, "outside/keep.xml", "keep me");
+	tu_assert_file(dir, "outside/keep.xml", "keep me");
 
 	/* A missing name is not an error; a lone file or symlink goes. */
 	assert_int_equal(fsu_remove_tree(dfd, "victim", &err), 0);

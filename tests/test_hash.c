@@ -29,23 +29,6 @@ static const size_t sizes[] = {
 };
 
 /* Deterministic, not compressible, different at every offset. */
-static unsigned char *
-make_data(size_t len)
-{
-	unsigned char *p = malloc(len + 1);
-	uint32_t x = 2463534242u;
-	size_t i;
-
-	assert_non_null(p);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (unsigned char)x;
-	}
-	return p;
-}
-
 /* What `xxhsum -H2 FILE` prints for the bytes. */
 static void
 xxhsum(const char *dir, const void *buf, size_t len, char out[33])
@@ -101,7 +84,7 @@ test_matches_xxhsum(void **state)
 	xxhsum(dir, "abc", 3, want);
 	assert_string_equal(want, XXH128_ABC);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		unsigned char *data = make_data(sizes[i]);
+		unsigned char *data = (unsigned char *)tu_make_data(sizes[i]);
 
 		hash_buf(data, sizes[i], got);
 		xxhsum(dir, data, sizes[i], want);
@@ -122,7 +105,7 @@ test_streaming(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		unsigned char *data = make_data(sizes[i]);
+		unsigned char *data = (unsigned char *)tu_make_data(sizes[i]);
 
 		hash_buf(data, sizes[i], one);
 		for (step = 1; step <= 4099; step = step * 3 + 2) {
@@ -158,7 +141,7 @@ test_hash_fd(void **state)
 	const char *dir = *state;
 	char path[TU_PATH], got[HASH_HEX_LEN + 1], want[HASH_HEX_LEN + 1];
 	const size_t len = 300000;
-	unsigned char *data = make_data(len);
+	unsigned char *data = (unsigned char *)tu_make_data(len);
 	uint64_t size = 0;
 	int fd;
 

@@ -358,4 +358,35 @@ tu_assert_msg(const char *msg, const char *want)
 		fail_msg("message \"%s\" lacks \"%s\"", msg, want);
 }
 
+/* len deterministic pseudo-random bytes (xorshift32), malloc'ed, plus a
+ * spare byte; the same len always gives the same data. */
+static inline char *
+tu_make_data(size_t len)
+{
+	char *p = malloc(len + 1);
+	uint32_t x = 2463534242u;
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (char)x;
+	}
+	return p;
+}
+
+/* Asserts that dir/name holds exactly the string want. */
+static inline void
+tu_assert_file(const char *dir, const char *name, const char *want)
+{
+	char path[TU_PATH], *got;
+
+	tu_path(path, "%s/%s", dir, name);
+	got = tu_slurp(path, NULL);
+	assert_string_equal(got, want);
+	free(got);
+}
+
 #endif
