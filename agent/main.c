@@ -216,6 +216,16 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	return 0;
 }
 
+/* -n: the configuration was checked by parse(); say so and stop there. */
+static bool
+only_checking(const struct cmdline *cl)
+{
+	if (!cl->check_only)
+		return false;
+	printf("configuration OK\n");
+	return true;
+}
+
 /* What a command returns when parse() did not return 0. */
 static int
 parse_exit(int rc)
@@ -253,10 +263,8 @@ cmd_publish(int argc, char **argv)
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
-	if (cl.check_only) {
-		printf("configuration OK\n");
+	if (only_checking(&cl))
 		return 0;
-	}
 	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
@@ -293,6 +301,8 @@ cmd_verify(int argc, char **argv)
 		return client_usage_error("verify: '%s' is not a version", cl.rest[0]);
 	if (cl.c.sync_root[0] == '\0')
 		return client_usage_error("verify: %s", "--sync-root is required");
+	if (only_checking(&cl))
+		return 0;
 	if (snap_verify(cl.c.sync_root, version, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
 		return 1;
@@ -316,10 +326,8 @@ cmd_rollback(int argc, char **argv)
 	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
 		return client_usage_error("rollback: %s", "--sync-root and --to are "
 		    "required");
-	if (cl.check_only) {
-		printf("configuration OK\n");
+	if (only_checking(&cl))
 		return 0;
-	}
 	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
@@ -351,10 +359,8 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 		    "by this build yet\n");
 		return EXIT_USAGE;
 	}
-	if (cl.check_only) {
-		printf("configuration OK\n");
+	if (only_checking(&cl))
 		return 0;
-	}
 	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
 }
 

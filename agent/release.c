@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -215,6 +216,13 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		return -1;
 	if ((d->rootfd = fsu_open_dir(AT_FDCWD, path, err)) == -1)
 		return -1;
+	d->lockfd = openat(d->rootfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	if (d->lockfd == -1)
+		return snap_err_sys(err, errno, "%s/.lock", path);
+	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1)
+		return snap_err_sys(err, errno, "%s/.lock: another agent uses "
+		    "this deploy root", path);
 	if (mkdirat(d->rootfd, "releases", 0755) == -1 && errno != EEXIST)
 		return snap_err_sys(err, errno, "%s/releases", path);
 	if ((d->relfd = fsu_open_dir(d->rootfd, "releases", err)) == -1)
@@ -238,6 +246,9 @@ deploy_close(struct deploy *d)
 	d->current_m = d->upstream_m = NULL;
 	if (d->upfd >= 0)
 		close(d->upfd);
+	if (d->lockfd >= 0)
+		close(d->lockfd);	/* releases the flock */
+	d->lockfd = -1;
 	if (d->relfd >= 0)
 		close(d->relfd);
 	if (d->rootfd >= 0)

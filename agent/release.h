@@ -67,6 +67,7 @@ struct release {
 
 struct deploy {
 	int rootfd;
+	int lockfd;			/* flock: one agent per deploy root */
 	int relfd;			/* releases/ */
 	int upfd;			/* upstream/ */
 	unsigned keep;			/* releases retained, >= 2 */
@@ -78,7 +79,7 @@ struct deploy {
 					 * be NULL if the record is missing */
 };
 
-#define DEPLOY_INIT { .rootfd = -1, .relfd = -1, .upfd = -1 }
+#define DEPLOY_INIT { .rootfd = -1, .lockfd = -1, .relfd = -1, .upfd = -1 }
 
 struct apply_stats {
 	bool recycled;			/* patched a retired release */
@@ -100,8 +101,9 @@ struct build_plan {
 };
 
 /*
- * Opens (creating if needed) the deploy root at path, cleans what a crash
- * may have left, and loads the current release, if any. 0 or -1.
+ * Opens (creating if needed) the deploy root at path, takes its lock (a
+ * second agent on the same root is refused), cleans what a crash may have
+ * left, and loads the current release, if any. 0 or -1.
  */
 int deploy_open(struct deploy *d, const char *path, unsigned keep,
     bool recycle, struct snap_err *err);

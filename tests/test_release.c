@@ -339,7 +339,7 @@ test_start_removes_crash_leftovers(void **state)
 	open_deploy(e, &d, 5, true);
 	assert_true(d.has_current);
 	tu_path(path, "%s", e->dep);
-	tu_assert_dir(path, "current,releases,upstream");
+	tu_assert_dir(path, ".lock,current,releases,upstream");
 	tu_path(path, "%s/releases", e->dep);
 	tu_assert_dir(path, "v1-r1,v1-r1.json");
 	tu_assert_trees_equal(e->src, e->cur);
