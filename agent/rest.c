@@ -414,6 +414,17 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* Leaves URLs and arguments percent-encoded: route_match() decodes TYPE and
+ * NAME segment by segment, so that "%2F" and "%00" cannot change a path's
+ * shape or cut it short. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return strlen(s);
+}
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -449,6 +460,7 @@ rest_new(struct agent *a, struct snap_err *err)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rs,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rs,
+	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, rs,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,

@@ -1,15 +1,19 @@
 /*
- * route.c - matches a method and a decoded path against the REST table (see
+ * route.c - matches a method and a path against the REST table (see
  * route.h).
  *
- * The path comes straight from the network, so it is never copied whole:
- * segments are compared in place as (pointer, length) pairs, and only a NAME
- * that already fits NAME_MAX_BYTES is copied into the route. Structure is
+ * The path comes straight from the network, still percent-encoded, so it is
+ * never copied whole: segments are compared in place as (pointer, length)
+ * pairs. Only TYPE and NAME are decoded, each on its own, so that an encoded
+ * '/' or NUL stays inside the segment it was sent in and is refused there
+ * (decoding the whole path first would turn "a%2Fb" into two segments and
+ * "a%00b" into "a"). Structure is
  * decided first (404), then the method (405), then the type and the name
  * (400), so that a client learns the most basic thing that is wrong.
  */
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "route.h"
@@ -92,25 +96,66 @@ fail(int *status, int code, struct snap_err *err, const char *why)
 	return snap_err_set(err, "%s", why);
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decodes (p, len) into out (cap bytes, NUL-terminated). Returns the
+ * decoded length, or -1 when a '%' is not followed by two hex digits or the
+ * result does not fit. The result may hold NUL bytes: callers check.
+ */
+static long
+decode(const char *p, size_t len, char *out, size_t cap)
+{
+	size_t i, n = 0;
+	int hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (n + 1 >= cap)
+			return -1;
+		if (p[i] != '%') {
+			out[n++] = p[i];
+			continue;
+		}
+		if (i + 2 >= len || (hi = hex_digit(p[i + 1])) < 0 ||
+		    (lo = hex_digit(p[i + 2])) < 0)
+			return -1;
+		out[n++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[n] = '\0';
+	return (long)n;
+}
+
 /* The index of a type given as (p, len), or -1 with a 400 message. */
 static int
 lookup_type(const char *p, size_t len, int *status, struct snap_err *err)
 {
 	char buf[ROUTE_QUOTE_MAX + 1];
-	size_t n = len < ROUTE_QUOTE_MAX ? len : ROUTE_QUOTE_MAX;
+	long n = decode(p, len, buf, sizeof(buf));
 	int i = -1;
 
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	/* Only a copy that holds the whole segment can be a type. */
-	if (n == len)
+	/* Only a decoding that holds the whole segment can be a type. */
+	if (n >= 0 && strlen(buf) == (size_t)n)
 		i = name_type_index(buf);
+	else
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len < ROUTE_QUOTE_MAX ?
+		    len : ROUTE_QUOTE_MAX), p);
 	if (i >= 0)
 		return i;
 	sanitize(buf);
 	*status = 400;
 	snap_err_set(err, "unknown artifact type '%s%s'", buf,
-	    n < len ? "..." : "");
+	    len > ROUTE_QUOTE_MAX ? "..." : "");
 	return -1;
 }
 
@@ -118,13 +163,21 @@ static int
 check_name(const struct seg *s, struct route *r, int *status,
     struct snap_err *err)
 {
-	if (s->len > NAME_MAX_BYTES) {
+	long n;
+
+	/* Every byte of a name may be encoded: up to 3 raw bytes each. */
+	if (s->len > 3 * NAME_MAX_BYTES ||
+	    (n = decode(s->p, s->len, r->name, sizeof(r->name))) < 0) {
+		r->name[0] = '\0';
 		*status = 400;
-		return snap_err_set(err, "artifact name longer than %d bytes",
-		    NAME_MAX_BYTES);
+		return snap_err_set(err, "artifact name longer than %d bytes or "
+		    "badly percent-encoded", NAME_MAX_BYTES);
 	}
-	memcpy(r->name, s->p, s->len);
-	r->name[s->len] = '\0';
+	if (strlen(r->name) != (size_t)n) {
+		r->name[0] = '\0';
+		*status = 400;
+		return snap_err_set(err, "artifact name holds a NUL byte");
+	}
 	if (name_check(r->name, err) == -1) {
 		r->name[0] = '\0';
 		if (err != NULL)

@@ -45,8 +45,8 @@ struct route {
 };
 
 /*
- * Matches method and path (percent-decoded, without the query string);
- * type_query is the value of ?type= or NULL. Returns 0 with *r filled, or -1
+ * Matches method and path (as sent: still percent-encoded, without the
+ * query string); type_query is the value of ?type= (encoded too) or NULL. Returns 0 with *r filled, or -1
  * with *status set to 404 (no such route), 405 (route exists, wrong method)
  * or 400 (bad type or name) and err saying why.
  */

@@ -212,9 +212,22 @@ test_bad_names(void **state)
 	    "starts with '.'");
 	match_fails("GET", "/api/v1/artifacts/api/a b", NULL, 400,
 	    "byte 0x20 at offset 1");
+	/* Paths arrive encoded; TYPE and NAME are decoded one by one, so an
+	 * encoded '/' or NUL is refused inside its own segment. */
 	match_fails("GET", "/api/v1/artifacts/api/a%2Fb", NULL, 400,
-	    "byte 0x25 at offset 1");
-	match_fails("GET", "/api/v1/artifacts/api/%", NULL, 400, "byte 0x25");
+	    "byte 0x2f at offset 1");
+	match_fails("GET", "/api/v1/artifacts/api/..%2F..", NULL, 400,
+	    "'../..' starts with '.'");
+	match_fails("GET", "/api/v1/artifacts/api/HelloWorld%00.txt", NULL, 400,
+	    "NUL byte");
+	match_fails("GET", "/api/v1/artifacts/api/%", NULL, 400,
+	    "badly percent-encoded");
+	match_fails("GET", "/api/v1/artifacts/api/a%zz", NULL, 400,
+	    "badly percent-encoded");
+	match_fails("GET", "/api/v1/artifacts/api/%2e%2e", NULL, 400,
+	    "'..' is not allowed");
+	match_fails("GET", "/api/v1/artifacts/%61pi/%2e", NULL, 400,
+	    "'.' is not allowed");
 	match_fails("GET", "/api/v1/artifacts/api/caf\xc3\xa9", NULL, 400,
 	    "byte 0xc3 at offset 3");
 	match_fails("GET", "/api/v1/artifacts/api/a\\b", NULL, 400,
@@ -238,6 +251,22 @@ test_bad_names(void **state)
 	match_fails("GET", path, NULL, 400, "longer than 255 bytes");
 	tu_path(path, "/api/v1/artifacts/sequences/%s/undeploy", name);
 	match_fails("POST", path, NULL, 400, "longer than 255 bytes");
+}
+
+/* A legal name sent encoded is the same name. */
+static void
+test_encoded_names_decode(void **state)
+{
+	struct route r;
+
+	(void)state;
+	r = match_ok("GET", "/api/v1/artifacts/api/Hello%57orld", NULL);
+	assert_string_equal(r.name, "HelloWorld");
+	r = match_ok("POST", "/api/v1/artifacts/%61pi/a%2Db/undeploy", NULL);
+	assert_int_equal(r.id, ROUTE_UNDEPLOY);
+	assert_string_equal(r.name, "a-b");
+	r = match_ok("GET", "/api/v1/artifacts", "%61pi");
+	assert_int_equal(r.type_filter, 0);
 }
 
 static void
@@ -380,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_every_type),
 		cmocka_unit_test(test_unknown_types),
 		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_encoded_names_decode),
 		cmocka_unit_test(test_no_such_route),
 		cmocka_unit_test(test_long_paths),
 		cmocka_unit_test(test_null_args),
