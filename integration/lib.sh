@@ -1,0 +1,428 @@
+# integration/lib.sh - the test library every integration/t*.sh sources.
+#
+# In the manner of git's t/test-lib.sh: a script sources this file, runs
+# assertions with test_expect_success, and ends with finish. Each script gets
+# a fresh trash directory (its working directory from then on) and leaves
+# nothing behind: every process it started through these helpers is killed
+# by PID at exit, and the trash directory is removed (KEEP_TRASH=1 keeps it).
+#
+# Calling sequence:
+#	. "$(dirname "$0")/lib.sh"
+#	test_expect_success 'publish prints 1' '
+#		"$ARTSYNC" publish --source src --sync-root sync >out &&
+#		test "$(cat out)" = 1
+#	'
+#	finish
+#
+# Test bodies are &&-chains evaluated in the script's own shell (no
+# subshell), so variables they set and processes they start outlive them.
+# A body's output goes to a file, shown (with an xtrace of the body) only
+# when the test fails. Outcomes never depend on a fixed sleep: wait_for
+# polls a condition up to a bound, and hitting the bound fails the test.
+#
+# Environment:
+#	ARTSYNC      the binary under test (default: $REPO/artsync)
+#	FIXTURES     the Synapse fixture tree (default: $REPO/../shared/fixtures/synapse)
+#	RESULTS_FILE where finish writes "PASSED FAILED" (set by integration/run)
+#	KEEP_TRASH=1 keep the trash directory for a post-mortem
+#	SRC          the tree make_artifact writes to (default: src)
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$TEST_DIR/.." && pwd)
+ARTSYNC=${ARTSYNC:-$REPO/artsync}
+FIXTURES=${FIXTURES:-$REPO/../shared/fixtures/synapse}
+HELPER="$TEST_DIR/helper.py"
+SRC=${SRC:-src}
+
+# The ten artifact folders (CONTRACT.md); fixtures' multi/ is not one.
+ARTIFACT_TYPES="api sequences endpoints local-entries proxy-services templates
+inbound-endpoints message-stores message-processors tasks"
+
+test_count=0
+test_passed=0
+test_failed=0
+PIDS=""			# processes started here, still to be reaped
+declare -A PID_LOG	# PID -> its log file, for stop's complaints
+
+say() { printf '%s\n' "$*"; }
+
+case $ARTSYNC in
+/*) ;;
+*) ARTSYNC=$(pwd)/$ARTSYNC ;;
+esac
+[ -x "$ARTSYNC" ] || { say "error: ARTSYNC=$ARTSYNC is not executable" >&2; exit 1; }
+[ -d "$FIXTURES" ] || { say "error: FIXTURES=$FIXTURES is not a directory" >&2; exit 1; }
+FIXTURES=$(cd "$FIXTURES" && pwd)
+
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/artsync-$TEST_NAME.XXXXXX") ||
+	{ say "error: mktemp failed" >&2; exit 1; }
+cd "$TRASH" || exit 1
+
+# Kills what is still running (TERM, then KILL after 5 s), by PID only.
+kill_all() {
+	local pid i
+	for pid in $PIDS; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 250 ]; do
+			sleep 0.02
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	PIDS=""
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	kill_all
+	cd / || :
+	if [ "${KEEP_TRASH:-0}" = 1 ]; then
+		say "# trash kept: $TRASH"
+	else
+		rm -rf "$TRASH"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- tests ---------------------------------------------------------------
+
+# The body runs inside a function of its own, so that "|| return 1" in a
+# loop of a body ends the body (as in git's t/), not test_expect_success.
+test_eval_() {
+	eval "$1"
+}
+
+# test_expect_success NAME BODY
+test_expect_success() {
+	local name=$1 body=$2 rc out="$TRASH/.test-output"
+	test_count=$((test_count + 1))
+	# The trace has its own fd, so that a body's "2>err" holds only what
+	# the command itself wrote (BASH_XTRACEFD, as git's test-lib does).
+	exec 4>"$out"
+	BASH_XTRACEFD=4
+	{
+		set -x
+		test_eval_ "$body"
+		{ rc=$?; set +x; } 4>/dev/null
+	} >&4 2>&1 </dev/null
+	exec 4>&-
+	if [ $rc -eq 0 ]; then
+		test_passed=$((test_passed + 1))
+		say "ok $test_count - $name"
+	else
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - $name"
+		# The end of the trace is where it went wrong.
+		if [ "$(wc -l <"$out")" -gt 80 ]; then
+			say "#	(last 80 lines of $(wc -l <"$out"))"
+		fi
+		tail -n 80 "$out" | sed 's/^/#	/'
+	fi
+	return 0
+}
+
+SANITIZER_RE='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
+
+# finish: the plan, the summary line, the results file; exits. When the
+# script started daemons, a last test reads their logs for sanitizer reports
+# (ASan, UBSan, LSan): a daemon killed on purpose cannot report through its
+# exit status.
+finish() {
+	if ls "$TRASH"/*.log >/dev/null 2>&1; then
+		test_expect_success 'no sanitizer report in any daemon log' '
+			! grep -E -A12 "$SANITIZER_RE" "$TRASH"/*.log
+		'
+	fi
+	say "1..$test_count"
+	say "# $TEST_NAME: $test_passed passed, $test_failed failed"
+	if [ -n "${RESULTS_FILE:-}" ]; then
+		say "$test_passed $test_failed" >"$RESULTS_FILE"
+	fi
+	[ $test_failed -eq 0 ]
+	exit $?
+}
+
+# --- assertions ----------------------------------------------------------
+
+# wait_for SECONDS CONDITION: polls CONDITION (eval'd) every 20 ms; fails,
+# saying what it waited for, if SECONDS pass first.
+wait_for() {
+	local secs=$1 cond=$2 deadline
+	local -
+	set +x	# a trace of every poll would drown the one that matters
+	# EPOCHREALTIME (bash 5): microseconds without a fork per poll.
+	deadline=$(( ${EPOCHREALTIME//[!0-9]/} + secs * 1000000 ))
+	while :; do
+		if eval "$cond" 2>/dev/null; then
+			return 0
+		fi
+		if [ "${EPOCHREALTIME//[!0-9]/}" -ge $deadline ]; then
+			say "wait_for: gave up after ${secs}s: $cond" >&2
+			# Once more with its errors shown, to say why.
+			eval "$cond" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# wait_for_log FILE ERE [SECONDS]: FILE gets a line matching ERE (grep -E)
+# within SECONDS (default 20). Log lines come after the fact they report
+# (the swap, then "applied ..."), so never grep a log right after seeing
+# the fact: wait for the line.
+wait_for_log() {
+	local -
+	set +x
+	local wfl_file=$1 wfl_re=$2
+	if ! wait_for "${3:-20}" 'grep -E -q -- "$wfl_re" "$wfl_file"'; then
+		say "wait_for_log: no '$wfl_re' in $wfl_file:" >&2
+		tail -n 30 "$wfl_file" >&2
+		return 1
+	fi
+}
+
+# same_tree A B: the same files, byte for byte, none extra on either side.
+# Folders count through their files only (a release always holds all ten
+# type folders; a source tree may lack the empty ones). A symlink or any
+# other non-regular file is a difference.
+same_tree() {
+	python3 "$HELPER" same-tree "$1" "$2"
+}
+
+# release_is_complete DEPLOY_ROOT: current resolves to releases/vV-rS, and
+# releases/vV-rS.json lists exactly the files that directory holds (as
+# TYPE/NAME.xml), with their sizes and XXH128 (as `xxhsum -H2` computes).
+release_is_complete() {
+	python3 "$HELPER" release-complete "$1"
+}
+
+# test_exit_code CODE CMD...: CMD exits with exactly CODE. Its output is
+# left where the caller redirected it; never pipe (it hides the status).
+test_exit_code() {
+	local want=$1 got
+	shift
+	"$@"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		say "test_exit_code: '$*' exited $got, expected $want" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_line_count N FILE
+test_line_count() {
+	local -
+	set +x
+	local n
+	n=$(wc -l <"$2")
+	if [ "$n" -ne "$1" ]; then
+		say "test_line_count: $2 has $n lines, expected $1:" >&2
+		cat "$2" >&2
+		return 1
+	fi
+}
+
+# grep_file PATTERN FILE: grep -E, and show the file when it fails.
+grep_file() {
+	local -
+	set +x
+	if ! grep -E -q -- "$1" "$2"; then
+		say "grep_file: no '$1' in $2:" >&2
+		tail -n 30 "$2" >&2
+		return 1
+	fi
+}
+
+# --- processes -----------------------------------------------------------
+
+# start_bg LOGNAME CMD...: runs CMD in the background, output appended to
+# LOGNAME.log; sets LAST_PID and pid_LOGNAME (dashes become underscores).
+start_bg() {
+	local -
+	set +x
+	local name=$1 var
+	shift
+	"$@" >>"$TRASH/$name.log" 2>&1 </dev/null 4>&- &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+	PID_LOG[$LAST_PID]=$TRASH/$name.log
+	# For integration/run, should this script die before its cleanup.
+	say "$LAST_PID" >>"$TRASH/.pids"
+	var=pid_$(printf '%s' "$name" | tr -c 'A-Za-z0-9_' _)
+	eval "$var=$LAST_PID"
+}
+
+# start_secondary NAME ARGS...: `artsync secondary ARGS` as NAME (log
+# NAME.log, PID in $pid_NAME and $LAST_PID). The REST endpoint gets a free
+# port unless ARGS say otherwise, so that secondaries never contend for one.
+start_secondary() {
+	local -
+	set +x
+	local name=$1 listen="--listen 127.0.0.1:0" a
+	shift
+	for a in "$@"; do
+		case $a in --listen|--listen=*|--config|--config=*) listen="" ;; esac
+	done
+	# shellcheck disable=SC2086
+	start_bg "$name" "$ARTSYNC" secondary $listen "$@"
+}
+
+# start_primary ARGS...: `artsync primary ARGS`, log primary.log, PID in
+# $pid_primary and $LAST_PID.
+start_primary() {
+	start_bg primary "$ARTSYNC" primary "$@"
+}
+
+# forget_pid PID: the process was reaped; never signal that number again.
+forget_pid() {
+	local -
+	set +x
+	local p out=""
+	for p in $PIDS; do
+		[ "$p" = "$1" ] || out="$out $p"
+	done
+	PIDS=$out
+}
+
+# stop PID: SIGTERM, wait for it (at most 20 s), and require exit status 0.
+stop() {
+	local -
+	set +x
+	local pid=$1 i=0 rc
+	kill -TERM "$pid" 2>/dev/null || { say "stop: $pid is not running" >&2; return 1; }
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 1000 ]; do
+		sleep 0.02
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		say "stop: $pid still running 20 s after SIGTERM" >&2
+		return 1
+	fi
+	wait "$pid"
+	rc=$?
+	forget_pid "$pid"
+	if [ $rc -ne 0 ]; then
+		say "stop: $pid exited $rc after SIGTERM, expected 0;" \
+			"the end of ${PID_LOG[$pid]:-its log}:" >&2
+		[ -z "${PID_LOG[$pid]:-}" ] || tail -n 15 "${PID_LOG[$pid]}" >&2
+		return 1
+	fi
+}
+
+# kill9 PID: SIGKILL and reap (the status is 137 by construction).
+kill9() {
+	local -
+	set +x
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget_pid "$1"
+	return 0
+}
+
+# is_running PID
+is_running() {
+	kill -0 "$1" 2>/dev/null
+}
+
+# --- trees and artifacts -------------------------------------------------
+
+# fixture_tree DIR: the ten artifact folders of the fixtures (not multi/).
+fixture_tree() {
+	local -
+	set +x
+	local t
+	mkdir -p "$1" || return 1
+	for t in $ARTIFACT_TYPES; do
+		cp -R "$FIXTURES/$t" "$1/" || return 1
+	done
+}
+
+# make_artifact TYPE NAME [MARK]: writes $SRC/TYPE/NAME.xml, a small artifact
+# that the type's schema accepts. Every one carries the line
+#	<property name="m" value="MARK"/>
+# so that a reader can tell which generation a file belongs to. The file is
+# written in place, by one printf: a watching primary sees IN_CLOSE_WRITE
+# once it is whole, and its quiet timer starts again from there.
+make_artifact() {
+	local -
+	set +x
+	local type=$1 name=$2 mark=${3:-1} ns='xmlns="http://ws.apache.org/ns/synapse"'
+	local p="<property name=\"m\" value=\"$mark\"/>" body
+	case $type in
+	api)
+		body="<api $ns name=\"$name\" context=\"/$name\"><resource methods=\"GET\"><inSequence><log>$p</log><respond/></inSequence></resource></api>" ;;
+	sequences)
+		body="<sequence $ns name=\"$name\"><log>$p</log></sequence>" ;;
+	endpoints)
+		body="<endpoint $ns name=\"$name\"><address uri=\"http://127.0.0.1:8280/$name\"/>$p</endpoint>" ;;
+	local-entries)
+		body="<localEntry $ns key=\"$name\">$p</localEntry>" ;;
+	proxy-services)
+		body="<proxy $ns name=\"$name\" transports=\"http\"><target><inSequence><log>$p</log></inSequence></target></proxy>" ;;
+	templates)
+		body="<template $ns name=\"$name\"><sequence><log>$p</log></sequence></template>" ;;
+	inbound-endpoints)
+		body="<inboundEndpoint $ns name=\"$name\" protocol=\"http\" suspend=\"false\"><parameters><parameter name=\"inbound.http.port\">8285</parameter></parameters>$p</inboundEndpoint>" ;;
+	message-stores)
+		body="<messageStore $ns name=\"$name\" class=\"org.apache.synapse.message.store.impl.memory.InMemoryStore\">$p</messageStore>" ;;
+	message-processors)
+		body="<messageProcessor $ns name=\"$name\" class=\"org.apache.synapse.message.processor.impl.sampler.SamplingProcessor\" messageStore=\"store\">$p</messageProcessor>" ;;
+	tasks)
+		body="<task $ns name=\"$name\" class=\"org.apache.synapse.startup.tasks.MessageInjector\" group=\"synapse.simple.quartz\"><trigger interval=\"60\"/>$p</task>" ;;
+	*)
+		say "make_artifact: unknown type '$type'" >&2
+		return 1 ;;
+	esac
+	[ -d "$SRC/$type" ] || mkdir -p "$SRC/$type" || return 1
+	printf '<?xml version="1.0" encoding="UTF-8"?>\n%s\n' "$body" >"$SRC/$type/$name.xml"
+}
+
+# --- sync root and deploy root ---------------------------------------------
+
+# What the daemons log when a release goes live (agent/secondary.c), as an
+# ERE: any version (APPLIED_RE) or version V (applied_re V). Kept here, in
+# one place, because wording is the daemons' to change.
+APPLIED_RE='releases/v[0-9]+-r[0-9]+ \(version [0-9]+\) live in [0-9]+ ms'
+applied_re() {
+	printf 'releases/v%s-r[0-9]+ \\(version %s\\) live in ' "$1" "$1"
+}
+
+# state_version SYNC_ROOT: the version state.json names.
+state_version() {
+	python3 "$HELPER" json-get "$1/state.json" version
+}
+
+# current_release DEPLOY_ROOT: the name current points at (vV-rS).
+current_release() {
+	local -
+	set +x
+	local t
+	t=$(readlink "$1/current") || return 1
+	printf '%s\n' "${t#releases/}"
+}
+
+# current_version DEPLOY_ROOT: V of the release current points at.
+current_version() {
+	local -
+	set +x
+	local r
+	r=$(current_release "$1") || return 1
+	r=${r#v}
+	printf '%s\n' "${r%%-r*}"
+}
+
+# extract_version SYNC_ROOT VERSION DIR: the archive's tree, unpacked by tar.
+extract_version() {
+	rm -rf "$3" && mkdir -p "$3" &&
+	tar --zstd -xf "$1/snapshots/$2.tar.zst" -C "$3"
+}
