@@ -44,6 +44,8 @@ config_defaults(struct config *c, enum config_role role)
 	c->log_level = LOG_LEVEL_INFO;
 	c->quiet_ms = 500;
 	c->retry_ms = 15000;
+	c->keep_versions = 20;
+	c->keep_grace_ms = 600000;
 	c->keep_releases = 5;
 	c->recycle_releases = true;
 	c->poll_ms = 1000;
@@ -131,6 +133,11 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
 	if (!strcmp(key, "retry_ms"))
 		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
+	if (!strcmp(key, "keep_versions"))
+		return set_ms(&c->keep_versions, key, value, 0, 1000000, err);
+	if (!strcmp(key, "keep_grace_ms"))
+		return set_ms(&c->keep_grace_ms, key, value, 0, 2000000000u,
+		    err);
 	if (!strcmp(key, "push")) {
 		if (c->npush == CONFIG_MAX_PUSH)
 			return snap_err_set(err, "push: more than %d targets",

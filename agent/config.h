@@ -3,7 +3,8 @@
  *
  * File (examples/artsync.conf documents every key):
  *	[artsync]    cluster_id, node_id, log_level
- *	[primary]    source, sync_root, quiet_ms, push, retry_ms
+ *	[primary]    source, sync_root, quiet_ms, push, retry_ms,
+ *	             keep_versions, keep_grace_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
  *	             max_body_bytes
@@ -38,6 +39,8 @@ struct config {
 	char deploy_root[PATH_MAX];
 	unsigned quiet_ms;
 	unsigned retry_ms;
+	unsigned keep_versions;
+	unsigned keep_grace_ms;
 	char push[CONFIG_MAX_PUSH][PATH_MAX];
 	size_t npush;
 	unsigned keep_releases;

@@ -43,6 +43,8 @@ static const struct flag primary_flags[] = {
 	{ "push", "primary", "push" },
 	{ "quiet-ms", "primary", "quiet_ms" },
 	{ "retry-ms", "primary", "retry_ms" },
+	{ "keep-versions", "primary", "keep_versions" },
+	{ "keep-grace-ms", "primary", "keep_grace_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -94,6 +96,8 @@ static const char usage_text[] =
 "  --quiet-ms N         publish after N ms without changes (default 500)\n"
 "  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
 "  --push TARGET        rsync target (repeatable; not in this build yet)\n"
+"  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
+"  --keep-grace-ms N    and none younger than this (default 600000)\n"
 "\n"
 "secondary:\n"
 "  --sync-root DIR      the directory the primary publishes to\n"
@@ -216,6 +220,14 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	return 0;
 }
 
+static struct snap_publish_opts
+publish_opts(const struct config *c)
+{
+	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
+	    .node_id = c->node_id, .keep_versions = c->keep_versions,
+	    .grace_s = c->keep_grace_ms / 1000 };
+}
+
 /* -n: the configuration was checked by parse(); say so and stop there. */
 static bool
 only_checking(const struct cmdline *cl)
@@ -265,7 +277,7 @@ cmd_publish(int argc, char **argv)
 	}
 	if (only_checking(&cl))
 		return 0;
-	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
+	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res, &version, &err);
@@ -328,7 +340,7 @@ cmd_rollback(int argc, char **argv)
 		    "required");
 	if (only_checking(&cl))
 		return 0;
-	o = (struct snap_publish_opts){ cl.c.cluster_id, cl.c.node_id, NULL };
+	o = publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		return 1;

@@ -36,7 +36,10 @@ struct primary {
 static void
 publish_now(struct primary *p)
 {
-	struct snap_publish_opts o = { p->c->cluster_id, p->c->node_id, p->xc };
+	struct snap_publish_opts o = { .cluster_id = p->c->cluster_id,
+	    .node_id = p->c->node_id, .xc = p->xc,
+	    .keep_versions = p->c->keep_versions,
+	    .grace_s = p->c->keep_grace_ms / 1000 };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();

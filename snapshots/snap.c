@@ -127,6 +127,65 @@ out:
 	return rc;
 }
 
+/* --- retention --- */
+
+/* The version a snapshots/ file belongs to, or 0 if it is none of ours. */
+static uint64_t
+file_version(const char *name)
+{
+	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
+	    ".state.json" };
+	uint64_t v;
+	size_t i;
+	char *end;
+
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	v = strtoull(name, &end, 10);
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (strcmp(end, suffixes[i]) == 0)
+			return v;
+	return 0;
+}
+
+size_t
+snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
+{
+	int64_t cutoff = fsu_now() - (int64_t)grace_s;
+	struct dirent *de;
+	struct stat st;
+	size_t removed = 0;
+	uint64_t v;
+	bool ours;
+	DIR *d;
+	int fd;
+
+	if (keep == 0 || latest < keep)
+		return 0;
+	if ((fd = openat(rootfd, "snapshots", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		v = file_version(de->d_name);
+		/* A temp file of ours is ".<V>.<suffix>.tmp-XXXXXX". */
+		ours = v != 0 || (de->d_name[0] == '.' &&
+		    strstr(de->d_name, ".tmp-") != NULL &&
+		    strncmp(de->d_name, ".nfs", 4) != 0);
+		if (!ours || (v != 0 && v + keep > latest) || v == latest)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || (int64_t)st.st_mtime > cutoff)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
 /* --- publishing --- */
 
 struct publisher {
@@ -425,6 +484,7 @@ snap_publish(const char *source, const char *sync_root,
 		goto out;
 	*result = SNAP_PUBLISHED;
 	*version = p.version;
+	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
 out:
 	manifest_free(cur);
@@ -499,6 +559,7 @@ snap_rollback(const char *sync_root, uint64_t to,
 	    commit_version(&p, old.m, &st, err) == -1)
 		goto out;
 	*version = p.version;
+	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
 out:
 	snap_close(&old);

@@ -37,6 +37,12 @@ struct snap_publish_opts {
 	const char *cluster_id;
 	const char *node_id;
 	struct xmlcheck *xc;	/* validator; NULL skips validation (tests) */
+	/* Retention after a publish: older versions go once at least
+	 * keep_versions newer ones exist AND their files are older than
+	 * grace_s seconds (a secondary may still be reading them). 0 keeps
+	 * everything. */
+	unsigned keep_versions;
+	unsigned grace_s;
 };
 
 /*
@@ -57,6 +63,15 @@ int snap_publish(const char *source, const char *sync_root,
 int snap_rollback(const char *sync_root, uint64_t to,
     const struct snap_publish_opts *o, uint64_t *version,
     struct snap_err *err);
+
+/*
+ * Removes the files of versions below latest - keep + 1 that are older than
+ * grace_s, and temp files of crashed publishes older than grace_s. Never
+ * the latest version (the one state.json names); never a name it did not
+ * write (.nfsXXXX files stay: the NFS client removes those). Returns how
+ * many files it removed.
+ */
+size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
 
 /* One version, opened for reading: its state record, its verified
  * manifest, and its archive's fd (not yet verified: arc_extract does that). */

@@ -57,7 +57,7 @@ teardown(void **state)
 static uint64_t
 publish(struct env *e)
 {
-	struct snap_publish_opts o = { "c", "n", NULL };
+	struct snap_publish_opts o = { .cluster_id = "c", .node_id = "n" };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	uint64_t v;

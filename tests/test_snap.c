@@ -805,6 +805,55 @@ test_bad_options(void **state)
 	assert_false(tu_exists(missing));
 }
 
+/* Retention keeps the newest versions, and anything younger than the grace
+ * period, and never touches a name it did not write. */
+static void
+test_retention(void **state)
+{
+	struct snap_publish_opts o = opts;
+	enum snap_publish_result res;
+	struct snap_err err = SNAP_ERR_INIT;
+	char p[TU_PATH], body[64];
+	struct env e;
+	uint64_t ver;
+	int i, rootfd;
+
+	env_init(*state, &e);
+	o.keep_versions = 3;
+	o.grace_s = 3600;	/* everything is younger: nothing goes */
+	for (i = 1; i <= 5; i++) {
+		snprintf(body, sizeof(body), "v%d", i);
+		change_hello(&e, body);
+		assert_int_equal(snap_publish(e.src, e.root, &o, &res, &ver,
+		    &err), 0);
+		assert_int_equal(ver, (uint64_t)i);
+	}
+	in_root(&e, "snapshots/.nfs000123", p);
+	tu_write_str(p, "held open by an NFS client");
+	in_root(&e, "snapshots/README", p);
+	tu_write_str(p, "not ours");
+	in_root(&e, "snapshots", p);
+	tu_assert_dir(p, ".nfs000123,1.manifest.json,1.state.json,1.tar.zst,"
+	    "2.manifest.json,2.state.json,2.tar.zst,3.manifest.json,"
+	    "3.state.json,3.tar.zst,4.manifest.json,4.state.json,4.tar.zst,"
+	    "5.manifest.json,5.state.json,5.tar.zst,README");
+
+	/* Past the grace period: only the newest three stay. */
+	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
+	assert_true(rootfd >= 0);
+	assert_int_equal(snap_prune(rootfd, 5, 3, 0), 6);
+	tu_assert_dir(p, ".nfs000123,3.manifest.json,3.state.json,3.tar.zst,"
+	    "4.manifest.json,4.state.json,4.tar.zst,5.manifest.json,"
+	    "5.state.json,5.tar.zst,README");
+	/* keep 1 still keeps the latest; keep 0 keeps everything. */
+	assert_int_equal(snap_prune(rootfd, 5, 0, 0), 0);
+	assert_int_equal(snap_prune(rootfd, 5, 1, 0), 6);
+	tu_assert_dir(p, ".nfs000123,5.manifest.json,5.state.json,5.tar.zst,"
+	    "README");
+	close(rootfd);
+	verify_ok(&e, 0, 5);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -825,6 +874,7 @@ main(void)
 		TMP_TEST(test_publish_max_size_artifact),
 		TMP_TEST(test_error_names_long_file),
 		TMP_TEST(test_bad_options),
+		TMP_TEST(test_retention),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
