@@ -25,6 +25,7 @@
 
 static int inotify_fd = -1;
 static int root_wd = -1;	/* the watched root: its loss is WATCH_LOST */
+static char tree_root[PATH_MAX];	/* watch_tree()'s path, for rewatch() */
 
 /* The process's inotify fds, as a bit set over fd numbers below 1024. */
 static void
@@ -87,6 +88,8 @@ watch_cleanup(void)
 	if (inotify_fd >= 0)
 		inotifytools_cleanup();
 	inotify_fd = -1;
+	root_wd = -1;
+	tree_root[0] = '\0';
 }
 
 int
@@ -111,7 +114,7 @@ watch_error(const char *path, struct snap_err *err)
 static void
 remember_root(const char *path)
 {
-	char slash[PATH_MAX];
+	char slash[PATH_MAX + 2];
 
 	root_wd = inotifytools_wd_from_filename(path);
 	if (root_wd < 0) {
@@ -123,10 +126,42 @@ remember_root(const char *path)
 int
 watch_tree(const char *path, struct snap_err *err)
 {
+	char root[PATH_MAX];
+
+	/* Watching a tree again (its root was moved or removed): the old
+	 * table still names its folders, so start from an empty one. */
+	if (tree_root[0] != '\0') {
+		snprintf(root, sizeof(root), "%s", path);
+		watch_cleanup();
+		if (watch_init(err) == -1)
+			return -1;
+		path = root;
+	}
 	if (!inotifytools_watch_recursively(path, TREE_EVENTS))
 		return watch_error(path, err);
 	remember_root(path);
+	snprintf(tree_root, sizeof(tree_root), "%s", path);
 	return 0;
+}
+
+/*
+ * A folder moved or removed inside the tree leaves libinotifytools' table
+ * naming paths that no longer hold what they say, and a folder moved back in
+ * under an old name would not be watched. Artifact trees are two levels
+ * deep, so starting over is cheap and cannot go stale.
+ */
+static unsigned
+rewatch(void)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char root[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s", tree_root);
+	if (watch_tree(root, &err) == -1) {
+		log_warn("%s: cannot watch again: %s", root, err.msg);
+		return WATCH_LOST | WATCH_CHANGED;
+	}
+	return WATCH_CHANGED;
 }
 
 int
@@ -138,9 +173,7 @@ watch_dir(const char *path, struct snap_err *err)
 	return 0;
 }
 
-/* A directory appeared in a watched tree: watch it and what it holds. A
- * folder moved within the tree keeps its old name in libinotifytools' table;
- * artifact trees are two levels deep, so the primary simply rescans. */
+/* A directory appeared in a watched tree: watch it and what it holds. */
 static void
 follow_new_dir(struct inotify_event *ev)
 {
@@ -174,8 +207,10 @@ handle_event(struct inotify_event *ev)
 		root_wd = -1;
 		return WATCH_LOST | WATCH_CHANGED;
 	}
-	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
-	    ev->len > 0)
+	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO |
+	    IN_DELETE)) && tree_root[0] != '\0')
+		return WATCH_REWATCH | WATCH_CHANGED;
+	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && ev->len > 0)
 		follow_new_dir(ev);
 	if (ev->len > 0 && strcmp(ev->name, "state.json") == 0)
 		return WATCH_STATE | WATCH_CHANGED;
@@ -208,5 +243,7 @@ watch_drain(void)
 			ev = (struct inotify_event *)(void *)p;
 			flags |= handle_event(ev);
 		}
+		if (flags & WATCH_REWATCH)
+			return (flags & ~WATCH_REWATCH) | rewatch();
 	}
 }

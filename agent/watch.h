@@ -9,7 +9,9 @@
  * reads the raw events itself (the library's reader can only block).
  *
  * Calling sequence: watch_init(); watch_tree() or watch_dir(); then poll
- * watch_fd() and watch_drain() until done; watch_cleanup().
+ * watch_fd() and watch_drain() until done; watch_cleanup(). The fd may
+ * change across watch_drain() (a tree whose folders moved is watched
+ * afresh): poll watch_fd() anew each time round.
  */
 #ifndef WATCH_H
 #define WATCH_H
@@ -21,6 +23,7 @@
 #define WATCH_OVERFLOW	0x2	/* the kernel queue overflowed: rescan */
 #define WATCH_STATE	0x4	/* the watched dir's state.json was replaced */
 #define WATCH_LOST	0x8	/* a watched root went away (deleted, unmounted) */
+#define WATCH_REWATCH	0x10	/* internal: a folder moved; watches rebuilt */
 
 int watch_init(struct snap_err *err);
 void watch_cleanup(void);
