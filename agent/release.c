@@ -430,6 +430,42 @@ out:
 	return rc;
 }
 
+/*
+ * Copies e from the first local place that holds exactly that content: the
+ * current release, the overrides store, then the other kept releases,
+ * newest first (so a redeploy works with the sync root unreachable as long
+ * as some kept release still has upstream's copy). 0; 1 when none holds
+ * it; -1 on an I/O error.
+ */
+static int
+copy_local(struct deploy *d, struct build_plan *p, int curfd, int stagefd,
+    const struct manifest_entry *e, bool do_fsync, struct snap_err *err)
+{
+	struct release *list = NULL;
+	struct snap_err ignored;
+	size_t n, i;
+	int got = 1, fd;
+
+	if (curfd >= 0)
+		got = copy_verified(curfd, stagefd, e, do_fsync, err);
+	if (got == 1 && p->localfd >= 0)
+		got = copy_verified(p->localfd, stagefd, e, do_fsync, err);
+	if (got != 1 || list_releases(d, &list, &n, &ignored) == -1)
+		return got;
+	for (i = n; got == 1 && i-- > 0;) {
+		if (is_current(d, list[i].name))
+			continue;
+		fd = openat(d->relfd, list[i].name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		got = copy_verified(fd, stagefd, e, do_fsync, err);
+		close(fd);
+	}
+	free(list);
+	return got;
+}
+
 /* Writes what the archive did not provide, from local verified copies. */
 static int
 copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
@@ -447,10 +483,7 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 
 		if (!n->todo[i])
 			continue;
-		got = curfd >= 0 ? copy_verified(curfd, stagefd, e, do_fsync,
-		    err) : 1;
-		if (got == 1 && p->localfd >= 0)
-			got = copy_verified(p->localfd, stagefd, e, do_fsync, err);
+		got = copy_local(d, p, curfd, stagefd, e, do_fsync, err);
 		if (got == -1)
 			goto out;
 		if (got == 1) {

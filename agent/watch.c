@@ -199,8 +199,11 @@ handle_event(struct inotify_event *ev)
 	    IN_IGNORED)) {
 		bool root = ev->wd == root_wd;
 
-		/* The kernel dropped (or will drop) this watch: forget it. */
-		if (ev->mask & IN_IGNORED)
+		/* The kernel dropped (or will drop) this watch: forget it.
+		 * A root moved away raises no IN_IGNORED while it lives on
+		 * elsewhere, so its record goes now, or it would leak when
+		 * the same inode is watched again. */
+		if ((ev->mask & IN_IGNORED) || root)
 			inotifytools_remove_watch_by_wd(ev->wd);
 		if (!root)
 			return WATCH_CHANGED;
