@@ -24,6 +24,8 @@ struct agent {
 	struct metrics m;
 	uint64_t latest_seen;		/* highest version in the sync root */
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
+	int64_t down_since_ms;		/* monotonic; 0 while the sync root
+					 * and its state.json can be read */
 	int64_t last_sync_at;		/* wall clock of the last good check */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 	char token[256];		/* bearer token; "" when none */

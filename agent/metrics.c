@@ -96,6 +96,9 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 	    "successful sync (0: never).", (uint64_t)s->last_sync_at);
 	gauge(f, "artsync_healthy", "1 when /healthz answers 200.",
 	    (uint64_t)s->healthy);
+	gauge(f, "artsync_sync_root_up", "1 when the sync root and its "
+	    "state.json could be read at the last check.",
+	    (uint64_t)s->sync_root_up);
 	fprintf(f, "# HELP artsync_apply_duration_seconds Duration of the last "
 	    "apply.\n# TYPE artsync_apply_duration_seconds gauge\n"
 	    "artsync_apply_duration_seconds %" PRIu64 ".%03" PRIu64 "\n",

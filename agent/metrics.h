@@ -48,6 +48,7 @@ struct metrics_sample {
 	size_t undeployed_local;
 	size_t deployed_local;
 	int healthy;
+	int sync_root_up;
 };
 
 /* Writes the whole exposition into f. */

@@ -112,7 +112,7 @@ status_json(struct agent *a)
 	const struct deploy *d = &a->d;
 
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
-	    "s:I, s:b}",
+	    "s:I, s:b, s:b}",
 	    "role", "secondary",
 	    "node_id", a->c->node_id,
 	    "cluster_id", a->c->cluster_id,
@@ -127,7 +127,8 @@ status_json(struct agent *a)
 	    json_null(),
 	    "artifact_count", (json_int_t)(d->current_m ? d->current_m->n : 0),
 	    "overrides", (json_int_t)a->ovr.n,
-	    "healthy", agent_healthy(a, NULL, 0));
+	    "healthy", agent_healthy(a, NULL, 0),
+	    "sync_root_ok", a->down_since_ms == 0);
 }
 
 static json_t *
@@ -240,6 +241,7 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	s.latest_seen_version = a->latest_seen;
 	s.last_sync_at = a->last_sync_at;
 	s.healthy = agent_healthy(a, NULL, 0);
+	s.sync_root_up = a->down_since_ms == 0;
 	for (i = 0; i < a->ovr.n; i++) {
 		if (a->ovr.v[i].state == OVR_UNDEPLOYED)
 			s.undeployed_local++;

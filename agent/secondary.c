@@ -120,6 +120,16 @@ apply(struct agent *a, struct snap_version *v)
 	clear_error(a);
 }
 
+/* The share is gone or failing (unmounted, ESTALE, EIO): keep serving,
+ * say so, and let healthz count how long. Never a reason to undeploy. */
+static void
+sync_root_down(struct agent *a, const char *msg)
+{
+	report_error(a, msg, false);
+	if (a->down_since_ms == 0)
+		a->down_since_ms = daemon_now_ms();
+}
+
 void
 agent_check(struct agent *a)
 {
@@ -130,14 +140,21 @@ agent_check(struct agent *a)
 
 	/* Opened afresh each time: a remounted share is a new directory. */
 	if ((rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, &err)) == -1) {
-		report_error(a, err.msg, false);
+		sync_root_down(a, err.msg);
 		return;
 	}
-	if (faccessat(rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT && !a->d.has_current) {
-		log_debug("%s: nothing published yet", a->c->sync_root);
+	if (faccessat(rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT && !a->d.has_current) {
+			log_debug("%s: nothing published yet", a->c->sync_root);
+			a->down_since_ms = 0;
+		} else {
+			snap_err_sys(&err, errno, "%s/" STATE_FILE,
+			    a->c->sync_root);
+			sync_root_down(a, err.msg);
+		}
 		goto out;
 	}
+	a->down_since_ms = 0;
 	if (snap_open(rootfd, 0, &v, &err) == -1) {
 		report_error(a, err.msg, true);
 		goto out;
@@ -177,6 +194,13 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 	}
 	if (!a->d.has_current) {
 		snprintf(why, len, "no verified release applied yet");
+		return false;
+	}
+	lag = a->down_since_ms ? daemon_now_ms() - a->down_since_ms : 0;
+	if (lag > (int64_t)a->c->max_lag_ms) {
+		snprintf(why, len, "sync root unreachable for %" PRId64 " ms "
+		    "(serving version %" PRIu64 "): %s", lag,
+		    a->d.current.version, a->last_error);
 		return false;
 	}
 	lag = a->behind_since_ms ? daemon_now_ms() - a->behind_since_ms : 0;
