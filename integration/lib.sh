@@ -21,7 +21,8 @@
 # polls a condition up to a bound, and hitting the bound fails the test.
 #
 # Environment:
-#	ARTSYNC      the binary under test (default: $REPO/artsync)
+#	ARTSYNC      the binary under test (default: $REPO/artsync); each script
+#	             runs a copy of it, taken at its start
 #	FIXTURES     the Synapse fixture tree (default: $REPO/../shared/fixtures/synapse)
 #	RESULTS_FILE where finish writes "PASSED FAILED" (set by integration/run)
 #	KEEP_TRASH=1 keep the trash directory for a post-mortem
@@ -58,6 +59,13 @@ FIXTURES=$(cd "$FIXTURES" && pwd)
 TRASH=$(mktemp -d "${TMPDIR:-/tmp}/artsync-$TEST_NAME.XXXXXX") ||
 	{ say "error: mktemp failed" >&2; exit 1; }
 cd "$TRASH" || exit 1
+
+# One binary per script: a copy, so that a `make` in the tree while the
+# script runs cannot swap the binary between two of its steps.
+ARTSYNC_ORIG=$ARTSYNC
+mkdir "$TRASH/.bin" && cp "$ARTSYNC_ORIG" "$TRASH/.bin/artsync" ||
+	{ say "error: cannot copy $ARTSYNC_ORIG" >&2; rm -rf "$TRASH"; exit 1; }
+ARTSYNC=$TRASH/.bin/artsync
 
 # Kills what is still running (TERM, then KILL after 5 s), by PID only.
 kill_all() {
