@@ -290,6 +290,8 @@ cmd_publish(int argc, char **argv)
 		printf("unchanged\n");
 	else
 		printf("%" PRIu64 "\n", version);
+	if (res == SNAP_REPAIRED)
+		fprintf(stderr, "artsync: warning: %s\n", err.msg);
 	return 0;
 }
 

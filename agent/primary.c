@@ -31,6 +31,7 @@ struct primary {
 	bool pending;		/* a publish is due at `due` */
 	int64_t due;
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
+	char watch_error[sizeof(((struct snap_err *)0)->msg)];
 };
 
 static void
@@ -59,6 +60,8 @@ publish_now(struct primary *p)
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
 	p->last_error[0] = '\0';
+	if (res == SNAP_REPAIRED)
+		log_warn("%s", err.msg);
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else
@@ -74,9 +77,16 @@ try_watch(struct primary *p)
 	if (p->watching)
 		return;
 	if (watch_tree(p->c->source, &err) == -1) {
-		log_warn("%s (retrying every %u ms)", err.msg, p->c->retry_ms);
+		/* Retried every retry_ms: said once, not at every try. */
+		if (strcmp(err.msg, p->watch_error) != 0)
+			log_warn("%s (retrying every %u ms)", err.msg,
+			    p->c->retry_ms);
+		snprintf(p->watch_error, sizeof(p->watch_error), "%s", err.msg);
 		return;
 	}
+	if (p->watch_error[0] != '\0')
+		log_info("%s: watching again", p->c->source);
+	p->watch_error[0] = '\0';
 	p->watching = true;
 }
 

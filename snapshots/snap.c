@@ -195,6 +195,8 @@ struct publisher {
 	const struct snap_publish_opts *o;
 	struct snap_version prev;	/* latest published, if any */
 	bool have_prev;
+	bool repaired;			/* the latest was unreadable */
+	char repair_reason[sizeof(((struct snap_err *)0)->msg)];
 	uint64_t version;
 	int64_t now;
 	char *buf;			/* reused file buffer */
@@ -244,6 +246,29 @@ highest_on_disk(int snapfd)
 	return max;
 }
 
+/*
+ * The latest version cannot be read (err says why). Publishing over it is
+ * safe only above every number it may have had: those on disk and the one
+ * state.json names, if that much parses. With neither, refuse.
+ */
+static int
+repair_floor(struct publisher *p, struct snap_err *err)
+{
+	struct snap_err ignored;
+	struct snap_state st;
+
+	snprintf(p->repair_reason, sizeof(p->repair_reason), "%s", err->msg);
+	if (state_read(p->rootfd, STATE_FILE, &st, &ignored) == 0 &&
+	    st.version > p->version)
+		p->version = st.version;
+	if (p->version == 0)
+		return snap_err_set(err, "%s; and no version number on disk to "
+		    "publish past: repair or empty the sync root",
+		    p->repair_reason);
+	p->repaired = true;
+	return 0;
+}
+
 static int
 open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
@@ -257,17 +282,17 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return snap_err_prefix(err, "%s", sync_root);
 	if (lock_root(p, sync_root, err) == -1)
 		return -1;
-	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* A latest version we cannot read is not one we may guess
-		 * past: the operator must look at it. */
-		if (snap_open(p->rootfd, 0, &p->prev, err) == -1)
-			return snap_err_prefix(err, "%s: latest version unreadable",
-			    sync_root);
-		p->have_prev = true;
-	}
 	p->version = highest_on_disk(p->snapfd);
-	if (p->have_prev && p->prev.st.version > p->version)
-		p->version = p->prev.st.version;
+	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
+			p->have_prev = true;
+			if (p->prev.st.version > p->version)
+				p->version = p->prev.st.version;
+		} else if (repair_floor(p, err) == -1) {
+			return snap_err_prefix(err, "%s: latest version "
+			    "unreadable", sync_root);
+		}
+	}
 	p->version++;
 	return 0;
 }
@@ -482,8 +507,11 @@ snap_publish(const char *source, const char *sync_root,
 	if (write_archive(&p, srcfd, source, cur, &st.archive, err) == -1 ||
 	    commit_version(&p, cur, &st, err) == -1)
 		goto out;
-	*result = SNAP_PUBLISHED;
+	*result = p.repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
 	*version = p.version;
+	if (p.repaired)
+		snap_err_set(err, "replaced an unreadable latest version: %s",
+		    p.repair_reason);
 	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
 out:

@@ -31,6 +31,7 @@
 enum snap_publish_result {
 	SNAP_PUBLISHED,
 	SNAP_UNCHANGED,
+	SNAP_REPAIRED,	/* published in full over an unreadable latest version */
 };
 
 struct snap_publish_opts {
@@ -51,6 +52,12 @@ struct snap_publish_opts {
  * written; *version is the new version, or the latest one when unchanged.
  * -1 with err (a bad artifact, a busy lock, an I/O error): nothing is
  * published and state.json is untouched.
+ *
+ * A latest version that cannot be read (torn, corrupt, garbage state.json)
+ * is published over, in full, with a number above every version found on
+ * disk or in state.json: *result is SNAP_REPAIRED and err says what was
+ * wrong. With no such number to go by it is refused instead: a lower
+ * version would be ignored by every secondary.
  */
 int snap_publish(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,

@@ -129,6 +129,22 @@ publish_fails(const struct env *e, const char *want)
 	tu_assert_msg(err.msg, want);
 }
 
+/* Publishes over an unreadable latest: SNAP_REPAIRED, version want_ver,
+ * and err says what was wrong with the old one. */
+static void
+assert_repaired(const struct env *e, uint64_t want_ver, const char *why)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res = SNAP_UNCHANGED;
+	uint64_t ver = 0;
+
+	if (publish(e, &res, &ver, &err) != 0)
+		fail_msg("publish: %s", err.msg);
+	assert_int_equal(res, SNAP_REPAIRED);
+	assert_int_equal(ver, want_ver);
+	tu_assert_msg(err.msg, why);
+}
+
 static void
 verify_ok(const struct env *e, uint64_t version, uint64_t want)
 {
@@ -563,11 +579,21 @@ test_verify_garbage_state(void **state)
 	verify_fails(&e, 0, "state.json: malformed JSON");
 	/* The per-version copy still verifies that version. */
 	verify_ok(&e, 1, 1);
-	/* A publisher does not guess past a latest it cannot read ... */
+	/* A publisher numbers past everything on disk and publishes the
+	 * tree in full over a latest it cannot read, saying so ... */
 	change_hello(&e, "new");
+	assert_repaired(&e, 2, "state.json: malformed JSON");
+	verify_ok(&e, 0, 2);
+	/* ... but with no number to go by it refuses, and leaves the root
+	 * as it found it: a lower version would be ignored everywhere. */
+	in_root(&e, "snapshots", p);
+	tu_rmtree(p);
+	tu_mkdir(p);
+	in_root(&e, "state.json", p);
+	tu_write_str(p, garbage);
+	change_hello(&e, "newer");
 	publish_fails(&e, "latest version unreadable");
-	publish_fails(&e, "state.json");
-	/* ... and leaves it as it found it. */
+	publish_fails(&e, "repair or empty the sync root");
 	got = tu_slurp(p, NULL);
 	assert_string_equal(got, garbage);
 	free(got);
