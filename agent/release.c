@@ -170,6 +170,12 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	return rc;
 }
 
+static void
+upstream_name(uint64_t version, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu64 ".json", version);
+}
+
 /* Upstream's record of the current version; missing is survivable (the
  * next sync writes it again), so it is only left NULL. */
 static void
@@ -179,7 +185,7 @@ load_upstream(struct deploy *d)
 	char name[32], *buf = NULL;
 	size_t len;
 
-	snprintf(name, sizeof(name), "%" PRIu64 ".json", d->current.version);
+	upstream_name(d->current.version, name, sizeof(name));
 	if (fsu_read_file(d->upfd, name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
 	    &ignored) == -1)
 		return;
@@ -549,12 +555,6 @@ fail:
 	free(n.todo);
 	close(stagefd);
 	return -1;
-}
-
-static void
-upstream_name(uint64_t version, char *out, size_t len)
-{
-	snprintf(out, len, "%" PRIu64 ".json", version);
 }
 
 /* Drops upstream records no kept release refers to. */

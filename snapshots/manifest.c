@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "jsonfield.h"
 #include "manifest.h"
 #include "names.h"
 
@@ -345,29 +346,6 @@ out:
 /* --- reading --- */
 
 static int
-get_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v) ||
-	    fsu_parse_rfc3339(json_string_value(v), t) == -1)
-		return snap_err_set(err, "'%s' is not an RFC 3339 UTC time", key);
-	return 0;
-}
-
-static int
-get_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return snap_err_set(err, "'%s' is not a non-negative integer",
-		    key);
-	*u = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int
 get_type(json_t *obj, int *type, struct snap_err *err)
 {
 	json_t *v = json_object_get(obj, "type");
@@ -430,8 +408,8 @@ parse_entry(struct manifest *m, json_t *obj, struct snap_err *err)
 	if (get_type(obj, &type, err) == -1 || get_name(obj, &name, err) == -1)
 		return -1;
 	if (get_labels(obj, labels, sizeof(labels), err) == -1 ||
-	    get_uint(obj, "size", &size, err) == -1 ||
-	    get_time(obj, "updated_at", &when, err) == -1)
+	    jf_uint(obj, "size", &size, err) == -1 ||
+	    jf_time(obj, "updated_at", &when, err) == -1)
 		return snap_err_prefix(err, "%s/%s",
 		    artifact_types[type].folder, name);
 	if (size > ARTIFACT_MAX_BYTES)
@@ -462,7 +440,7 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	if (id == NULL || (slash = strchr(id, '/')) == NULL)
 		return snap_err_set(err, "event 'id' is not TYPE/NAME");
 	if (get_type(obj, &type, err) == -1 ||
-	    get_time(obj, "updated_at", &when, err) == -1)
+	    jf_time(obj, "updated_at", &when, err) == -1)
 		return snap_err_prefix(err, "event %s", id);
 	if (strncmp(id, artifact_types[type].folder, (size_t)(slash - id)) ||
 	    artifact_types[type].folder[slash - id] != '\0')
@@ -489,16 +467,16 @@ parse_header(struct manifest *m, json_t *root, struct snap_err *err)
 
 	if (!json_is_object(root))
 		return snap_err_set(err, "not a JSON object");
-	if (get_uint(root, "format", &format, err) == -1)
+	if (jf_uint(root, "format", &format, err) == -1)
 		return -1;
 	if (format != MANIFEST_FORMAT)
 		return snap_err_set(err, "format %llu is not supported "
 		    "(this build reads %d)", (unsigned long long)format,
 		    MANIFEST_FORMAT);
-	if (get_uint(root, "version", &m->version, err) == -1 ||
-	    get_uint(root, "parent_version", &m->parent_version, err) == -1 ||
-	    get_time(root, "published_at", &m->published_at, err) == -1 ||
-	    get_uint(root, "artifact_count", &count, err) == -1)
+	if (jf_uint(root, "version", &m->version, err) == -1 ||
+	    jf_uint(root, "parent_version", &m->parent_version, err) == -1 ||
+	    jf_time(root, "published_at", &m->published_at, err) == -1 ||
+	    jf_uint(root, "artifact_count", &count, err) == -1)
 		return -1;
 	if (m->version == 0 || m->parent_version >= m->version)
 		return snap_err_set(err, "version %llu with parent %llu is not "

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "jsonfield.h"
 #include "names.h"
 #include "state.h"
 
@@ -118,29 +119,6 @@ copy_string(json_t *root, const char *key, char *out, size_t outlen,
 }
 
 static int
-get_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return snap_err_set(err, "'%s' is not a non-negative integer",
-		    key);
-	*u = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
-static int
-get_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v) ||
-	    fsu_parse_rfc3339(json_string_value(v), t) == -1)
-		return snap_err_set(err, "'%s' is not an RFC 3339 UTC time", key);
-	return 0;
-}
-
-static int
 parse_file(json_t *obj, const char *role, const char *expect,
     struct state_file *f, struct snap_err *err)
 {
@@ -150,7 +128,7 @@ parse_file(json_t *obj, const char *role, const char *expect,
 		return snap_err_set(err, "'files' must list the manifest, then "
 		    "the archive");
 	if (copy_string(obj, "name", f->name, sizeof(f->name), err) == -1 ||
-	    get_uint(obj, "size", &f->size, err) == -1 ||
+	    jf_uint(obj, "size", &f->size, err) == -1 ||
 	    copy_string(obj, "xxh128", f->xxh128, sizeof(f->xxh128), err) == -1)
 		return snap_err_prefix(err, "%s file", role);
 	/* Never follow a name we did not make ourselves. */
@@ -172,7 +150,7 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 
 	if (!json_is_object(root))
 		return snap_err_set(err, "not a JSON object");
-	if (get_uint(root, "format", &format, err) == -1)
+	if (jf_uint(root, "format", &format, err) == -1)
 		return -1;
 	if (format != STATE_FORMAT)
 		return snap_err_set(err, "format %" PRIu64 " is not supported "
@@ -183,11 +161,11 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 	    err) == -1 ||
 	    copy_string(root, "node_version", s->node_version,
 	    sizeof(s->node_version), err) == -1 ||
-	    get_uint(root, "version", &s->version, err) == -1 ||
-	    get_uint(root, "parent_version", &s->parent_version, err) == -1 ||
-	    get_time(root, "published_at", &s->published_at, err) == -1 ||
-	    get_time(root, "last_sync_at", &s->last_sync_at, err) == -1 ||
-	    get_uint(root, "artifact_count", &s->artifact_count, err) == -1)
+	    jf_uint(root, "version", &s->version, err) == -1 ||
+	    jf_uint(root, "parent_version", &s->parent_version, err) == -1 ||
+	    jf_time(root, "published_at", &s->published_at, err) == -1 ||
+	    jf_time(root, "last_sync_at", &s->last_sync_at, err) == -1 ||
+	    jf_uint(root, "artifact_count", &s->artifact_count, err) == -1)
 		return -1;
 	if (state_check_id(s->cluster_id, err) == -1 ||
 	    state_check_id(s->node_id, err) == -1)

@@ -1,0 +1,28 @@
+/*
+ * jsonfield.c - checked reads of JSON fields (see jsonfield.h).
+ */
+#include "fsutil.h"
+#include "jsonfield.h"
+
+int
+jf_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return snap_err_set(err, "'%s' is not a non-negative integer",
+		    key);
+	*u = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int
+jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v) ||
+	    fsu_parse_rfc3339(json_string_value(v), t) == -1)
+		return snap_err_set(err, "'%s' is not an RFC 3339 UTC time", key);
+	return 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * jsonfield.h - typed, checked reads of one field of a JSON object (jansson),
+ * shared by the manifest and state.json readers. Each returns 0, or -1 with
+ * err naming the key and what it should have been.
+ */
+#ifndef JSONFIELD_H
+#define JSONFIELD_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "snap_err.h"
+
+/* A non-negative integer. */
+int jf_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err);
+
+/* An RFC 3339 UTC time ("2026-11-24T19:40:00Z"), as unix seconds. */
+int jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err);
+
+#endif
