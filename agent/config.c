@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "fsutil.h"
+#include "labels.h"
 #include "names.h"
 #include "log.h"
 #include "manifest.h"
@@ -164,9 +165,12 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "poll_ms"))
 		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
 	if (!strcmp(key, "labels")) {
-		if (manifest_check_labels(value, err) == -1)
+		char clean[sizeof(c->labels)];
+
+		if (labels_normalize(value, clean, sizeof(clean), err) == -1 ||
+		    manifest_check_labels(clean, err) == -1)
 			return snap_err_prefix(err, "labels");
-		return set_string(c->labels, sizeof(c->labels), key, value, err);
+		return set_string(c->labels, sizeof(c->labels), key, clean, err);
 	}
 	if (!strcmp(key, "token_file"))
 		return set_string(c->token_file, sizeof(c->token_file), key,

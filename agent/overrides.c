@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "labels.h"
 #include "names.h"
 #include "overrides.h"
 
@@ -290,7 +291,7 @@ ovr_prune(struct overrides *o)
 
 struct manifest *
 ovr_target(const struct manifest *upstream, const struct overrides *o,
-    struct snap_err *err)
+    const char *labels, struct snap_err *err)
 {
 	const struct manifest_entry *e;
 	const struct override *ov;
@@ -306,6 +307,8 @@ ovr_target(const struct manifest *upstream, const struct overrides *o,
 		e = &upstream->entries[i];
 		if (ovr_find(o, e->type, e->name) != NULL)
 			continue;	/* added below, or undeployed */
+		if (labels != NULL && !labels_intersect(e->labels, labels))
+			continue;	/* for other gateways */
 		if (manifest_add(t, e->type, e->name, e->labels, e->size,
 		    e->xxh128, e->updated_at) == -1)
 			goto oom;

@@ -74,12 +74,14 @@ int ovr_copy(struct overrides *dst, const struct overrides *src);
 void ovr_clear(struct overrides *o);
 
 /*
- * What the gateway must hold: `upstream` with every override applied
- * (undeployed ones removed, deployed ones added or replacing). A new sorted
- * manifest, version fields copied from upstream; NULL on out of memory.
+ * What the gateway must hold: the artifacts of `upstream` that share a label
+ * with `labels` (NULL: all of them), with every override applied
+ * (undeployed ones removed, deployed ones added or replacing, whatever their
+ * labels: an operator's local deploy is deliberate). A new sorted manifest,
+ * version fields copied from upstream; NULL on out of memory.
  */
 struct manifest *ovr_target(const struct manifest *upstream,
-    const struct overrides *o, struct snap_err *err);
+    const struct overrides *o, const char *labels, struct snap_err *err);
 
 const char *ovr_state_name(enum ovr_state s);
 

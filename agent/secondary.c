@@ -69,7 +69,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	if (p.upstream == NULL)
 		return snap_err_set(err, "no record of the applied upstream "
 		    "version; waiting for the next sync");
-	if ((p.target = ovr_target(p.upstream, &a->ovr, err)) == NULL)
+	p.target = ovr_target(p.upstream, &a->ovr, a->c->labels, err);
+	if (p.target == NULL)
 		return -1;
 	rc = deploy_build(&a->d, &p, &st, err);
 	if (rc == -1 && st.missing_source && v == NULL) {
@@ -214,8 +215,9 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 	return true;
 }
 
-/* After a crash between saving overrides and the swap, what is deployed
- * is not upstream + overrides: rebuild once at start. */
+/* After a crash between saving overrides and the swap, or a restart with
+ * other --labels, what is deployed is not upstream (for our labels) plus
+ * overrides: rebuild once at start. */
 static void
 reconcile(struct agent *a)
 {
@@ -225,7 +227,8 @@ reconcile(struct agent *a)
 
 	if (!a->d.has_current || a->d.upstream_m == NULL)
 		return;
-	if ((want = ovr_target(a->d.upstream_m, &a->ovr, &err)) == NULL)
+	want = ovr_target(a->d.upstream_m, &a->ovr, a->c->labels, &err);
+	if (want == NULL)
 		return;
 	if (!manifest_same_content(want, a->d.current_m)) {
 		log_warn("deployed release differs from upstream plus local "

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "labels.h"
 #include "names.h"
 #include "scan.h"
 
@@ -108,11 +109,15 @@ scan_tree(int srcfd, const char *label, struct manifest *out,
 			snap_err_sys(err, errno, "%s/%s", label, de->d_name);
 			goto out;
 		}
+		/* Not an artifact: the rules that label them (labels.h). */
+		if (strcmp(de->d_name, LABELS_FILE) == 0 && S_ISREG(st.st_mode))
+			continue;
 		if ((type = name_type_index(de->d_name)) < 0) {
 			snap_err_set(err, "%s/%s: unknown %s (artifact folders are "
 			    "api, sequences, endpoints, local-entries, "
 			    "proxy-services, templates, inbound-endpoints, "
-			    "message-stores, message-processors, tasks)", label,
+			    "message-stores, message-processors, tasks; the one "
+			    "file is " LABELS_FILE ")", label,
 			    de->d_name, S_ISDIR(st.st_mode) ? "folder" : "entry");
 			goto out;
 		}

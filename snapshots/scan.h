@@ -2,7 +2,7 @@
  * scan.h - list the artifacts of a source tree.
  *
  * The tree is the contract's layout: TYPE/NAME.xml, one folder per artifact
- * type. Hidden entries (a leading '.': .git, editor swap files, rsync's
+ * type, and optionally labels.conf at the top (labels.h). Hidden entries (a leading '.': .git, editor swap files, rsync's
  * temp files) are skipped. Anything else that does not fit - an unknown
  * folder, a file at the top, a bad name, a symlink, a device, a file larger
  * than ARTIFACT_MAX_BYTES - fails the scan with one error naming the

@@ -14,6 +14,7 @@
 
 #include "arc.h"
 #include "fsutil.h"
+#include "labels.h"
 #include "names.h"
 #include "scan.h"
 #include "snap.h"
@@ -327,6 +328,31 @@ read_artifact(struct publisher *p, int srcfd, const char *label,
 	return 0;
 }
 
+/* Gives every artifact the labels labels.conf assigns it. */
+static int
+assign_labels(int srcfd, const char *label, struct manifest *cur,
+    struct snap_err *err)
+{
+	struct label_rules *rules = NULL;
+	char labels[LABELS_MAX], *dup;
+	size_t i;
+
+	if (labels_load(srcfd, &rules, err) == -1)
+		return snap_err_prefix(err, "%s", label);
+	for (i = 0; rules != NULL && i < cur->n; i++) {
+		labels_for(rules, cur->entries[i].type, cur->entries[i].name,
+		    labels);
+		if ((dup = strdup(labels)) == NULL) {
+			labels_free(rules);
+			return snap_err_set(err, "out of memory");
+		}
+		free(cur->entries[i].labels);
+		cur->entries[i].labels = dup;
+	}
+	labels_free(rules);
+	return 0;
+}
+
 /* Pass one: checksum every artifact, validate those the latest version
  * does not already hold byte for byte. */
 static int
@@ -492,6 +518,7 @@ snap_publish(const char *source, const char *sync_root,
 		goto out;
 	}
 	if (scan_tree(srcfd, source, cur, err) == -1 ||
+	    assign_labels(srcfd, source, cur, err) == -1 ||
 	    hash_and_validate(&p, srcfd, source, cur, err) == -1)
 		goto out;
 	if (p.have_prev && manifest_same_content(p.prev.m, cur)) {

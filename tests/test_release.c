@@ -84,7 +84,7 @@ apply(struct env *e, struct deploy *d, struct apply_stats *st,
 		fail_msg("open: %s", err->msg);
 	p.v = &v;
 	p.upstream = v.m;
-	p.target = ovr_target(v.m, &none, err);
+	p.target = ovr_target(v.m, &none, NULL, err);
 	assert_non_null(p.target);
 	rc = deploy_build(d, &p, st, err);
 	if (rc == 0)
