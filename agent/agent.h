@@ -29,6 +29,8 @@ struct agent {
 	int64_t last_sync_at;		/* wall clock of the last good check */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 	char token[256];		/* bearer token; "" when none */
+	bool starting;			/* sync startup, not caught up yet */
+	unsigned startup_fails;		/* failed checks while starting */
 };
 
 /* Looks at the sync root now; applies a newer version if there is one. */

@@ -54,6 +54,8 @@ config_defaults(struct config *c, enum config_role role)
 	snprintf(c->labels, sizeof(c->labels), "default");
 	c->max_lag_ms = 60000;
 	c->max_body_bytes = 1024 * 1024;
+	c->startup_sync = false;
+	c->startup_tries = 30;
 }
 
 static int
@@ -175,6 +177,15 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "token_file"))
 		return set_string(c->token_file, sizeof(c->token_file), key,
 		    value, err);
+	if (!strcmp(key, "startup")) {
+		if (strcmp(value, "sync") != 0 && strcmp(value, "async") != 0)
+			return snap_err_set(err, "startup: '%s' is not sync or "
+			    "async", value);
+		c->startup_sync = value[0] == 's';
+		return 0;
+	}
+	if (!strcmp(key, "startup_tries"))
+		return set_ms(&c->startup_tries, key, value, 1, 1000000, err);
 	if (!strcmp(key, "max_lag_ms"))
 		return set_ms(&c->max_lag_ms, key, value, 0, 86400000, err);
 	if (!strcmp(key, "max_body_bytes"))

@@ -7,7 +7,7 @@
  *	             keep_versions, keep_grace_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
- *	             max_body_bytes
+ *	             max_body_bytes, startup, startup_tries
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * Flags override the file. An unknown section or key, or a bad value, is an
@@ -51,6 +51,8 @@ struct config {
 	char token_file[PATH_MAX];
 	unsigned max_lag_ms;
 	unsigned max_body_bytes;
+	bool startup_sync;		/* startup = sync (else async) */
+	unsigned startup_tries;
 };
 
 /* Defaults for a role (node_id defaults to the host name). */

@@ -58,6 +58,8 @@ static const struct flag secondary_flags[] = {
 	{ "labels", "secondary", "labels" },
 	{ "token-file", "secondary", "token_file" },
 	{ "max-lag-ms", "secondary", "max_lag_ms" },
+	{ "startup", "secondary", "startup" },
+	{ "startup-tries", "secondary", "startup_tries" },
 	{ "max-body-bytes", "secondary", "max_body_bytes" },
 	{ NULL, NULL, NULL },
 };
@@ -111,6 +113,10 @@ static const char usage_text[] =
 "  --labels A,B         gateway labels to deploy (default: default)\n"
 "  --token-file FILE    bearer token for mutating REST calls\n"
 "  --max-lag-ms N       /healthz fails when behind for longer (default 60000)\n"
+"  --startup sync|async sync: not ready (healthz, sd_notify) until the latest\n"
+"                       version is applied or --startup-tries checks failed;\n"
+"                       async (default): ready at once with the last release\n"
+"  --startup-tries N    failed checks a sync startup waits for (default 30)\n"
 "  --max-body-bytes N   largest deploy-local body (default 1048576)\n";
 
 /* Options of one command: the common flags plus the role's own. */

@@ -193,6 +193,12 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 		why = scratch;
 		len = sizeof(scratch);
 	}
+	if (a->starting) {
+		snprintf(why, len, "starting: applying the latest version first "
+		    "(startup = sync, %u of %u checks failed)", a->startup_fails,
+		    a->c->startup_tries);
+		return false;
+	}
 	if (!a->d.has_current) {
 		snprintf(why, len, "no verified release applied yet");
 		return false;
@@ -239,6 +245,32 @@ reconcile(struct agent *a)
 	manifest_free(want);
 }
 
+/*
+ * startup = sync: ready (sd_notify READY=1, /healthz) only once the latest
+ * version in the sync root is applied, or after startup_tries checks could
+ * not get there - then with whatever release there is, and saying why.
+ */
+static void
+startup_progress(struct agent *a)
+{
+	bool caught_up = a->d.has_current && a->latest_seen > 0 &&
+	    a->d.current.version >= a->latest_seen && a->last_error[0] == '\0';
+
+	if (!a->starting)
+		return;
+	if (!caught_up && ++a->startup_fails < a->c->startup_tries)
+		return;
+	a->starting = false;
+	if (caught_up)
+		log_info("startup: version %" PRIu64 " applied; ready",
+		    a->d.current.version);
+	else
+		log_warn("startup: the latest version could not be applied in "
+		    "%u checks; ready with %s", a->c->startup_tries,
+		    a->d.has_current ? a->d.current.name : "no release");
+	daemon_notify_ready(a->d.has_current ? a->d.current.name : "empty");
+}
+
 struct loop {
 	struct agent *a;
 	struct rest *rest;
@@ -273,6 +305,7 @@ run(struct loop *l)
 		if (now >= next_poll) {
 			try_watch(l);
 			agent_check(l->a);
+			startup_progress(l->a);
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
 		}
@@ -349,7 +382,9 @@ secondary_run(const struct config *c)
 	log_info("listening on http://%s (port %u)%s", c->listen,
 	    rest_port(l.rest), a.token[0] ? ", token required" : "");
 	reconcile(&a);
-	daemon_notify_ready(a.d.has_current ? a.d.current.name : "empty");
+	a.starting = c->startup_sync;
+	if (!a.starting)
+		daemon_notify_ready(a.d.has_current ? a.d.current.name : "empty");
 	rc = run(&l);
 	daemon_notify_stopping();
 out:
