@@ -8,6 +8,7 @@
  *	DEPLOY_ROOT/releases/v42-r7.json   its manifest (what it holds)
  *	DEPLOY_ROOT/upstream/42.json       what upstream version 42 holds
  *	DEPLOY_ROOT/.staging/              the release being built
+ *	DEPLOY_ROOT/.lock                  flock(2): one agent per deploy root
  *
  * What a release holds (its target) is upstream's manifest with this
  * gateway's local overrides applied (overrides.h). Each file it needs comes,
