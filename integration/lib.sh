@@ -270,6 +270,18 @@ start_bg() {
 	eval "$var=$LAST_PID"
 }
 
+# listen_port LOG: waits for LOG's "listening on ... (port N)" line and sets
+# port and EP (http://127.0.0.1:N) from its last occurrence.
+listen_port() {
+	local -
+	set +x
+	wait_for_log "$1" 'listening on .* \(port [0-9]+\)' || return 1
+	port=$(sed -n 's/.*listening on .* (port \([0-9][0-9]*\)).*/\1/p' \
+		"$1" | tail -n 1)
+	test -n "$port" && test "$port" -gt 0 || return 1
+	EP=http://127.0.0.1:$port
+}
+
 # start_secondary NAME ARGS...: `artsync secondary ARGS` as NAME (log
 # NAME.log, PID in $pid_NAME and $LAST_PID). The REST endpoint gets a free
 # port unless ARGS say otherwise, so that secondaries never contend for one.

@@ -12,19 +12,6 @@
 
 # --- helpers --------------------------------------------------------------
 
-# listen_port LOG: waits for LOG's "listening on ... (port N)" line and sets
-# port and EP (http://127.0.0.1:N) from its last occurrence.
-listen_port() {
-	local -
-	set +x
-	wait_for_log "$1" 'listening on http://127\.0\.0\.1:0 \(port [0-9]+\)' ||
-		return 1
-	port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:0 (port \([0-9][0-9]*\)).*/\1/p' \
-		"$1" | tail -n 1)
-	test -n "$port" && test "$port" -gt 0 || return 1
-	EP=http://127.0.0.1:$port
-}
-
 # req METHOD PATH [CURL_ARGS...]: one request to $EP, the path sent as is.
 # Sets code (HTTP status) and ctype (Content-Type); the answer is in the
 # file body. Counts status calls in nstatus (for /metrics).

@@ -16,13 +16,6 @@ unmount() {
 }
 trap 'unmount; cleanup' EXIT
 
-listen_port() {
-	wait_for_log "$1" 'listening on .*\(port [0-9]+\)' || return 1
-	port=$(sed -n 's/.*listening on .*(port \([0-9][0-9]*\)).*/\1/p' "$1" |
-		tail -n 1)
-	EP=http://127.0.0.1:$port
-}
-
 json_field() {	# json_field URL FIELD
 	curl -s "$1" | python3 -c "import json, sys; \
 print(json.load(sys.stdin)[sys.argv[1]])" "$2"

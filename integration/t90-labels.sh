@@ -74,9 +74,8 @@ test_expect_success 'a gateway restarted with other labels rebuilds' '
 '
 
 test_expect_success 'status reports the labels' '
-	wait_for_log ext2.log "listening on .*port [0-9]+" &&
-	port=$(sed -n "s/.*(port \([0-9]*\)).*/\1/p" ext2.log | tail -n 1) &&
-	curl -s "http://127.0.0.1:$port/api/v1/status" >st &&
+	listen_port ext2.log &&
+	curl -s "$EP/api/v1/status" >st &&
 	grep -q "\"labels\":\[\"external\",\"default\"\]" st
 '
 

@@ -30,11 +30,6 @@ secondary_with_notify() {
 	NOTIFY_SOCKET=$TRASH/$name.sock start_secondary "$name" "$@"
 }
 
-port_of() {
-	wait_for_log "$1" 'listening on .*\(port [0-9]+\)' &&
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$1" | tail -n 1)
-}
-
 healthz() {	# healthz PORT: prints the status code, body in hz
 	curl -s -o hz -w '%{http_code}' "http://127.0.0.1:$1/healthz"
 }
@@ -52,7 +47,7 @@ test_expect_success 'async, sync root away: ready at once with version 1' '
 	notify_listener a &&
 	secondary_with_notify a --sync-root sync --deploy-root dep \
 		--poll-ms 100 --startup async &&
-	port_of a.log &&
+	listen_port a.log &&
 	wait_for 10 "grep -q READY=1 a.msgs" &&
 	test "$(healthz $port)" = 200 &&
 	grep -q "\"applied_version\":1" hz &&
@@ -63,7 +58,7 @@ test_expect_success 'sync, sync root away: not ready until the tries run out' '
 	notify_listener s &&
 	secondary_with_notify s --sync-root sync --deploy-root dep \
 		--poll-ms 100 --startup sync --startup-tries 15 &&
-	port_of s.log &&
+	listen_port s.log &&
 	test "$(healthz $port)" = 503 &&
 	grep -q "starting" hz &&
 	! grep -q READY=1 s.msgs 2>/dev/null &&
@@ -80,7 +75,7 @@ test_expect_success 'sync, newer version 2: ready only once it is applied' '
 	notify_listener s2 &&
 	secondary_with_notify s2 --sync-root sync --deploy-root dep \
 		--poll-ms 100 --startup sync &&
-	port_of s2.log &&
+	listen_port s2.log &&
 	wait_for 20 "test \"\$(healthz $port)\" = 200" &&
 	grep -q "\"applied_version\":2" hz &&
 	grep -q READY=1 s2.msgs &&
