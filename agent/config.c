@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "labels.h"
 #include "names.h"
+#include "push.h"
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
@@ -45,6 +46,9 @@ config_defaults(struct config *c, enum config_role role)
 	c->log_level = LOG_LEVEL_INFO;
 	c->quiet_ms = 500;
 	c->retry_ms = 15000;
+	c->retry_factor = 2;
+	c->retry_max_ms = 3600000;
+	c->retry_max_tries = 0;
 	c->keep_versions = 20;
 	c->keep_grace_ms = 600000;
 	c->keep_releases = 5;
@@ -136,6 +140,12 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
 	if (!strcmp(key, "retry_ms"))
 		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
+	if (!strcmp(key, "retry_factor"))
+		return set_ms(&c->retry_factor, key, value, 1, 100, err);
+	if (!strcmp(key, "retry_max_ms"))
+		return set_ms(&c->retry_max_ms, key, value, 100, 86400000, err);
+	if (!strcmp(key, "retry_max_tries"))
+		return set_ms(&c->retry_max_tries, key, value, 0, 1000000, err);
 	if (!strcmp(key, "keep_versions"))
 		return set_ms(&c->keep_versions, key, value, 0, 1000000, err);
 	if (!strcmp(key, "keep_grace_ms"))
@@ -145,6 +155,8 @@ set_primary(struct config *c, const char *key, const char *value,
 		if (c->npush == CONFIG_MAX_PUSH)
 			return snap_err_set(err, "push: more than %d targets",
 			    CONFIG_MAX_PUSH);
+		if (push_check_target(value, err) == -1)
+			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
 	return 1;

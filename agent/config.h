@@ -4,6 +4,7 @@
  * File (examples/artsync.conf documents every key):
  *	[artsync]    cluster_id, node_id, log_level
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms,
+ *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
@@ -39,6 +40,9 @@ struct config {
 	char deploy_root[PATH_MAX];
 	unsigned quiet_ms;
 	unsigned retry_ms;
+	unsigned retry_factor;
+	unsigned retry_max_ms;
+	unsigned retry_max_tries;	/* 0: forever */
 	unsigned keep_versions;
 	unsigned keep_grace_ms;
 	char push[CONFIG_MAX_PUSH][PATH_MAX];

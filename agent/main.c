@@ -43,6 +43,9 @@ static const struct flag primary_flags[] = {
 	{ "push", "primary", "push" },
 	{ "quiet-ms", "primary", "quiet_ms" },
 	{ "retry-ms", "primary", "retry_ms" },
+	{ "retry-factor", "primary", "retry_factor" },
+	{ "retry-max-ms", "primary", "retry_max_ms" },
+	{ "retry-max-tries", "primary", "retry_max_tries" },
 	{ "keep-versions", "primary", "keep_versions" },
 	{ "keep-grace-ms", "primary", "keep_grace_ms" },
 	{ NULL, NULL, NULL },
@@ -97,7 +100,13 @@ static const char usage_text[] =
 "  --sync-root DIR      where snapshots and state.json are written\n"
 "  --quiet-ms N         publish after N ms without changes (default 500)\n"
 "  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
-"  --push TARGET        rsync target (repeatable; not in this build yet)\n"
+"  --push TARGET        push each version with rsync to rsync://HOST[:PORT]/\n"
+"                       MODULE[/PATH] or [USER@]HOST:PATH (repeatable)\n"
+"  --retry-factor N     a failed push waits retry-ms, then N times longer\n"
+"                       each time (default 2) ...\n"
+"  --retry-max-ms N     ... up to N ms (default 3600000)\n"
+"  --retry-max-tries N  and gives up after N tries until the next version\n"
+"                       (default 0: never)\n"
 "  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
 "\n"
@@ -372,11 +381,6 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 		return client_usage_error("unexpected argument '%s'", cl.rest[0]);
 	if (config_check(&cl.c, &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
-		return EXIT_USAGE;
-	}
-	if (r == CONFIG_PRIMARY && cl.c.npush > 0) {
-		fprintf(stderr, "artsync: push: rsync targets are not supported "
-		    "by this build yet\n");
 		return EXIT_USAGE;
 	}
 	if (only_checking(&cl))

@@ -6,7 +6,8 @@
  * a lost event (IN_Q_OVERFLOW) costs nothing but a rescan, and a publish that
  * finds nothing new writes nothing. A failed publish (an invalid artifact,
  * a file caught mid-write) is logged once and retried on the next change, or
- * after retry_ms for errors that may pass by themselves.
+ * after retry_ms for errors that may pass by themselves. Each published
+ * version is then pushed to the rsync targets, if any (push.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "primary.h"
+#include "push.h"
 #include "snap.h"
 #include "watch.h"
 #include "xmlcheck.h"
@@ -27,6 +29,7 @@
 struct primary {
 	const struct config *c;
 	struct xmlcheck *xc;
+	struct pusher *push;		/* NULL-safe: no targets, no children */
 	bool watching;
 	bool pending;		/* a publish is due at `due` */
 	int64_t due;
@@ -57,6 +60,7 @@ publish_now(struct primary *p)
 		p->due = daemon_now_ms() + p->c->retry_ms;
 		return;
 	}
+	push_want(p->push, version);
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
 	p->last_error[0] = '\0';
@@ -111,9 +115,9 @@ on_inotify(struct primary *p)
 static int
 loop(struct primary *p, int sigfd)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + CONFIG_MAX_PUSH];
 	int64_t now;
-	int timeout, sig;
+	int timeout, sig, npush, pt;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -122,12 +126,18 @@ loop(struct primary *p, int sigfd)
 			publish_now(p);
 			continue;
 		}
+		push_start_due(p->push);
 		timeout = p->pending ? (int)(p->due - now) : -1;
 		if (!p->watching && (timeout < 0 || timeout > (int)p->c->retry_ms))
 			timeout = (int)p->c->retry_ms;
+		pt = push_timeout_ms(p->push);
+		if (pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = pt;
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR) {
+		npush = push_pollfds(p->push, pfd + 2, CONFIG_MAX_PUSH);
+		if (poll(pfd, 2 + (nfds_t)npush, timeout) == -1 &&
+		    errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
@@ -144,6 +154,7 @@ loop(struct primary *p, int sigfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			on_inotify(p);
+		push_handle(p->push, pfd + 2, npush);
 		if (!p->watching && !p->pending) {
 			try_watch(p);
 			if (p->watching) {	/* back: catch up at once */
@@ -162,6 +173,7 @@ primary_run(const struct config *c)
 	int sigfd = -1, rc = 1;
 
 	if ((p.xc = xmlcheck_new(&err)) == NULL ||
+	    (p.push = push_new(c, &err)) == NULL ||
 	    (sigfd = daemon_signals(&err)) == -1 || watch_init(&err) == -1) {
 		log_error("%s", err.msg);
 		goto out;
@@ -174,6 +186,7 @@ primary_run(const struct config *c)
 	daemon_notify_stopping();
 out:
 	watch_cleanup();
+	push_free(p.push);
 	if (sigfd >= 0)
 		close(sigfd);
 	xmlcheck_free(p.xc);

@@ -1,0 +1,410 @@
+/*
+ * push.c - rsync children, two stages per version, backoff (see push.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "push.h"
+
+extern char **environ;
+
+enum stage {
+	STAGE_IDLE,
+	STAGE_SNAPSHOTS,	/* rsync of snapshots/ running */
+	STAGE_STATE,		/* rsync of the state copy running */
+};
+
+struct target {
+	const char *url;		/* from the config */
+	enum stage stage;
+	pid_t pid;
+	int errfd;			/* the child's stderr */
+	char errbuf[512];		/* its last output, for the log */
+	size_t errlen;
+	uint64_t pushing;		/* version being pushed */
+	uint64_t pushed;		/* last version fully pushed */
+	unsigned tries;			/* failures since the last success */
+	unsigned delay_ms;		/* the next backoff delay */
+	int64_t due_ms;			/* monotonic time of the next try */
+	bool gave_up;
+};
+
+struct pusher {
+	const struct config *c;
+	struct target *t;
+	size_t n;
+	uint64_t latest;
+};
+
+int
+push_check_target(const char *t, struct snap_err *err)
+{
+	const char *colon;
+	size_t i;
+
+	/* Never an option, never anything a shell or rsync would split. */
+	if (t[0] == '-' || t[0] == '\0')
+		return snap_err_set(err, "push target '%s' is empty or starts "
+		    "with '-'", t);
+	for (i = 0; t[i] != '\0'; i++)
+		if ((unsigned char)t[i] <= ' ' || t[i] == 0x7f)
+			return snap_err_set(err, "push target has a blank or "
+			    "control byte at offset %zu", i);
+	if (strncmp(t, "rsync://", 8) == 0) {
+		const char *slash = strchr(t + 8, '/');
+
+		if (slash == NULL || slash == t + 8 || slash[1] == '\0' ||
+		    slash[1] == '/')
+			return snap_err_set(err, "push target '%s' is not "
+			    "rsync://HOST[:PORT]/MODULE[/PATH]", t);
+		return 0;
+	}
+	colon = strchr(t, ':');
+	if (colon == NULL || colon == t || colon[1] == '\0' ||
+	    strchr(t, '/') < colon)
+		return snap_err_set(err, "push target '%s' is not "
+		    "rsync://HOST[:PORT]/MODULE[/PATH] or [USER@]HOST:PATH", t);
+	return 0;
+}
+
+struct pusher *
+push_new(const struct config *c, struct snap_err *err)
+{
+	struct pusher *p;
+	size_t i;
+
+	for (i = 0; i < c->npush; i++)
+		if (push_check_target(c->push[i], err) == -1)
+			return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->t = calloc(c->npush + 1, sizeof(*p->t))) == NULL) {
+		free(p);
+		snap_err_set(err, "out of memory");
+		return NULL;
+	}
+	p->c = c;
+	p->n = c->npush;
+	for (i = 0; i < p->n; i++) {
+		p->t[i].url = c->push[i];
+		p->t[i].errfd = -1;
+		p->t[i].delay_ms = c->retry_ms;
+	}
+	return p;
+}
+
+static void
+stop_child(struct target *t)
+{
+	if (t->pid > 0) {
+		kill(t->pid, SIGTERM);
+		waitpid(t->pid, NULL, 0);
+	}
+	if (t->errfd >= 0)
+		close(t->errfd);
+	t->pid = -1;
+	t->errfd = -1;
+	t->stage = STAGE_IDLE;
+}
+
+void
+push_free(struct pusher *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		stop_child(&p->t[i]);
+	free(p->t);
+	free(p);
+}
+
+void
+push_want(struct pusher *p, uint64_t version)
+{
+	size_t i;
+
+	if (version <= p->latest)
+		return;
+	p->latest = version;
+	/* A new version is worth trying at once, even after giving up. */
+	for (i = 0; i < p->n; i++) {
+		p->t[i].gave_up = false;
+		p->t[i].due_ms = 0;
+	}
+}
+
+/* dest = url + "/" + rest, with exactly one slash between. */
+static void
+join(char *out, size_t len, const char *url, const char *rest)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	snprintf(out, len, "%.*s/%s", (int)n, url, rest);
+}
+
+/* Spawns rsync with argv; its stderr goes to a pipe we keep. */
+static int
+spawn(struct target *t, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	int pfd[2], devnull, rc;
+
+	if (pipe2(pfd, O_CLOEXEC) == -1)
+		return -1;
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, devnull, 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	rc = posix_spawnp(&t->pid, "rsync", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(devnull);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		errno = rc;
+		return -1;
+	}
+	t->errfd = pfd[0];
+	fcntl(t->errfd, F_SETFL, fcntl(t->errfd, F_GETFL) | O_NONBLOCK);
+	t->errlen = 0;
+	t->errbuf[0] = '\0';
+	return 0;
+}
+
+static int
+start_stage(struct pusher *p, struct target *t, enum stage stage)
+{
+	char src[PATH_MAX + 64], dst[PATH_MAX + 64];
+	char *argv[12];
+	int i = 0;
+
+	/* The argv is built in full first; the child does nothing but exec. */
+	argv[i++] = "rsync";
+	argv[i++] = "-rt";
+	argv[i++] = "--mkpath";
+	argv[i++] = "--timeout=60";
+	if (stage == STAGE_SNAPSHOTS) {
+		argv[i++] = "--delete";
+		argv[i++] = "--exclude=.*";
+		snprintf(src, sizeof(src), "%s/snapshots/", p->c->sync_root);
+		join(dst, sizeof(dst), t->url, "snapshots/");
+	} else {
+		snprintf(src, sizeof(src), "%s/snapshots/%" PRIu64 ".state.json",
+		    p->c->sync_root, t->pushing);
+		join(dst, sizeof(dst), t->url, "state.json");
+	}
+	argv[i++] = "--";
+	argv[i++] = src;
+	argv[i++] = dst;
+	argv[i] = NULL;
+	if (spawn(t, argv) == -1) {
+		log_error("push %s: cannot run rsync: %s", t->url,
+		    strerror(errno));
+		return -1;
+	}
+	t->stage = stage;
+	return 0;
+}
+
+static void
+schedule_retry(struct pusher *p, struct target *t, const char *why)
+{
+	uint64_t next;
+
+	t->tries++;
+	if (p->c->retry_max_tries > 0 && t->tries >= p->c->retry_max_tries) {
+		log_error("push %s: version %" PRIu64 " failed (%s); gave up "
+		    "after %u tries until the next version", t->url,
+		    t->pushing, why, t->tries);
+		t->gave_up = true;
+		return;
+	}
+	t->due_ms = daemon_now_ms() + t->delay_ms;
+	log_warn("push %s: version %" PRIu64 " failed (%s); retry %u in %u ms",
+	    t->url, t->pushing, why, t->tries, t->delay_ms);
+	next = (uint64_t)t->delay_ms * p->c->retry_factor;
+	t->delay_ms = next > p->c->retry_max_ms ? p->c->retry_max_ms :
+	    (unsigned)next;
+}
+
+void
+push_start_due(struct pusher *p)
+{
+	int64_t now = daemon_now_ms();
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct target *t = &p->t[i];
+
+		if (t->stage != STAGE_IDLE || t->gave_up ||
+		    t->pushed >= p->latest || now < t->due_ms)
+			continue;
+		/* Whatever was missed, the latest is what a target needs. */
+		t->pushing = p->latest;
+		if (start_stage(p, t, STAGE_SNAPSHOTS) == -1)
+			schedule_retry(p, t, "rsync did not start");
+	}
+}
+
+int
+push_pollfds(struct pusher *p, struct pollfd *fds, int max)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; p != NULL && i < p->n && n < max; i++)
+		if (p->t[i].errfd >= 0)
+			fds[n++] = (struct pollfd){ .fd = p->t[i].errfd,
+			    .events = POLLIN };
+	return n;
+}
+
+/* rsync's exit codes (rsync(1) EXIT VALUES) that an operator will meet. */
+static const char *
+exit_text(int code)
+{
+	switch (code) {
+	case 1: return "syntax or usage error";
+	case 3: return "errors selecting input/output files, dirs";
+	case 5: return "error starting client-server protocol";
+	case 10: return "error in socket I/O";
+	case 11: return "error in file I/O";
+	case 12: return "error in rsync protocol data stream";
+	case 23: return "partial transfer due to error";
+	case 24: return "partial transfer due to vanished source files";
+	case 30: return "timeout in data send/receive";
+	case 35: return "timeout waiting for daemon connection";
+	default: return "failed";
+	}
+}
+
+static void
+finished(struct pusher *p, struct target *t, int status)
+{
+	char why[640];
+	enum stage stage = t->stage;
+
+	close(t->errfd);
+	t->errfd = -1;
+	t->pid = -1;
+	t->stage = STAGE_IDLE;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (stage == STAGE_SNAPSHOTS &&
+		    start_stage(p, t, STAGE_STATE) == 0)
+			return;
+		if (stage == STAGE_STATE) {
+			t->pushed = t->pushing;
+			if (t->tries > 0)
+				log_info("push %s: back after %u failed tries",
+				    t->url, t->tries);
+			t->tries = 0;
+			t->delay_ms = p->c->retry_ms;
+			log_info("pushed version %" PRIu64 " to %s", t->pushed,
+			    t->url);
+			return;
+		}
+	}
+	/* The last line rsync wrote says more than its exit code. */
+	while (t->errlen > 0 && t->errbuf[t->errlen - 1] == '\n')
+		t->errbuf[--t->errlen] = '\0';
+	{
+		char *last = strrchr(t->errbuf, '\n');
+
+		snprintf(why, sizeof(why), "rsync exit %d, %s%s%s",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		    WIFEXITED(status) ? exit_text(WEXITSTATUS(status)) :
+		    "killed", t->errlen ? ": " : "",
+		    last ? last + 1 : t->errbuf);
+	}
+	schedule_retry(p, t, why);
+}
+
+static void
+drain(struct pusher *p, struct target *t)
+{
+	char buf[512];
+	ssize_t n;
+	int status;
+
+	while ((n = read(t->errfd, buf, sizeof(buf))) > 0) {
+		/* Keep the tail: the last error line is what matters. */
+		if ((size_t)n >= sizeof(t->errbuf) - 1) {
+			memcpy(t->errbuf, buf + n - (sizeof(t->errbuf) - 1),
+			    sizeof(t->errbuf) - 1);
+			t->errlen = sizeof(t->errbuf) - 1;
+		} else {
+			if (t->errlen + (size_t)n >= sizeof(t->errbuf)) {
+				size_t drop = t->errlen + (size_t)n -
+				    (sizeof(t->errbuf) - 1);
+
+				memmove(t->errbuf, t->errbuf + drop,
+				    t->errlen - drop);
+				t->errlen -= drop;
+			}
+			memcpy(t->errbuf + t->errlen, buf, (size_t)n);
+			t->errlen += (size_t)n;
+		}
+		t->errbuf[t->errlen] = '\0';
+	}
+	if (n == 0) {	/* EOF: rsync is exiting */
+		if (waitpid(t->pid, &status, 0) == -1)
+			status = -1;
+		finished(p, t, status);
+	}
+}
+
+void
+push_handle(struct pusher *p, const struct pollfd *fds, int n)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < n; k++) {
+		if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (i = 0; i < p->n; i++)
+			if (p->t[i].errfd == fds[k].fd) {
+				drain(p, &p->t[i]);
+				break;
+			}
+	}
+}
+
+int
+push_timeout_ms(const struct pusher *p)
+{
+	int64_t now = daemon_now_ms(), best = -1;
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->n; i++) {
+		const struct target *t = &p->t[i];
+		int64_t wait;
+
+		if (t->stage != STAGE_IDLE || t->gave_up ||
+		    t->pushed >= p->latest)
+			continue;
+		wait = t->due_ms > now ? t->due_ms - now : 0;
+		if (best < 0 || wait < best)
+			best = wait;
+	}
+	return (int)best;
+}

@@ -1,0 +1,53 @@
+/*
+ * push.h - rsync push: the primary mirrors each new version to every
+ * configured target by running the real rsync binary.
+ *
+ * For a version V, each target gets two transfers, in order:
+ *	1. SYNC_ROOT/snapshots/ -> TARGET/snapshots/ (hidden files excluded and
+ *	   never deleted there: an NFS client's .nfsXXXX, rsync's own temps);
+ *	2. SYNC_ROOT/snapshots/V.state.json -> TARGET/state.json.
+ * rsync writes each file to a temp name and renames it, and the second
+ * transfer sends V's own state copy, not state.json: a publish racing the
+ * push cannot make a target name a snapshot it does not hold.
+ *
+ * A failed push is retried with exponential backoff (retry_ms, times
+ * retry_factor, at most retry_max_ms; retry_max_tries, 0 = forever). A
+ * target that comes back gets the latest version, not every missed one.
+ * Children run while the primary's loop goes on: their stderr pipes are
+ * polled with the rest, and exit codes become readable errors.
+ */
+#ifndef PUSH_H
+#define PUSH_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "snap_err.h"
+
+struct pusher;
+
+/* Checks every target (form and no option injection). NULL with err. */
+struct pusher *push_new(const struct config *c, struct snap_err *err);
+void push_free(struct pusher *p);		/* NULL is a no-op; kills children */
+
+/* A target string is rsync://HOST[:PORT]/MODULE[/PATH] or [USER@]HOST:PATH.
+ * 0 or -1 with err. */
+int push_check_target(const char *t, struct snap_err *err);
+
+/* Version `version` is the latest: every target should get it. */
+void push_want(struct pusher *p, uint64_t version);
+
+/* Starts the pushes that are due. */
+void push_start_due(struct pusher *p);
+
+/* Fills fds with the running children's stderr pipes; returns how many. */
+int push_pollfds(struct pusher *p, struct pollfd *fds, int max);
+/* After poll(): reads those pipes, reaps finished children. */
+void push_handle(struct pusher *p, const struct pollfd *fds, int n);
+
+/* Milliseconds until the next retry is due; -1 if none is waiting. */
+int push_timeout_ms(const struct pusher *p);
+
+#endif

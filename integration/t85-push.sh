@@ -1,0 +1,105 @@
+#!/bin/bash
+# t85-push: rsync push mode against real rsync daemons on 127.0.0.1.
+#
+# The primary pushes every version to two targets; a secondary watches each
+# target directory, unchanged. One daemon is stopped across two publishes:
+# its pushes fail and back off, the other target keeps up, and once the
+# daemon is back its target gets the latest version - not the missed one.
+. "$(dirname "$0")/lib.sh"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# daemon N: an rsync daemon serving module m = target$N on port $portN.
+daemon() {
+	mkdir -p "target$1" &&
+	printf '%s\n' "use chroot = no" "pid file = $TRASH/d$1.pid" "[m]" \
+		"path = $TRASH/target$1" "read only = no" "uid = root" \
+		"gid = root" >"d$1.conf" &&
+	rm -f "d$1.pid" &&
+	eval "port=\$port$1" &&
+	start_bg "rsyncd$1" rsync --daemon --no-detach --address 127.0.0.1 \
+		--port "$port" --config "$TRASH/d$1.conf" &&
+	wait_for 10 "ss -ltn | grep -q \"127.0.0.1:$port \""
+}
+
+test_expect_success 'setup: two rsync daemons, a source' '
+	port1=$(free_port) && port2=$(free_port) &&
+	daemon 1 && pid_d1=$LAST_PID &&
+	daemon 2 && pid_d2=$LAST_PID &&
+	fixture_tree src
+'
+
+test_expect_success 'the primary pushes version 1 to both targets' '
+	start_primary --source src --sync-root sync --quiet-ms 100 \
+		--retry-ms 200 --retry-max-ms 1000 \
+		--push "rsync://127.0.0.1:$port1/m/gw" \
+		--push "rsync://127.0.0.1:$port2/m/" &&
+	wait_for 20 "test \"\$(state_version target1/gw)\" = 1" &&
+	wait_for 20 "test \"\$(state_version target2)\" = 1" &&
+	cmp sync/snapshots/1.tar.zst target1/gw/snapshots/1.tar.zst &&
+	cmp sync/snapshots/1.state.json target2/state.json
+'
+
+test_expect_success 'a secondary on each target applies it, unchanged' '
+	start_secondary s1 --sync-root target1/gw --deploy-root dep1 \
+		--poll-ms 100 &&
+	start_secondary s2 --sync-root target2 --deploy-root dep2 \
+		--poll-ms 100 &&
+	wait_for 20 "test \"\$(current_version dep1)\" = 1" &&
+	wait_for 20 "test \"\$(current_version dep2)\" = 1" &&
+	same_tree src dep1/current && same_tree src dep2/current
+'
+
+test_expect_success 'target 2 down: two publishes reach target 1 only' '
+	stop "$pid_d2" &&
+	make_artifact api Missed m2 &&
+	wait_for 20 "test \"\$(state_version target1/gw)\" = 2" &&
+	make_artifact api Latest m3 &&
+	wait_for 20 "test \"\$(state_version target1/gw)\" = 3" &&
+	wait_for 20 "test \"\$(current_version dep1)\" = 3" &&
+	same_tree src dep1/current &&
+	test "$(state_version target2)" = 1 &&
+	test "$(current_version dep2)" = 1
+'
+
+test_expect_success 'its pushes fail with the reason and back off' '
+	wait_for_log primary.log "push rsync://127.0.0.1:$port2/m/: version [0-9]+ failed \(rsync exit [0-9]+.*retry 3 in" &&
+	grep -q "retry 1 in 200 ms" primary.log &&
+	grep -q "retry 2 in 400 ms" primary.log &&
+	grep -q "retry 3 in 800 ms" primary.log
+'
+
+test_expect_success 'back up: target 2 gets the latest version, not the missed one' '
+	daemon 2 &&
+	wait_for 20 "test \"\$(state_version target2)\" = 3" &&
+	grep -q "pushed version 3 to rsync://127.0.0.1:$port2/m/" primary.log &&
+	! grep -q "pushed version 2 to rsync://127.0.0.1:$port2/m/" primary.log &&
+	wait_for 20 "test \"\$(current_version dep2)\" = 3" &&
+	same_tree src dep2/current
+'
+
+test_expect_success 'a target never holds a state.json naming a missing file' '
+	for t in target1/gw target2; do
+		v=$(state_version $t) &&
+		test -f $t/snapshots/$v.manifest.json &&
+		test -f $t/snapshots/$v.tar.zst &&
+		"$ARTSYNC" verify --sync-root $t >/dev/null || return 1
+	done
+'
+
+test_expect_success 'bad push targets are refused at start' '
+	test_exit_code 2 "$ARTSYNC" primary --source src --sync-root sync \
+		--push "-e sh" -n 2>err &&
+	grep -q "starts with" err &&
+	test_exit_code 2 "$ARTSYNC" primary --source src --sync-root sync \
+		--push "nohost" -n 2>err &&
+	grep -q "is not" err
+'
+
+test_expect_success 'SIGTERM stops everything with status 0' '
+	stop "$pid_primary" && stop "$pid_s1" && stop "$pid_s2"
+'
+
+finish
