@@ -54,7 +54,9 @@ config_defaults(struct config *c, enum config_role role)
 	c->keep_releases = 5;
 	c->recycle_releases = true;
 	c->poll_ms = 1000;
-	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:9443");
+	/* A secondary always serves; a primary only when asked to. */
+	snprintf(c->listen, sizeof(c->listen), "%s",
+	    role == CONFIG_SECONDARY ? "127.0.0.1:9443" : "");
 	snprintf(c->labels, sizeof(c->labels), "default");
 	c->max_lag_ms = 60000;
 	c->max_body_bytes = 1024 * 1024;
@@ -140,6 +142,15 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
 	if (!strcmp(key, "retry_ms"))
 		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
+	if (!strcmp(key, "listen")) {
+		struct sockaddr_storage ss;
+		unsigned len;
+		bool lo;
+
+		if (config_listen_addr(value, &ss, &len, &lo, err) == -1)
+			return -1;
+		return set_string(c->listen, sizeof(c->listen), key, value, err);
+	}
 	if (!strcmp(key, "retry_factor"))
 		return set_ms(&c->retry_factor, key, value, 1, 100, err);
 	if (!strcmp(key, "retry_max_ms"))

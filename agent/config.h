@@ -3,7 +3,7 @@
  *
  * File (examples/artsync.conf documents every key):
  *	[artsync]    cluster_id, node_id, log_level
- *	[primary]    source, sync_root, quiet_ms, push, retry_ms,
+ *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,

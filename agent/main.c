@@ -43,6 +43,7 @@ static const struct flag primary_flags[] = {
 	{ "push", "primary", "push" },
 	{ "quiet-ms", "primary", "quiet_ms" },
 	{ "retry-ms", "primary", "retry_ms" },
+	{ "listen", "primary", "listen" },
 	{ "retry-factor", "primary", "retry_factor" },
 	{ "retry-max-ms", "primary", "retry_max_ms" },
 	{ "retry-max-tries", "primary", "retry_max_tries" },
@@ -107,6 +108,8 @@ static const char usage_text[] =
 "  --retry-max-ms N     ... up to N ms (default 3600000)\n"
 "  --retry-max-tries N  and gives up after N tries until the next version\n"
 "                       (default 0: never)\n"
+"  --listen HOST:PORT   (primary) serve read-only status, metrics and\n"
+"                       healthz there, push state included (default: off)\n"
 "  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
 "\n"

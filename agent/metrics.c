@@ -60,8 +60,8 @@ gauge(FILE *f, const char *name, const char *help, uint64_t v)
 	    name, name, v);
 }
 
-static void
-render_http(const struct metrics *m, FILE *f)
+void
+metrics_render_http(const struct metrics *m, FILE *f)
 {
 	size_t r, i;
 
@@ -120,5 +120,5 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 	    "artsync_overrides{state=\"undeployed-local\"} %zu\n"
 	    "artsync_overrides{state=\"deployed-local\"} %zu\n",
 	    s->undeployed_local, s->deployed_local);
-	render_http(m, f);
+	metrics_render_http(m, f);
 }

@@ -51,6 +51,9 @@ struct metrics_sample {
 	int sync_root_up;
 };
 
+/* Writes the HTTP request counters (part of metrics_render()). */
+void metrics_render_http(const struct metrics *m, FILE *f);
+
 /* Writes the whole exposition into f. */
 void metrics_render(const struct metrics *m, const struct metrics_sample *s,
     FILE *f);

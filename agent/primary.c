@@ -20,7 +20,9 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "fsutil.h"
 #include "primary.h"
+#include "rest.h"
 #include "push.h"
 #include "snap.h"
 #include "watch.h"
@@ -35,6 +37,9 @@ struct primary {
 	int64_t due;
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 	char watch_error[sizeof(((struct snap_err *)0)->msg)];
+	uint64_t latest;		/* latest version in the sync root */
+	int64_t published_at;		/* wall clock of the last publish */
+	struct rest *rest;		/* read-only endpoint, or NULL */
 };
 
 static void
@@ -61,6 +66,9 @@ publish_now(struct primary *p)
 		return;
 	}
 	push_want(p->push, version);
+	p->latest = version;
+	if (res != SNAP_UNCHANGED)
+		p->published_at = fsu_now();
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
 	p->last_error[0] = '\0';
@@ -112,12 +120,72 @@ on_inotify(struct primary *p)
 	}
 }
 
+/* --- the read-only endpoint (rest_source) --- */
+
+static json_t *
+time_or_null(int64_t t)
+{
+	char when[32];
+
+	if (t == 0)
+		return json_null();
+	fsu_rfc3339(t, when);
+	return json_string(when);
+}
+
+static json_t *
+status_json(void *arg)
+{
+	struct primary *p = arg;
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o}",
+	    "role", "primary", "node_id", p->c->node_id,
+	    "cluster_id", p->c->cluster_id,
+	    "latest_version", (json_int_t)p->latest,
+	    "last_publish_at", time_or_null(p->published_at),
+	    "last_error", p->last_error[0] ? json_string(p->last_error) :
+	    json_null(),
+	    "source", p->c->source, "sync_root", p->c->sync_root,
+	    "watching", p->watching,
+	    "push", push_status_json(p->push));
+}
+
+static void
+render_metrics(void *arg, FILE *f)
+{
+	struct primary *p = arg;
+
+	fprintf(f, "# HELP artsync_published_version Latest version in the "
+	    "sync root.\n# TYPE artsync_published_version gauge\n"
+	    "artsync_published_version %" PRIu64 "\n", p->latest);
+	fprintf(f, "# HELP artsync_last_publish_timestamp_seconds Unix time of "
+	    "the last publish (0: none yet).\n# TYPE "
+	    "artsync_last_publish_timestamp_seconds gauge\n"
+	    "artsync_last_publish_timestamp_seconds %" PRId64 "\n",
+	    p->published_at);
+	fprintf(f, "# HELP artsync_publish_failing 1 while the last publish "
+	    "failed.\n# TYPE artsync_publish_failing gauge\n"
+	    "artsync_publish_failing %d\n", p->last_error[0] != '\0');
+	push_render_metrics(p->push, f);
+}
+
+static bool
+healthy(void *arg, char *why, size_t len)
+{
+	struct primary *p = arg;
+
+	if (p->last_error[0] == '\0')
+		return true;
+	snprintf(why, len, "publish failing: %s", p->last_error);
+	return false;
+}
+
 static int
 loop(struct primary *p, int sigfd)
 {
-	struct pollfd pfd[2 + CONFIG_MAX_PUSH];
+	struct pollfd pfd[3 + CONFIG_MAX_PUSH];
 	int64_t now;
-	int timeout, sig, npush, pt;
+	int timeout, sig, npush, pt, nrest;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -133,10 +201,17 @@ loop(struct primary *p, int sigfd)
 		pt = push_timeout_ms(p->push);
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
+		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
+		if (pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = pt;
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
-		npush = push_pollfds(p->push, pfd + 2, CONFIG_MAX_PUSH);
-		if (poll(pfd, 2 + (nfds_t)npush, timeout) == -1 &&
+		nrest = p->rest != NULL;
+		if (nrest)
+			pfd[2] = (struct pollfd){ .fd = rest_fd(p->rest),
+			    .events = POLLIN };
+		npush = push_pollfds(p->push, pfd + 2 + nrest, CONFIG_MAX_PUSH);
+		if (poll(pfd, 2 + (nfds_t)(nrest + npush), timeout) == -1 &&
 		    errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
@@ -154,7 +229,9 @@ loop(struct primary *p, int sigfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			on_inotify(p);
-		push_handle(p->push, pfd + 2, npush);
+		push_handle(p->push, pfd + 2 + nrest, npush);
+		if (p->rest != NULL)
+			rest_run(p->rest);
 		if (!p->watching && !p->pending) {
 			try_watch(p);
 			if (p->watching) {	/* back: catch up at once */
@@ -180,11 +257,23 @@ primary_run(const struct config *c)
 	}
 	log_info("primary %s/%s: %s -> %s (quiet %u ms)", c->cluster_id,
 	    c->node_id, c->source, c->sync_root, c->quiet_ms);
+	if (c->listen[0] != '\0') {
+		struct rest_source src = { c->listen, status_json,
+		    render_metrics, healthy, &p };
+
+		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
+			log_error("%s", err.msg);
+			goto out;
+		}
+		log_info("listening on http://%s (port %u), read only",
+		    c->listen, rest_port(p.rest));
+	}
 	try_watch(&p);
 	daemon_notify_ready("watching");
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();
 out:
+	rest_free(p.rest);
 	watch_cleanup();
 	push_free(p.push);
 	if (sigfd >= 0)

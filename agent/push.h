@@ -5,7 +5,8 @@
  * For a version V, each target gets two transfers, in order:
  *	1. SYNC_ROOT/snapshots/ -> TARGET/snapshots/ (hidden files excluded and
  *	   never deleted there: an NFS client's .nfsXXXX, rsync's own temps);
- *	2. SYNC_ROOT/snapshots/V.state.json -> TARGET/state.json.
+ *	2. SYNC_ROOT/snapshots/V.state.json -> TARGET/state.json, always
+ *	   sent (--ignore-times: rsync's size+mtime check could skip it).
  * rsync writes each file to a temp name and renames it, and the second
  * transfer sends V's own state copy, not state.json: a publish racing the
  * push cannot make a target name a snapshot it does not hold.
@@ -20,6 +21,9 @@
 #define PUSH_H
 
 #include <poll.h>
+#include <stdio.h>
+
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +53,12 @@ void push_handle(struct pusher *p, const struct pollfd *fds, int n);
 
 /* Milliseconds until the next retry is due; -1 if none is waiting. */
 int push_timeout_ms(const struct pusher *p);
+
+/* Per-target state as a JSON array (a new reference): target, state
+ * (idle, pushing, waiting, gave-up), last_pushed_version, pushing_version,
+ * tries, last_error, next_retry_at. */
+json_t *push_status_json(const struct pusher *p);
+/* The same as Prometheus samples (artsync_push_*{target="..."}). */
+void push_render_metrics(const struct pusher *p, FILE *f);
 
 #endif

@@ -26,7 +26,12 @@
 #include "route.h"
 
 struct rest {
-	struct agent *a;
+	struct agent *a;		/* a secondary's, or NULL */
+	struct rest_source src;		/* a primary's, when a is NULL */
+	struct metrics *m;		/* where HTTP requests are counted */
+	struct metrics own;		/* ... for a primary */
+	const char *token;		/* "" when none */
+	unsigned max_body;
 	struct MHD_Daemon *mhd;
 };
 
@@ -58,7 +63,7 @@ respond(struct rest *rs, struct MHD_Connection *conn, struct req *q,
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	rc = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
-	metrics_count_http(&rs->a->m, q->routed ? (int)q->r.id : ROUTE_COUNT,
+	metrics_count_http(rs->m, q->routed ? (int)q->r.id : ROUTE_COUNT,
 	    status);
 	return rc;
 }
@@ -258,11 +263,48 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	return respond(rs, conn, q, 200, "text/plain; version=0.0.4", buf, len);
 }
 
+/* A primary's three read-only routes. */
+static enum MHD_Result
+dispatch_source(struct rest *rs, struct MHD_Connection *conn, struct req *q)
+{
+	char why[512], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	switch (q->r.id) {
+	case ROUTE_STATUS:
+		return respond_json(rs, conn, q, 200, rs->src.status(rs->src.arg));
+	case ROUTE_HEALTHZ:
+		if (rs->src.healthy(rs->src.arg, why, sizeof(why)))
+			return respond_json(rs, conn, q, 200, json_pack("{s:s}",
+			    "status", "ok"));
+		return respond_json(rs, conn, q, 503, json_pack("{s:s, s:s}",
+		    "status", "unavailable", "reason", why));
+	case ROUTE_METRICS:
+		if ((f = open_memstream(&buf, &len)) == NULL)
+			return MHD_NO;
+		rs->src.metrics(rs->src.arg, f);
+		metrics_render_http(rs->m, f);
+		if (fclose(f) != 0) {
+			free(buf);
+			return MHD_NO;
+		}
+		return respond(rs, conn, q, 200, "text/plain; version=0.0.4",
+		    buf, len);
+	default:
+		return respond_error(rs, conn, q, 404, "not served by a "
+		    "primary: ask a secondary");
+	}
+}
+
 static enum MHD_Result
 dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 {
 	struct agent *a = rs->a;
 	char why[512];
+
+	if (a == NULL)
+		return dispatch_source(rs, conn, q);
 
 	switch (q->r.id) {
 	case ROUTE_STATUS:
@@ -301,7 +343,7 @@ token_ok(struct rest *rs, struct MHD_Connection *conn)
 {
 	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *tok = rs->a->token;
+	const char *tok = rs->token;
 	size_t i, n = strlen(tok);
 	unsigned char diff = 0;
 
@@ -327,7 +369,7 @@ first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
 		return;
 	}
 	q->routed = true;
-	if (q->r.mutating && rs->a->token[0] != '\0' && !token_ok(rs, conn)) {
+	if (q->r.mutating && rs->token[0] != '\0' && !token_ok(rs, conn)) {
 		q->early = 401;
 		snprintf(q->early_msg, sizeof(q->early_msg), "this call needs "
 		    "Authorization: Bearer <token>");
@@ -335,14 +377,14 @@ first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
 	}
 	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen != NULL && strtoull(clen, NULL, 10) > rs->a->c->max_body_bytes)
+	if (clen != NULL && strtoull(clen, NULL, 10) > rs->max_body)
 		q->too_big = true;
 }
 
 static void
 take_body(struct rest *rs, struct req *q, const char *data, size_t len)
 {
-	size_t max = rs->a->c->max_body_bytes;
+	size_t max = rs->max_body;
 
 	if (q->early != 0 || q->too_big)
 		return;
@@ -394,7 +436,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return respond_error(rs, conn, q, q->early, q->early_msg);
 	if (q->too_big) {
 		snprintf(msg, sizeof(msg), "body larger than %u bytes",
-		    rs->a->c->max_body_bytes);
+		    rs->max_body);
 		return respond_error(rs, conn, q, 413, msg);
 	}
 	return dispatch(rs, conn, q);
@@ -441,21 +483,18 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-struct rest *
-rest_new(struct agent *a, struct snap_err *err)
+/* Binds listen and starts MHD for rs (filled but for mhd). */
+static struct rest *
+start(struct rest *rs, const char *listen, struct snap_err *err)
 {
 	struct sockaddr_storage ss;
-	struct rest *rs;
 	unsigned sslen, flags;
 	bool lo;
 
-	if (config_listen_addr(a->c->listen, &ss, &sslen, &lo, err) == -1)
-		return NULL;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
-		snap_err_set(err, "out of memory");
+	if (config_listen_addr(listen, &ss, &sslen, &lo, err) == -1) {
+		free(rs);
 		return NULL;
 	}
-	rs->a = a;
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	rs->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, rs,
@@ -469,11 +508,43 @@ rest_new(struct agent *a, struct snap_err *err)
 	    MHD_OPTION_END);
 	if (rs->mhd == NULL) {
 		snap_err_set(err, "listen %s: cannot bind (address in use, or "
-		    "not local?)", a->c->listen);
+		    "not local?)", listen);
 		free(rs);
 		return NULL;
 	}
 	return rs;
+}
+
+struct rest *
+rest_new(struct agent *a, struct snap_err *err)
+{
+	struct rest *rs;
+
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		snap_err_set(err, "out of memory");
+		return NULL;
+	}
+	rs->a = a;
+	rs->m = &a->m;
+	rs->token = a->token;
+	rs->max_body = a->c->max_body_bytes;
+	return start(rs, a->c->listen, err);
+}
+
+struct rest *
+rest_new_source(const struct rest_source *src, struct snap_err *err)
+{
+	struct rest *rs;
+
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		snap_err_set(err, "out of memory");
+		return NULL;
+	}
+	rs->src = *src;
+	rs->m = &rs->own;
+	rs->token = "";		/* nothing it serves changes anything */
+	rs->max_body = 4096;
+	return start(rs, src->listen, err);
 }
 
 void

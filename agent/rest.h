@@ -10,13 +10,33 @@
 #ifndef REST_H
 #define REST_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
 #include "agent.h"
 #include "snap_err.h"
 
 struct rest;
 
-/* Binds a->c->listen and starts serving; NULL with err. */
+/* Binds a->c->listen and starts serving a secondary; NULL with err. */
 struct rest *rest_new(struct agent *a, struct snap_err *err);
+
+/*
+ * What a primary serves: GET /api/v1/status, /metrics and /healthz, read
+ * only (every other route is 404). The callbacks run in the loop's thread.
+ */
+struct rest_source {
+	const char *listen;
+	json_t *(*status)(void *arg);		/* a new reference */
+	void (*metrics)(void *arg, FILE *f);	/* HTTP counters are added */
+	bool (*healthy)(void *arg, char *why, size_t len);
+	void *arg;
+};
+
+struct rest *rest_new_source(const struct rest_source *src,
+    struct snap_err *err);
 void rest_free(struct rest *r);		/* NULL is a no-op */
 
 int rest_fd(struct rest *r);		/* poll for POLLIN */

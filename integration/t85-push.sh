@@ -33,7 +33,7 @@ test_expect_success 'setup: two rsync daemons, a source' '
 
 test_expect_success 'the primary pushes version 1 to both targets' '
 	start_primary --source src --sync-root sync --quiet-ms 100 \
-		--retry-ms 200 --retry-max-ms 1000 \
+		--retry-ms 200 --retry-max-ms 1000 --listen 127.0.0.1:0 \
 		--push "rsync://127.0.0.1:$port1/m/gw" \
 		--push "rsync://127.0.0.1:$port2/m/" &&
 	wait_for 20 "test \"\$(state_version target1/gw)\" = 1" &&
@@ -71,13 +71,47 @@ test_expect_success 'its pushes fail with the reason and back off' '
 	grep -q "retry 3 in 800 ms" primary.log
 '
 
+# target_field N FIELD: FIELD of push target N (0-based) in the primary's
+# status.
+target_field() {
+	curl -s "$EP/api/v1/status" | python3 -c "import json, sys; \
+print(json.load(sys.stdin)[\"push\"][int(sys.argv[1])][sys.argv[2]])" "$1" "$2"
+}
+
+test_expect_success 'the primary'"'"'s status and metrics show each target' '
+	listen_port primary.log &&
+	wait_for 10 "test \"\$(target_field 0 last_pushed_version)\" = 3" &&
+	test "$(target_field 0 state)" = idle &&
+	test "$(target_field 1 last_pushed_version)" = 1 &&
+	wait_for 10 "test \"\$(target_field 1 state)\" = waiting" &&
+	target_field 1 last_error | grep -q "rsync exit" &&
+	target_field 1 next_retry_at | grep -q "^20[0-9-]*T" &&
+	test "$(target_field 1 tries)" -ge 3 &&
+	curl -s "$EP/metrics" >m &&
+	grep -qx "artsync_published_version 3" m &&
+	grep -qx "artsync_push_last_version{target=\"rsync://127.0.0.1:$port1/m/gw\"} 3" m &&
+	grep -qx "artsync_push_up_to_date{target=\"rsync://127.0.0.1:$port2/m/\"} 0" m &&
+	grep -q "^artsync_push_failed_tries{target=\"rsync://127.0.0.1:$port2/m/\"} [1-9]" m &&
+	"$ARTSYNC" status --endpoint "$EP" >st &&
+	grep -q "role: *primary" st
+'
+
+test_expect_success 'the primary serves nothing that changes anything' '
+	test "$(curl -s -o /dev/null -w %{http_code} -X POST \
+		$EP/api/v1/artifacts/api/Latest/undeploy)" = 404 &&
+	test "$(curl -s -o /dev/null -w %{http_code} $EP/api/v1/artifacts)" = 404
+'
+
 test_expect_success 'back up: target 2 gets the latest version, not the missed one' '
 	daemon 2 &&
 	wait_for 20 "test \"\$(state_version target2)\" = 3" &&
-	grep -q "pushed version 3 to rsync://127.0.0.1:$port2/m/" primary.log &&
+	wait_for_log primary.log "pushed version 3 to rsync://127.0.0.1:$port2/m/" &&
 	! grep -q "pushed version 2 to rsync://127.0.0.1:$port2/m/" primary.log &&
 	wait_for 20 "test \"\$(current_version dep2)\" = 3" &&
-	same_tree src dep2/current
+	same_tree src dep2/current &&
+	wait_for 10 "test \"\$(target_field 1 state)\" = idle" &&
+	test "$(target_field 1 last_error)" = None &&
+	test "$(target_field 1 tries)" = 0
 '
 
 test_expect_success 'a target never holds a state.json naming a missing file' '
