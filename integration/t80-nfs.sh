@@ -3,7 +3,8 @@
 #
 # The primary writes to the underlying directory, as another NFS client
 # would: no inotify event reaches the secondary watching the mount, so it
-# must find each version by polling state.json. When the mount goes away the
+# must find each version by polling state.json. A version whose files are
+# not all there yet (a slow writer) is refused and retried, never applied. When the mount goes away the
 # secondary keeps serving its release and says so (status, metrics, healthz);
 # when it comes back, it catches up.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,22 @@ test_expect_success 'each version is found by polling within poll + apply' '
 	same_tree src dep/current
 '
 
+test_expect_success 'a version not yet fully visible is refused, then applied' '
+	before=$(readlink dep/current) &&
+	make_artifact api Slow m6 &&
+	cp -a share staged &&
+	v=$("$ARTSYNC" publish --source src --sync-root staged) &&
+	cp staged/snapshots/$v.manifest.json staged/snapshots/$v.state.json \
+		share/snapshots/ &&
+	head -c 1000 staged/snapshots/$v.tar.zst >share/snapshots/$v.tar.zst &&
+	cp staged/state.json share/state.json &&
+	wait_for_log sec.log "version $v refused: .*truncated or still being written" &&
+	test "$(readlink dep/current)" = "$before" &&
+	cp staged/snapshots/$v.tar.zst share/snapshots/$v.tar.zst &&
+	wait_for 20 "test \"\$(current_version dep)\" = $v" &&
+	same_tree src dep/current
+'
+
 test_expect_success 'unmounted: the release stays, status and metrics say so' '
 	before=$(readlink dep/current) &&
 	fusermount -u mnt &&
@@ -92,10 +109,10 @@ test_expect_success '... and past max_lag_ms /healthz is 503, still serving' '
 '
 
 test_expect_success 'published while unmounted, applied once it is back' '
-	make_artifact api Offline m5 &&
-	"$ARTSYNC" publish --source src --sync-root share >/dev/null &&
+	make_artifact api Offline m7 &&
+	v=$("$ARTSYNC" publish --source src --sync-root share) &&
 	bindfs share mnt &&
-	wait_for 20 "test \"\$(current_version dep)\" = 5" &&
+	wait_for 20 "test \"\$(current_version dep)\" = $v" &&
 	same_tree src dep/current &&
 	wait_for 20 "test \"\$(curl -s -o /dev/null -w %{http_code} $EP/healthz)\" = 200" &&
 	curl -s $EP/metrics | grep -qx "artsync_sync_root_up 1"
