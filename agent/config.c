@@ -106,6 +106,19 @@ set_bool(bool *dst, const char *key, const char *value, struct snap_err *err)
 	return 0;
 }
 
+/* Parsed now, so that a bad address is a config error with its line. */
+static int
+set_listen(struct config *c, const char *value, struct snap_err *err)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+	bool lo;
+
+	if (config_listen_addr(value, &ss, &len, &lo, err) == -1)
+		return snap_err_prefix(err, "listen");
+	return set_string(c->listen, sizeof(c->listen), "listen", value, err);
+}
+
 static int
 set_common(struct config *c, const char *key, const char *value,
     struct snap_err *err)
@@ -142,15 +155,8 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
 	if (!strcmp(key, "retry_ms"))
 		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
-	if (!strcmp(key, "listen")) {
-		struct sockaddr_storage ss;
-		unsigned len;
-		bool lo;
-
-		if (config_listen_addr(value, &ss, &len, &lo, err) == -1)
-			return -1;
-		return set_string(c->listen, sizeof(c->listen), key, value, err);
-	}
+	if (!strcmp(key, "listen"))
+		return set_listen(c, value, err);
 	if (!strcmp(key, "retry_factor"))
 		return set_ms(&c->retry_factor, key, value, 1, 100, err);
 	if (!strcmp(key, "retry_max_ms"))
@@ -214,15 +220,8 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "max_body_bytes"))
 		return set_ms(&c->max_body_bytes, key, value, 1024,
 		    ARTIFACT_MAX_BYTES, err);
-	if (!strcmp(key, "listen")) {
-		struct sockaddr_storage ss;
-		unsigned len;
-		bool lo;
-
-		if (config_listen_addr(value, &ss, &len, &lo, err) == -1)
-			return -1;
-		return set_string(c->listen, sizeof(c->listen), key, value, err);
-	}
+	if (!strcmp(key, "listen"))
+		return set_listen(c, value, err);
 	return 1;
 }
 

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "fsutil.h"
+#include "jsonfield.h"
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
@@ -123,17 +124,6 @@ on_inotify(struct primary *p)
 /* --- the read-only endpoint (rest_source) --- */
 
 static json_t *
-time_or_null(int64_t t)
-{
-	char when[32];
-
-	if (t == 0)
-		return json_null();
-	fsu_rfc3339(t, when);
-	return json_string(when);
-}
-
-static json_t *
 status_json(void *arg)
 {
 	struct primary *p = arg;
@@ -142,7 +132,7 @@ status_json(void *arg)
 	    "role", "primary", "node_id", p->c->node_id,
 	    "cluster_id", p->c->cluster_id,
 	    "latest_version", (json_int_t)p->latest,
-	    "last_publish_at", time_or_null(p->published_at),
+	    "last_publish_at", jf_time_or_null(p->published_at),
 	    "last_error", p->last_error[0] ? json_string(p->last_error) :
 	    json_null(),
 	    "source", p->c->source, "sync_root", p->c->sync_root,

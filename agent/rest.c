@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "jsonfield.h"
 #include "log.h"
 #include "manifest.h"
 #include "names.h"
@@ -101,17 +102,6 @@ respond_error(struct rest *rs, struct MHD_Connection *conn, struct req *q,
 /* --- the routes --- */
 
 static json_t *
-time_or_null(int64_t t)
-{
-	char when[32];
-
-	if (t == 0)
-		return json_null();
-	fsu_rfc3339(t, when);
-	return json_string(when);
-}
-
-static json_t *
 status_json(struct agent *a)
 {
 	const struct deploy *d = &a->d;
@@ -124,7 +114,7 @@ status_json(struct agent *a)
 	    "applied_version", (json_int_t)(d->has_current ?
 	    d->current.version : 0),
 	    "latest_seen_version", (json_int_t)a->latest_seen,
-	    "last_sync_at", time_or_null(a->last_sync_at),
+	    "last_sync_at", jf_time_or_null(a->last_sync_at),
 	    "last_error", a->last_error[0] ? json_string(a->last_error) :
 	    json_null(),
 	    "labels", manifest_labels_json(a->c->labels),

@@ -26,3 +26,14 @@ jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err)
 		return snap_err_set(err, "'%s' is not an RFC 3339 UTC time", key);
 	return 0;
 }
+
+json_t *
+jf_time_or_null(int64_t t)
+{
+	char when[32];
+
+	if (t == 0)
+		return json_null();
+	fsu_rfc3339(t, when);
+	return json_string(when);
+}

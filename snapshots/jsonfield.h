@@ -1,6 +1,7 @@
 /*
  * jsonfield.h - typed, checked reads of one field of a JSON object (jansson),
- * shared by the manifest and state.json readers. Each returns 0, or -1 with
+ * shared by the manifest and state.json readers; and the one time writer
+ * the REST answers share. Each returns 0, or -1 with
  * err naming the key and what it should have been.
  */
 #ifndef JSONFIELD_H
@@ -17,5 +18,9 @@ int jf_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err);
 
 /* An RFC 3339 UTC time ("2026-11-24T19:40:00Z"), as unix seconds. */
 int jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err);
+
+/* t as an RFC 3339 UTC string, or JSON null when t is 0 ("never"): a new
+ * reference. */
+json_t *jf_time_or_null(int64_t t);
 
 #endif
