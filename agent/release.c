@@ -69,15 +69,10 @@ list_releases(struct deploy *d, struct release **out, size_t *n,
 	struct dirent *de;
 	size_t cap = 0;
 	DIR *dir;
-	int fd;
 
 	*n = 0;
-	if ((fd = dup(d->relfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if ((dir = fsu_opendir_dup(d->relfd)) == NULL)
 		return snap_err_sys(err, errno, "releases");
-	}
-	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		if (!release_parse_name(de->d_name, &r))
 			continue;
@@ -133,17 +128,13 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	struct release r;
 	struct dirent *de;
 	DIR *dir;
-	int fd, rc = 0;
+	int rc = 0;
 
 	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
 	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
 		return -1;
-	if ((fd = dup(d->relfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if ((dir = fsu_opendir_dup(d->relfd)) == NULL)
 		return snap_err_sys(err, errno, "releases");
-	}
-	rewinddir(dir);
 	while (rc == 0 && (de = readdir(dir)) != NULL) {
 		const char *name = de->d_name;
 		size_t len = strlen(name);
@@ -566,15 +557,10 @@ prune_upstream(struct deploy *d, const struct release *list, size_t n)
 	size_t i;
 	bool used;
 	DIR *dir;
-	int fd;
 	char *end;
 
-	if ((fd = dup(d->upfd)) == -1 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if ((dir = fsu_opendir_dup(d->upfd)) == NULL)
 		return;
-	}
-	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;

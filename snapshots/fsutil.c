@@ -278,6 +278,25 @@ fsu_mkdirs(const char *path, struct snap_err *err)
 	return 0;
 }
 
+DIR *
+fsu_opendir_dup(int dirfd)
+{
+	DIR *d;
+	int fd, saved;
+
+	if ((fd = dup(dirfd)) == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	/* The dup shares dirfd's offset, wherever an earlier reader left it. */
+	rewinddir(d);
+	return d;
+}
+
 int
 fsu_open_dir(int dirfd, const char *path, struct snap_err *err)
 {

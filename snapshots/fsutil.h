@@ -12,6 +12,7 @@
 #ifndef FSUTIL_H
 #define FSUTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,13 @@ int fsu_remove_tree(int dirfd, const char *name, struct snap_err *err);
 
 /* mkdir -p of an absolute or relative path (mode 0755). */
 int fsu_mkdirs(const char *path, struct snap_err *err);
+
+/*
+ * A DIR stream over the directory dirfd names, from its first entry,
+ * leaving dirfd itself untouched (the stream has its own dup, closed by
+ * closedir()). NULL with errno set.
+ */
+DIR *fsu_opendir_dup(int dirfd);
 
 /* Opens a directory (O_DIRECTORY|O_CLOEXEC); -1 with err. */
 int fsu_open_dir(int dirfd, const char *path, struct snap_err *err);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "labels.h"
 #include "names.h"
 #include "scan.h"
@@ -94,14 +95,8 @@ scan_tree(int srcfd, const char *label, struct manifest *out,
 	DIR *d;
 	int fd, type, rc = -1;
 
-	if ((fd = dup(srcfd)) == -1)
+	if ((d = fsu_opendir_dup(srcfd)) == NULL)
 		return snap_err_sys(err, errno, "%s", label);
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return snap_err_sys(err, errno, "%s", label);
-	}
-	/* fdopendir shares the offset with srcfd's dup: start from the top. */
-	rewinddir(d);
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;

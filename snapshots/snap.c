@@ -227,15 +227,10 @@ highest_on_disk(int snapfd)
 	struct dirent *de;
 	uint64_t max = 0, v;
 	DIR *d;
-	int fd;
 	char *end;
 
-	if ((fd = dup(snapfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if ((d = fsu_opendir_dup(snapfd)) == NULL)
 		return 0;
-	}
-	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
