@@ -282,7 +282,6 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 /* What the build must still write: target entries the base lacks. */
 struct need {
 	const struct manifest *target;
-	const struct manifest *base;	/* NULL: building from nothing */
 	bool *todo;			/* per target entry */
 	size_t count;
 };
@@ -305,7 +304,6 @@ need_init(struct need *n, const struct manifest *target,
 	size_t i;
 
 	n->target = target;
-	n->base = base;
 	n->count = 0;
 	if ((n->todo = calloc(target->n + 1, sizeof(*n->todo))) == NULL)
 		return -1;
@@ -427,6 +425,15 @@ out:
 	return rc;
 }
 
+/* Where local verified copies may be found (copy_local). */
+struct sources {
+	int curfd;			/* the current release, or -1 */
+	int localfd;			/* the overrides store, or -1 */
+	struct release *kept;		/* kept releases, listed on first need */
+	size_t nkept;
+	bool listed;
+};
+
 /*
  * Copies e from the first local place that holds exactly that content: the
  * current release, the overrides store, then the other kept releases,
@@ -435,31 +442,34 @@ out:
  * it; -1 on an I/O error.
  */
 static int
-copy_local(struct deploy *d, struct build_plan *p, int curfd, int stagefd,
+copy_local(struct deploy *d, struct sources *src, int stagefd,
     const struct manifest_entry *e, bool do_fsync, struct snap_err *err)
 {
-	struct release *list = NULL;
 	struct snap_err ignored;
-	size_t n, i;
 	int got = 1, fd;
+	size_t i;
 
-	if (curfd >= 0)
-		got = copy_verified(curfd, stagefd, e, do_fsync, err);
-	if (got == 1 && p->localfd >= 0)
-		got = copy_verified(p->localfd, stagefd, e, do_fsync, err);
-	if (got != 1 || list_releases(d, &list, &n, &ignored) == -1)
+	if (src->curfd >= 0)
+		got = copy_verified(src->curfd, stagefd, e, do_fsync, err);
+	if (got == 1 && src->localfd >= 0)
+		got = copy_verified(src->localfd, stagefd, e, do_fsync, err);
+	if (got != 1)
 		return got;
-	for (i = n; got == 1 && i-- > 0;) {
-		if (is_current(d, list[i].name))
+	if (!src->listed) {
+		src->listed = true;
+		if (list_releases(d, &src->kept, &src->nkept, &ignored) == -1)
+			src->nkept = 0;
+	}
+	for (i = src->nkept; got == 1 && i-- > 0;) {
+		if (is_current(d, src->kept[i].name))
 			continue;
-		fd = openat(d->relfd, list[i].name,
+		fd = openat(d->relfd, src->kept[i].name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue;
 		got = copy_verified(fd, stagefd, e, do_fsync, err);
 		close(fd);
 	}
-	free(list);
 	return got;
 }
 
@@ -469,18 +479,19 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
     struct need *n, bool do_fsync, struct apply_stats *st,
     struct snap_err *err)
 {
-	int curfd = -1, rc = -1, got;
+	struct sources src = { .curfd = -1, .localfd = p->localfd };
+	int rc = -1, got;
 	size_t i;
 
 	if (d->has_current)
-		curfd = openat(d->relfd, d->current.name,
+		src.curfd = openat(d->relfd, d->current.name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	for (i = 0; i < n->target->n; i++) {
 		const struct manifest_entry *e = &n->target->entries[i];
 
 		if (!n->todo[i])
 			continue;
-		got = copy_local(d, p, curfd, stagefd, e, do_fsync, err);
+		got = copy_local(d, &src, stagefd, e, do_fsync, err);
 		if (got == -1)
 			goto out;
 		if (got == 1) {
@@ -496,8 +507,9 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 	}
 	rc = 0;
 out:
-	if (curfd >= 0)
-		close(curfd);
+	if (src.curfd >= 0)
+		close(src.curfd);
+	free(src.kept);
 	return rc;
 }
 
@@ -583,11 +595,12 @@ apply_retention(struct deploy *d)
 	struct release *list = NULL;
 	struct snap_err err = SNAP_ERR_INIT;
 	char json[RELEASE_NAME_MAX + 8];
-	size_t n, i;
+	size_t n, i, drop;
 
 	if (list_releases(d, &list, &n, &err) == -1)
 		return;
-	for (i = 0; n > d->keep && i < n - d->keep; i++) {
+	drop = n > d->keep ? n - d->keep : 0;
+	for (i = 0; i < drop; i++) {
 		if (is_current(d, list[i].name))
 			continue;
 		snprintf(json, sizeof(json), "%s.json", list[i].name);
@@ -596,9 +609,9 @@ apply_retention(struct deploy *d)
 		if (unlinkat(d->relfd, json, 0) == 0 || errno == ENOENT)
 			(void)fsu_remove_tree(d->relfd, list[i].name, &err);
 	}
-	free(list);
-	if (list_releases(d, &list, &n, &err) == 0)
-		prune_upstream(d, list, n);
+	/* The survivors' upstream records stay (current's is kept by
+	 * prune_upstream itself, whatever its age). */
+	prune_upstream(d, list + drop, n - drop);
 	free(list);
 }
 
