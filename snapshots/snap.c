@@ -219,25 +219,20 @@ lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	return 0;
 }
 
-/* The highest version number any file in snapshots/ carries: versions must
- * also pass leftovers of a publish that crashed before state.json. */
+/* The highest version number any snapshot file of ours carries: versions
+ * must also pass leftovers of a publish that crashed before state.json. */
 static uint64_t
 highest_on_disk(int snapfd)
 {
 	struct dirent *de;
 	uint64_t max = 0, v;
 	DIR *d;
-	char *end;
 
 	if ((d = fsu_opendir_dup(snapfd)) == NULL)
 		return 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		v = strtoull(de->d_name, &end, 10);
-		if (*end == '.' && v > max)
+	while ((de = readdir(d)) != NULL)
+		if ((v = file_version(de->d_name)) > max)
 			max = v;
-	}
 	closedir(d);
 	return max;
 }
