@@ -16,14 +16,18 @@
 #include "log.h"
 #include "names.h"
 
-/* Applies the change already made to a->ovr; restores `saved` on failure. */
+/* Applies the change already made to a->ovr; restores `saved` on failure.
+ * `verb` and type/name say what it was, in the log. */
 static int
-commit(struct agent *a, struct overrides *saved, const char *what,
-    struct snap_err *err)
+commit(struct agent *a, struct overrides *saved, const char *verb, int type,
+    const char *name, struct snap_err *err)
 {
 	struct snap_err ignored;
+	char what[NAME_MAX_BYTES + 64];
 	int http = 500;
 
+	snprintf(what, sizeof(what), "%s %s/%s", verb,
+	    artifact_types[type].folder, name);
 	if (ovr_save(&a->ovr, err) == -1)
 		goto fail;
 	if (agent_rebuild(a, NULL, &http, err) == -1)
@@ -50,13 +54,24 @@ save_copy(struct agent *a, struct overrides *saved, struct snap_err *err)
 	return 0;
 }
 
-static const char *
-upstream_hash(const struct agent *a, int type, const char *name)
+/* Keeps a copy of the list in `saved`, then sets type/name's override,
+ * noting upstream's checksum now (for upstream_changed later). */
+static int
+set_override(struct agent *a, struct overrides *saved, int type,
+    const char *name, enum ovr_state state, const char *xxh128,
+    uint64_t size, struct snap_err *err)
 {
-	const struct manifest_entry *e = a->d.upstream_m != NULL ?
-	    manifest_find(a->d.upstream_m, type, name) : NULL;
+	const struct manifest_entry *u = manifest_find(a->d.upstream_m, type,
+	    name);
 
-	return e != NULL ? e->xxh128 : "";
+	if (save_copy(a, saved, err) == -1)
+		return -1;
+	if (ovr_set(&a->ovr, type, name, state, xxh128, size,
+	    u != NULL ? u->xxh128 : "") == -1) {
+		ovr_clear(saved);
+		return snap_err_set(err, "out of memory");
+	}
+	return 0;
 }
 
 static int
@@ -76,7 +91,6 @@ local_undeploy(struct agent *a, int type, const char *name,
 	struct overrides saved = OVERRIDES_INIT;
 	const struct override *ov = ovr_find(&a->ovr, type, name);
 	const char *folder = artifact_types[type].folder;
-	char what[NAME_MAX_BYTES + 64];
 	int rc;
 
 	if ((rc = not_ready(a, err)) != 0)
@@ -90,16 +104,10 @@ local_undeploy(struct agent *a, int type, const char *name,
 		snap_err_set(err, "%s/%s is not deployed", folder, name);
 		return 404;
 	}
-	if (save_copy(a, &saved, err) == -1)
+	if (set_override(a, &saved, type, name, OVR_UNDEPLOYED, "", 0,
+	    err) == -1)
 		return 500;
-	if (ovr_set(&a->ovr, type, name, OVR_UNDEPLOYED, "", 0,
-	    upstream_hash(a, type, name)) == -1) {
-		ovr_clear(&saved);
-		snap_err_set(err, "out of memory");
-		return 500;
-	}
-	snprintf(what, sizeof(what), "undeploy %s/%s", folder, name);
-	return commit(a, &saved, what, err);
+	return commit(a, &saved, "undeploy", type, name, err);
 }
 
 int
@@ -108,7 +116,6 @@ local_redeploy(struct agent *a, int type, const char *name,
 {
 	struct overrides saved = OVERRIDES_INIT;
 	const char *folder = artifact_types[type].folder;
-	char what[NAME_MAX_BYTES + 64];
 	int rc;
 
 	if ((rc = not_ready(a, err)) != 0)
@@ -124,8 +131,7 @@ local_redeploy(struct agent *a, int type, const char *name,
 	/* Nothing to drop still rebuilds: redeploy means "make it upstream's
 	 * again", and the rebuild checks every byte. */
 	ovr_remove(&a->ovr, type, name);
-	snprintf(what, sizeof(what), "redeploy %s/%s", folder, name);
-	return commit(a, &saved, what, err);
+	return commit(a, &saved, "redeploy", type, name, err);
 }
 
 int
@@ -134,7 +140,7 @@ local_deploy(struct agent *a, int type, const char *name, const char *body,
 {
 	struct overrides saved = OVERRIDES_INIT;
 	const char *folder = artifact_types[type].folder;
-	char what[NAME_MAX_BYTES + 64], sum[HASH_HEX_LEN + 1];
+	char sum[HASH_HEX_LEN + 1];
 	int rc;
 
 	if ((rc = not_ready(a, err)) != 0)
@@ -145,15 +151,9 @@ local_deploy(struct agent *a, int type, const char *name, const char *body,
 		return 400;
 	if (ovr_write_content(&a->ovr, type, name, body, len, err) == -1)
 		return 500;
-	if (save_copy(a, &saved, err) == -1)
-		return 500;
 	hash_buf(body, len, sum);
-	if (ovr_set(&a->ovr, type, name, OVR_DEPLOYED, sum, len,
-	    upstream_hash(a, type, name)) == -1) {
-		ovr_clear(&saved);
-		snap_err_set(err, "out of memory");
+	if (set_override(a, &saved, type, name, OVR_DEPLOYED, sum, len,
+	    err) == -1)
 		return 500;
-	}
-	snprintf(what, sizeof(what), "deploy-local %s/%s", folder, name);
-	return commit(a, &saved, what, err);
+	return commit(a, &saved, "deploy-local", type, name, err);
 }
