@@ -536,6 +536,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		goto fail;
 	if (p->v != NULL) {
 		x.destfd = stagefd;
+		x.file_checked = true;	/* deploy_build() did, up front */
 		if (arc_extract(p->v->archfd, &p->v->st.archive, p->v->m, &x,
 		    err) == -1) {
 			snap_err_prefix(err, "%s", p->v->st.archive.name);

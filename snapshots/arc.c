@@ -452,7 +452,7 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 		snap_err_set(err, "archive: out of memory");
 		goto out;
 	}
-	if (arc_check_file(fd, expect, err) == -1)
+	if (!x->file_checked && arc_check_file(fd, expect, err) == -1)
 		goto out;
 	r->fd = fd;
 	r->limit = expect->size;

@@ -47,6 +47,9 @@ struct arc_extract {
 	arc_want_fn want;	/* NULL: every entry */
 	void *arg;
 	bool fsync_files;	/* fsync each file and touched folder */
+	bool file_checked;	/* caller ran arc_check_file() on this fd just
+				 * now: skip that pass (the in-stream hash is
+				 * still compared at the end) */
 	/* out: */
 	size_t written;		/* files written */
 	uint64_t bytes_written;
