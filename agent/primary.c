@@ -49,7 +49,8 @@ publish_now(struct primary *p)
 	struct snap_publish_opts o = { .cluster_id = p->c->cluster_id,
 	    .node_id = p->c->node_id, .xc = p->xc,
 	    .keep_versions = p->c->keep_versions,
-	    .grace_s = p->c->keep_grace_ms / 1000 };
+	    .grace_s = p->c->keep_grace_ms / 1000,
+	    .max_chain = p->c->max_chain };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();

@@ -96,21 +96,34 @@ list_releases(struct deploy *d, struct release **out, size_t *n,
 	return 0;
 }
 
+/* Reads one of our own records, streaming: bounded memory beyond the
+ * manifest itself. */
+static struct manifest *
+read_record(int dirfd, const char *file, struct snap_err *err)
+{
+	struct manifest *m = NULL;
+	int fd;
+
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		snap_err_sys(err, errno, "%s", file);
+		return NULL;
+	}
+	if (fsu_check_regular(fd, file, err) == 0)
+		m = manifest_read(fd, SNAP_MANIFEST_MAX_BYTES, err);
+	close(fd);
+	return m;
+}
+
 static struct manifest *
 load_manifest(struct deploy *d, const char *name, struct snap_err *err)
 {
-	char file[RELEASE_NAME_MAX + 8], *buf = NULL;
+	char file[RELEASE_NAME_MAX + 8];
 	struct manifest *m;
-	size_t len;
 
 	snprintf(file, sizeof(file), "%s.json", name);
-	if (fsu_read_file(d->relfd, file, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    err) == -1)
-		return NULL;
-	m = manifest_from_json(buf, len, err);
-	free(buf);
-	if (m == NULL)
-		snap_err_prefix(err, "releases/%s", file);
+	if ((m = read_record(d->relfd, file, err)) == NULL)
+		snap_err_prefix(err, "releases");
 	return m;
 }
 
@@ -173,15 +186,10 @@ static void
 load_upstream(struct deploy *d)
 {
 	struct snap_err ignored;
-	char name[32], *buf = NULL;
-	size_t len;
+	char name[32];
 
 	upstream_name(d->current.version, name, sizeof(name));
-	if (fsu_read_file(d->upfd, name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    &ignored) == -1)
-		return;
-	d->upstream_m = manifest_from_json(buf, len, &ignored);
-	free(buf);
+	d->upstream_m = read_record(d->upfd, name, &ignored);
 }
 
 static int
@@ -521,6 +529,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
 	int stagefd;
+	size_t i;
 
 	if (base == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
@@ -534,16 +543,19 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	if (sync_folders(stagefd, true, err) == -1 ||
 	    remove_dropped(stagefd, base, p->target, &st->removed, err) == -1)
 		goto fail;
-	if (p->v != NULL) {
+	/* Newest layer first: a file changed twice is taken from the delta
+	 * that holds the target's copy, and only once. */
+	for (i = p->v != NULL ? p->v->nlayers : 0; i-- > 0;) {
+		const struct snap_layer *l = &p->v->layers[i];
+
 		x.destfd = stagefd;
 		x.file_checked = true;	/* deploy_build() did, up front */
-		if (arc_extract(p->v->archfd, &p->v->st.archive, p->v->m, &x,
-		    err) == -1) {
-			snap_err_prefix(err, "%s", p->v->st.archive.name);
+		if (arc_extract(l->archfd, l->archive_f, l->m, &x, err) == -1) {
+			snap_err_prefix(err, "%s", l->archive_f->name);
 			goto fail;
 		}
-		st->written = x.written;
-		st->bytes = x.bytes_written;
+		st->written += x.written;
+		st->bytes += x.bytes_written;
 	}
 	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1)
 		goto fail;
@@ -616,19 +628,21 @@ apply_retention(struct deploy *d)
 	free(list);
 }
 
+/* Records are streamed: a 100,000-artifact record never sits in memory
+ * as text. */
 static int
 write_manifest(int dirfd, const char *name, const struct manifest *m,
     struct snap_err *err)
 {
-	char *buf;
-	size_t len;
-	int rc;
+	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (manifest_to_json(m, &buf, &len, err) == -1)
+	if (fsu_tmp_open(&t, dirfd, name, err) == -1)
 		return -1;
-	rc = fsu_write_atomic(dirfd, name, buf, len, err);
-	free(buf);
-	return rc;
+	if (manifest_write(m, t.fd, NULL, NULL, err) == -1) {
+		fsu_tmp_abort(&t);
+		return snap_err_prefix(err, "%s", name);
+	}
+	return fsu_tmp_commit(&t, err);
 }
 
 static int
@@ -661,14 +675,16 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	struct release *list = NULL, base, next;
 	struct manifest *bm = NULL;
 	uint64_t serial;
-	size_t n;
+	size_t n, i;
 	int stagefd = -1, rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	/* A bad file must not cost us the release we would patch. */
-	if (p->v != NULL &&
-	    arc_check_file(p->v->archfd, &p->v->st.archive, err) == -1)
-		return snap_err_prefix(err, "%s", p->v->st.archive.name);
+	for (i = 0; p->v != NULL && i < p->v->nlayers; i++)
+		if (arc_check_file(p->v->layers[i].archfd,
+		    p->v->layers[i].archive_f, err) == -1)
+			return snap_err_prefix(err, "%s",
+			    p->v->layers[i].archive_f->name);
 	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
 	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
 		return snap_err_sys(err, errno, STAGING);

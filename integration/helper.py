@@ -13,6 +13,14 @@ independent implementation the product's numbers are checked against.
   file-entry STATE ROLE    print "NAME SIZE XXH128" of a file in state.json
   flip-byte FILE [OFFSET]  invert one byte in place (default: the middle)
   reader ROOT OUT STOP     count generations seen per pass (see t30)
+  extract-version SYNC V DIR
+                           V's tree rebuilt with tar alone: the base
+                           archive, then each delta's archive, then each
+                           delta's removals
+  own-file SYNC V ROLE     the path (below SYNC) of V's own "manifest" or
+                           "archive": the full one, or its delta's
+  manifest-json FILE       a manifest (one JSON object per line) printed as
+                           one JSON document {header, artifacts, events}
 """
 import errno
 import json
@@ -114,8 +122,7 @@ def release_complete(root):
     name = m.group(1)
     rel_dir = os.path.join(root, "releases", name)
     try:
-        with open(rel_dir + ".json", "rb") as f:
-            manifest = json.load(f)
+        manifest = load_manifest(rel_dir + ".json")
         files = list_files(rel_dir)
     except (OSError, ValueError) as e:
         return fail("release_is_complete: %s: %s" % (name, e))
@@ -145,6 +152,58 @@ def release_complete(root):
             print("release_is_complete: %s: %s" % (name, line),
                   file=sys.stderr)
         return 1
+    return 0
+
+
+def load_manifest(path):
+    """Reads a format-2 manifest: a header line, artifact_count artifact
+    lines, event_count event lines."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    docs = [json.loads(line) for line in lines]
+    head = docs[0]
+    n = head["artifact_count"]
+    return {"header": head, "artifacts": docs[1:1 + n],
+            "events": docs[1 + n:]}
+
+
+def manifest_json(path):
+    print(json.dumps(load_manifest(path)))
+    return 0
+
+
+def own_file(sync, version, role):
+    with open(os.path.join(sync, "snapshots", "%s.state.json" % version),
+              "rb") as f:
+        st = json.load(f)
+    delta = st["base_version"] != st["version"]
+    want = ("delta-" + role) if delta else role
+    for e in st["files"]:
+        if e["role"] == want and e["version"] == st["version"]:
+            print(e["name"])
+            return 0
+    return fail("%s: version %s has no %s file" % (sync, version, want))
+
+
+def extract_version(sync, version, out):
+    with open(os.path.join(sync, "snapshots", "%s.state.json" % version),
+              "rb") as f:
+        st = json.load(f)
+    os.makedirs(out, exist_ok=True)
+    for e in st["files"]:
+        if e["role"] in ("archive", "delta-archive"):
+            subprocess.run(["tar", "--zstd", "-xf",
+                            os.path.join(sync, e["name"]), "-C", out],
+                           check=True)
+        if e["role"] == "delta-manifest":
+            m = load_manifest(os.path.join(sync, e["name"]))
+            listed = {(a["type"], a["name"]) for a in m["artifacts"]}
+            for ev in m["events"]:
+                t, n = ev["id"].split("/", 1)
+                if ev["action"] == "UNDEPLOY" and (t, n) not in listed:
+                    os.unlink(os.path.join(out, t, n + ".xml"))
     return 0
 
 
@@ -249,6 +308,12 @@ def main(argv):
         return flip_byte(*args)
     if cmd == "reader" and len(args) == 3:
         return reader(*args)
+    if cmd == "extract-version" and len(args) == 3:
+        return extract_version(*args)
+    if cmd == "own-file" and len(args) == 3:
+        return own_file(*args)
+    if cmd == "manifest-json" and len(args) == 1:
+        return manifest_json(*args)
     return fail("helper.py: bad usage: %s" % " ".join(argv[1:]))
 
 

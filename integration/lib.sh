@@ -441,8 +441,15 @@ current_version() {
 	printf '%s\n' "${r%%-r*}"
 }
 
-# extract_version SYNC_ROOT VERSION DIR: the archive's tree, unpacked by tar.
+# extract_version SYNC_ROOT VERSION DIR: the version's tree, rebuilt by tar
+# from its base archive and its deltas (helper.py extract-version).
 extract_version() {
 	rm -rf "$3" && mkdir -p "$3" &&
-	tar --zstd -xf "$1/snapshots/$2.tar.zst" -C "$3"
+	python3 "$HELPER" extract-version "$1" "$2" "$3"
+}
+
+# own_file SYNC_ROOT VERSION manifest|archive: the path below SYNC_ROOT of
+# the version's own file (full, or its delta's).
+own_file() {
+	python3 "$HELPER" own-file "$1" "$2" "$3"
 }

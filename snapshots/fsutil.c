@@ -132,6 +132,18 @@ fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 }
 
 int
+fsu_check_regular(int fd, const char *name, struct snap_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return snap_err_sys(err, errno, "%s: stat", name);
+	if (!S_ISREG(st.st_mode))
+		return snap_err_set(err, "%s: not a regular file", name);
+	return 0;
+}
+
+int
 fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err)
 {

@@ -52,6 +52,10 @@ int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
  * owned by the caller). Refuses files over `max` bytes and anything that is
  * not a regular file (O_NOFOLLOW). 0 or -1.
  */
+/* 0 when fd is a regular file; -1 with err naming `name` otherwise. Open
+ * with O_NONBLOCK first: a FIFO under a trusted name must not hang us. */
+int fsu_check_regular(int fd, const char *name, struct snap_err *err);
+
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
 

@@ -4,15 +4,21 @@
  *
  * In memory a manifest is an array of entries sorted by (type, name), so
  * that lookups are binary searches and two manifests diff in one merge pass.
- * On disk it is JSON (schemas/manifest.schema.json):
- *	{ "format": 1, "version": 42, "parent_version": 41,
- *	  "published_at": "...", "artifact_count": N,
- *	  "artifacts": [ { "type", "name", "labels", "size", "xxh128",
- *	                   "updated_at" }, ... ],
- *	  "events": [ { "id": "api/Foo", "type", "action", "updated_at" } ] }
- * The reader trusts nothing: every field is type-checked, every name goes
- * through name_check(), every checksum must be 32 lower-case hex digits, and
- * duplicates are refused.
+ * A full manifest lists every artifact of its version; a delta lists only
+ * the artifacts added or changed since its parent, and its UNDEPLOY events
+ * are the removals: parent + delta = the version (manifest_apply_delta).
+ *
+ * On disk (format 2, schemas/manifest.schema.json) it is one JSON object
+ * per line, so that 100,000 artifacts stream through constant memory:
+ *	{"format":2,"kind":"full"|"delta","version":42,"parent_version":41,
+ *	 "published_at":"...","artifact_count":N,"event_count":M}
+ *	{"type":"api","name":"Foo","labels":["default"],"size":..,
+ *	 "xxh128":"..","updated_at":".."}            (N lines)
+ *	{"id":"api/Foo","type":"api","action":"DEPLOY","updated_at":".."}
+ *	                                             (M lines)
+ * The reader trusts nothing: every line is bounded and type-checked, every
+ * name goes through name_check(), every checksum must be 32 lower-case hex
+ * digits, the counts must match, and duplicates are refused.
  */
 #ifndef MANIFEST_H
 #define MANIFEST_H
@@ -45,7 +51,13 @@ struct manifest_event {
 	int64_t updated_at;
 };
 
+enum manifest_kind {
+	MANIFEST_FULL,
+	MANIFEST_DELTA,
+};
+
 struct manifest {
+	enum manifest_kind kind;
 	uint64_t version;
 	uint64_t parent_version;	/* 0: none */
 	int64_t published_at;
@@ -86,13 +98,43 @@ void manifest_clear_events(struct manifest *m);
 /* true when both hold the same artifacts with the same checksums and labels. */
 bool manifest_same_content(const struct manifest *a, const struct manifest *b);
 
-/* Serializes to a malloc'ed JSON buffer (*out, owned by the caller). */
+/* Streams the manifest to fd; *size and xxh128 (either may be NULL)
+ * describe the bytes written. 0 or -1 with err. */
+int manifest_write(const struct manifest *m, int fd, uint64_t *size,
+    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err);
+
+/* The same, into a malloc'ed buffer (*out, owned by the caller). */
 int manifest_to_json(const struct manifest *m, char **out, size_t *len,
     struct snap_err *err);
 
-/* Parses and validates JSON; the result is sorted. NULL with err. */
+/* Parses and validates; the result is sorted. NULL with err. */
 struct manifest *manifest_from_json(const char *buf, size_t len,
     struct snap_err *err);
+
+/* The same, streaming from fd (at most max bytes), in bounded memory
+ * beyond the manifest itself. */
+struct manifest *manifest_read(int fd, uint64_t max, struct snap_err *err);
+
+/*
+ * The delta from prev (a full manifest, or NULL) to cur (full, sorted, with
+ * events from manifest_diff): a new manifest of kind MANIFEST_DELTA holding
+ * cur's version, the entries of cur that are new or changed, and cur's
+ * events. NULL on out of memory.
+ */
+struct manifest *manifest_delta(const struct manifest *cur);
+
+/*
+ * Applies delta d (its parent must be m's version) to the full manifest m
+ * in place: changed and new entries replace or join m's, UNDEPLOY events
+ * remove them; m takes d's version, parent, time and events. A delta that
+ * does not fit (wrong parent, removing what m lacks, an entry also
+ * removed) is refused with err and m is left unchanged. 0 or -1.
+ */
+int manifest_apply_delta(struct manifest *m, const struct manifest *d,
+    struct snap_err *err);
+
+/* A deep copy, or NULL on out of memory. */
+struct manifest *manifest_dup(const struct manifest *m);
 
 /* A comma-separated label list as a JSON array of strings (a new
  * reference, or NULL on out of memory). */

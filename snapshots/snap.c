@@ -38,53 +38,139 @@ open_state(int rootfd, uint64_t version, struct snap_state *st,
 	return 0;
 }
 
+/* Reads a manifest whose state record says what its bytes must be: the
+ * whole file is hashed before the parser sees a byte of it. */
 static struct manifest *
-read_manifest(int rootfd, const struct state_file *f, struct snap_err *err)
+read_manifest(int rootfd, const struct state_file *f,
+    enum manifest_kind kind, struct snap_err *err)
 {
-	char *buf = NULL, got[HASH_HEX_LEN + 1];
+	char got[HASH_HEX_LEN + 1];
 	struct manifest *m = NULL;
-	size_t len;
+	uint64_t len;
+	int fd;
 
 	if (f->size > SNAP_MANIFEST_MAX_BYTES) {
 		snap_err_set(err, "%s: %" PRIu64 " bytes is over the limit",
 		    f->name, f->size);
 		return NULL;
 	}
-	if (fsu_read_file(rootfd, f->name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    err) == -1)
+	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		snap_err_sys(err, errno, "%s", f->name);
 		return NULL;
-	hash_buf(buf, len, got);
-	if (len != f->size)
-		snap_err_set(err, "%s: %zu bytes, state records %" PRIu64
+	}
+	if (fsu_check_regular(fd, f->name, err) == -1 ||
+	    hash_fd(fd, got, &len, err) == -1)
+		snap_err_prefix(err, "%s", f->name);
+	else if (len != f->size)
+		snap_err_set(err, "%s: %" PRIu64 " bytes, state records %" PRIu64
 		    " (truncated or still being written?)", f->name, len, f->size);
 	else if (strcmp(got, f->xxh128) != 0)
 		snap_err_set(err, "%s: checksum mismatch (xxh128 %s, state "
 		    "records %s)", f->name, got, f->xxh128);
-	else if ((m = manifest_from_json(buf, len, err)) == NULL)
+	else if (lseek(fd, 0, SEEK_SET) == -1)
+		snap_err_sys(err, errno, "%s", f->name);
+	else if ((m = manifest_read(fd, f->size, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
-	free(buf);
+	else if (m->kind != kind) {
+		snap_err_set(err, "%s: a %s manifest where a %s one belongs",
+		    f->name, m->kind == MANIFEST_FULL ? "full" : "delta",
+		    kind == MANIFEST_FULL ? "full" : "delta");
+		manifest_free(m);
+		m = NULL;
+	}
+	close(fd);
 	return m;
 }
 
-int
-snap_open(int rootfd, uint64_t version, struct snap_version *v,
+/* Adds a layer: its manifest read and verified, its archive opened. */
+static int
+open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
+    const struct state_file *af, uint64_t version, enum manifest_kind kind,
     struct snap_err *err)
+{
+	struct snap_layer *l = &v->layers[v->nlayers];
+
+	l->manifest_f = mf;
+	l->archive_f = af;
+	l->archfd = -1;
+	if ((l->m = read_manifest(rootfd, mf, kind, err)) == NULL)
+		return -1;
+	v->nlayers++;
+	if (l->m->version != version)
+		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
+		    l->m->version);
+	l->archfd = openat(rootfd, af->name, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (l->archfd == -1)
+		return snap_err_sys(err, errno, "%s", af->name);
+	return fsu_check_regular(l->archfd, af->name, err);
+}
+
+/* The chain position just past `have`, or -1 when have is not on it. */
+static ssize_t
+chain_start(const struct snap_state *st, const struct manifest *have)
+{
+	size_t i;
+
+	if (have == NULL || have->version >= st->version)
+		return -1;
+	if (have->version == st->base_version)
+		return 0;
+	for (i = 0; i < st->ndeltas; i++)
+		if (st->deltas[i].version == have->version)
+			return (ssize_t)i + 1;
+	return -1;
+}
+
+static int
+open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
+    struct snap_err *err)
+{
+	const struct snap_state *st = &v->st;
+	ssize_t from = chain_start(st, have);
+	size_t i;
+
+	if (from >= 0) {
+		v->from_delta = true;
+		if ((v->m = manifest_dup(have)) == NULL)
+			return snap_err_set(err, "out of memory");
+	} else {
+		from = 0;
+		if (open_layer(rootfd, v, &st->manifest, &st->archive,
+		    st->base_version, MANIFEST_FULL, err) == -1)
+			return -1;
+		if ((v->m = manifest_dup(v->layers[0].m)) == NULL)
+			return snap_err_set(err, "out of memory");
+	}
+	for (i = (size_t)from; i < st->ndeltas; i++) {
+		const struct state_delta *d = &st->deltas[i];
+
+		if (open_layer(rootfd, v, &d->manifest, &d->archive, d->version,
+		    MANIFEST_DELTA, err) == -1)
+			return -1;
+		if (manifest_apply_delta(v->m, v->layers[v->nlayers - 1].m,
+		    err) == -1)
+			return snap_err_prefix(err, "%s", d->manifest.name);
+	}
+	return 0;
+}
+
+int
+snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+    struct snap_version *v, struct snap_err *err)
 {
 	if (open_state(rootfd, version, &v->st, err) == -1)
 		return -1;
-	if ((v->m = read_manifest(rootfd, &v->st.manifest, err)) == NULL)
-		return -1;
+	if (open_chain(rootfd, v, have, err) == -1)
+		goto fail;
 	if (v->m->version != v->st.version ||
 	    v->m->parent_version != v->st.parent_version ||
 	    v->m->n != v->st.artifact_count) {
-		snap_err_set(err, "%s does not match its state record (version, "
-		    "parent or artifact count)", v->st.manifest.name);
-		goto fail;
-	}
-	v->archfd = openat(rootfd, v->st.archive.name,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (v->archfd == -1) {
-		snap_err_sys(err, errno, "%s", v->st.archive.name);
+		snap_err_set(err, "version %" PRIu64 ": its manifests do not "
+		    "match its state record (version, parent or artifact "
+		    "count)", v->st.version);
 		goto fail;
 	}
 	return 0;
@@ -93,14 +179,41 @@ fail:
 	return -1;
 }
 
+int
+snap_open(int rootfd, uint64_t version, struct snap_version *v,
+    struct snap_err *err)
+{
+	return snap_open_since(rootfd, version, NULL, v, err);
+}
+
 void
 snap_close(struct snap_version *v)
 {
+	size_t i;
+
 	manifest_free(v->m);
 	v->m = NULL;
-	if (v->archfd >= 0)
-		close(v->archfd);
-	v->archfd = -1;
+	for (i = 0; i < v->nlayers; i++) {
+		manifest_free(v->layers[i].m);
+		if (v->layers[i].archfd >= 0)
+			close(v->layers[i].archfd);
+	}
+	v->nlayers = 0;
+	v->from_delta = false;
+}
+
+int
+snap_verify_layers(struct snap_version *v, struct snap_err *err)
+{
+	struct arc_extract x = { .destfd = -1 };
+	size_t i;
+
+	for (i = 0; i < v->nlayers; i++)
+		if (arc_extract(v->layers[i].archfd, v->layers[i].archive_f,
+		    v->layers[i].m, &x, err) == -1)
+			return snap_err_prefix(err, "%s",
+			    v->layers[i].archive_f->name);
+	return 0;
 }
 
 int
@@ -108,17 +221,13 @@ snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
     struct snap_err *err)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
-	struct arc_extract x = { .destfd = -1 };
 	int rootfd, rc = -1;
 
 	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
 		return -1;
-	if (snap_open(rootfd, version, &v, err) == -1)
+	if (snap_open(rootfd, version, &v, err) == -1 ||
+	    snap_verify_layers(&v, err) == -1)
 		goto out;
-	if (arc_extract(v.archfd, &v.st.archive, v.m, &x, err) == -1) {
-		snap_err_prefix(err, "%s", v.st.archive.name);
-		goto out;
-	}
 	if (st != NULL)
 		*st = v.st;
 	rc = 0;
@@ -135,7 +244,7 @@ static uint64_t
 file_version(const char *name)
 {
 	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json" };
+	    ".state.json", ".delta.json", ".delta.tar.zst" };
 	uint64_t v;
 	size_t i;
 	char *end;
@@ -149,6 +258,34 @@ file_version(const char *name)
 	return 0;
 }
 
+/*
+ * The lowest version whose files a retained version needs: each of the
+ * newest `keep` versions needs its base and its chain. A state copy that
+ * cannot be read needs nothing (it cannot be opened anyway).
+ */
+static uint64_t
+retention_floor(int rootfd, uint64_t latest, unsigned keep)
+{
+	struct snap_state *st = malloc(sizeof(*st));
+	struct snap_err ignored;
+	uint64_t floor = latest - keep + 1, v;
+	char name[96];
+
+	if (st == NULL)
+		return 0;	/* keep everything */
+	for (v = latest - keep + 1; v <= latest; v++) {
+		state_copy_name(v, name, sizeof(name));
+		if (state_read(rootfd, name, st, &ignored) == 0 &&
+		    st->version == v && st->base_version < floor)
+			floor = st->base_version;
+	}
+	if (state_read(rootfd, STATE_FILE, st, &ignored) == 0 &&
+	    st->base_version < floor)
+		floor = st->base_version;
+	free(st);
+	return floor;
+}
+
 size_t
 snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 {
@@ -156,13 +293,14 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 	struct dirent *de;
 	struct stat st;
 	size_t removed = 0;
-	uint64_t v;
+	uint64_t v, floor;
 	bool ours;
 	DIR *d;
 	int fd;
 
 	if (keep == 0 || latest < keep)
 		return 0;
+	floor = retention_floor(rootfd, latest, keep);
 	if ((fd = openat(rootfd, "snapshots", O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -175,7 +313,7 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 		ours = v != 0 || (de->d_name[0] == '.' &&
 		    strstr(de->d_name, ".tmp-") != NULL &&
 		    strncmp(de->d_name, ".nfs", 4) != 0);
-		if (!ours || (v != 0 && v + keep > latest) || v == latest)
+		if (!ours || (v != 0 && v >= floor) || v == latest)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 		    -1 || (int64_t)st.st_mtime > cutoff)
@@ -260,6 +398,31 @@ repair_floor(struct publisher *p, struct snap_err *err)
 	return 0;
 }
 
+/*
+ * A delta is only as good as the chain below it: one damaged file there and
+ * no secondary behind it could ever apply the new version. So the archives
+ * of the latest chain are checked (size and XXH128 of each file: cheap,
+ * they are compressed) and a damaged chain makes the next version full.
+ */
+static void
+check_chain(struct publisher *p)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < p->prev.nlayers; i++) {
+		const struct snap_layer *l = &p->prev.layers[i];
+
+		if (arc_check_file(l->archfd, l->archive_f, &err) == -1) {
+			snap_err_prefix(&err, "%s", l->archive_f->name);
+			snprintf(p->repair_reason, sizeof(p->repair_reason),
+			    "%s", err.msg);
+			p->repaired = true;
+			return;
+		}
+	}
+}
+
 static int
 open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
@@ -279,6 +442,7 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 			p->have_prev = true;
 			if (p->prev.st.version > p->version)
 				p->version = p->prev.st.version;
+			check_chain(p);
 		} else if (repair_floor(p, err) == -1) {
 			return snap_err_prefix(err, "%s: latest version "
 			    "unreadable", sync_root);
@@ -371,7 +535,8 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 	return 0;
 }
 
-/* Pass two: the archive, from a second read that must match the first. */
+/* Pass two: the archive of cur's entries, from a second read that must
+ * match the first. */
 static int
 write_archive(struct publisher *p, int srcfd, const char *label,
     const struct manifest *cur, struct state_file *f, struct snap_err *err)
@@ -382,7 +547,6 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	size_t i, len;
 	int rc = -1;
 
-	state_archive_name(p->version, f->name, sizeof(f->name));
 	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
 	if (fsu_tmp_open(&t, p->snapfd, base, err) == -1)
 		return -1;
@@ -435,23 +599,100 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 	return fsu_tmp_commit(&t, err);
 }
 
-/* Manifest, state copy, fsync snapshots/, then state.json: the commit. */
+/* Streams manifest m as snapshots/<f->name> (temp, fsync, rename) and
+ * records its size and checksum in f. */
 static int
-commit_version(struct publisher *p, struct manifest *cur,
-    struct snap_state *st, struct snap_err *err)
+write_manifest_file(struct publisher *p, const struct manifest *m,
+    struct state_file *f, struct snap_err *err)
 {
-	char *mbuf = NULL, *sbuf = NULL, name[96];
-	size_t mlen, slen;
+	struct fsu_tmp t = FSU_TMP_INIT;
+
+	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
+	    err) == -1)
+		return -1;
+	if (manifest_write(m, t.fd, &f->size, f->xxh128, err) == -1) {
+		fsu_tmp_abort(&t);
+		return snap_err_prefix(err, "%s", f->name);
+	}
+	return fsu_tmp_commit(&t, err);
+}
+
+/* A delta when there is a readable parent, the chain has room and at most
+ * half the tree changed; a full version otherwise. */
+static bool
+is_delta(const struct publisher *p, const struct manifest *cur)
+{
+	unsigned max = p->o->max_chain;
+	size_t i, changed = 0;
+
+	if (!p->have_prev || p->repaired || max > STATE_CHAIN_MAX)
+		return false;
+	if (p->prev.st.ndeltas + 1 > max)
+		return false;
+	for (i = 0; i < cur->nev; i++)
+		changed += cur->events[i].action == MANIFEST_DEPLOY;
+	return changed * 2 <= cur->n;
+}
+
+/* The version's own files, full or delta, and the state that names them
+ * with the chain below them. */
+static int
+write_payload(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	struct manifest *delta = NULL;
+	const struct manifest *payload = cur;
+	struct state_delta *d;
 	int rc = -1;
 
+	cur->kind = MANIFEST_FULL;
 	cur->version = p->version;
 	cur->parent_version = p->have_prev ? p->prev.st.version : 0;
 	cur->published_at = p->now;
-	if (manifest_to_json(cur, &mbuf, &mlen, err) == -1)
-		goto out;
-	state_manifest_name(p->version, name, sizeof(name));
-	if (write_snapshot_file(p, name, mbuf, mlen, &st->manifest, err) == -1)
-		goto out;
+	if (!is_delta(p, cur)) {
+		st->base_version = p->version;
+		st->ndeltas = 0;
+		state_manifest_name(p->version, st->manifest.name,
+		    sizeof(st->manifest.name));
+		state_archive_name(p->version, st->archive.name,
+		    sizeof(st->archive.name));
+		if (write_archive(p, srcfd, label, cur, &st->archive, err) == -1)
+			return -1;
+		return write_manifest_file(p, cur, &st->manifest, err);
+	}
+	if ((delta = manifest_delta(cur)) == NULL)
+		return snap_err_set(err, "out of memory");
+	payload = delta;
+	st->base_version = p->prev.st.base_version;
+	st->manifest = p->prev.st.manifest;
+	st->archive = p->prev.st.archive;
+	st->ndeltas = p->prev.st.ndeltas + 1;
+	memcpy(st->deltas, p->prev.st.deltas,
+	    p->prev.st.ndeltas * sizeof(st->deltas[0]));
+	d = &st->deltas[st->ndeltas - 1];
+	d->version = p->version;
+	state_delta_manifest_name(p->version, d->manifest.name,
+	    sizeof(d->manifest.name));
+	state_delta_archive_name(p->version, d->archive.name,
+	    sizeof(d->archive.name));
+	if (write_archive(p, srcfd, label, payload, &d->archive, err) == 0 &&
+	    write_manifest_file(p, payload, &d->manifest, err) == 0)
+		rc = 0;
+	manifest_free(delta);
+	return rc;
+}
+
+/* Payload, state copy, fsync snapshots/, then state.json: the commit. */
+static int
+commit_version(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	char *sbuf = NULL, name[96];
+	size_t slen;
+	int rc = -1;
+
+	if (write_payload(p, srcfd, label, cur, st, err) == -1)
+		return -1;
 	snprintf(st->cluster_id, sizeof(st->cluster_id), "%s", p->o->cluster_id);
 	snprintf(st->node_id, sizeof(st->node_id), "%s", p->o->node_id);
 	snprintf(st->node_version, sizeof(st->node_version), "%s",
@@ -469,7 +710,6 @@ commit_version(struct publisher *p, struct manifest *cur,
 		goto out;
 	rc = fsu_write_atomic(p->rootfd, STATE_FILE, sbuf, slen, err);
 out:
-	free(mbuf);
 	free(sbuf);
 	return rc;
 }
@@ -521,8 +761,7 @@ snap_publish(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (write_archive(&p, srcfd, source, cur, &st.archive, err) == -1 ||
-	    commit_version(&p, cur, &st, err) == -1)
+	if (commit_version(&p, srcfd, source, cur, &st, err) == -1)
 		goto out;
 	*result = p.repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
 	*version = p.version;
@@ -538,34 +777,33 @@ out:
 	return rc;
 }
 
-/* Copies the verified archive of `old` byte for byte as the new version's. */
+#define ROLLBACK_DIR ".rollback"
+
+/* Extracts every layer of `old`, oldest first (a later layer's copy of a
+ * file replaces the earlier one), below the sync root's ROLLBACK_DIR:
+ * every entry verified on the way. Returns the directory's fd or -1. */
 static int
-copy_archive(struct publisher *p, struct snap_version *old,
-    struct state_file *f, struct snap_err *err)
+extract_version(struct publisher *p, struct snap_version *old,
+    struct snap_err *err)
 {
-	struct fsu_tmp t = FSU_TMP_INIT;
-	char buf[1 << 16];
-	ssize_t n;
+	struct arc_extract x = { .destfd = -1 };
+	size_t i;
 
-	state_archive_name(p->version, f->name, sizeof(f->name));
-	f->size = old->st.archive.size;
-	memcpy(f->xxh128, old->st.archive.xxh128, sizeof(f->xxh128));
-	if (lseek(old->archfd, 0, SEEK_SET) == -1)
-		return snap_err_sys(err, errno, "%s", old->st.archive.name);
-	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
-	    err) == -1)
+	if (fsu_remove_tree(p->rootfd, ROLLBACK_DIR, err) == -1)
 		return -1;
-	while ((n = read(old->archfd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || fsu_write_all(t.fd, buf, (size_t)n) == -1) {
-			int saved = errno;
-
-			fsu_tmp_abort(&t);
-			return snap_err_sys(err, saved, "%s", f->name);
+	if (mkdirat(p->rootfd, ROLLBACK_DIR, 0700) == -1)
+		return snap_err_sys(err, errno, ROLLBACK_DIR);
+	if ((x.destfd = fsu_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
+		return -1;
+	for (i = 0; i < old->nlayers; i++) {
+		if (arc_extract(old->layers[i].archfd, old->layers[i].archive_f,
+		    old->layers[i].m, &x, err) == -1) {
+			close(x.destfd);
+			return snap_err_prefix(err, "%s",
+			    old->layers[i].archive_f->name);
 		}
 	}
-	return fsu_tmp_commit(&t, err);
+	return x.destfd;
 }
 
 int
@@ -576,9 +814,9 @@ snap_rollback(const char *sync_root, uint64_t to,
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
 	struct snap_version old = SNAP_VERSION_INIT;
-	struct arc_extract x = { .destfd = -1 };
+	struct snap_err ignored;
 	struct snap_state st;
-	int rc = -1;
+	int treefd = -1, rc = -1;
 
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1 || open_root(&p, sync_root, err) == -1)
@@ -588,9 +826,10 @@ snap_rollback(const char *sync_root, uint64_t to,
 		    "latest", to);
 		goto out;
 	}
-	/* Republish only what still verifies completely. */
+	/* Republish only what still verifies completely: its files are
+	 * extracted, checked, and published again like a source tree. */
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
-	    arc_extract(old.archfd, &old.st.archive, old.m, &x, err) == -1) {
+	    (treefd = extract_version(&p, &old, err)) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);
 		goto out;
 	}
@@ -600,13 +839,16 @@ snap_rollback(const char *sync_root, uint64_t to,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (copy_archive(&p, &old, &st.archive, err) == -1 ||
-	    commit_version(&p, old.m, &st, err) == -1)
+	if (commit_version(&p, treefd, "version", old.m, &st, err) == -1)
 		goto out;
 	*version = p.version;
 	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
 out:
+	if (treefd >= 0) {
+		close(treefd);
+		(void)fsu_remove_tree(p.rootfd, ROLLBACK_DIR, &ignored);
+	}
 	snap_close(&old);
 	close_root(&p);
 	return rc;

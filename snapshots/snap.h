@@ -3,12 +3,22 @@
  *
  * Sync root layout:
  *	state.json                     latest version; written last, by rename
- *	snapshots/<V>.manifest.json    artifacts of V, events since its parent
- *	snapshots/<V>.tar.zst          the artifacts (pax + zstd)
+ *	snapshots/<V>.manifest.json    full: every artifact of V, events since
+ *	                               its parent
+ *	snapshots/<V>.tar.zst          full: every artifact (pax + zstd)
+ *	snapshots/<V>.delta.json       delta: what changed since V's parent
+ *	snapshots/<V>.delta.tar.zst    delta: the changed artifacts
  *	snapshots/<V>.state.json       state.json as it was when V was latest
  *	.publish.lock                  flock(2): one publisher at a time
  *
- * Publish order is the crash-safety argument: the three snapshot files are
+ * A version is either full or a delta on its parent. state.json names the
+ * last full version (the base) and every delta from it to the latest, so a
+ * reader at any version of the chain reads only the deltas after it, and
+ * any other reader the base plus the chain. A version is full when there is
+ * no parent, when the chain would pass max_chain, or when more than half
+ * the tree changed: the chain stays bounded and so does catching up.
+ *
+ * Publish order is the crash-safety argument: the snapshot files are
  * written to temp names, fsynced and renamed, the snapshots/ directory is
  * fsynced, and only then is state.json replaced by rename and the root
  * fsynced. A crash at any point leaves state.json naming a complete,
@@ -18,6 +28,7 @@
 #ifndef SNAP_H
 #define SNAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "manifest.h"
@@ -44,7 +55,12 @@ struct snap_publish_opts {
 	 * everything. */
 	unsigned keep_versions;
 	unsigned grace_s;
+	/* Deltas allowed past a full version, at most STATE_CHAIN_MAX;
+	 * 0 publishes every version in full. */
+	unsigned max_chain;
 };
+
+#define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
 
 /*
  * Validates every artifact under `source` and publishes the next version to
@@ -80,24 +96,50 @@ int snap_rollback(const char *sync_root, uint64_t to,
  */
 size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
 
-/* One version, opened for reading: its state record, its verified
- * manifest, and its archive's fd (not yet verified: arc_extract does that). */
-struct snap_version {
-	struct snap_state st;
+/* One archive to read: the base's or a delta's, with the manifest that
+ * lists exactly its entries. */
+struct snap_layer {
+	const struct state_file *manifest_f;	/* into the version's st */
+	const struct state_file *archive_f;
 	struct manifest *m;
 	int archfd;
 };
 
-#define SNAP_VERSION_INIT { .m = NULL, .archfd = -1 }
+/* One version, opened for reading: its state record, its full content (m:
+ * the base with every delta applied, verified), and the archives to read
+ * (not yet verified: arc_extract does that) - the whole chain, or only the
+ * deltas past a version the reader already holds. */
+struct snap_version {
+	struct snap_state st;
+	struct manifest *m;
+	struct snap_layer layers[STATE_CHAIN_MAX + 1];	/* oldest first */
+	size_t nlayers;
+	bool from_delta;	/* layers start past the reader's version */
+};
+
+#define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
 
 /*
  * Opens version `version` of the sync root at rootfd (0: the latest, from
- * state.json). Checks the manifest's size and XXH128 against the state
- * record and that manifest and state agree. 0, or -1 with err.
+ * state.json). Checks each manifest's size and XXH128 against the state
+ * record, each delta against its parent, and the result against the
+ * state's artifact count. 0, or -1 with err.
  */
 int snap_open(int rootfd, uint64_t version, struct snap_version *v,
     struct snap_err *err);
+
+/*
+ * The same, for a reader that holds `have` (a full manifest, or NULL): when
+ * have's version is on the chain of `version`, only the later deltas are
+ * read (from_delta is set and m starts as a copy of have); otherwise the
+ * whole chain.
+ */
+int snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+    struct snap_version *v, struct snap_err *err);
 void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
+
+/* Verifies every layer's archive in full (file and every entry). */
+int snap_verify_layers(struct snap_version *v, struct snap_err *err);
 
 /* Opens and fully verifies a version (every checksum). *st gets its state. */
 int snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
