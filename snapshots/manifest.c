@@ -81,8 +81,8 @@ manifest_add(struct manifest *m, int type, const char *name,
 	return 0;
 }
 
-static int
-add_event(struct manifest *m, int type, const char *name,
+int
+manifest_add_event(struct manifest *m, int type, const char *name,
     enum manifest_action action, int64_t when)
 {
 	struct manifest_event *ev;
@@ -177,13 +177,13 @@ manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 		    key_cmp(p->type, p->name, c->type, c->name);
 
 		if (cmp < 0) {
-			if (add_event(cur, p->type, p->name, MANIFEST_UNDEPLOY,
+			if (manifest_add_event(cur, p->type, p->name, MANIFEST_UNDEPLOY,
 			    now) == -1)
 				return -1;
 			i++;
 		} else if (cmp > 0) {
 			c->updated_at = now;
-			if (add_event(cur, c->type, c->name, MANIFEST_DEPLOY,
+			if (manifest_add_event(cur, c->type, c->name, MANIFEST_DEPLOY,
 			    now) == -1)
 				return -1;
 			j++;
@@ -192,7 +192,7 @@ manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 				c->updated_at = p->updated_at;
 			} else {
 				c->updated_at = now;
-				if (add_event(cur, c->type, c->name,
+				if (manifest_add_event(cur, c->type, c->name,
 				    MANIFEST_DEPLOY, now) == -1)
 					return -1;
 			}
@@ -250,7 +250,7 @@ manifest_dup(const struct manifest *m)
 			goto fail;
 	}
 	for (i = 0; i < m->nev; i++)
-		if (add_event(c, m->events[i].type, m->events[i].name,
+		if (manifest_add_event(c, m->events[i].type, m->events[i].name,
 		    m->events[i].action, m->events[i].updated_at) == -1)
 			goto fail;
 	return c;
@@ -276,7 +276,7 @@ manifest_delta(const struct manifest *cur)
 	for (i = 0; i < cur->nev; i++) {
 		const struct manifest_event *ev = &cur->events[i];
 
-		if (add_event(d, ev->type, ev->name, ev->action,
+		if (manifest_add_event(d, ev->type, ev->name, ev->action,
 		    ev->updated_at) == -1)
 			goto fail;
 		if (ev->action != MANIFEST_DEPLOY ||
@@ -400,7 +400,7 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	m->published_at = d->published_at;
 	manifest_clear_events(m);
 	for (k = 0; k < d->nev; k++)
-		if (add_event(m, d->events[k].type, d->events[k].name,
+		if (manifest_add_event(m, d->events[k].type, d->events[k].name,
 		    d->events[k].action, d->events[k].updated_at) == -1) {
 			free(gone);
 			return snap_err_set(err, "out of memory");
@@ -768,7 +768,7 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	else
 		return snap_err_set(err, "event %s: 'action' is not DEPLOY or "
 		    "UNDEPLOY", id);
-	if (add_event(m, type, slash + 1, act, when) == -1)
+	if (manifest_add_event(m, type, slash + 1, act, when) == -1)
 		return snap_err_set(err, "out of memory");
 	return 0;
 }

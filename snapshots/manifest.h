@@ -76,6 +76,10 @@ void manifest_free(struct manifest *m);	/* NULL is a no-op */
 int manifest_add(struct manifest *m, int type, const char *name,
     const char *labels, uint64_t size, const char *xxh128, int64_t updated_at);
 
+/* Appends an event (copies name). 0 or -1 (out of memory). */
+int manifest_add_event(struct manifest *m, int type, const char *name,
+    enum manifest_action action, int64_t when);
+
 /* Sorts by (type, name). -1 with err naming the first duplicate. */
 int manifest_sort(struct manifest *m, struct snap_err *err);
 

@@ -618,90 +618,105 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 }
 
 /* A delta when there is a readable parent, the chain has room and at most
- * half the tree changed; a full version otherwise. */
+ * half of a tree of `total` artifacts changed (`changed`); full otherwise. */
 static bool
-is_delta(const struct publisher *p, const struct manifest *cur)
+is_delta(const struct publisher *p, size_t changed, size_t total)
 {
-	unsigned max = p->o->max_chain;
-	size_t i, changed = 0;
-
-	if (!p->have_prev || p->repaired || max > STATE_CHAIN_MAX)
+	if (!p->have_prev || p->repaired || p->o->max_chain > STATE_CHAIN_MAX)
 		return false;
-	if (p->prev.st.ndeltas + 1 > max)
+	if (p->prev.st.ndeltas + 1 > p->o->max_chain)
 		return false;
-	for (i = 0; i < cur->nev; i++)
-		changed += cur->events[i].action == MANIFEST_DEPLOY;
-	return changed * 2 <= cur->n;
+	return changed * 2 <= total;
 }
 
-/* The version's own files, full or delta, and the state that names them
- * with the chain below them. */
-static int
-write_payload(struct publisher *p, int srcfd, const char *label,
-    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+static size_t
+deploy_events(const struct manifest *m)
 {
-	struct manifest *delta = NULL;
-	const struct manifest *payload = cur;
-	struct state_delta *d;
-	int rc = -1;
+	size_t i, n = 0;
 
-	cur->kind = MANIFEST_FULL;
-	cur->version = p->version;
-	cur->parent_version = p->have_prev ? p->prev.st.version : 0;
-	cur->published_at = p->now;
-	if (!is_delta(p, cur)) {
-		st->base_version = p->version;
-		st->ndeltas = 0;
-		state_manifest_name(p->version, st->manifest.name,
-		    sizeof(st->manifest.name));
-		state_archive_name(p->version, st->archive.name,
-		    sizeof(st->archive.name));
-		if (write_archive(p, srcfd, label, cur, &st->archive, err) == -1)
-			return -1;
-		return write_manifest_file(p, cur, &st->manifest, err);
-	}
-	if ((delta = manifest_delta(cur)) == NULL)
-		return snap_err_set(err, "out of memory");
-	payload = delta;
+	for (i = 0; i < m->nev; i++)
+		n += m->events[i].action == MANIFEST_DEPLOY;
+	return n;
+}
+
+/* Writes delta d's archive and manifest; st gets the chain below it plus
+ * d on top. */
+static int
+write_delta(struct publisher *p, int srcfd, const char *label,
+    const struct manifest *d, struct snap_state *st, struct snap_err *err)
+{
+	struct state_delta *sd;
+
 	st->base_version = p->prev.st.base_version;
 	st->manifest = p->prev.st.manifest;
 	st->archive = p->prev.st.archive;
 	st->ndeltas = p->prev.st.ndeltas + 1;
 	memcpy(st->deltas, p->prev.st.deltas,
 	    p->prev.st.ndeltas * sizeof(st->deltas[0]));
-	d = &st->deltas[st->ndeltas - 1];
-	d->version = p->version;
-	state_delta_manifest_name(p->version, d->manifest.name,
-	    sizeof(d->manifest.name));
-	state_delta_archive_name(p->version, d->archive.name,
-	    sizeof(d->archive.name));
-	if (write_archive(p, srcfd, label, payload, &d->archive, err) == 0 &&
-	    write_manifest_file(p, payload, &d->manifest, err) == 0)
-		rc = 0;
+	sd = &st->deltas[st->ndeltas - 1];
+	sd->version = p->version;
+	state_delta_manifest_name(p->version, sd->manifest.name,
+	    sizeof(sd->manifest.name));
+	state_delta_archive_name(p->version, sd->archive.name,
+	    sizeof(sd->archive.name));
+	if (write_archive(p, srcfd, label, d, &sd->archive, err) == -1)
+		return -1;
+	return write_manifest_file(p, d, &sd->manifest, err);
+}
+
+/* Writes full manifest cur and its archive; st gets them as its base. */
+static int
+write_full(struct publisher *p, int srcfd, const char *label,
+    const struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	st->base_version = p->version;
+	st->ndeltas = 0;
+	state_manifest_name(p->version, st->manifest.name,
+	    sizeof(st->manifest.name));
+	state_archive_name(p->version, st->archive.name,
+	    sizeof(st->archive.name));
+	if (write_archive(p, srcfd, label, cur, &st->archive, err) == -1)
+		return -1;
+	return write_manifest_file(p, cur, &st->manifest, err);
+}
+
+/* The version's own files, full or delta. */
+static int
+write_payload(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	struct manifest *delta;
+	int rc;
+
+	cur->kind = MANIFEST_FULL;
+	if (!is_delta(p, deploy_events(cur), cur->n))
+		return write_full(p, srcfd, label, cur, st, err);
+	if ((delta = manifest_delta(cur)) == NULL)
+		return snap_err_set(err, "out of memory");
+	rc = write_delta(p, srcfd, label, delta, st, err);
 	manifest_free(delta);
 	return rc;
 }
 
-/* Payload, state copy, fsync snapshots/, then state.json: the commit. */
+/* The state record, its copy, fsync snapshots/, then state.json: the
+ * commit. st already names the files. */
 static int
-commit_version(struct publisher *p, int srcfd, const char *label,
-    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
+    uint64_t artifact_count, struct snap_err *err)
 {
 	char *sbuf = NULL, name[96];
 	size_t slen;
 	int rc = -1;
 
-	if (write_payload(p, srcfd, label, cur, st, err) == -1)
-		return -1;
 	snprintf(st->cluster_id, sizeof(st->cluster_id), "%s", p->o->cluster_id);
 	snprintf(st->node_id, sizeof(st->node_id), "%s", p->o->node_id);
 	snprintf(st->node_version, sizeof(st->node_version), "%s",
 	    SNAP_VERSION_STRING);
 	st->version = p->version;
-	st->parent_version = cur->parent_version;
+	st->parent_version = parent;
 	st->published_at = p->now;
 	st->last_sync_at = p->now;
-	st->artifact_count = cur->n;
+	st->artifact_count = artifact_count;
 	if (state_to_json(st, &sbuf, &slen, err) == -1)
 		goto out;
 	state_copy_name(p->version, name, sizeof(name));
@@ -714,6 +729,19 @@ out:
 	return rc;
 }
 
+/* Payload then state: version p->version holding cur. */
+static int
+commit_version(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	cur->version = p->version;
+	cur->parent_version = p->have_prev ? p->prev.st.version : 0;
+	cur->published_at = p->now;
+	if (write_payload(p, srcfd, label, cur, st, err) == -1)
+		return -1;
+	return commit_state(p, st, cur->parent_version, cur->n, err);
+}
+
 static int
 check_ids(const struct snap_publish_opts *o, struct snap_err *err)
 {
@@ -724,10 +752,46 @@ check_ids(const struct snap_publish_opts *o, struct snap_err *err)
 	return 0;
 }
 
-int
-snap_publish(const char *source, const char *sync_root,
-    const struct snap_publish_opts *o, enum snap_publish_result *result,
+void
+snap_memo_clear(struct snap_memo *memo)
+{
+	manifest_free(memo->m);
+	memo->m = NULL;
+	memo->version = 0;
+}
+
+/* Keeps what was just published (or found unchanged) in memo. */
+static void
+remember(struct snap_memo *memo, struct manifest **m, uint64_t version)
+{
+	if (memo == NULL)
+		return;
+	snap_memo_clear(memo);
+	memo->m = *m;
+	memo->version = version;
+	*m = NULL;
+	manifest_clear_events(memo->m);
+}
+
+static void
+finish_publish(struct publisher *p, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err)
+{
+	*result = p->repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
+	*version = p->version;
+	if (p->repaired)
+		snap_err_set(err, "replaced an unreadable latest version: %s",
+		    p->repair_reason);
+	(void)snap_prune(p->rootfd, p->version, p->o->keep_versions,
+	    p->o->grace_s);
+}
+
+/* The whole tree: scanned, hashed, validated where it changed. */
+static int
+publish_full(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err)
 {
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
@@ -754,6 +818,7 @@ snap_publish(const char *source, const char *sync_root,
 	if (p.have_prev && manifest_same_content(p.prev.m, cur)) {
 		*result = SNAP_UNCHANGED;
 		*version = p.prev.st.version;
+		remember(memo, &p.prev.m, p.prev.st.version);
 		rc = 0;
 		goto out;
 	}
@@ -763,17 +828,213 @@ snap_publish(const char *source, const char *sync_root,
 	}
 	if (commit_version(&p, srcfd, source, cur, &st, err) == -1)
 		goto out;
-	*result = p.repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
-	*version = p.version;
-	if (p.repaired)
-		snap_err_set(err, "replaced an unreadable latest version: %s",
-		    p.repair_reason);
-	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
+	finish_publish(&p, result, version, err);
+	remember(memo, &cur, p.version);
 	rc = 0;
 out:
 	manifest_free(cur);
 	close_root(&p);
 	close(srcfd);
+	return rc;
+}
+
+int
+snap_publish(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_err *err)
+{
+	return publish_full(source, sync_root, o, NULL, result, version, err);
+}
+
+/* --- publishing what changed --- */
+
+/*
+ * Opens the sync root for a publish on top of memo: 0 when state.json
+ * still names memo's version (nobody else published since) and the deltas
+ * of its chain are intact; 1 when a full publish must decide instead;
+ * -1 with err.
+ */
+static int
+open_root_on(struct publisher *p, const char *sync_root,
+    const struct snap_memo *memo, struct snap_err *err)
+{
+	struct snap_err ignored;
+	size_t i;
+	int fd;
+
+	if (fsu_mkdirs(sync_root, err) == -1 ||
+	    (p->rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
+	    (p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1 ||
+	    lock_root(p, sync_root, err) == -1)
+		return -1;
+	if (state_read(p->rootfd, STATE_FILE, &p->prev.st, &ignored) == -1 ||
+	    p->prev.st.version != memo->version)
+		return 1;
+	/* The deltas are small: check them all (the base was checked when
+	 * memo was made). */
+	for (i = 0; i < p->prev.st.ndeltas; i++) {
+		const struct state_file *f = &p->prev.st.deltas[i].archive;
+
+		fd = openat(p->rootfd, f->name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC);
+		if (fd == -1 || fsu_check_regular(fd, f->name, &ignored) == -1 ||
+		    arc_check_file(fd, f, &ignored) == -1) {
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		close(fd);
+	}
+	p->have_prev = true;
+	p->version = highest_on_disk(p->snapfd);
+	if (p->prev.st.version > p->version)
+		p->version = p->prev.st.version;
+	p->version++;
+	return 0;
+}
+
+static int
+change_cmp(const void *a, const void *b)
+{
+	const struct snap_change *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* One changed path: a DEPLOY with its new entry, an UNDEPLOY, or nothing
+ * (same bytes and labels as before, or gone and never published). */
+static int
+diff_one(struct publisher *p, int srcfd, const char *label,
+    const struct label_rules *rules, const struct manifest *had,
+    const struct snap_change *c, struct manifest *d, struct snap_err *err)
+{
+	const struct manifest_entry *old = manifest_find(had, c->type, c->name);
+	struct manifest_entry probe = { .type = c->type, .name = (char *)c->name };
+	char labels[LABELS_MAX], sum[HASH_HEX_LEN + 1];
+	bool exists;
+	size_t len;
+
+	if (scan_one(srcfd, label, c->type, c->name, &exists, err) == -1)
+		return -1;
+	if (!exists)
+		return old == NULL ? 0 : manifest_add_event(d, c->type, c->name,
+		    MANIFEST_UNDEPLOY, p->now);
+	if (read_artifact(p, srcfd, label, &probe, &len, err) == -1)
+		return -1;
+	hash_buf(p->buf, len, sum);
+	labels_for(rules, c->type, c->name, labels);
+	if (old != NULL && strcmp(old->xxh128, sum) == 0 &&
+	    old->size == len && strcmp(old->labels, labels) == 0)
+		return 0;
+	if (p->o->xc != NULL && (old == NULL || strcmp(old->xxh128, sum) != 0) &&
+	    xmlcheck_validate(p->o->xc, artifact_types[c->type].folder, p->buf,
+	    len, err) == -1)
+		return snap_err_prefix(err, "%s/%s/%s.xml", label,
+		    artifact_types[c->type].folder, c->name);
+	if (manifest_add(d, c->type, c->name, labels, len, sum, p->now) == -1 ||
+	    manifest_add_event(d, c->type, c->name, MANIFEST_DEPLOY,
+	    p->now) == -1)
+		return snap_err_set(err, "out of memory");
+	return 0;
+}
+
+/* The delta from memo to the source, over the changed paths only. */
+static struct manifest *
+diff_changes(struct publisher *p, int srcfd, const char *label,
+    const struct snap_memo *memo, struct snap_change *changes, size_t n,
+    struct snap_err *err)
+{
+	struct label_rules *rules = NULL;
+	struct manifest *d = manifest_new();
+	size_t i;
+
+	if (d == NULL) {
+		snap_err_set(err, "out of memory");
+		return NULL;
+	}
+	d->kind = MANIFEST_DELTA;
+	d->version = p->version;
+	d->parent_version = memo->version;
+	d->published_at = p->now;
+	qsort(changes, n, sizeof(*changes), change_cmp);
+	if (labels_load(srcfd, &rules, err) == -1) {
+		snap_err_prefix(err, "%s", label);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && change_cmp(&changes[i - 1], &changes[i]) == 0)
+			continue;
+		if (diff_one(p, srcfd, label, rules, memo->m, &changes[i], d,
+		    err) == -1)
+			goto fail;
+	}
+	labels_free(rules);
+	if (manifest_sort(d, err) == -1)
+		goto fail;
+	return d;
+fail:
+	labels_free(rules);
+	manifest_free(d);
+	return NULL;
+}
+
+int
+snap_publish_changes(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    struct snap_change *changes, size_t nchanges,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err)
+{
+	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
+	    .prev = SNAP_VERSION_INIT };
+	struct manifest *d = NULL;
+	struct snap_state st;
+	size_t removed;
+	int srcfd = -1, rc = -1, on;
+
+	if (memo->m == NULL || changes == NULL)
+		return publish_full(source, sync_root, o, memo, result, version,
+		    err);
+	if (check_ids(o, err) == -1 ||
+	    (srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
+		goto out;
+	p.now = fsu_now();
+	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,
+	    err)) == NULL)
+		goto out;
+	if (d->nev == 0) {
+		*result = SNAP_UNCHANGED;
+		*version = memo->version;
+		rc = 0;
+		goto out;
+	}
+	removed = d->nev - d->n;
+	if (!is_delta(&p, d->n, memo->m->n + d->n - removed)) {
+		on = 1;	/* the chain is full, or most of the tree changed */
+		goto out;
+	}
+	if (write_delta(&p, srcfd, source, d, &st, err) == -1 ||
+	    manifest_apply_delta(memo->m, d, err) == -1 ||
+	    commit_state(&p, &st, d->parent_version, memo->m->n, err) == -1) {
+		snap_memo_clear(memo);	/* it may hold d: start afresh */
+		goto out;
+	}
+	memo->version = p.version;
+	manifest_clear_events(memo->m);
+	finish_publish(&p, result, version, err);
+	rc = 0;
+out:
+	manifest_free(d);
+	close_root(&p);
+	close(srcfd);
+	if (on == 1)
+		return publish_full(source, sync_root, o, memo, result, version,
+		    err);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "manifest.h"
+#include "names.h"
 #include "snap_err.h"
 #include "state.h"
 #include "xmlcheck.h"
@@ -78,6 +79,39 @@ struct snap_publish_opts {
 int snap_publish(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err);
+
+/* What a long-running publisher remembers of its last publish: the full
+ * content of that version, so that the next publish need read only what
+ * changed. */
+struct snap_memo {
+	struct manifest *m;
+	uint64_t version;
+};
+
+#define SNAP_MEMO_INIT { .m = NULL, .version = 0 }
+void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
+
+/* An artifact that may have changed (created, written, removed). */
+struct snap_change {
+	int type;
+	char name[NAME_MAX_BYTES + 1];
+};
+
+/*
+ * snap_publish() for a publisher that knows which artifacts may have
+ * changed since its last publish (memo): only those are read, hashed and
+ * validated, and the version is a delta on memo's. It falls back to
+ * snap_publish() in full - and fills memo - when memo is empty, changes is
+ * NULL (not known: an inotify overflow, labels.conf changed), state.json
+ * no longer names memo's version (someone else published), a delta of the
+ * chain is damaged, or a full version is due. `changes` is sorted in place.
+ * On success memo holds the latest version; on failure it may be emptied.
+ */
+int snap_publish_changes(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    struct snap_change *changes, size_t nchanges,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err);
 
 /*
  * Publishes the content of an older retained version `to` as a new, higher
