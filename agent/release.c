@@ -133,6 +133,7 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
 	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
 		return -1;
+	(void)fsu_tmp_sweep(d->upfd, NULL);	/* a record cut short */
 	if ((dir = fsu_opendir_dup(d->relfd)) == NULL)
 		return snap_err_sys(err, errno, "releases");
 	while (rc == 0 && (de = readdir(dir)) != NULL) {

@@ -340,6 +340,11 @@ test_start_removes_crash_leftovers(void **state)
 	tu_mkdir(path);
 	tu_path(path, "%s/releases/v8-r8.json", e->dep);	/* no dir */
 	tu_write_str(path, "{}");
+	/* A record cut short by kill -9 (found by t55-torture). */
+	tu_path(path, "%s/releases/.v9-r9.json.tmp-abc123", e->dep);
+	tu_write_str(path, "{\"artif");
+	tu_path(path, "%s/upstream/.9.json.tmp-abc123", e->dep);
+	tu_write_str(path, "{\"artif");
 
 	open_deploy(e, &d, 5, true);
 	assert_true(d.has_current);
@@ -347,6 +352,8 @@ test_start_removes_crash_leftovers(void **state)
 	tu_assert_dir(path, ".lock,current,releases,upstream");
 	tu_path(path, "%s/releases", e->dep);
 	tu_assert_dir(path, "v1-r1,v1-r1.json");
+	tu_path(path, "%s/upstream", e->dep);
+	tu_assert_dir(path, "1.json");
 	tu_assert_trees_equal(e->src, e->cur);
 	deploy_close(&d);
 }
