@@ -162,6 +162,8 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	return rc;
 }
 
+static void apply_retention(struct deploy *d);
+
 static void
 upstream_name(uint64_t version, char *out, size_t len)
 {
@@ -233,6 +235,8 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		return snap_err_prefix(err, "%s", path);
 	if (clean_leftovers(d, err) == -1)
 		return snap_err_prefix(err, "%s", path);
+	/* Killed between a swap and its retention, we hold one too many. */
+	apply_retention(d);
 	return 0;
 }
 

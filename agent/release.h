@@ -44,8 +44,9 @@
  * directory is renamed into releases/, and current only ever points at a
  * renamed, complete release. At start, .staging/ and current.tmp are
  * removed, as are directories without a .json, .json files without a
- * directory and temp files in releases/ and upstream/; the release current
- * points at is never touched.
+ * directory and temp files in releases/ and upstream/, and retention runs
+ * (a crash between a swap and its retention left one release too many);
+ * the release current points at is never touched.
  */
 #ifndef RELEASE_H
 #define RELEASE_H

@@ -358,6 +358,37 @@ test_start_removes_crash_leftovers(void **state)
 	deploy_close(&d);
 }
 
+/* Killed between a swap and its retention, a secondary holds one release
+ * too many; the next start trims them to keep (seen writing t55-torture's
+ * clean-restart check). */
+static void
+test_start_applies_retention(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	char path[TU_PATH];
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 5, false);
+	for (i = 0; i < 3; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	assert_int_equal(count_releases(e), 6);
+	deploy_close(&d);
+
+	open_deploy(e, &d, 2, false);
+	assert_string_equal(d.current.name, "v3-r3");
+	tu_path(path, "%s/releases", e->dep);
+	tu_assert_dir(path, "v2-r2,v2-r2.json,v3-r3,v3-r3.json");
+	tu_path(path, "%s/upstream", e->dep);
+	tu_assert_dir(path, "2.json,3.json");
+	tu_assert_trees_equal(e->src, e->cur);
+	deploy_close(&d);
+}
+
 static void
 test_foreign_current_is_refused(void **state)
 {
@@ -407,6 +438,8 @@ main(void)
 		    test_bad_archive_keeps_current_and_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_start_removes_crash_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_start_applies_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_foreign_current_is_refused, setup, teardown),
 		cmocka_unit_test(test_release_names),
