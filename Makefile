@@ -4,6 +4,8 @@
 #   make test       install what the tests need, then unit + integration
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
+#   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
+#   make valgrind   the cluster scenario with every process under valgrind
 #   make install    binary and example config (PREFIX=/usr/local)
 
 PREFIX   ?= /usr/local
@@ -35,7 +37,8 @@ BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check unit integration demo install clean bench
+.PHONY: all deps test check unit integration demo install clean bench \
+	torture valgrind
 
 all: $(BIN)
 
@@ -78,6 +81,19 @@ check: unit integration
 bench: all
 	scripts/deps test
 	scripts/bench-rest 10
+
+# Long runs, beside `make test`: see README "Torture and valgrind".
+TORTURE_KILLS   ?= 200
+VALGRIND_SCRIPTS ?= t25-scenario
+
+torture: all
+	scripts/deps test
+	TORTURE_KILLS=$(TORTURE_KILLS) ARTSYNC=$(abspath $(BIN)) \
+	    nice integration/run t55-torture
+
+valgrind: all
+	scripts/deps test
+	VALGRIND=1 ARTSYNC=$(abspath $(BIN)) nice integration/run $(VALGRIND_SCRIPTS)
 
 demo:
 	scripts/deps demo

@@ -146,6 +146,7 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
 	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
 		return -1;
+	(void)fsu_tmp_sweep(d->upfd, NULL);	/* a record cut short */
 	if ((dir = fsu_opendir_dup(d->relfd)) == NULL)
 		return snap_err_sys(err, errno, "releases");
 	while (rc == 0 && (de = readdir(dir)) != NULL) {
@@ -173,6 +174,8 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	closedir(dir);
 	return rc;
 }
+
+static void apply_retention(struct deploy *d);
 
 static void
 upstream_name(uint64_t version, char *out, size_t len)
@@ -240,6 +243,8 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		return snap_err_prefix(err, "%s", path);
 	if (clean_leftovers(d, err) == -1)
 		return snap_err_prefix(err, "%s", path);
+	/* Killed between a swap and its retention, we hold one too many. */
+	apply_retention(d);
 	return 0;
 }
 

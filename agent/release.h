@@ -43,8 +43,10 @@
  * Crash safety: the release's .json is written (atomically) before its
  * directory is renamed into releases/, and current only ever points at a
  * renamed, complete release. At start, .staging/ and current.tmp are
- * removed, as are directories without a .json and .json files without a
- * directory; the release current points at is never touched.
+ * removed, as are directories without a .json, .json files without a
+ * directory and temp files in releases/ and upstream/, and retention runs
+ * (a crash between a swap and its retention left one release too many);
+ * the release current points at is never touched.
  */
 #ifndef RELEASE_H
 #define RELEASE_H

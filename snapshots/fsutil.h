@@ -38,6 +38,15 @@ int fsu_tmp_commit(struct fsu_tmp *t, struct snap_err *err);
 /* Closes and unlinks the temp file if it is still open; safe to repeat. */
 void fsu_tmp_abort(struct fsu_tmp *t);
 
+/*
+ * Removes the temp files fsu_tmp_open() made in dirfd for `name` (for any
+ * name when NULL) and a crash left there: regular files named exactly
+ * ".NAME.tmp-XXXXXX". Call it only where no writer of ours can be between
+ * fsu_tmp_open() and its commit (under the lock that keeps other writers of
+ * dirfd away). Returns how many it removed.
+ */
+size_t fsu_tmp_sweep(int dirfd, const char *name);
+
 /* Temp, write, fsync, rename, fsync dirfd: the whole atomic write. */
 int fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
     struct snap_err *err);

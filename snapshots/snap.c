@@ -436,6 +436,10 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return snap_err_prefix(err, "%s", sync_root);
 	if (lock_root(p, sync_root, err) == -1)
 		return -1;
+	/* A publisher killed while writing state.json left its temp; under
+	 * the lock no other one is writing. (snapshots/ temps go with
+	 * retention, snap_prune.) */
+	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
 	p->version = highest_on_disk(p->snapfd);
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {

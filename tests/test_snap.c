@@ -450,13 +450,18 @@ test_versions_only_grow(void **state)
 	assert_int_equal(v.m->parent_version, 1);
 	snap_close(&v);
 
-	/* Leftovers of a publish that crashed before state.json. */
+	/* Leftovers of a publish that crashed before state.json; and of one
+	 * killed while writing it, whose temp the next publish removes
+	 * (found by t55-torture). */
 	in_root(&e, "snapshots/9.tar.zst", p);
 	tu_write_str(p, "half an archive");
+	in_root(&e, ".state.json.tmp-abc123", p);
+	tu_write_str(p, "{\"format\": 1, \"clus");
 	change_hello(&e, "ten");
 	publish_ok(&e, SNAP_PUBLISHED, 10);
 	verify_ok(&e, 0, 10);
 	verify_ok(&e, 10, 10);
+	tu_assert_dir(e.root, ".publish.lock,snapshots,state.json");
 }
 
 static void
