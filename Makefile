@@ -5,6 +5,8 @@
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
 #   make install    binary and example config (PREFIX=/usr/local)
+#   make fuzz       build the libFuzzer targets (clang) and run each for
+#                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -35,7 +37,17 @@ BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check unit integration demo install clean bench
+# libFuzzer targets: the same LIB_OBJ, built with clang into build-fuzz/
+# with the fuzzer's coverage hooks and ASan + UBSan (README "Fuzzing").
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC  ?= clang-14
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test check unit integration demo install clean bench \
+        fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BIN)
 
@@ -55,6 +67,11 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags cmocka) $(CFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) \
+	    $(LDFLAGS) $(LDLIBS)
+
 deps:
 	scripts/deps build
 
@@ -69,6 +86,7 @@ test:
 	scripts/deps test
 	$(MAKE) check
 	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
+	$(MAKE) fuzz-smoke		# so must the fuzzers
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
@@ -78,6 +96,22 @@ check: unit integration
 bench: all
 	scripts/deps test
 	scripts/bench-rest 10
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	scripts/deps fuzz
+	$(MAKE) fuzz-bins BUILD=build-fuzz CC=$(FUZZ_CC) \
+	    OPT="-O2 -g -fno-omit-frame-pointer" SAN="$(FUZZ_SAN)"
+
+# Each target for FUZZ_SECONDS (FUZZ_TARGETS="arc route" picks some), one
+# after the other; working corpora and crashes go to build-fuzz/.
+fuzz: fuzz-build
+	fuzz/run long $(FUZZ_SECONDS)
+
+# Each target over its seed corpus plus a few thousand mutations.
+fuzz-smoke: fuzz-build
+	fuzz/run smoke
 
 demo:
 	scripts/deps demo
@@ -94,6 +128,6 @@ install: all
 	    echo "installed /etc/artsync.conf"; fi
 
 clean:
-	rm -rf build build-san artsync
+	rm -rf build build-san build-fuzz artsync
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
