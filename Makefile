@@ -7,6 +7,8 @@
 #   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
 #   make valgrind   the cluster scenario with every process under valgrind
 #   make install    binary and example config (PREFIX=/usr/local)
+#   make fuzz       build the libFuzzer targets (clang) and run each for
+#                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -37,8 +39,17 @@ BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 
+# libFuzzer targets: the same LIB_OBJ, built with clang into build-fuzz/
+# with the fuzzer's coverage hooks and ASan + UBSan (README "Fuzzing").
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC  ?= clang-14
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
 .PHONY: all deps test check unit integration demo install clean bench \
-	torture valgrind
+        torture valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BIN)
 
@@ -58,6 +69,11 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags cmocka) $(CFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) \
+	    $(LDFLAGS) $(LDLIBS)
+
 deps:
 	scripts/deps build
 
@@ -72,6 +88,7 @@ test:
 	scripts/deps test
 	$(MAKE) check
 	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
+	$(MAKE) fuzz-smoke		# so must the fuzzers
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
@@ -95,6 +112,22 @@ valgrind: all
 	scripts/deps test
 	VALGRIND=1 ARTSYNC=$(abspath $(BIN)) nice integration/run $(VALGRIND_SCRIPTS)
 
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	scripts/deps fuzz
+	$(MAKE) fuzz-bins BUILD=build-fuzz CC=$(FUZZ_CC) \
+	    OPT="-O2 -g -fno-omit-frame-pointer" SAN="$(FUZZ_SAN)"
+
+# Each target for FUZZ_SECONDS (FUZZ_TARGETS="arc route" picks some), one
+# after the other; working corpora and crashes go to build-fuzz/.
+fuzz: fuzz-build
+	fuzz/run long $(FUZZ_SECONDS)
+
+# Each target over its seed corpus plus a few thousand mutations.
+fuzz-smoke: fuzz-build
+	fuzz/run smoke
+
 demo:
 	scripts/deps demo
 	$(MAKE) all
@@ -110,6 +143,6 @@ install: all
 	    echo "installed /etc/artsync.conf"; fi
 
 clean:
-	rm -rf build build-san artsync
+	rm -rf build build-san build-fuzz artsync
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
