@@ -4,6 +4,7 @@
 #   make test       install what the tests need, then unit + integration
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
+#   make bench      the benchmark table (README "Performance"; slow, not a test)
 #   make install    binary and example config (PREFIX=/usr/local)
 
 PREFIX   ?= /usr/local
@@ -50,6 +51,11 @@ $(BUILD)/snapshots/xsd_embed.o: snapshots/xsd_embed.S $(XSD)
 	@mkdir -p $(dir $@)
 	$(CC) -I. $(SAN) -c -o $@ $<
 
+# The benchmark's clock (scripts/bench): standalone, no project code.
+$(BUILD)/bench-probe: scripts/bench-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags cmocka) $(CFLAGS) \
@@ -68,16 +74,17 @@ integration: $(BIN)
 test:
 	scripts/deps test
 	$(MAKE) check
-	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
+	BENCH_BUILD=$(BUILD) scripts/bench --smoke	# the harness must not rot
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 check: unit integration
 
-# Figures, not tests: see README "Performance".
-bench: all
+# Figures, not tests: see README "Performance". scripts/bench builds its own
+# optimized binary (build-bench/, -O2, no sanitizers) and the probe.
+bench:
 	scripts/deps test
-	scripts/bench-rest 10
+	scripts/bench
 
 demo:
 	scripts/deps demo
@@ -94,6 +101,6 @@ install: all
 	    echo "installed /etc/artsync.conf"; fi
 
 clean:
-	rm -rf build build-san artsync
+	rm -rf build build-san build-bench artsync
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
