@@ -6,6 +6,7 @@
 #   make demo       install what the demo needs, then run it
 #   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
 #   make valgrind   the cluster scenario with every process under valgrind
+#   make bench      the benchmark table (README "Performance"; slow, not a test)
 #   make install    binary and example config (PREFIX=/usr/local)
 #   make fuzz       build the libFuzzer targets (clang) and run each for
 #                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
@@ -64,6 +65,11 @@ $(BUILD)/snapshots/xsd_embed.o: snapshots/xsd_embed.S $(XSD)
 	@mkdir -p $(dir $@)
 	$(CC) -I. $(SAN) -c -o $@ $<
 
+# The benchmark's clock (scripts/bench): standalone, no project code.
+$(BUILD)/bench-probe: scripts/bench-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags cmocka) $(CFLAGS) \
@@ -87,17 +93,18 @@ integration: $(BIN)
 test:
 	scripts/deps test
 	$(MAKE) check
-	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
-	$(MAKE) fuzz-smoke		# so must the fuzzers
+	BENCH_BUILD=$(BUILD) scripts/bench --smoke	# the harness must not rot
+	$(MAKE) fuzz-smoke		# nor must the fuzzers
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 check: unit integration
 
-# Figures, not tests: see README "Performance".
-bench: all
+# Figures, not tests: see README "Performance". scripts/bench builds its own
+# optimized binary (build-bench/, -O2, no sanitizers) and the probe.
+bench:
 	scripts/deps test
-	scripts/bench-rest 10
+	scripts/bench
 
 # Long runs, beside `make test`: see README "Torture and valgrind".
 TORTURE_KILLS   ?= 200
@@ -144,5 +151,6 @@ install: all
 
 clean:
 	rm -rf build build-san build-fuzz artsync
+	rm -rf build build-san build-bench artsync
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
