@@ -350,7 +350,8 @@ want_from_archive(const struct manifest_entry *e, void *arg)
 /* Unlinks what the base holds and the target does not. */
 static int
 remove_dropped(int stagefd, const struct manifest *base,
-    const struct manifest *target, size_t *removed, struct snap_err *err)
+    const struct manifest *target, size_t *removed, bool *touched,
+    struct snap_err *err)
 {
 	char path[NAME_MAX_BYTES + 64];
 	size_t i;
@@ -364,14 +365,31 @@ remove_dropped(int stagefd, const struct manifest *base,
 		    artifact_types[e->type].folder, e->name);
 		if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT)
 			return snap_err_sys(err, errno, "%s: unlink", path);
+		touched[e->type] = true;
 		(*removed)++;
 	}
 	return 0;
 }
 
 /* Every type folder exists (empty or not) and is on disk. */
+/* Creates the type folders a fresh build lacks. */
 static int
-sync_folders(int stagefd, bool create, struct snap_err *err)
+make_folders(int stagefd, struct snap_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < artifact_type_count; i++)
+		if (mkdirat(stagefd, artifact_types[i].folder, 0755) == -1 &&
+		    errno != EEXIST)
+			return snap_err_sys(err, errno, "%s: mkdir",
+			    artifact_types[i].folder);
+	return 0;
+}
+
+/* Makes the folders whose entries changed durable, and the build's own
+ * directory: a patched release pays for the folders it touched, not ten. */
+static int
+sync_folders(int stagefd, const bool *touched, struct snap_err *err)
 {
 	size_t i;
 	int fd;
@@ -379,9 +397,8 @@ sync_folders(int stagefd, bool create, struct snap_err *err)
 	for (i = 0; i < artifact_type_count; i++) {
 		const char *folder = artifact_types[i].folder;
 
-		if (create && mkdirat(stagefd, folder, 0755) == -1 &&
-		    errno != EEXIST)
-			return snap_err_sys(err, errno, "%s: mkdir", folder);
+		if (!touched[i])
+			continue;
 		if ((fd = fsu_open_dir(stagefd, folder, err)) == -1)
 			return -1;
 		if (fsync(fd) == -1) {
@@ -533,6 +550,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
+	bool touched[ARTIFACT_TYPES_MAX] = { false };
 	int stagefd;
 	size_t i;
 
@@ -545,8 +563,12 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		goto fail;
 	}
 	x.fsync_files = n.count <= FSYNC_EACH_MAX;
-	if (sync_folders(stagefd, true, err) == -1 ||
-	    remove_dropped(stagefd, base, p->target, &st->removed, err) == -1)
+	for (i = 0; i < p->target->n; i++)
+		if (n.todo[i] || base == NULL)
+			touched[p->target->entries[i].type] = true;
+	if (make_folders(stagefd, err) == -1 ||
+	    remove_dropped(stagefd, base, p->target, &st->removed, touched,
+	    err) == -1)
 		goto fail;
 	/* Newest layer first: a file changed twice is taken from the delta
 	 * that holds the target's copy, and only once. */
@@ -568,7 +590,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		snap_err_sys(err, errno, BUILD ": syncfs");
 		goto fail;
 	}
-	if (sync_folders(stagefd, false, err) == -1)
+	if (sync_folders(stagefd, touched, err) == -1)
 		goto fail;
 	free(n.todo);
 	return stagefd;
