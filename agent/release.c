@@ -127,6 +127,58 @@ load_manifest(struct deploy *d, const char *name, struct snap_err *err)
 	return m;
 }
 
+/* --- the record cache (release.h) --- */
+
+static void
+cache_drop(struct deploy *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++)
+		if (d->cache[i].m != NULL && (name == NULL ||
+		    strcmp(d->cache[i].name, name) == 0)) {
+			manifest_free(d->cache[i].m);
+			d->cache[i].m = NULL;
+		}
+}
+
+/* Takes ownership of m, the record of release `name`. */
+static void
+cache_put(struct deploy *d, const char *name, struct manifest *m)
+{
+	size_t i, held = m->n, slot = RELEASE_CACHE_MAX;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++) {
+		if (d->cache[i].m == NULL)
+			slot = slot == RELEASE_CACHE_MAX ? i : slot;
+		else
+			held += d->cache[i].m->n;
+	}
+	if (slot == RELEASE_CACHE_MAX || held > RELEASE_CACHE_ENTRIES) {
+		manifest_free(m);
+		return;
+	}
+	snprintf(d->cache[slot].name, sizeof(d->cache[slot].name), "%s", name);
+	d->cache[slot].m = m;
+}
+
+/* The cached record of `name`, handed over to the caller, or NULL. */
+static struct manifest *
+cache_take(struct deploy *d, const char *name)
+{
+	struct manifest *m;
+	size_t i;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++)
+		if (d->cache[i].m != NULL &&
+		    strcmp(d->cache[i].name, name) == 0) {
+			m = d->cache[i].m;
+			d->cache[i].m = NULL;
+			return m;
+		}
+	return NULL;
+}
+
 static bool
 is_current(const struct deploy *d, const char *name)
 {
@@ -254,6 +306,7 @@ deploy_close(struct deploy *d)
 	manifest_free(d->current_m);
 	manifest_free(d->upstream_m);
 	d->current_m = d->upstream_m = NULL;
+	cache_drop(d, NULL);
 	if (d->upfd >= 0)
 		close(d->upfd);
 	if (d->lockfd >= 0)
@@ -280,7 +333,8 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	if (is_current(d, base->name))
 		return 0;
 	/* A release whose record we cannot read is simply not reused. */
-	*bm = load_manifest(d, base->name, &ignored);
+	if ((*bm = cache_take(d, base->name)) == NULL)
+		*bm = load_manifest(d, base->name, &ignored);
 	if (*bm == NULL)
 		return 0;
 	if (renameat(d->relfd, base->name, d->rootfd, BUILD) == -1) {
@@ -643,6 +697,7 @@ apply_retention(struct deploy *d)
 	for (i = 0; i < drop; i++) {
 		if (is_current(d, list[i].name))
 			continue;
+		cache_drop(d, list[i].name);
 		snprintf(json, sizeof(json), "%s.json", list[i].name);
 		/* The record goes first: a directory without one is a
 		 * leftover the next start removes. */
@@ -672,6 +727,25 @@ write_manifest(int dirfd, const char *name, const struct manifest *m,
 	return fsu_tmp_commit(&t, err);
 }
 
+/*
+ * The release's record. Where it holds exactly its upstream version (no
+ * override, every label deployed: the common case) it is a hard link to
+ * the upstream record, not a second copy of the same lines: records are
+ * never changed in place, so sharing the inode is safe.
+ */
+static int
+write_release_record(struct deploy *d, const char *json,
+    const struct build_plan *p, struct snap_err *err)
+{
+	char up[32];
+
+	upstream_name(p->upstream->version, up, sizeof(up));
+	if (manifest_same_content(p->target, p->upstream) &&
+	    linkat(d->upfd, up, d->relfd, json, 0) == 0)
+		return 0;
+	return write_manifest(d->relfd, json, p->target, err);
+}
+
 static int
 publish_release(struct deploy *d, const struct release *r,
     const struct build_plan *p, struct snap_err *err)
@@ -685,7 +759,7 @@ publish_release(struct deploy *d, const struct release *r,
 			return snap_err_prefix(err, "upstream");
 	}
 	snprintf(json, sizeof(json), "%s.json", r->name);
-	if (write_manifest(d->relfd, json, p->target, err) == -1)
+	if (write_release_record(d, json, p, err) == -1)
 		return -1;
 	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
@@ -736,7 +810,10 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	release_make(&next, p->upstream->version, serial);
 	if (publish_release(d, &next, p, err) == -1)
 		goto out;
-	manifest_free(d->current_m);
+	if (d->current_m != NULL && d->has_current)
+		cache_put(d, d->current.name, d->current_m);
+	else
+		manifest_free(d->current_m);
 	d->current_m = p->target;
 	p->target = NULL;
 	if (p->upstream != d->upstream_m) {

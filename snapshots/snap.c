@@ -423,8 +423,10 @@ check_chain(struct publisher *p)
 	}
 }
 
+/* The sync root and its snapshots/ (created if missing: a new or emptied
+ * sync root), locked. */
 static int
-open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
+open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
 	if (fsu_mkdirs(sync_root, err) == -1)
 		return -1;
@@ -434,7 +436,13 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return snap_err_sys(err, errno, "%s/snapshots", sync_root);
 	if ((p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1)
 		return snap_err_prefix(err, "%s", sync_root);
-	if (lock_root(p, sync_root, err) == -1)
+	return lock_root(p, sync_root, err);
+}
+
+static int
+open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
+{
+	if (open_locked(p, sync_root, err) == -1)
 		return -1;
 	/* A publisher killed while writing state.json left its temp; under
 	 * the lock no other one is writing. (snapshots/ temps go with
@@ -852,6 +860,24 @@ snap_publish(const char *source, const char *sync_root,
 
 /* --- publishing what changed --- */
 
+/* Whether the file f names is there, regular, with f's size and XXH128. */
+static bool
+is_intact(int rootfd, const struct state_file *f)
+{
+	struct snap_err ignored;
+	bool ok;
+	int fd;
+
+	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	ok = fsu_check_regular(fd, f->name, &ignored) == 0 &&
+	    arc_check_file(fd, f, &ignored) == 0;
+	close(fd);
+	return ok;
+}
+
 /*
  * Opens the sync root for a publish on top of memo: 0 when state.json
  * still names memo's version (nobody else published since) and the deltas
@@ -864,31 +890,19 @@ open_root_on(struct publisher *p, const char *sync_root,
 {
 	struct snap_err ignored;
 	size_t i;
-	int fd;
 
-	if (fsu_mkdirs(sync_root, err) == -1 ||
-	    (p->rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
-	    (p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1 ||
-	    lock_root(p, sync_root, err) == -1)
+	if (open_locked(p, sync_root, err) == -1)
 		return -1;
 	if (state_read(p->rootfd, STATE_FILE, &p->prev.st, &ignored) == -1 ||
 	    p->prev.st.version != memo->version)
 		return 1;
-	/* The deltas are small: check them all (the base was checked when
-	 * memo was made). */
-	for (i = 0; i < p->prev.st.ndeltas; i++) {
-		const struct state_file *f = &p->prev.st.deltas[i].archive;
-
-		fd = openat(p->rootfd, f->name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC);
-		if (fd == -1 || fsu_check_regular(fd, f->name, &ignored) == -1 ||
-		    arc_check_file(fd, f, &ignored) == -1) {
-			if (fd >= 0)
-				close(fd);
+	/* The deltas are small: check them all, manifest and archive (the
+	 * base was checked when memo was made). One damaged file and no
+	 * reader could open a delta on them. */
+	for (i = 0; i < p->prev.st.ndeltas; i++)
+		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest) ||
+		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive))
 			return 1;
-		}
-		close(fd);
-	}
 	p->have_prev = true;
 	p->version = highest_on_disk(p->snapfd);
 	if (p->prev.st.version > p->version)
@@ -995,7 +1009,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	    .prev = SNAP_VERSION_INIT };
 	struct manifest *d = NULL;
 	struct snap_state st;
-	size_t removed;
+	size_t i, added = 0, removed;
 	int srcfd = -1, rc = -1, on;
 
 	if (memo->m == NULL || changes == NULL)
@@ -1017,8 +1031,14 @@ snap_publish_changes(const char *source, const char *sync_root,
 		rc = 0;
 		goto out;
 	}
+	/* d's entries are changed or added artifacts, its other events
+	 * removals: the tree now holds memo's plus the added, less the
+	 * removed. */
+	for (i = 0; i < d->n; i++)
+		added += manifest_find(memo->m, d->entries[i].type,
+		    d->entries[i].name) == NULL;
 	removed = d->nev - d->n;
-	if (!is_delta(&p, d->n, memo->m->n + d->n - removed)) {
+	if (!is_delta(&p, d->n, memo->m->n + added - removed)) {
 		on = 1;	/* the chain is full, or most of the tree changed */
 		goto out;
 	}

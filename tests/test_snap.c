@@ -9,6 +9,9 @@
  * must see, rollback, and the publish lock. Then delta versions
  * (max_chain): which versions are deltas, what they compose to, what a
  * reader on the chain reads, and what retention must keep for them.
+ * Last, snap_publish_changes (the primary's publish of what it was told
+ * changed): its memo against what snap_open composes, the list as the
+ * contract, and each fallback to a full publish.
  *
  * Tests marked BUG fail against the current snapshots/snap.c on purpose.
  */
@@ -1579,6 +1582,738 @@ test_rollback_delta(void **state)
 	verify_ok(&e, 0, 6);
 }
 
+/* --- publishing what changed (snap_publish_changes) --- */
+
+#define CHANGES_CAP 128
+#define NEW_TASK "tasks/NewTask.xml"
+#define NEW_TASK_XML "<task xmlns=\"" SYN_NS "\" name=\"NewTask\" " \
+	"class=\"org.example.Task\"><trigger once=\"true\"/></task>\n"
+
+/* A long-running publisher as the primary is one: what it published last
+ * (memo) and the artifacts it was told may have changed since. */
+struct pub {
+	struct snap_publish_opts o;
+	struct snap_memo memo;
+	struct snap_change ch[CHANGES_CAP];
+	size_t n;
+	unsigned outs;		/* extractions so far: their folder names */
+};
+
+static void
+pub_init(struct pub *p, unsigned max_chain)
+{
+	memset(p, 0, sizeof(*p));
+	p->memo = (struct snap_memo)SNAP_MEMO_INIT;
+	p->o = opts;
+	p->o.xc = xc;
+	p->o.max_chain = max_chain;
+}
+
+/* Lists TYPE/NAME.xml as (maybe) changed. */
+static void
+pub_list(struct pub *p, const char *id)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	const char *slash = strchr(id, '/');
+	char folder[64];
+	int type;
+
+	assert_non_null(slash);
+	assert_true(p->n < CHANGES_CAP);
+	snprintf(folder, sizeof(folder), "%.*s", (int)(slash - id), id);
+	if ((type = name_type_index(folder)) < 0)
+		fail_msg("%s: no such type", id);
+	if (name_from_file(slash + 1, p->ch[p->n].name, &err) != 0)
+		fail_msg("%s: %s", id, err.msg);
+	p->ch[p->n++].type = type;
+}
+
+/* Lists the first n artifacts of the source, in change_n()'s order. */
+static void
+pub_list_n(const struct env *e, struct pub *p, size_t n)
+{
+	char dir[TU_PATH], id[TU_PATH], *list, *name, *save;
+	size_t i, done = 0;
+
+	for (i = 0; i < artifact_type_count && done < n; i++) {
+		in_src(e, artifact_types[i].folder, dir);
+		list = tu_list_dir(dir);
+		for (name = strtok_r(list, ",", &save); name != NULL &&
+		    done < n; name = strtok_r(NULL, ",", &save)) {
+			tu_path(id, "%s/%s", artifact_types[i].folder, name);
+			pub_list(p, id);
+			done++;
+		}
+		free(list);
+	}
+	assert_int_equal(done, n);
+}
+
+/* snap_publish_changes with p's list, or with NULL (not known) when `all`;
+ * on success the list is emptied, as the agent does. */
+static int
+pub_call(const struct env *e, struct pub *p, bool all,
+    enum snap_publish_result *res, uint64_t *ver, struct snap_err *err)
+{
+	int rc;
+
+	err->msg[0] = '\0';
+	rc = snap_publish_changes(e->src, e->root, &p->o, &p->memo,
+	    all ? NULL : p->ch, p->n, res, ver, err);
+	if (rc == 0)
+		p->n = 0;
+	return rc;
+}
+
+/* memo is exactly what the latest version, `ver`, composes to. */
+static void
+memo_is_latest(const struct env *e, const struct pub *p, uint64_t ver)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+
+	open_version(e, 0, &v);
+	assert_int_equal(v.st.version, ver);
+	assert_int_equal(p->memo.version, ver);
+	assert_non_null(p->memo.m);
+	assert_int_equal(p->memo.m->version, ver);
+	assert_same_entries(p->memo.m, v.m);
+	snap_close(&v);
+}
+
+/* The latest version, extracted, is the source tree byte for byte
+ * (labels.conf is no artifact: carried over so that the trees compare). */
+static void
+latest_is_source(const struct env *e, struct pub *p, uint64_t ver)
+{
+	char name[32], out[TU_PATH], lc[TU_PATH], to[TU_PATH];
+	size_t want = p->memo.m->n;
+
+	snprintf(name, sizeof(name), "out%u", p->outs++);
+	extract_version(e, ver, name, out);
+	in_src(e, "labels.conf", lc);
+	if (tu_exists(lc)) {
+		tu_path(to, "%s/labels.conf", out);
+		tu_copy_file(lc, to);
+		want++;
+	}
+	assert_int_equal(tu_assert_trees_equal(e->src, out), want);
+	tu_rmtree(out);
+}
+
+/* Publishes what p lists (everything when `all`) and asserts the result,
+ * the version, that memo is the latest and that the latest verifies.
+ * err, when not NULL, gets the message (set only when repaired). */
+static void
+pub_publish(const struct env *e, struct pub *p, bool all,
+    enum snap_publish_result want_res, uint64_t want_ver,
+    struct snap_err *err)
+{
+	struct snap_err local = SNAP_ERR_INIT;
+	enum snap_publish_result res = want_res == SNAP_PUBLISHED ?
+	    SNAP_UNCHANGED : SNAP_PUBLISHED;
+	uint64_t ver = 0;
+
+	if (err == NULL)
+		err = &local;
+	if (pub_call(e, p, all, &res, &ver, err) != 0)
+		fail_msg("snap_publish_changes: %s", err->msg);
+	if (res != want_res)
+		fail_msg("snap_publish_changes: version %llu, result %d, "
+		    "expected %d (%s)", (unsigned long long)ver, (int)res,
+		    (int)want_res, err->msg);
+	assert_int_equal(ver, want_ver);
+	if (res != SNAP_REPAIRED)
+		assert_string_equal(err->msg, "");
+	memo_is_latest(e, p, ver);
+	verify_ok(e, 0, ver);
+	verify_ok(e, ver, ver);
+}
+
+/* pub_publish, and the latest is the source tree. */
+static void
+pub_ok(const struct env *e, struct pub *p, enum snap_publish_result want_res,
+    uint64_t want_ver)
+{
+	pub_publish(e, p, false, want_res, want_ver, NULL);
+	latest_is_source(e, p, want_ver);
+}
+
+/* The same with changes NULL: the publisher does not know what changed. */
+static void
+pub_all_ok(const struct env *e, struct pub *p,
+    enum snap_publish_result want_res, uint64_t want_ver)
+{
+	pub_publish(e, p, true, want_res, want_ver, NULL);
+	latest_is_source(e, p, want_ver);
+}
+
+/* Changes HelloWorld, lists it, and publishes version want_ver. */
+static void
+hello_ok(const struct env *e, struct pub *p, const char *tag,
+    uint64_t want_ver)
+{
+	change_hello(e, tag);
+	pub_list(p, HELLO);
+	pub_ok(e, p, SNAP_PUBLISHED, want_ver);
+}
+
+/* The same over a damaged latest: SNAP_REPAIRED, err naming `why` (when
+ * not NULL). */
+static void
+hello_repaired(const struct env *e, struct pub *p, const char *tag,
+    uint64_t want_ver, const char *why)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	change_hello(e, tag);
+	pub_list(p, HELLO);
+	pub_publish(e, p, false, SNAP_REPAIRED, want_ver, &err);
+	tu_assert_msg(err.msg, why);
+	latest_is_source(e, p, want_ver);
+}
+
+/* A fresh source and sync root (env_init), and a publisher with
+ * max_chain that has published it: version 1. */
+static void
+pub_start(const char *dir, struct env *e, struct pub *p, unsigned max_chain)
+{
+	env_init(dir, e);
+	pub_init(p, max_chain);
+	pub_all_ok(e, p, SNAP_PUBLISHED, 1);
+}
+
+/* Asserts the call fails with `want` in the message. */
+static void
+pub_fails(const struct env *e, struct pub *p, const char *want)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	uint64_t ver = 0;
+
+	if (pub_call(e, p, false, &res, &ver, &err) != -1)
+		fail_msg("snap_publish_changes accepted (version %llu)",
+		    (unsigned long long)ver);
+	tu_assert_msg(err.msg, want);
+}
+
+/* What the sync root looks like: state.json's bytes and snapshots/. */
+struct root_image {
+	char *state;
+	char *snaps;
+};
+
+static void
+root_image(const struct env *e, struct root_image *img)
+{
+	char p[TU_PATH];
+
+	in_root(e, STATE_FILE, p);
+	img->state = tu_slurp(p, NULL);
+	in_root(e, "snapshots", p);
+	img->snaps = tu_list_dir(p);
+}
+
+/* Asserts nothing was written since img was taken, and frees it. */
+static void
+root_unchanged(const struct env *e, struct root_image *img)
+{
+	struct root_image now;
+
+	root_image(e, &now);
+	assert_string_equal(now.state, img->state);
+	assert_string_equal(now.snaps, img->snaps);
+	free(now.state);
+	free(now.snaps);
+	free(img->state);
+	free(img->snaps);
+}
+
+/* The delta layer of version `version` (its last layer). */
+static void
+assert_delta_layer(const struct env *e, uint64_t version, size_t nentries,
+    size_t nev)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	const struct manifest *d;
+
+	open_version(e, version, &v);
+	assert_true(v.nlayers >= 2);
+	d = v.layers[v.nlayers - 1].m;
+	assert_int_equal(d->kind, MANIFEST_DELTA);
+	assert_int_equal(d->version, version);
+	assert_int_equal(d->n, nentries);
+	assert_int_equal(d->nev, nev);
+	snap_close(&v);
+}
+
+static void
+test_changes_first_publish(void **state)
+{
+	struct root_image img;
+	struct env e;
+	struct pub p;
+
+	env_init(*state, &e);
+	pub_init(&p, 8);
+	/* An empty memo: in full, whatever the list says. */
+	pub_list(&p, HELLO);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 1);
+	assert_chain(&e, 1, 1, 0);
+	assert_int_equal(p.memo.version, 1);
+	assert_int_equal(p.memo.m->n, e.nfix);
+	assert_int_equal(p.memo.m->nev, 0);
+	/* Nothing listed: nothing read, nothing written. */
+	root_image(&e, &img);
+	pub_ok(&e, &p, SNAP_UNCHANGED, 1);
+	root_unchanged(&e, &img);
+	/* A publisher starting on a sync root it did not write: the full
+	 * publish finds it unchanged and still fills memo ... */
+	snap_memo_clear(&p.memo);
+	assert_null(p.memo.m);
+	root_image(&e, &img);
+	pub_all_ok(&e, &p, SNAP_UNCHANGED, 1);
+	root_unchanged(&e, &img);
+	assert_int_equal(p.memo.m->n, e.nfix);
+	/* ... and the next change is a delta on it. */
+	hello_ok(&e, &p, "two", 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_delta_layer(&e, 2, 1, 1);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_delta_holds_what_changed(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char p_main[TU_PATH], out[TU_PATH], q[TU_PATH], *old_main, *more;
+	const struct manifest *d;
+	struct env e;
+	struct pub p;
+	size_t len;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+	assert_chain(&e, 2, 1, 1);
+	open_version(&e, 2, &v);
+	assert_int_equal(v.nlayers, 2);
+	d = v.layers[1].m;
+	assert_int_equal(d->kind, MANIFEST_DELTA);
+	assert_int_equal(d->parent_version, 1);
+	assert_int_equal(d->n, 1);
+	assert_int_equal(d->entries[0].type, 0);
+	assert_string_equal(d->entries[0].name, "HelloWorld");
+	assert_string_equal(d->entries[0].xxh128,
+	    manifest_find(p.memo.m, 0, "HelloWorld")->xxh128);
+	assert_int_equal(d->nev, 1);
+	assert_int_equal(d->events[0].action, MANIFEST_DEPLOY);
+	snap_close(&v);
+
+	/* The list is the contract: a change nobody listed is not read. */
+	in_src(&e, MAIN, p_main);
+	old_main = tu_slurp(p_main, &len);
+	more = malloc(len + 32);
+	assert_non_null(more);
+	sprintf(more, "%s<!-- unlisted -->\n", old_main);
+	tu_write_str(p_main, more);
+	free(more);
+	change_hello(&e, "three");
+	pub_list(&p, HELLO);
+	pub_publish(&e, &p, false, SNAP_PUBLISHED, 3, NULL);
+	assert_chain(&e, 3, 1, 2);
+	assert_one_event(&e, 3, HELLO, MANIFEST_DEPLOY, 2);
+	extract_version(&e, 3, "out3", out);
+	tu_assert_file(out, MAIN, old_main);
+	/* Otherwise it is the source. */
+	tu_path(q, "%s/%s", out, MAIN);
+	tu_copy_file(p_main, q);
+	assert_int_equal(tu_assert_trees_equal(e.src, out), e.nfix);
+	free(old_main);
+
+	/* A full publish reads everything, and finds it. */
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 1, 3);
+	assert_one_event(&e, 4, MAIN, MANIFEST_DEPLOY, 3);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_remove_add_touch(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char path[TU_PATH], *main_xml, *hello;
+	const struct manifest *d;
+	struct root_image img;
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+
+	/* Removed: an UNDEPLOY, and the version lacks it. */
+	in_src(&e, MAIN, path);
+	main_xml = tu_slurp(path, NULL);
+	assert_int_equal(unlink(path), 0);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_one_event(&e, 2, MAIN, MANIFEST_UNDEPLOY, 1);
+	assert_delta_layer(&e, 2, 0, 1);
+	open_version(&e, 2, &v);
+	assert_null(manifest_find(v.m, 1, "main"));
+	assert_int_equal(v.m->n, e.nfix - 1);
+	snap_close(&v);
+
+	/* New: added. */
+	in_src(&e, NEW_TASK, path);
+	tu_write_str(path, NEW_TASK_XML);
+	pub_list(&p, NEW_TASK);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, NEW_TASK, MANIFEST_DEPLOY, 2);
+	assert_non_null(manifest_find(p.memo.m, 9, "NewTask"));
+	assert_int_equal(p.memo.m->n, e.nfix);
+
+	/* Listed but the same bytes (touched, rewritten as they were), gone
+	 * and already undeployed, or never there: nothing to publish. */
+	root_image(&e, &img);
+	in_src(&e, HELLO, path);
+	assert_int_equal(utimensat(AT_FDCWD, path, NULL, 0), 0);
+	hello = tu_slurp(path, NULL);
+	tu_write_str(path, hello);
+	pub_list(&p, HELLO);
+	pub_list(&p, MAIN);
+	pub_list(&p, "api/Ghost.xml");
+	pub_ok(&e, &p, SNAP_UNCHANGED, 3);
+	root_unchanged(&e, &img);
+
+	/* The same name twice: one change. */
+	change_hello(&e, "four");
+	pub_list(&p, HELLO);
+	pub_list(&p, HELLO);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_one_event(&e, 4, HELLO, MANIFEST_DEPLOY, 3);
+	assert_delta_layer(&e, 4, 1, 1);
+
+	/* All at once, listed out of order and twice: main back, NewTask
+	 * gone, HelloWorld changed. */
+	in_src(&e, MAIN, path);
+	tu_write_str(path, main_xml);
+	in_src(&e, NEW_TASK, path);
+	assert_int_equal(unlink(path), 0);
+	change_hello(&e, "five");
+	pub_list(&p, NEW_TASK);
+	pub_list(&p, MAIN);
+	pub_list(&p, HELLO);
+	pub_list(&p, NEW_TASK);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 1, 4);
+	assert_delta_layer(&e, 5, 2, 3);
+	open_version(&e, 5, &v);
+	d = v.layers[v.nlayers - 1].m;
+	assert_int_equal(find_event(d, MAIN)->action, MANIFEST_DEPLOY);
+	assert_int_equal(find_event(d, HELLO)->action, MANIFEST_DEPLOY);
+	assert_int_equal(find_event(d, NEW_TASK)->action, MANIFEST_UNDEPLOY);
+	assert_int_equal(v.m->n, e.nfix);
+	snap_close(&v);
+	free(hello);
+	free(main_xml);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_invalid_refused(void **state)
+{
+	char bad[TU_PATH], path[TU_PATH], *hello;
+	struct root_image img;
+	struct manifest *had;
+	struct env e;
+	struct pub p;
+	int lockfd;
+
+	pub_start(*state, &e, &p, 8);
+	had = p.memo.m;
+
+	/* A new invalid file, listed with a good change: all refused. */
+	root_image(&e, &img);
+	in_src(&e, "api/Broken.xml", bad);
+	tu_write_str(bad, "<api xmlns=\"" SYN_NS "\" name=\"Broken\" "
+	    "context=\"/broken\"><resource methods=\"GET\"></api>\n");
+	change_hello(&e, "two");
+	pub_list(&p, HELLO);
+	pub_list(&p, "api/Broken.xml");
+	pub_fails(&e, &p, bad);
+	pub_fails(&e, &p, "line 1");
+	root_unchanged(&e, &img);
+	assert_ptr_equal(p.memo.m, had);
+	memo_is_latest(&e, &p, 1);
+	verify_ok(&e, 0, 1);
+	/* Fixed: the same list (kept, as the agent keeps it) publishes. */
+	tu_write_str(bad, "<api xmlns=\"" SYN_NS "\" name=\"Broken\" "
+	    "context=\"/broken\"><resource methods=\"GET\"><inSequence>"
+	    "<respond/></inSequence></resource></api>\n");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_delta_layer(&e, 2, 2, 2);
+	assert_non_null(manifest_find(p.memo.m, 0, "Broken"));
+
+	/* A published artifact made invalid: the same. */
+	in_src(&e, HELLO, path);
+	hello = tu_slurp(path, NULL);
+	tu_write_str(path, "<api xmlns=\"" SYN_NS "\" name=\"HelloWorld\"");
+	pub_list(&p, HELLO);
+	root_image(&e, &img);
+	pub_fails(&e, &p, path);
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 2);
+	tu_write_str(path, hello);
+	free(hello);
+	change_hello(&e, "three");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, HELLO, MANIFEST_DEPLOY, 2);
+
+	/* Not a regular file. */
+	in_src(&e, "api/Link.xml", path);
+	assert_int_equal(symlink("HelloWorld.xml", path), 0);
+	pub_list(&p, "api/Link.xml");
+	root_image(&e, &img);
+	pub_fails(&e, &p, "api/Link.xml: a symlink");
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 3);
+	assert_int_equal(unlink(path), 0);
+	pub_ok(&e, &p, SNAP_UNCHANGED, 3);
+
+	/* Another publisher holds the lock: refused, memo still good. */
+	in_root(&e, ".publish.lock", path);
+	lockfd = open(path, O_RDWR);
+	assert_true(lockfd >= 0);
+	assert_int_equal(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+	change_hello(&e, "four");
+	pub_list(&p, HELLO);
+	root_image(&e, &img);
+	pub_fails(&e, &p, "another publisher holds .publish.lock");
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 3);
+	close(lockfd);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 1, 3);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_someone_else_published(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char path[TU_PATH], q[TU_PATH];
+	struct env e, other;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+
+	/* Another publisher, from another tree (one API more, main gone),
+	 * into the same sync root. */
+	other = e;
+	tu_path(other.src, "%s/src-other", e.dir);
+	tu_mkdir(other.src);
+	tu_copy_fixtures(other.src);
+	in_src(&other, "api/Other.xml", path);
+	tu_write_str(path, "<api xmlns=\"" SYN_NS "\" name=\"Other\" "
+	    "context=\"/other\"><resource methods=\"GET\"><inSequence>"
+	    "<respond/></inSequence></resource></api>\n");
+	in_src(&other, MAIN, path);
+	assert_int_equal(unlink(path), 0);
+	publish_o(&other, &p.o, SNAP_PUBLISHED, 3);
+
+	/* Ours lists one change; state.json no longer names memo's version,
+	 * so the whole tree is published: no Other, main back. */
+	change_n(&e, 1, "ours");
+	pub_list_n(&e, &p, 1);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_null(manifest_find(p.memo.m, 0, "Other"));
+	assert_non_null(manifest_find(p.memo.m, 1, "main"));
+	open_version(&e, 4, &v);
+	assert_int_equal(v.m->parent_version, 3);
+	snap_close(&v);
+	/* And on from there. */
+	hello_ok(&e, &p, "five", 5);
+	assert_chain(&e, 5, 1, 4);
+
+	/* state.json put back to an older version (a restore): not memo's
+	 * either. */
+	in_root(&e, "snapshots/2.state.json", path);
+	in_root(&e, STATE_FILE, q);
+	tu_copy_file(path, q);
+	hello_ok(&e, &p, "six", 6);
+	open_version(&e, 6, &v);
+	assert_int_equal(v.m->parent_version, 2);
+	snap_close(&v);
+
+	/* The sync root emptied by an operator: published afresh, as
+	 * snap_publish would. */
+	tu_rmtree(e.root);
+	hello_ok(&e, &p, "seven", 1);
+	assert_chain(&e, 1, 1, 0);
+	hello_ok(&e, &p, "eight", 2);
+	assert_chain(&e, 2, 1, 1);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_chain_bound(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char tag[16];
+	struct env e;
+	struct pub p;
+	uint64_t i;
+
+	pub_start(*state, &e, &p, 3);
+	assert_chain(&e, 1, 1, 0);
+	for (i = 2; i <= 7; i++) {
+		snprintf(tag, sizeof(tag), "v%llu", (unsigned long long)i);
+		change_hello(&e, tag);
+		pub_list(&p, HELLO);
+		pub_ok(&e, &p, SNAP_PUBLISHED, i);
+		/* 2..4 on 1; 5 full (the chain was full); 6, 7 on 5. */
+		if (i <= 4)
+			assert_chain(&e, i, 1, (size_t)i - 1);
+		else
+			assert_chain(&e, i, 5, (size_t)i - 5);
+	}
+	open_version(&e, 5, &v);
+	assert_int_equal(v.nlayers, 1);
+	assert_int_equal(v.m->parent_version, 4);
+	assert_int_equal(v.m->nev, 1);	/* events against 4 */
+	snap_close(&v);
+	for (i = 1; i <= 7; i++)
+		verify_ok(&e, i, i);
+	/* max_chain 0: every version in full. */
+	p.o.max_chain = 0;
+	hello_ok(&e, &p, "v8", 8);
+	assert_chain(&e, 8, 8, 0);
+	snap_memo_clear(&p.memo);
+}
+
+/* The same rule as snap_publish: a delta while at most half the tree
+ * changed, removals aside (see test_delta_half_the_tree). */
+static void
+test_changes_half_the_tree(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	change_n(&e, e.nfix / 2, "half");	/* 38 of 77: 76 <= 77 */
+	pub_list_n(&e, &p, e.nfix / 2);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	change_n(&e, e.nfix / 2 + 1, "more");	/* 39 of 77 */
+	pub_list_n(&e, &p, e.nfix / 2 + 1);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_chain(&e, 3, 3, 0);
+	change_n(&e, e.nfix, "all");
+	pub_list_n(&e, &p, e.nfix);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 4, 0);
+	/* An addition counts as a change of a tree one larger. */
+	in_src(&e, NEW_TASK, path);
+	tu_write_str(path, NEW_TASK_XML);
+	pub_list(&p, NEW_TASK);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 4, 1);
+	/* Removals only: a delta of no artifact at all. */
+	in_src(&e, MAIN, path);
+	assert_int_equal(unlink(path), 0);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 6);
+	assert_chain(&e, 6, 4, 2);
+	assert_delta_layer(&e, 6, 0, 1);
+	snap_memo_clear(&p.memo);
+}
+
+/* A damaged chain is never built on, the memo notwithstanding. */
+static void
+test_changes_damaged_chain(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+	hello_ok(&e, &p, "three", 3);
+	assert_chain(&e, 3, 1, 2);
+
+	/* A delta archive. */
+	in_root(&e, "snapshots/2.delta.tar.zst", path);
+	flip_byte(path, 10);
+	hello_repaired(&e, &p, "four", 4, "snapshots/2.delta.tar.zst");
+	assert_chain(&e, 4, 4, 0);
+	hello_ok(&e, &p, "five", 5);
+	assert_chain(&e, 5, 4, 1);
+
+	/* A delta manifest: the latest is unreadable, so is any delta on
+	 * it. */
+	in_root(&e, "snapshots/5.delta.json", path);
+	flip_byte(path, 20);
+	hello_repaired(&e, &p, "six", 6, "snapshots/5.delta.json");
+	assert_chain(&e, 6, 6, 0);
+
+	/* state.json itself. */
+	hello_ok(&e, &p, "seven", 7);
+	in_root(&e, STATE_FILE, path);
+	tu_write_str(path, "{\"version\": ");
+	hello_repaired(&e, &p, "eight", 8, "state.json");
+	assert_chain(&e, 8, 8, 0);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_relabel(void **state)
+{
+	char lc[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "default");
+	/* labels.conf changed: the primary cannot say for which artifacts,
+	 * so it lists nothing (NULL) and the full path relabels. */
+	in_src(&e, "labels.conf", lc);
+	tu_write_str(lc, "api/HelloWorld = blue, green\n");
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_one_event(&e, 2, HELLO, MANIFEST_DEPLOY, 1);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue,green");
+
+	/* A listed artifact gets the labels of labels.conf as it is now,
+	 * its bytes unchanged; an unlisted one keeps what it had. */
+	tu_write_str(lc, "api/HelloWorld = blue\nsequences/main = red\n");
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, MAIN, MANIFEST_DEPLOY, 2);
+	assert_string_equal(manifest_find(p.memo.m, 1, "main")->labels, "red");
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue,green");
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_one_event(&e, 4, HELLO, MANIFEST_DEPLOY, 3);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue");
+
+	/* A bad labels.conf fails a listed publish too, naming the line. */
+	tu_write_str(lc, "api/HelloWorld = blue\nnot a rule\n");
+	change_hello(&e, "five");
+	pub_list(&p, HELLO);
+	pub_fails(&e, &p, "labels.conf:2");
+	memo_is_latest(&e, &p, 4);
+	tu_write_str(lc, "api/HelloWorld = blue\n");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 1, 4);
+	snap_memo_clear(&p.memo);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -1608,6 +2343,15 @@ main(void)
 		TMP_TEST(test_delta_over_damaged_chain),
 		TMP_TEST(test_retention_chain),
 		TMP_TEST(test_rollback_delta),
+		TMP_TEST(test_changes_first_publish),
+		TMP_TEST(test_changes_delta_holds_what_changed),
+		TMP_TEST(test_changes_remove_add_touch),
+		TMP_TEST(test_changes_invalid_refused),
+		TMP_TEST(test_changes_someone_else_published),
+		TMP_TEST(test_changes_chain_bound),
+		TMP_TEST(test_changes_half_the_tree),
+		TMP_TEST(test_changes_damaged_chain),
+		TMP_TEST(test_changes_relabel),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
