@@ -355,12 +355,18 @@ def mutate(src, rnd, count):
 
 
 def proc_state(pid):
-    """The state letter of /proc/PID/stat ('Z': exited, not yet reaped)."""
+    """The state letter of /proc/PID/stat ('Z': exited, not yet reaped), or
+    "gone" - also when PID is no longer a child of our own parent (the
+    shell that started us both): bash reaps a process that ended at once,
+    and its number may already be someone else's."""
     try:
         with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
+            fields = f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return "gone"
+    if int(fields[1]) != os.getppid():
+        return "gone"
+    return fields[0]
 
 
 def killer(pidfile, delay_us, max_ms, watch_dir=None, ere=None):

@@ -93,20 +93,31 @@ EOF
 fi
 TIMEOUT_SCALE=${TIMEOUT_SCALE:-1}
 
+# is_ours PID: PID is still a child of this shell. bash reaps a background
+# process as soon as it ends, and on a busy machine (pid_max 32768, several
+# suites at once) its number soon goes to someone else's process: never
+# signal a PID without asking this first.
+is_ours() {
+	local s
+	s=$(<"/proc/$1/stat") || return 1
+	s=${s##*) }		# past "PID (COMM) ": STATE PPID ...
+	set -- $s
+	[ "$2" = "$$" ]
+} 2>/dev/null
+
 # Kills what is still running (TERM, then KILL after 5 s), by PID only.
 kill_all() {
 	local pid i
 	for pid in $PIDS; do
-		kill -TERM "$pid" 2>/dev/null
+		is_ours "$pid" && kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in $PIDS; do
 		i=0
-		while kill -0 "$pid" 2>/dev/null &&
-		    [ $i -lt $((250 * TIMEOUT_SCALE)) ]; do
+		while is_ours "$pid" && [ $i -lt $((250 * TIMEOUT_SCALE)) ]; do
 			sleep 0.02
 			i=$((i + 1))
 		done
-		kill -KILL "$pid" 2>/dev/null
+		is_ours "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	PIDS=""
@@ -386,12 +397,13 @@ stop() {
 	local -
 	set +x
 	local pid=$1 i=0 rc
-	kill -TERM "$pid" 2>/dev/null || { say "stop: $pid is not running" >&2; return 1; }
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt $((1000 * TIMEOUT_SCALE)) ]; do
+	{ is_ours "$pid" && kill -TERM "$pid" 2>/dev/null; } ||
+		{ say "stop: $pid is not running" >&2; return 1; }
+	while is_ours "$pid" && [ $i -lt $((1000 * TIMEOUT_SCALE)) ]; do
 		sleep 0.02
 		i=$((i + 1))
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if is_ours "$pid"; then
 		say "stop: $pid still running $((20 * TIMEOUT_SCALE)) s after SIGTERM" >&2
 		return 1
 	fi
@@ -410,7 +422,7 @@ stop() {
 kill9() {
 	local -
 	set +x
-	kill -KILL "$1" 2>/dev/null
+	is_ours "$1" && kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	forget_pid "$1"
 	return 0
@@ -418,7 +430,7 @@ kill9() {
 
 # is_running PID
 is_running() {
-	kill -0 "$1" 2>/dev/null
+	is_ours "$1" && kill -0 "$1" 2>/dev/null
 }
 
 # --- trees and artifacts -------------------------------------------------
