@@ -71,12 +71,12 @@ struct release {
 /*
  * What kept releases hold, kept in memory after they stop being current so
  * that recycling one does not parse its record: up to RELEASE_CACHE_MAX
- * releases and RELEASE_CACHE_ENTRIES artifacts in all (~150 bytes each).
+ * releases and RELEASE_CACHE_ENTRIES artifacts in all (~130 bytes each).
  * A bigger tree reads the record instead. Records never change once
  * written, so a cached copy cannot go stale.
  */
 #define RELEASE_CACHE_MAX 8
-#define RELEASE_CACHE_ENTRIES 100000
+#define RELEASE_CACHE_ENTRIES 60000
 
 struct release_cached {
 	char name[RELEASE_NAME_MAX];

@@ -76,6 +76,9 @@ void manifest_free(struct manifest *m);	/* NULL is a no-op */
 int manifest_add(struct manifest *m, int type, const char *name,
     const char *labels, uint64_t size, const char *xxh128, int64_t updated_at);
 
+/* Replaces e's label list with a copy of labels. 0 or -1 (out of memory). */
+int manifest_entry_set_labels(struct manifest_entry *e, const char *labels);
+
 /* Appends an event (copies name). 0 or -1 (out of memory). */
 int manifest_add_event(struct manifest *m, int type, const char *name,
     enum manifest_action action, int64_t when);

@@ -141,7 +141,11 @@ open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
 		if (open_layer(rootfd, v, &st->manifest, &st->archive,
 		    st->base_version, MANIFEST_FULL, err) == -1)
 			return -1;
-		if ((v->m = manifest_dup(v->layers[0].m)) == NULL)
+		/* A full version is its base: one copy in memory, not two. */
+		v->m_shared = st->ndeltas == 0;
+		v->m = v->m_shared ? v->layers[0].m :
+		    manifest_dup(v->layers[0].m);
+		if (v->m == NULL)
 			return snap_err_set(err, "out of memory");
 	}
 	for (i = (size_t)from; i < st->ndeltas; i++) {
@@ -191,15 +195,19 @@ snap_close(struct snap_version *v)
 {
 	size_t i;
 
-	manifest_free(v->m);
-	v->m = NULL;
+	/* Shared: freed once, as layer 0, unless a caller took v->m. */
+	if (!v->m_shared)
+		manifest_free(v->m);
 	for (i = 0; i < v->nlayers; i++) {
-		manifest_free(v->layers[i].m);
+		if (i > 0 || !v->m_shared || v->m != NULL)
+			manifest_free(v->layers[i].m);
 		if (v->layers[i].archfd >= 0)
 			close(v->layers[i].archfd);
 	}
+	v->m = NULL;
 	v->nlayers = 0;
 	v->from_delta = false;
+	v->m_shared = false;
 }
 
 int
@@ -500,7 +508,7 @@ assign_labels(int srcfd, const char *label, struct manifest *cur,
     struct snap_err *err)
 {
 	struct label_rules *rules = NULL;
-	char labels[LABELS_MAX], *dup;
+	char labels[LABELS_MAX];
 	size_t i;
 
 	if (labels_load(srcfd, &rules, err) == -1)
@@ -508,12 +516,10 @@ assign_labels(int srcfd, const char *label, struct manifest *cur,
 	for (i = 0; rules != NULL && i < cur->n; i++) {
 		labels_for(rules, cur->entries[i].type, cur->entries[i].name,
 		    labels);
-		if ((dup = strdup(labels)) == NULL) {
+		if (manifest_entry_set_labels(&cur->entries[i], labels) == -1) {
 			labels_free(rules);
 			return snap_err_set(err, "out of memory");
 		}
-		free(cur->entries[i].labels);
-		cur->entries[i].labels = dup;
 	}
 	labels_free(rules);
 	return 0;

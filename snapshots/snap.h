@@ -149,6 +149,8 @@ struct snap_version {
 	struct snap_layer layers[STATE_CHAIN_MAX + 1];	/* oldest first */
 	size_t nlayers;
 	bool from_delta;	/* layers start past the reader's version */
+	bool m_shared;		/* m is layers[0].m (a full version); a
+				 * caller may take m (set it NULL) */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
