@@ -164,7 +164,7 @@ on_inotify(struct primary *p)
 {
 	unsigned flags = watch_drain();
 
-	if (flags & (WATCH_OVERFLOW | WATCH_LOST | WATCH_REWATCH))
+	if (flags & (WATCH_OVERFLOW | WATCH_LOST | WATCH_NEWDIR))
 		p->changes_unknown = true;
 	if (flags & WATCH_OVERFLOW)
 		log_warn("inotify queue overflowed: rescanning %s",

@@ -222,8 +222,10 @@ handle_event(struct inotify_event *ev)
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO |
 	    IN_DELETE)) && tree_root[0] != '\0')
 		return WATCH_REWATCH | WATCH_CHANGED;
-	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && ev->len > 0)
+	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && ev->len > 0) {
 		follow_new_dir(ev);
+		return WATCH_NEWDIR | WATCH_CHANGED;
+	}
 	if (ev->len > 0 && strcmp(ev->name, "state.json") == 0)
 		return WATCH_STATE | WATCH_CHANGED;
 	if (ev->len > 0 && !(ev->mask & IN_ISDIR) && file_fn != NULL)
@@ -258,7 +260,9 @@ watch_drain(void)
 			ev = (struct inotify_event *)(void *)p;
 			flags |= handle_event(ev);
 		}
+		/* Whatever the moved folders hold raised no event here. */
 		if (flags & WATCH_REWATCH)
-			return (flags & ~WATCH_REWATCH) | rewatch();
+			return (flags & ~WATCH_REWATCH) | rewatch() |
+			    WATCH_NEWDIR;
 	}
 }

@@ -24,6 +24,8 @@
 #define WATCH_STATE	0x4	/* the watched dir's state.json was replaced */
 #define WATCH_LOST	0x8	/* a watched root went away (deleted, unmounted) */
 #define WATCH_REWATCH	0x10	/* internal: a folder moved; watches rebuilt */
+#define WATCH_NEWDIR	0x20	/* a folder appeared: what it held before
+				 * its watch existed raised no event */
 
 int watch_init(struct snap_err *err);
 void watch_cleanup(void);

@@ -78,6 +78,24 @@ test_expect_success 'a second artifact in the new folder is seen too' '
 	wait_for 20 "converged && test \$(state_version sync) -gt $v0"
 '
 
+# The primary publishes only what inotify names; files that were in a folder
+# before it was watched raise no event, so a new or moved-in folder must
+# make it look at the whole tree.
+test_expect_success 'a folder moved out, then back in holding a new artifact' '
+	test -d src/message-stores &&
+	v0=$(state_version sync) &&
+	rm -rf aside && mkdir aside &&
+	mv src/message-stores aside/ &&
+	wait_for 20 "converged && test \$(state_version sync) -gt $v0" &&
+	test ! -e d1/current/message-stores/$(ls aside/message-stores | head -n 1) &&
+	v1=$(state_version sync) &&
+	SRC=aside make_artifact message-stores MovedStore moved &&
+	mv aside/message-stores src/ &&
+	wait_for 20 "converged && test \$(state_version sync) -gt $v1" &&
+	test -f d1/current/message-stores/MovedStore.xml &&
+	test -f d2/current/message-stores/MovedStore.xml
+'
+
 test_expect_success 'an invalid artifact holds publishing back, and is logged' '
 	v0=$(state_version sync) &&
 	printf "<sequence xmlns=\"http://ws.apache.org/ns/synapse\" name=\"bad\">\n" \
