@@ -309,6 +309,20 @@ ovr_prune(struct overrides *o)
 		prune_folder(o, (int)i);
 }
 
+bool
+ovr_target_is_upstream(const struct manifest *upstream,
+    const struct overrides *o, const char *labels)
+{
+	size_t i;
+
+	if (o->n != 0)
+		return false;
+	for (i = 0; labels != NULL && i < upstream->n; i++)
+		if (!labels_intersect(upstream->entries[i].labels, labels))
+			return false;
+	return true;
+}
+
 struct manifest *
 ovr_target(const struct manifest *upstream, const struct overrides *o,
     const char *labels, struct snap_err *err)

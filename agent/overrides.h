@@ -81,6 +81,11 @@ void ovr_clear(struct overrides *o);
  * labels: an operator's local deploy is deliberate). A new sorted manifest,
  * version fields copied from upstream; NULL on out of memory.
  */
+/* Whether ovr_target() would hold exactly upstream: no override, and
+ * every artifact carries one of `labels` (NULL: all do). */
+bool ovr_target_is_upstream(const struct manifest *upstream,
+    const struct overrides *o, const char *labels);
+
 struct manifest *ovr_target(const struct manifest *upstream,
     const struct overrides *o, const char *labels, struct snap_err *err);
 

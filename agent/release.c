@@ -303,8 +303,9 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 void
 deploy_close(struct deploy *d)
 {
+	if (d->upstream_m != d->current_m)
+		manifest_free(d->upstream_m);
 	manifest_free(d->current_m);
-	manifest_free(d->upstream_m);
 	d->current_m = d->upstream_m = NULL;
 	cache_drop(d, NULL);
 	if (d->upfd >= 0)
@@ -769,6 +770,29 @@ publish_release(struct deploy *d, const struct release *r,
 	return swap_current(d->rootfd, target, err);
 }
 
+/*
+ * current_m and upstream_m become target and upstream (either may alias
+ * the other, and upstream may be the old upstream_m). The old current's
+ * record goes to the cache unless it is still in use as the upstream.
+ */
+static void
+install_manifests(struct deploy *d, struct manifest *target,
+    struct manifest *upstream)
+{
+	struct manifest *old_cur = d->current_m, *old_up = d->upstream_m;
+
+	d->current_m = target;
+	d->upstream_m = upstream;
+	if (old_up != NULL && old_up != upstream && old_up != old_cur)
+		manifest_free(old_up);
+	if (old_cur == NULL || old_cur == upstream)
+		return;
+	if (d->has_current)
+		cache_put(d, d->current.name, old_cur);
+	else
+		manifest_free(old_cur);
+}
+
 int
 deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
     struct snap_err *err)
@@ -810,17 +834,8 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	release_make(&next, p->upstream->version, serial);
 	if (publish_release(d, &next, p, err) == -1)
 		goto out;
-	if (d->current_m != NULL && d->has_current)
-		cache_put(d, d->current.name, d->current_m);
-	else
-		manifest_free(d->current_m);
-	d->current_m = p->target;
-	p->target = NULL;
-	if (p->upstream != d->upstream_m) {
-		manifest_free(d->upstream_m);
-		d->upstream_m = p->upstream;
-	}
-	p->upstream = NULL;
+	install_manifests(d, p->target, p->upstream);
+	p->target = p->upstream = NULL;
 	d->current = next;
 	d->has_current = true;
 	apply_retention(d);

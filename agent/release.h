@@ -92,7 +92,8 @@ struct deploy {
 	bool recycle;
 	bool has_current;
 	struct release current;
-	struct manifest *current_m;	/* what current holds; owned */
+	struct manifest *current_m;	/* what current holds; owned (may be
+					 * upstream_m itself) */
 	struct manifest *upstream_m;	/* its upstream version's; owned, may
 					 * be NULL if the record is missing */
 	struct release_cached cache[RELEASE_CACHE_MAX];
@@ -111,7 +112,10 @@ struct apply_stats {
 
 /* What to build. deploy_build() takes ownership of target and upstream on
  * success (and sets the pointers to NULL); on failure they stay the
- * caller's. upstream may be d->upstream_m itself (a local change). */
+ * caller's. upstream may be d->upstream_m itself (a local change), and
+ * target may be upstream itself (nothing filtered or overridden: the
+ * common case, one manifest in memory instead of two); d->current_m and
+ * d->upstream_m are then the same object. */
 struct build_plan {
 	struct manifest *target;	/* what the release must hold */
 	struct manifest *upstream;	/* the upstream version it is based on */

@@ -69,7 +69,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	if (p.upstream == NULL)
 		return snap_err_set(err, "no record of the applied upstream "
 		    "version; waiting for the next sync");
-	p.target = ovr_target(p.upstream, &a->ovr, a->c->labels, err);
+	p.target = ovr_target_is_upstream(p.upstream, &a->ovr, a->c->labels) ?
+	    p.upstream : ovr_target(p.upstream, &a->ovr, a->c->labels, err);
 	if (p.target == NULL)
 		return -1;
 	rc = deploy_build(&a->d, &p, &st, err);
@@ -99,7 +100,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 		    st.recycled ? st.base : "", st.written, st.removed);
 		daemon_notify_status(a->d.current.name);
 	}
-	manifest_free(p.target);
+	if (p.target != p.upstream)	/* else it is v's or the deploy's */
+		manifest_free(p.target);
 	snap_close(&local);
 	if (rootfd >= 0)
 		close(rootfd);
