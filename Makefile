@@ -107,13 +107,14 @@ bench:
 	scripts/bench
 
 # Long runs, beside `make test`: see README "Torture and valgrind".
-TORTURE_KILLS   ?= 200
-VALGRIND_SCRIPTS ?= t25-scenario
+TORTURE_KILLS     ?= 200
+TORTURE_ARTIFACTS ?= 1000
+VALGRIND_SCRIPTS  ?= t25-scenario
 
 torture: all
 	scripts/deps test
-	TORTURE_KILLS=$(TORTURE_KILLS) ARTSYNC=$(abspath $(BIN)) \
-	    nice integration/run t55-torture
+	TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_ARTIFACTS=$(TORTURE_ARTIFACTS) \
+	    ARTSYNC=$(abspath $(BIN)) nice integration/run t55-torture
 
 valgrind: all
 	scripts/deps test

@@ -9,8 +9,6 @@ independent implementation the product's numbers are checked against.
   same-tree A B            every file of A is in B and equal byte for byte,
                            and B has no file A lacks
   release-complete ROOT... each ROOT/current is a complete release (lib.sh)
-  converged SRC SYNC ROOT...  each ROOT/current is the version state.json
-                           names and holds exactly SRC
   json-get FILE KEY...     print one value of a JSON document
   file-entry STATE ROLE    print "NAME SIZE XXH128" of a file in state.json
   flip-byte FILE [OFFSET]  invert one byte in place (default: the middle)
@@ -23,7 +21,6 @@ independent implementation the product's numbers are checked against.
                            "archive": the full one, or its delta's
   manifest-json FILE       a manifest (one JSON object per line) printed as
                            one JSON document {header, artifacts, events}
-  mutate SRC ROUND N       rewrite N artifacts, add and remove a few (t55)
   killer PIDFILE DELAY_US MAX_MS [DIR ERE]
                            SIGKILL a process at a chosen moment (t55)
   check-once ARTSYNC SYNC_ROOT DEPLOY_ROOT...
@@ -306,54 +303,6 @@ def reader(root, out, stop):
 
 # --- t55-torture -----------------------------------------------------------
 
-ROUND_MARK = re.compile(r'\n<!-- round [0-9]+ -->\n$')
-NAME_ATTR = re.compile(r'\b(name|key)="[^"]*"')
-
-
-def mutate(src, rnd, count):
-    """Round `rnd` of a big change: `count` artifacts from a moving offset
-    get a "<!-- round R -->" line (replacing the last round's), five new
-    ones appear (copies of a changed one, renamed) and five others go.
-    Files are rewritten in place, as an editor or a deploy tool does."""
-    rnd, count = int(rnd), int(count)
-    files = []
-    for folder in sorted(os.listdir(src)):
-        d = os.path.join(src, folder)
-        if os.path.isdir(d):
-            files += [(folder, n) for n in sorted(os.listdir(d))
-                      if n.endswith(".xml")]
-    if not files:
-        return fail("mutate: no artifacts in %s" % src)
-    n = len(files)
-    off = (rnd * 397) % n
-    count = min(count, max(n - 10, 0))
-    changed = [files[(off + i) % n] for i in range(count)]
-    for folder, name in changed:
-        path = os.path.join(src, folder, name)
-        with open(path, encoding="utf-8") as f:
-            text = ROUND_MARK.sub("\n", f.read())
-        if not text.endswith("\n"):
-            text += "\n"
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text + "<!-- round %d -->\n" % rnd)
-    for i in range(5):
-        folder, name = changed[i % len(changed)] if changed else files[0]
-        with open(os.path.join(src, folder, name), encoding="utf-8") as f:
-            text = f.read()
-        new = "r%d_%d" % (rnd, i)
-        text = NAME_ATTR.sub(lambda m: '%s="%s"' % (m.group(1), new), text,
-                             count=1)
-        with open(os.path.join(src, folder, new + ".xml"), "w",
-                  encoding="utf-8") as f:
-            f.write(text)
-        folder, name = files[(off + count + 1 + i * 7) % n]
-        try:
-            os.unlink(os.path.join(src, folder, name))
-        except FileNotFoundError:
-            pass
-    return 0
-
-
 def proc_state(pid):
     """The state letter of /proc/PID/stat ('Z': exited, not yet reaped), or
     "gone" - also when PID is no longer a child of our own parent (the
@@ -419,25 +368,6 @@ def killer(pidfile, delay_us, max_ms, watch_dir=None, ere=None):
         return 0
     os.kill(pid, signal.SIGKILL)
     print("killed %d %s" % (us, how))
-    return 0
-
-
-def converged(src, sync, roots):
-    try:
-        with open(os.path.join(sync, "state.json"), "rb") as f:
-            v = json.load(f)["version"]
-    except (OSError, ValueError, KeyError) as e:
-        return fail("converged: state.json: %s" % e)
-    for root in roots:
-        try:
-            target = os.readlink(os.path.join(root, "current"))
-        except OSError as e:
-            return fail("converged: %s" % e)
-        if not re.match(r"^releases/v%d-r[0-9]+$" % v, target):
-            return fail("converged: %s/current -> %s, not version %d"
-                        % (root, target, v))
-        if same_tree(src, os.path.join(root, "current")) != 0:
-            return 1
     return 0
 
 
@@ -599,13 +529,25 @@ def check_once(artsync, sync, roots):
 
 def torture_reader(out, stop, artsync, sync, roots):
     """Until `stop` exists: passes over every deploy root and the sync root,
-    as fast as they go. Counts go to `out` (JSON) at the end."""
+    as fast as they go. Counts go to `out` (JSON) at the end.
+
+    On request it also says what one pass found: write N to `stop`.req
+    (N above the last one), and the first pass that starts after it writes
+    `stop`.N: "ok", or its violations one per line. That is the check the
+    torture makes right after each kill, without starting an interpreter."""
     c = {"passes": 0, "release_checks": 0, "release_ok": 0, "gone": 0,
          "empty": 0, "sync_checks": 0, "sync_ok": 0, "sync_moved": 0,
          "violations": 0}
     examples, versions = [], set()
     had_current = set()
+    served = 0
     while not os.path.exists(stop):
+        try:
+            with open(stop + ".req") as f:
+                asked = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            asked = 0
+        found = []
         for root in roots:
             what, info = check_current(root, sync)
             c["release_checks"] += 1
@@ -616,9 +558,7 @@ def torture_reader(out, stop, artsync, sync, roots):
                 had_current.add(root)
                 versions.add(info)
             elif what == "violation":
-                c["violations"] += 1
-                if len(examples) < 20:
-                    examples.append(info)
+                found.append(info)
             else:
                 c[what] += 1
         what, info = check_sync(artsync, sync)
@@ -628,10 +568,16 @@ def torture_reader(out, stop, artsync, sync, roots):
         elif what == "moved":
             c["sync_moved"] += 1
         elif what == "violation":
-            c["violations"] += 1
-            if len(examples) < 20:
-                examples.append(info)
+            found.append(info)
+        c["violations"] += len(found)
+        examples += found[:max(0, 20 - len(examples))]
         c["passes"] += 1
+        if asked > served:
+            tmp = "%s.%d.tmp" % (stop, asked)
+            with open(tmp, "w") as f:
+                f.write("\n".join(found) + "\n" if found else "ok\n")
+            os.rename(tmp, "%s.%d" % (stop, asked))
+            served = asked
         time.sleep(0.01)
     c["versions_seen"] = len(versions)
     c["examples"] = examples
@@ -650,8 +596,6 @@ def main(argv):
         return same_tree(*args)
     if cmd == "release-complete" and len(args) >= 1:
         return max(release_complete(a) for a in args)
-    if cmd == "converged" and len(args) >= 3:
-        return converged(args[0], args[1], args[2:])
     if cmd == "json-get" and len(args) >= 1:
         return json_get(args[0], args[1:])
     if cmd == "file-entry" and len(args) == 2:
@@ -666,8 +610,6 @@ def main(argv):
         return own_file(*args)
     if cmd == "manifest-json" and len(args) == 1:
         return manifest_json(*args)
-    if cmd == "mutate" and len(args) == 3:
-        return mutate(*args)
     if cmd == "killer" and len(args) in (3, 5):
         return killer(*args)
     if cmd == "check-once" and len(args) >= 3:
