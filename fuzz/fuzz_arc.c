@@ -164,9 +164,13 @@ prescan(const uint8_t *buf, size_t len, bool *clean)
 			goto out;
 		hash_init(&h);
 		total = 0;
+		/* Bounded like copy_entry(): libarchive can hand out zeros
+		 * for ever past a broken entry's declared size. */
 		while ((n = archive_read_data(a, data, sizeof(data))) > 0) {
 			hash_update(&h, data, (size_t)n);
 			total += (uint64_t)n;
+			if (total > (uint64_t)archive_entry_size(ae))
+				goto out;
 		}
 		if (n < 0 || total != (uint64_t)archive_entry_size(ae))
 			goto out;

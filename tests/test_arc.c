@@ -833,6 +833,51 @@ test_hostile_inner_truncation(void **state)
 	free(data);
 }
 
+/*
+ * Found by fuzz_arc: an old-GNU header whose sparse map libarchive honours
+ * although the type is a plain file. The entry declares 0 bytes, yet
+ * archive_read_data() hands out zeros without end (the harness's own
+ * unbounded pre-scan read 26 GB of them). The manifest agrees on 0 bytes,
+ * so only copy_entry()'s running bound stops the read, at once.
+ */
+static void
+test_hostile_endless_data(void **state)
+{
+	const char *dir = *state;
+	struct item it = { API, "HelloWorld", "", 0 };
+	unsigned char tar[513];
+	struct state_file sf;
+	struct manifest *m;
+	struct paths p;
+	unsigned sum = 0;
+	size_t i;
+	int fd;
+
+	paths_init(dir, &p);
+	memset(tar, 0, sizeof(tar));
+	memcpy(tar, "api/HelloWorld.xml", 18);
+	memcpy(tar + 124, "0000000067", 10);	/* size: 55 bytes */
+	memcpy(tar + 257, "ustar  ", 7);	/* old GNU magic */
+	memcpy(tar + 386, "500000", 6);		/* sparse[0].offset */
+	tar[398] = '3';				/* sparse[0].numbytes */
+	tar[483] = ' ';				/* realsize */
+	memset(tar + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += tar[i];
+	snprintf((char *)tar + 148, 8, "%06o", sum);
+	tar[155] = ' ';
+	fd = open(p.arc, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, tar, sizeof(tar)), (ssize_t)sizeof(tar));
+	assert_int_equal(close(fd), 0);
+	state_of(p.arc, &sf);
+	m = manifest_of(&it, 1);
+	assert_extract_fails(p.arc, &sf, m, NULL, "more data than the 0 bytes");
+	assert_extract_fails(p.arc, &sf, m, p.dest, "more data than the 0 bytes");
+	tu_assert_dir(p.dir, "arc,dest");
+	manifest_free(m);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -852,6 +897,7 @@ main(void)
 		TMP_TEST(test_hostile_types),
 		TMP_TEST(test_hostile_listing),
 		TMP_TEST(test_hostile_inner_truncation),
+		TMP_TEST(test_hostile_endless_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
