@@ -18,6 +18,7 @@
 
 #include "manifest.h"
 #include "names.h"
+#include "testutil.h"
 
 #define H1 "00112233445566778899aabbccddeeff"
 #define H2 "ffeeddccbbaa99887766554433221100"
@@ -536,6 +537,38 @@ test_from_json_inconsistent(void **state)
 	refused(EVDOC("\"api/a\""), "event is not an object");
 }
 
+/*
+ * Found by fuzz_manifest: jansson quotes the bytes near a syntax error, and
+ * name errors quote the name, so a hostile manifest put control bytes (a
+ * forged log line) into the message. It must come out as one clean line.
+ */
+static void
+test_from_json_error_text_is_clean(void **state)
+{
+	static const char *const docs[] = {
+		"{\x01}",				/* the fuzzer's find */
+		"{\"format\":1,\"version\":tru\x1f}",
+		"{\"a\":\"\x1b[31m\"}",			/* raw control in a string */
+		"{\"a\":\xff\xfe}",			/* not UTF-8 */
+		DOC(ART("api", "a\\nb\\u0085c", "1", H1)),	/* \n and C1 */
+		DOC(ART("api", ".\\n2026-01-01 artsync info: forged", "1", H1)),
+		EVDOC(EV("api/x\\ty", "api", "DEPLOY")),
+		EVDOC(EV("api\\u001b/x", "api", "DEPLOY")),
+	};
+	struct snap_err err;
+	struct manifest *m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		err = (struct snap_err)SNAP_ERR_INIT;
+		m = manifest_from_json(docs[i], strlen(docs[i]), &err);
+		if (m != NULL)
+			fail_msg("accepted: %s", docs[i]);
+		tu_assert_clean_msg(err.msg);
+	}
+}
+
 int
 main(void)
 {
@@ -550,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_from_json_wrong_types),
 		cmocka_unit_test(test_from_json_bad_fields),
 		cmocka_unit_test(test_from_json_inconsistent),
+		cmocka_unit_test(test_from_json_error_text_is_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
