@@ -46,6 +46,7 @@
 #include "arc.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "fuzz.h"
 #include "names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -359,8 +360,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data_in, size_t size)
 			wanted++;
 
 	rc = arc_extract(memfd, &expect, m, &x, &err);
-	if (rc == -1 && err.msg[0] == '\0')
-		abort();	/* every refusal says why */
+	if (rc == -1)
+		fuzz_check_msg(err.msg);
 	if (rc == 0 && must_fail) {
 		fprintf(stderr, "accepted an archive that must fail (flags "
 		    "0x%02x)\n", flags);
