@@ -13,6 +13,10 @@ independent implementation the product's numbers are checked against.
   file-entry STATE ROLE    print "NAME SIZE XXH128" of a file in state.json
   flip-byte FILE [OFFSET]  invert one byte in place (default: the middle)
   reader ROOT OUT STOP     count generations seen per pass (see t30)
+  forge-version SYNC HEX   as a hostile writer on the share: version V+1
+                           whose archive (plain ustar) holds one entry at
+                           the path given as hex bytes, its manifest and
+                           state.json checksummed right, state.json last
 """
 import errno
 import json
@@ -233,6 +237,53 @@ def reader(root, out, stop):
     return 0
 
 
+def ustar_one(path, data):
+    """A one-entry ustar archive; path is any bytes (< 100)."""
+    h = bytearray(512)
+    h[0:len(path)] = path
+    h[100:107] = b"0000644"
+    h[124:135] = b"%011o" % len(data)
+    h[136:147] = b"14574451220"
+    h[156:157] = b"0"
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:155] = b"%06o\x00" % sum(h)
+    body = data + bytes(-len(data) % 512)
+    return bytes(h) + body + bytes(1024)
+
+
+def forge_version(sync, hexpath):
+    with open(os.path.join(sync, "state.json"), "rb") as f:
+        st = json.load(f)
+    old, new = st["version"], st["version"] + 1
+    snaps = os.path.join(sync, "snapshots")
+    with open(os.path.join(snaps, "%d.manifest.json" % old), "rb") as f:
+        man = json.load(f)
+    man["version"], man["parent_version"], man["events"] = new, old, []
+    files = {
+        "manifest": ("%d.manifest.json" % new,
+                     json.dumps(man).encode()),
+        "archive": ("%d.tar.zst" % new,
+                    ustar_one(bytes.fromhex(hexpath), b"<x/>")),
+    }
+    for name, data in files.values():
+        with open(os.path.join(snaps, name), "wb") as f:
+            f.write(data)
+    sums = xxh128_of(snaps, [n for n, _ in files.values()])
+    st["version"], st["parent_version"] = new, old
+    for e in st["files"]:
+        name, data = files[e["role"]]
+        e["name"] = "snapshots/" + name
+        e["size"] = len(data)
+        e["xxh128"] = sums[name]
+    tmp = os.path.join(sync, ".state.json.forge")
+    with open(tmp, "w") as f:
+        json.dump(st, f)
+    os.rename(tmp, os.path.join(sync, "state.json"))
+    print(new)
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         return fail(__doc__)
@@ -249,6 +300,8 @@ def main(argv):
         return flip_byte(*args)
     if cmd == "reader" and len(args) == 3:
         return reader(*args)
+    if cmd == "forge-version" and len(args) == 2:
+        return forge_version(*args)
     return fail("helper.py: bad usage: %s" % " ".join(argv[1:]))
 
 
