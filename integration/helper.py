@@ -29,6 +29,10 @@ independent implementation the product's numbers are checked against.
   torture-reader OUT STOP ARTSYNC SYNC_ROOT DEPLOY_ROOT...
                            check all the while that every current and the
                            sync root's latest version are whole (t55)
+  forge-version SYNC HEX   as a hostile writer on the share: version V+1
+                           whose archive (plain ustar) holds one entry at
+                           the path given as hex bytes, its manifest and
+                           state.json checksummed right, state.json last
 """
 import errno
 import json
@@ -585,6 +589,50 @@ def torture_reader(out, stop, artsync, sync, roots):
     with open(tmp, "w") as f:
         json.dump(c, f)
     os.rename(tmp, out)
+def ustar_one(path, data):
+    """A one-entry ustar archive; path is any bytes (< 100)."""
+    h = bytearray(512)
+    h[0:len(path)] = path
+    h[100:107] = b"0000644"
+    h[124:135] = b"%011o" % len(data)
+    h[136:147] = b"14574451220"
+    h[156:157] = b"0"
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:155] = b"%06o\x00" % sum(h)
+    body = data + bytes(-len(data) % 512)
+    return bytes(h) + body + bytes(1024)
+
+
+def forge_version(sync, hexpath):
+    with open(os.path.join(sync, "state.json"), "rb") as f:
+        st = json.load(f)
+    old, new = st["version"], st["version"] + 1
+    snaps = os.path.join(sync, "snapshots")
+    with open(os.path.join(snaps, "%d.manifest.json" % old), "rb") as f:
+        man = json.load(f)
+    man["version"], man["parent_version"], man["events"] = new, old, []
+    files = {
+        "manifest": ("%d.manifest.json" % new,
+                     json.dumps(man).encode()),
+        "archive": ("%d.tar.zst" % new,
+                    ustar_one(bytes.fromhex(hexpath), b"<x/>")),
+    }
+    for name, data in files.values():
+        with open(os.path.join(snaps, name), "wb") as f:
+            f.write(data)
+    sums = xxh128_of(snaps, [n for n, _ in files.values()])
+    st["version"], st["parent_version"] = new, old
+    for e in st["files"]:
+        name, data = files[e["role"]]
+        e["name"] = "snapshots/" + name
+        e["size"] = len(data)
+        e["xxh128"] = sums[name]
+    tmp = os.path.join(sync, ".state.json.forge")
+    with open(tmp, "w") as f:
+        json.dump(st, f)
+    os.rename(tmp, os.path.join(sync, "state.json"))
+    print(new)
     return 0
 
 
@@ -616,6 +664,8 @@ def main(argv):
         return check_once(args[0], args[1], args[2:])
     if cmd == "torture-reader" and len(args) >= 5:
         return torture_reader(args[0], args[1], args[2], args[3], args[4:])
+    if cmd == "forge-version" and len(args) == 2:
+        return forge_version(*args)
     return fail("helper.py: bad usage: %s" % " ".join(argv[1:]))
 
 

@@ -18,7 +18,8 @@ struct snap_err {
 #define SNAP_ERR_INIT { { 0 } }
 
 /* Formats into err->msg (NULL err is allowed and ignored). Returns -1 so that
- * callers can write "return snap_err_set(err, ...);". */
+ * callers can write "return snap_err_set(err, ...);". Every function here
+ * passes the result through snap_err_sanitize(). */
 int snap_err_set(struct snap_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -29,5 +30,10 @@ int snap_err_sys(struct snap_err *err, int errnum, const char *fmt, ...)
 /* Prepends "prefix: " to an existing message (adds context on the way up). */
 int snap_err_prefix(struct snap_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Makes msg safe for a log line and a JSON string, in place: every control
+ * character (C0, DEL, C1) and every byte outside a valid UTF-8 sequence
+ * becomes '?'; valid UTF-8 (an artifact's non-ASCII name) is kept. */
+void snap_err_sanitize(char *msg);
 
 #endif

@@ -833,6 +833,119 @@ test_hostile_inner_truncation(void **state)
 	free(data);
 }
 
+/*
+ * Found by fuzz_arc: an old-GNU header whose sparse map libarchive honours
+ * although the type is a plain file. The entry declares 0 bytes, yet
+ * archive_read_data() hands out zeros without end (the harness's own
+ * unbounded pre-scan read 26 GB of them). The manifest agrees on 0 bytes,
+ * so only copy_entry()'s running bound stops the read, at once.
+ */
+static void
+test_hostile_endless_data(void **state)
+{
+	const char *dir = *state;
+	struct item it = { API, "HelloWorld", "", 0 };
+	unsigned char tar[513];
+	struct state_file sf;
+	struct manifest *m;
+	struct paths p;
+	unsigned sum = 0;
+	size_t i;
+	int fd;
+
+	paths_init(dir, &p);
+	memset(tar, 0, sizeof(tar));
+	memcpy(tar, "api/HelloWorld.xml", 18);
+	memcpy(tar + 124, "0000000067", 10);	/* size: 55 bytes */
+	memcpy(tar + 257, "ustar  ", 7);	/* old GNU magic */
+	memcpy(tar + 386, "500000", 6);		/* sparse[0].offset */
+	tar[398] = '3';				/* sparse[0].numbytes */
+	tar[483] = ' ';				/* realsize */
+	memset(tar + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += tar[i];
+	snprintf((char *)tar + 148, 8, "%06o", sum);
+	tar[155] = ' ';
+	fd = open(p.arc, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, tar, sizeof(tar)), (ssize_t)sizeof(tar));
+	assert_int_equal(close(fd), 0);
+	state_of(p.arc, &sf);
+	m = manifest_of(&it, 1);
+	assert_extract_fails(p.arc, &sf, m, NULL, "more data than the 0 bytes");
+	assert_extract_fails(p.arc, &sf, m, p.dest, "more data than the 0 bytes");
+	tu_assert_dir(p.dir, "arc,dest");
+	manifest_free(m);
+}
+
+/* A one-entry ustar archive written by hand, uncompressed: libarchive's
+ * writer will not store a path that is not valid UTF-8, a hostile one will. */
+static void
+write_ustar(const char *file, const char *name, const char *data)
+{
+	unsigned char tar[512 * 4];
+	size_t len = strlen(data), i;
+	unsigned sum = 0;
+	int fd;
+
+	assert_true(strlen(name) < 100 && len <= 512);
+	memset(tar, 0, sizeof(tar));
+	memcpy(tar, name, strlen(name));
+	memcpy(tar + 100, "0000644", 7);
+	snprintf((char *)tar + 124, 12, "%011o", (unsigned)len);
+	memcpy(tar + 136, "14574451220", 11);
+	tar[156] = '0';
+	memcpy(tar + 257, "ustar\0" "00", 8);
+	memset(tar + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += tar[i];
+	snprintf((char *)tar + 148, 8, "%06o", sum);
+	memcpy(tar + 512, data, len);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, tar, sizeof(tar)), (ssize_t)sizeof(tar));
+	assert_int_equal(close(fd), 0);
+}
+
+/*
+ * Found with fuzz_arc's message check: an entry path is quoted in the
+ * refusal, and a tar path is any bytes. The message goes to the log and to
+ * the status JSON's last_error (which jansson cannot build from invalid
+ * UTF-8, so GET /api/v1/status answered nothing): it must be clean.
+ */
+static void
+test_hostile_path_bytes_in_message(void **state)
+{
+	static const char *const paths[] = {
+		"api/a\nb.xml",
+		"api/\xff\xfe.xml",
+		"\x1b[2Japi/x.xml",
+		"api\r/x.xml",
+		"api/x\xc2\x9b.xml",		/* C1 CSI, valid UTF-8 */
+		"api/..\n2026-01-01 artsync info: forged.xml",
+	};
+	const char *dir = *state;
+	struct snap_err err;
+	struct arc_extract x = { .destfd = -1 };
+	struct state_file sf;
+	struct manifest *m;
+	struct paths p;
+	size_t i;
+
+	paths_init(dir, &p);
+	m = manifest_of(&item_x, 1);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		write_ustar(p.arc, paths[i], CONTENT);
+		state_of(p.arc, &sf);
+		err = (struct snap_err)SNAP_ERR_INIT;
+		if (extract(p.arc, &sf, m, p.dest, &x, &err) != -1)
+			fail_msg("accepted entry %zu", i);
+		tu_assert_clean_msg(err.msg);
+	}
+	tu_assert_dir(p.dest, "");
+	manifest_free(m);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -852,6 +965,8 @@ main(void)
 		TMP_TEST(test_hostile_types),
 		TMP_TEST(test_hostile_listing),
 		TMP_TEST(test_hostile_inner_truncation),
+		TMP_TEST(test_hostile_endless_data),
+		TMP_TEST(test_hostile_path_bytes_in_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

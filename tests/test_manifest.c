@@ -1441,6 +1441,38 @@ test_dup(void **state)
 	manifest_free(v1);
 }
 
+/*
+ * Found by fuzz_manifest: jansson quotes the bytes near a syntax error, and
+ * name errors quote the name, so a hostile manifest put control bytes (a
+ * forged log line) into the message. It must come out as one clean line.
+ */
+static void
+test_from_json_error_text_is_clean(void **state)
+{
+	static const char *const docs[] = {
+		"{\x01}",				/* the fuzzer's find */
+		"{\"format\":1,\"version\":tru\x1f}",
+		"{\"a\":\"\x1b[31m\"}",			/* raw control in a string */
+		"{\"a\":\xff\xfe}",			/* not UTF-8 */
+		DOC(ART("api", "a\\nb\\u0085c", "1", H1)),	/* \n and C1 */
+		DOC(ART("api", ".\\n2026-01-01 artsync info: forged", "1", H1)),
+		EVDOC(EV("api/x\\ty", "api", "DEPLOY")),
+		EVDOC(EV("api\\u001b/x", "api", "DEPLOY")),
+	};
+	struct snap_err err;
+	struct manifest *m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		err = (struct snap_err)SNAP_ERR_INIT;
+		m = manifest_from_json(docs[i], strlen(docs[i]), &err);
+		if (m != NULL)
+			fail_msg("accepted: %s", docs[i]);
+		tu_assert_clean_msg(err.msg);
+	}
+}
+
 int
 main(void)
 {
@@ -1467,6 +1499,7 @@ main(void)
 		cmocka_unit_test(test_apply_then_add),
 		cmocka_unit_test(test_apply_refused),
 		cmocka_unit_test(test_dup),
+		cmocka_unit_test(test_from_json_error_text_is_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

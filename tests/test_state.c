@@ -846,6 +846,33 @@ test_read(void **state)
 	close(dfd);
 }
 
+/*
+ * Found by fuzz_state: "malformed JSON at line 12: invalid token near
+ * '\x1f'" carried the raw byte, and an id error quotes the id. Messages
+ * reach logs and the status JSON: one clean line, whatever the input.
+ */
+static void
+test_error_text_is_clean(void **state)
+{
+	static const char *const docs[] = {
+		"{\n\"format\": \x1f}",			/* the fuzzer's find */
+		"{\"format\": 1, \"cluster_id\": \"\xc3\x28\"}",
+		"{\"format\": 1, \"cluster_id\": \"a\\nb\"}",
+		"{\"format\": 1, \"cluster_id\": \"a\\u009bb\"}",
+	};
+	struct snap_err err;
+	struct snap_state s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		err = (struct snap_err)SNAP_ERR_INIT;
+		if (state_from_json(docs[i], strlen(docs[i]), &s, &err) != -1)
+			fail_msg("accepted: %s", docs[i]);
+		tu_assert_clean_msg(err.msg);
+	}
+}
+
 int
 main(void)
 {
@@ -861,6 +888,7 @@ main(void)
 		cmocka_unit_test(test_refuses_ids),
 		cmocka_unit_test(test_refuses_versions),
 		cmocka_unit_test(test_refuses_format),
+		cmocka_unit_test(test_error_text_is_clean),
 		cmocka_unit_test(test_refuses_missing_fields),
 		cmocka_unit_test_setup_teardown(test_read, tu_setup_tmp,
 		    tu_teardown_tmp),

@@ -358,6 +358,48 @@ tu_assert_msg(const char *msg, const char *want)
 		fail_msg("message \"%s\" lacks \"%s\"", msg, want);
 }
 
+/*
+ * An error message quoting hostile input must still be one safe line: no
+ * control character (C0, DEL, C1) and valid UTF-8 (jansson's json_string()
+ * refuses anything else, and a REST answer or status built from it would
+ * be lost). Checks the UTF-8 itself, so that the tests need no jansson.
+ */
+static inline void
+tu_assert_clean_msg(const char *msg)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+	unsigned long cp = 0;
+	int n, i;
+
+	if (*p == '\0')
+		fail_msg("empty error message");
+	for (; *p != '\0'; p += n + 1) {
+		n = 0;
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
+				fail_msg("control byte 0x%02x in \"%s\"", *p, msg);
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1, cp = *p & 0x1f;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2, cp = *p & 0x0f;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3, cp = *p & 0x07;
+		else
+			fail_msg("bad UTF-8 byte 0x%02x in \"%s\"", *p, msg);
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				fail_msg("cut UTF-8 sequence in \"%s\"", msg);
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+		    (cp >= 0x80 && cp <= 0x9f))
+			fail_msg("bad code point U+%04lx in \"%s\"", cp, msg);
+	}
+}
+
 /* len deterministic pseudo-random bytes (xorshift32), malloc'ed, plus a
  * spare byte; the same len always gives the same data. */
 static inline char *
