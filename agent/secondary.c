@@ -173,10 +173,13 @@ agent_check(struct agent *a)
 		    PRIu64 ", older than applied %" PRIu64 ": not going back",
 		    v.st.version, applied);
 		report_error(a, err.msg, true);
-	} else if (snap_open_since(rootfd, v.st.version, a->d.upstream_m, &v,
+	} else if (snap_open_since(rootfd, 0, a->d.upstream_m, &v,
 	    &err) == -1) {
 		report_error(a, err.msg, true);
-	} else {
+	} else if (v.st.version > applied ||
+	    (v.st.version == applied && a->d.upstream_m == NULL)) {
+		/* Opened afresh: state.json may have moved on since, but
+		 * never back past what is applied. */
 		apply(a, &v);
 	}
 out:

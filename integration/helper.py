@@ -605,16 +605,21 @@ def ustar_one(path, data):
 
 
 def forge_version(sync, hexpath):
+    """Version V+1, full, as a writer on the share could make it: the
+    latest full version's artifacts, an archive of one entry at the given
+    path, every checksum right, state.json last."""
     with open(os.path.join(sync, "state.json"), "rb") as f:
         st = json.load(f)
     old, new = st["version"], st["version"] + 1
     snaps = os.path.join(sync, "snapshots")
-    with open(os.path.join(snaps, "%d.manifest.json" % old), "rb") as f:
-        man = json.load(f)
-    man["version"], man["parent_version"], man["events"] = new, old, []
+    man = load_manifest(os.path.join(snaps, "%d.manifest.json"
+                                     % st["base_version"]))
+    head = dict(man["header"], version=new, parent_version=old,
+                kind="full", event_count=0)
+    lines = [head] + man["artifacts"]
     files = {
         "manifest": ("%d.manifest.json" % new,
-                     json.dumps(man).encode()),
+                     "".join(json.dumps(x) + "\n" for x in lines).encode()),
         "archive": ("%d.tar.zst" % new,
                     ustar_one(bytes.fromhex(hexpath), b"<x/>")),
     }
@@ -622,12 +627,13 @@ def forge_version(sync, hexpath):
         with open(os.path.join(snaps, name), "wb") as f:
             f.write(data)
     sums = xxh128_of(snaps, [n for n, _ in files.values()])
-    st["version"], st["parent_version"] = new, old
-    for e in st["files"]:
-        name, data = files[e["role"]]
-        e["name"] = "snapshots/" + name
-        e["size"] = len(data)
-        e["xxh128"] = sums[name]
+    st["version"], st["parent_version"], st["base_version"] = new, old, new
+    st["files"] = []
+    for role in ("manifest", "archive"):
+        name, data = files[role]
+        st["files"].append({"role": role, "version": new,
+                            "name": "snapshots/" + name, "size": len(data),
+                            "xxh128": sums[name]})
     tmp = os.path.join(sync, ".state.json.forge")
     with open(tmp, "w") as f:
         json.dump(st, f)
