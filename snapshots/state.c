@@ -50,8 +50,9 @@ state_check_id(const char *id, struct snap_err *err)
 static json_t *
 file_to_json(const char *role, const struct state_file *f)
 {
-	return json_pack("{s:s, s:s, s:I, s:s}", "role", role, "name", f->name,
-	    "size", (json_int_t)f->size, "xxh128", f->xxh128);
+	return json_pack("{s:s, s:s, s:I, s:s, s:s*}", "role", role, "name",
+	    f->name, "size", (json_int_t)f->size, "xxh128", f->xxh128,
+	    "blake2b", f->blake2b[0] != '\0' ? f->blake2b : NULL);
 }
 
 /* Text files end with a newline: `cat state.json` should not run on. */
@@ -118,6 +119,28 @@ copy_string(json_t *root, const char *key, char *out, size_t outlen,
 	return 0;
 }
 
+/* The optional BLAKE2b-256 of a file record: absent, or 64 lower-case hex. */
+static int
+parse_blake2b(json_t *obj, const char *role, struct state_file *f,
+    struct snap_err *err)
+{
+	size_t i;
+
+	f->blake2b[0] = '\0';
+	if (json_object_get(obj, "blake2b") == NULL)
+		return 0;
+	if (copy_string(obj, "blake2b", f->blake2b, sizeof(f->blake2b),
+	    err) == -1)
+		return snap_err_prefix(err, "%s file", role);
+	for (i = 0; f->blake2b[i] != '\0'; i++)
+		if (!strchr("0123456789abcdef", f->blake2b[i]))
+			break;
+	if (i != STATE_B2_HEX_LEN || f->blake2b[i] != '\0')
+		return snap_err_set(err, "%s file: 'blake2b' is not 64 "
+		    "lower-case hex digits", role);
+	return 0;
+}
+
 static int
 parse_file(json_t *obj, const char *role, const char *expect,
     struct state_file *f, struct snap_err *err)
@@ -138,7 +161,7 @@ parse_file(json_t *obj, const char *role, const char *expect,
 	if (!hash_is_hex(f->xxh128))
 		return snap_err_set(err, "%s file: 'xxh128' is not 32 lower-case "
 		    "hex digits", role);
-	return 0;
+	return parse_blake2b(obj, role, f, err);
 }
 
 static int
@@ -146,7 +169,8 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 {
 	char expect[96];
 	uint64_t format;
-	json_t *files;
+	json_t *files, *rec;
+	size_t i;
 
 	if (!json_is_object(root))
 		return snap_err_set(err, "not a JSON object");
@@ -178,6 +202,11 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 	if (!json_is_array(files) || json_array_size(files) != 2)
 		return snap_err_set(err, "'files' must list exactly the manifest "
 		    "and the archive");
+	/* Counted on the JSON, whatever roles it lists: a signed state must
+	 * bind every file it names (sign_state_read). */
+	json_array_foreach(files, i, rec)
+		if (json_object_get(rec, "blake2b") == NULL)
+			s->unhashed++;
 	state_manifest_name(s->version, expect, sizeof(expect));
 	if (parse_file(json_array_get(files, 0), "manifest", expect,
 	    &s->manifest, err) == -1)

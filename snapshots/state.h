@@ -11,7 +11,10 @@
  *	{ "format": 1, "cluster_id", "node_id", "node_version", "version",
  *	  "parent_version", "published_at", "last_sync_at", "artifact_count",
  *	  "files": [ { "role": "manifest"|"archive", "name", "size",
- *	               "xxh128" } ] }
+ *	               "xxh128", "blake2b" } ] }
+ * "blake2b" (BLAKE2b-256, lower-case hex) is optional for a reader; a
+ * publisher always writes it, and a signed state.json must carry it in
+ * every file record (sign.h says why).
  * File names are not trusted: they must be exactly
  * snapshots/<version>.manifest.json and snapshots/<version>.tar.zst.
  */
@@ -27,11 +30,13 @@
 #define STATE_FILE "state.json"
 #define STATE_MAX_BYTES (64 * 1024)
 #define STATE_ID_MAX 128
+#define STATE_B2_HEX_LEN 64
 
 struct state_file {
 	char name[96];			/* relative to the sync root */
 	uint64_t size;
 	char xxh128[HASH_HEX_LEN + 1];
+	char blake2b[STATE_B2_HEX_LEN + 1];	/* "" when not recorded */
 };
 
 struct snap_state {
@@ -45,6 +50,7 @@ struct snap_state {
 	uint64_t artifact_count;
 	struct state_file manifest;
 	struct state_file archive;
+	unsigned unhashed;		/* file records without a blake2b */
 };
 
 /* The file names version V uses, relative to the sync root. */

@@ -23,6 +23,8 @@
 
 #define H1 "00112233445566778899aabbccddeeff"
 #define H2 "ffeeddccbbaa99887766554433221100"
+#define B1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define B2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static void
 sample(struct snap_state *s)
@@ -39,9 +41,11 @@ sample(struct snap_state *s)
 	state_manifest_name(5, s->manifest.name, sizeof(s->manifest.name));
 	s->manifest.size = 1234;
 	strcpy(s->manifest.xxh128, H1);
+	strcpy(s->manifest.blake2b, B1);
 	state_archive_name(5, s->archive.name, sizeof(s->archive.name));
 	s->archive.size = 56789;
 	strcpy(s->archive.xxh128, H2);
+	strcpy(s->archive.blake2b, B2);
 }
 
 /* A valid state.json as a jansson tree, for the tests to break. */
@@ -374,6 +378,41 @@ test_refuses_missing_fields(void **state)
 		}
 }
 
+/* "blake2b" is optional per record (states written before it existed);
+ * when present it is 64 lower-case hex digits. Records without one are
+ * counted, whatever their role: a signed state needs none missing. */
+static void
+test_blake2b_field(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state s, r;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	sample(&s);
+	s.archive.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_null(strstr(buf, "\"blake2b\": \"\""));
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_string_equal(r.manifest.blake2b, B1);
+	assert_string_equal(r.archive.blake2b, "");
+	assert_int_equal(r.unhashed, 1);
+	free(buf);
+	s.manifest.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_int_equal(r.unhashed, 2);
+	free(buf);
+
+	set_file(0, "blake2b", json_string(H1), "64 lower-case hex");
+	set_file(1, "blake2b", json_string("0123456789ABCDEF0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"), "64 lower-case hex");
+	set_file(1, "blake2b", json_string(B1 "0"), "'blake2b'");
+	set_file(1, "blake2b", json_integer(7), "'blake2b'");
+	set_file(0, "blake2b", json_null(), "'blake2b'");
+}
+
 static void
 test_read(void **state)
 {
@@ -425,6 +464,7 @@ main(void)
 		cmocka_unit_test(test_refuses_versions),
 		cmocka_unit_test(test_refuses_format),
 		cmocka_unit_test(test_refuses_missing_fields),
+		cmocka_unit_test(test_blake2b_field),
 		cmocka_unit_test_setup_teardown(test_read, tu_setup_tmp,
 		    tu_teardown_tmp),
 	};
