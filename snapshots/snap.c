@@ -22,15 +22,15 @@
 /* --- opening --- */
 
 static int
-open_state(int rootfd, uint64_t version, struct snap_state *st,
-    struct snap_err *err)
+open_state(int rootfd, uint64_t version, const struct sign_key *pub,
+    struct snap_state *st, struct snap_err *err)
 {
 	char name[96];
 
 	if (version == 0)
-		return state_read(rootfd, STATE_FILE, st, err);
+		return sign_state_read(rootfd, STATE_FILE, pub, st, err);
 	state_copy_name(version, name, sizeof(name));
-	if (state_read(rootfd, name, st, err) == -1)
+	if (sign_state_read(rootfd, name, pub, st, err) == -1)
 		return -1;
 	if (st->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, name,
@@ -60,6 +60,8 @@ read_manifest(int rootfd, const struct state_file *f, struct snap_err *err)
 	else if (strcmp(got, f->xxh128) != 0)
 		snap_err_set(err, "%s: checksum mismatch (xxh128 %s, state "
 		    "records %s)", f->name, got, f->xxh128);
+	else if (sign_check_buf(f, buf, len, err) == -1)
+		;
 	else if ((m = manifest_from_json(buf, len, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
 	free(buf);
@@ -70,7 +72,7 @@ int
 snap_open(int rootfd, uint64_t version, struct snap_version *v,
     struct snap_err *err)
 {
-	if (open_state(rootfd, version, &v->st, err) == -1)
+	if (open_state(rootfd, version, v->pub, &v->st, err) == -1)
 		return -1;
 	if ((v->m = read_manifest(rootfd, &v->st.manifest, err)) == NULL)
 		return -1;
@@ -104,13 +106,14 @@ snap_close(struct snap_version *v)
 }
 
 int
-snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
-    struct snap_err *err)
+snap_verify(const char *sync_root, uint64_t version,
+    const struct sign_key *pub, struct snap_state *st, struct snap_err *err)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
 	struct arc_extract x = { .destfd = -1 };
 	int rootfd, rc = -1;
 
+	v.pub = pub;
 	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
 		return -1;
 	if (snap_open(rootfd, version, &v, err) == -1)
@@ -135,7 +138,7 @@ static uint64_t
 file_version(const char *name)
 {
 	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json" };
+	    ".state.json", ".state.sig" };
 	uint64_t v;
 	size_t i;
 	char *end;
@@ -275,6 +278,8 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return -1;
 	p->version = highest_on_disk(p->snapfd);
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* A signer trusts no latest version it did not sign. */
+		p->prev.pub = p->o->key;
 		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
 			p->have_prev = true;
 			if (p->prev.st.version > p->version)
@@ -284,6 +289,13 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 			    "unreadable", sync_root);
 		}
 	}
+	/* Versions are JSON integers (int64): a number near the top - a
+	 * file a writer planted in snapshots/ - must not wrap the next one
+	 * to 0 or below. */
+	if (p->version >= (uint64_t)INT64_MAX)
+		return snap_err_set(err, "%s: version %" PRIu64 " found on disk "
+		    "leaves no next version: remove the files that carry it",
+		    sync_root, p->version);
 	p->version++;
 	return 0;
 }
@@ -403,7 +415,7 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 		if (arc_writer_add(w, e, p->buf, len, err) == -1)
 			goto out;
 	}
-	if (arc_writer_finish(w, &f->size, f->xxh128, err) == -1)
+	if (arc_writer_finish(w, f, err) == -1)
 		goto out;
 	rc = fsu_tmp_commit(&t, err);
 out:
@@ -423,6 +435,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		snprintf(f->name, sizeof(f->name), "%s", name);
 		f->size = len;
 		hash_buf(buf, len, f->xxh128);
+		sign_hash_buf(buf, len, f->blake2b);
 	}
 	if (fsu_tmp_open(&t, p->snapfd, name + strlen("snapshots/"), err) == -1)
 		return -1;
@@ -435,7 +448,28 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 	return fsu_tmp_commit(&t, err);
 }
 
-/* Manifest, state copy, fsync snapshots/, then state.json: the commit. */
+/* With a key: snapshots/<V>.state.sig over the exact state.json bytes,
+ * written with the other snapshot files, before state.json names V. */
+static int
+sign_version(struct publisher *p, const char *sbuf, size_t slen,
+    struct snap_err *err)
+{
+	char *sig = NULL, name[96];
+	size_t len;
+	int rc;
+
+	if (p->o->key == NULL)
+		return 0;
+	if (sign_buf(p->o->key, sbuf, slen, &sig, &len, err) == -1)
+		return -1;
+	sign_sig_name(p->version, name, sizeof(name));
+	rc = write_snapshot_file(p, name, sig, len, NULL, err);
+	free(sig);
+	return rc;
+}
+
+/* Manifest, state copy (and signature), fsync snapshots/, then state.json:
+ * the commit. */
 static int
 commit_version(struct publisher *p, struct manifest *cur,
     struct snap_state *st, struct snap_err *err)
@@ -465,6 +499,7 @@ commit_version(struct publisher *p, struct manifest *cur,
 		goto out;
 	state_copy_name(p->version, name, sizeof(name));
 	if (write_snapshot_file(p, name, sbuf, slen, NULL, err) == -1 ||
+	    sign_version(p, sbuf, slen, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1)
 		goto out;
 	rc = fsu_write_atomic(p->rootfd, STATE_FILE, sbuf, slen, err);
@@ -538,18 +573,26 @@ out:
 	return rc;
 }
 
-/* Copies the verified archive of `old` byte for byte as the new version's. */
+/*
+ * Copies the verified archive of `old` byte for byte as the new version's.
+ * The copy is hashed as it is written and must match what was verified: a
+ * file swapped since is not republished (nor, unsigned, re-signed).
+ */
 static int
 copy_archive(struct publisher *p, struct snap_version *old,
     struct state_file *f, struct snap_err *err)
 {
+	const struct state_file *from = &old->st.archive;
 	struct fsu_tmp t = FSU_TMP_INIT;
+	struct hash_state h;
+	struct sign_hash b2;
 	char buf[1 << 16];
 	ssize_t n;
 
 	state_archive_name(p->version, f->name, sizeof(f->name));
-	f->size = old->st.archive.size;
-	memcpy(f->xxh128, old->st.archive.xxh128, sizeof(f->xxh128));
+	f->size = 0;
+	hash_init(&h);
+	sign_hash_init(&b2);
 	if (lseek(old->archfd, 0, SEEK_SET) == -1)
 		return snap_err_sys(err, errno, "%s", old->st.archive.name);
 	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
@@ -564,6 +607,17 @@ copy_archive(struct publisher *p, struct snap_version *old,
 			fsu_tmp_abort(&t);
 			return snap_err_sys(err, saved, "%s", f->name);
 		}
+		hash_update(&h, buf, (size_t)n);
+		sign_hash_update(&b2, buf, (size_t)n);
+		f->size += (uint64_t)n;
+	}
+	hash_final(&h, f->xxh128);
+	sign_hash_final(&b2, f->blake2b);
+	if (f->size != from->size || strcmp(f->xxh128, from->xxh128) != 0 ||
+	    (from->blake2b[0] != '\0' && strcmp(f->blake2b, from->blake2b))) {
+		fsu_tmp_abort(&t);
+		return snap_err_set(err, "%s changed while it was copied",
+		    from->name);
 	}
 	return fsu_tmp_commit(&t, err);
 }
@@ -583,12 +637,19 @@ snap_rollback(const char *sync_root, uint64_t to,
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1 || open_root(&p, sync_root, err) == -1)
 		goto out;
+	if (p.repaired) {
+		snap_err_set(err, "the latest version cannot be read: %s",
+		    p.repair_reason);
+		goto out;
+	}
 	if (to == 0 || !p.have_prev || to >= p.prev.st.version) {
 		snap_err_set(err, "version %" PRIu64 " is not older than the "
 		    "latest", to);
 		goto out;
 	}
-	/* Republish only what still verifies completely. */
+	/* Republish only what still verifies completely (and, to be signed,
+	 * was signed by the same key). */
+	old.pub = o->key;
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
 	    arc_extract(old.archfd, &old.st.archive, old.m, &x, err) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);

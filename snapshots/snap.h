@@ -6,9 +6,11 @@
  *	snapshots/<V>.manifest.json    artifacts of V, events since its parent
  *	snapshots/<V>.tar.zst          the artifacts (pax + zstd)
  *	snapshots/<V>.state.json       state.json as it was when V was latest
+ *	snapshots/<V>.state.sig        its ed25519 signature (when signing;
+ *	                               sign.h)
  *	.publish.lock                  flock(2): one publisher at a time
  *
- * Publish order is the crash-safety argument: the three snapshot files are
+ * Publish order is the crash-safety argument: the snapshot files are
  * written to temp names, fsynced and renamed, the snapshots/ directory is
  * fsynced, and only then is state.json replaced by rename and the root
  * fsynced. A crash at any point leaves state.json naming a complete,
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #include "manifest.h"
+#include "sign.h"
 #include "snap_err.h"
 #include "state.h"
 #include "xmlcheck.h"
@@ -44,6 +47,10 @@ struct snap_publish_opts {
 	 * everything. */
 	unsigned keep_versions;
 	unsigned grace_s;
+	/* Signs each version (snapshots/<V>.state.sig) when set; the latest
+	 * and a rollback's source must then be signed by it too, or they
+	 * are treated as unreadable. */
+	const struct sign_key *key;
 };
 
 /*
@@ -81,11 +88,13 @@ int snap_rollback(const char *sync_root, uint64_t to,
 size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
 
 /* One version, opened for reading: its state record, its verified
- * manifest, and its archive's fd (not yet verified: arc_extract does that). */
+ * manifest, and its archive's fd (not yet verified: arc_extract does that).
+ * Set pub before snap_open to require the version to be signed by it. */
 struct snap_version {
 	struct snap_state st;
 	struct manifest *m;
 	int archfd;
+	const struct sign_key *pub;	/* in; NULL: signatures ignored */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .archfd = -1 }
@@ -99,8 +108,9 @@ int snap_open(int rootfd, uint64_t version, struct snap_version *v,
     struct snap_err *err);
 void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
 
-/* Opens and fully verifies a version (every checksum). *st gets its state. */
-int snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
-    struct snap_err *err);
+/* Opens and fully verifies a version (every checksum; the signature when
+ * pub is set). *st gets its state. */
+int snap_verify(const char *sync_root, uint64_t version,
+    const struct sign_key *pub, struct snap_state *st, struct snap_err *err);
 
 #endif

@@ -151,7 +151,7 @@ verify_ok(const struct env *e, uint64_t version, uint64_t want)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_state st;
 
-	if (snap_verify(e->root, version, &st, &err) != 0)
+	if (snap_verify(e->root, version, NULL, &st, &err) != 0)
 		fail_msg("verify %llu: %s", (unsigned long long)version,
 		    err.msg);
 	assert_int_equal(st.version, want);
@@ -162,7 +162,7 @@ verify_fails(const struct env *e, uint64_t version, const char *want)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 
-	if (snap_verify(e->root, version, NULL, &err) != -1)
+	if (snap_verify(e->root, version, NULL, NULL, &err) != -1)
 		fail_msg("verify %llu accepted", (unsigned long long)version);
 	tu_assert_msg(err.msg, want);
 }
@@ -434,6 +434,16 @@ test_versions_only_grow(void **state)
 	publish_ok(&e, SNAP_PUBLISHED, 10);
 	verify_ok(&e, 0, 10);
 	verify_ok(&e, 10, 10);
+
+	/* A number at the top of int64 (planted by a writer on the share):
+	 * the next version would not fit a JSON integer. Refused, not
+	 * wrapped to 0 or written as a negative number. */
+	in_root(&e, "snapshots/9223372036854775807.state.sig", p);
+	tu_write_str(p, "planted");
+	change_hello(&e, "eleven");
+	publish_fails(&e, "version 9223372036854775807 found on disk leaves "
+	    "no next version");
+	verify_ok(&e, 0, 10);
 }
 
 static void
