@@ -463,15 +463,16 @@ sign_load_public(const char *spec, struct sign_key *k, struct snap_err *err)
 		keynum_of(k->pk, k->keynum);
 		return 0;
 	}
-	if (strncmp(spec, "RW", 2) == 0 && strchr(spec, '/') == NULL &&
-	    access(spec, F_OK) == -1) {
-		/* signify's base64 line, given inline. */
-		if (sodium_base642bin((unsigned char *)&p, sizeof(p), spec,
-		    strlen(spec), NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(p) ||
-		    memcmp(p.pkalg, PKALG, 2) != 0)
-			return snap_err_set(err, "public key '%s': not signify's "
-			    "base64 'RW...' line, 64 hex digits or a file", spec);
+	/* signify's base64 line, given inline ('/' is a base64 digit: only
+	 * what does not decode to a key is taken for a path). */
+	if (sodium_base642bin((unsigned char *)&p, sizeof(p), spec,
+	    strlen(spec), NULL, &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0 && got == sizeof(p) &&
+	    memcmp(p.pkalg, PKALG, 2) == 0) {
+		;
+	} else if (strncmp(spec, "RW", 2) == 0 && access(spec, F_OK) == -1) {
+		return snap_err_set(err, "public key '%s': not signify's base64 "
+		    "'RW...' line, 64 hex digits or a file", spec);
 	} else {
 		if (read_keyfile(spec, false, &text, &len, err) == -1)
 			return -1;
