@@ -4,7 +4,12 @@
 #   make test       install what the tests need, then unit + integration
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
+#   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
+#   make valgrind   the cluster scenario with every process under valgrind
+#   make bench      the benchmark table (README "Performance"; slow, not a test)
 #   make install    binary and example config (PREFIX=/usr/local)
+#   make fuzz       build the libFuzzer targets (clang) and run each for
+#                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -35,7 +40,17 @@ BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check unit integration demo install clean bench
+# libFuzzer targets: the same LIB_OBJ, built with clang into build-fuzz/
+# with the fuzzer's coverage hooks and ASan + UBSan (README "Fuzzing").
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC  ?= clang-14
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test check unit integration demo install clean bench \
+        torture valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BIN)
 
@@ -50,10 +65,20 @@ $(BUILD)/snapshots/xsd_embed.o: snapshots/xsd_embed.S $(XSD)
 	@mkdir -p $(dir $@)
 	$(CC) -I. $(SAN) -c -o $@ $<
 
+# The benchmark's clock (scripts/bench): standalone, no project code.
+$(BUILD)/bench-probe: scripts/bench-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags cmocka) $(CFLAGS) \
 	    -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) \
+	    $(LDFLAGS) $(LDLIBS)
 
 deps:
 	scripts/deps build
@@ -68,16 +93,47 @@ integration: $(BIN)
 test:
 	scripts/deps test
 	$(MAKE) check
-	scripts/bench-rest 1 >/dev/null	# smoke run: the harness must not rot
+	BENCH_BUILD=$(BUILD) scripts/bench --smoke	# the harness must not rot
+	$(MAKE) fuzz-smoke		# nor must the fuzzers
 	$(MAKE) check BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 
 check: unit integration
 
-# Figures, not tests: see README "Performance".
-bench: all
+# Figures, not tests: see README "Performance". scripts/bench builds its own
+# optimized binary (build-bench/, -O2, no sanitizers) and the probe.
+bench:
 	scripts/deps test
-	scripts/bench-rest 10
+	scripts/bench
+
+# Long runs, beside `make test`: see README "Torture and valgrind".
+TORTURE_KILLS   ?= 200
+VALGRIND_SCRIPTS ?= t25-scenario
+
+torture: all
+	scripts/deps test
+	TORTURE_KILLS=$(TORTURE_KILLS) ARTSYNC=$(abspath $(BIN)) \
+	    nice integration/run t55-torture
+
+valgrind: all
+	scripts/deps test
+	VALGRIND=1 ARTSYNC=$(abspath $(BIN)) nice integration/run $(VALGRIND_SCRIPTS)
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz-build:
+	scripts/deps fuzz
+	$(MAKE) fuzz-bins BUILD=build-fuzz CC=$(FUZZ_CC) \
+	    OPT="-O2 -g -fno-omit-frame-pointer" SAN="$(FUZZ_SAN)"
+
+# Each target for FUZZ_SECONDS (FUZZ_TARGETS="arc route" picks some), one
+# after the other; working corpora and crashes go to build-fuzz/.
+fuzz: fuzz-build
+	fuzz/run long $(FUZZ_SECONDS)
+
+# Each target over its seed corpus plus a few thousand mutations.
+fuzz-smoke: fuzz-build
+	fuzz/run smoke
 
 demo:
 	scripts/deps demo
@@ -94,6 +150,7 @@ install: all
 	    echo "installed /etc/artsync.conf"; fi
 
 clean:
-	rm -rf build build-san artsync
+	rm -rf build build-san build-fuzz artsync
+	rm -rf build build-san build-bench artsync
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "snap.h"
 #include "fsutil.h"
 #include "labels.h"
 #include "names.h"
@@ -51,6 +52,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->retry_max_tries = 0;
 	c->keep_versions = 20;
 	c->keep_grace_ms = 600000;
+	c->max_chain = SNAP_MAX_CHAIN_DEFAULT;
 	c->keep_releases = 5;
 	c->recycle_releases = true;
 	c->poll_ms = 1000;
@@ -165,6 +167,9 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_ms(&c->retry_max_tries, key, value, 0, 1000000, err);
 	if (!strcmp(key, "keep_versions"))
 		return set_ms(&c->keep_versions, key, value, 0, 1000000, err);
+	if (!strcmp(key, "max_chain"))
+		return set_ms(&c->max_chain, key, value, 0, STATE_CHAIN_MAX,
+		    err);
 	if (!strcmp(key, "keep_grace_ms"))
 		return set_ms(&c->keep_grace_ms, key, value, 0, 2000000000u,
 		    err);

@@ -5,7 +5,7 @@
  *	[artsync]    cluster_id, node_id, log_level
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
- *	             keep_versions, keep_grace_ms, signing_key
+ *	             keep_versions, keep_grace_ms, max_chain, signing_key
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
  *	             max_body_bytes, startup, startup_tries, public_key
@@ -46,6 +46,7 @@ struct config {
 	unsigned retry_max_tries;	/* 0: forever */
 	unsigned keep_versions;
 	unsigned keep_grace_ms;
+	unsigned max_chain;		/* deltas past a full snapshot */
 	char push[CONFIG_MAX_PUSH][PATH_MAX];
 	size_t npush;
 	unsigned keep_releases;

@@ -49,6 +49,7 @@ static const struct flag primary_flags[] = {
 	{ "retry-max-tries", "primary", "retry_max_tries" },
 	{ "keep-versions", "primary", "keep_versions" },
 	{ "keep-grace-ms", "primary", "keep_grace_ms" },
+	{ "max-chain", "primary", "max_chain" },
 	{ "signing-key", "primary", "signing_key" },
 	{ NULL, NULL, NULL },
 };
@@ -251,7 +252,7 @@ publish_opts(const struct config *c)
 {
 	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
 	    .node_id = c->node_id, .keep_versions = c->keep_versions,
-	    .grace_s = c->keep_grace_ms / 1000,
+	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
 	    .key = c->have_key ? &c->key : NULL };
 }
 

@@ -194,6 +194,25 @@ out:
 	return rc;
 }
 
+/* Temps that a kill mid-write left: of the list, and of deployed-local
+ * copies. Only one agent opens the store (the deploy root's lock). */
+static void
+sweep_temps(struct overrides *o)
+{
+	size_t i;
+	int fd;
+
+	(void)fsu_tmp_sweep(o->dirfd, OVR_FILE);
+	for (i = 0; i < artifact_type_count; i++) {
+		fd = openat(o->dirfd, artifact_types[i].folder,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
+			continue;
+		(void)fsu_tmp_sweep(fd, NULL);
+		close(fd);
+	}
+}
+
 int
 ovr_open(struct overrides *o, int rootfd, struct snap_err *err)
 {
@@ -201,6 +220,7 @@ ovr_open(struct overrides *o, int rootfd, struct snap_err *err)
 		return snap_err_sys(err, errno, "overrides");
 	if ((o->dirfd = fsu_open_dir(rootfd, "overrides", err)) == -1)
 		return -1;
+	sweep_temps(o);
 	if (load(o, err) == -1)
 		return snap_err_prefix(err, "overrides/" OVR_FILE);
 	return 0;

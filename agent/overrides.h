@@ -42,7 +42,8 @@ struct overrides {
 
 #define OVERRIDES_INIT { .dirfd = -1 }
 
-/* Opens (creating) the store below rootfd and loads the list. 0 or -1. */
+/* Opens (creating) the store below rootfd, removes the temp files a kill
+ * left there, and loads the list. 0 or -1. */
 int ovr_open(struct overrides *o, int rootfd, struct snap_err *err);
 void ovr_close(struct overrides *o);	/* safe on OVERRIDES_INIT */
 

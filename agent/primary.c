@@ -2,9 +2,13 @@
  * primary.c - watch the source tree, debounce, publish.
  *
  * Every inotify event (re)starts the quiet timer; when quiet_ms pass with no
- * event, the tree is published. Publishing always rescans the whole tree, so
- * a lost event (IN_Q_OVERFLOW) costs nothing but a rescan, and a publish that
- * finds nothing new writes nothing. A failed publish (an invalid artifact,
+ * event, the tree is published. The events also say which artifacts may
+ * have changed: only those are read, and the version is a delta on the one
+ * this process published last (snap_publish_changes), so a publish costs
+ * what changed, not the tree. Whenever that list is not to be trusted - at
+ * start, after IN_Q_OVERFLOW, a folder moved, labels.conf or anything else
+ * at the top changed, someone else published - the whole tree is rescanned,
+ * and a publish that finds nothing new writes nothing. A failed publish (an invalid artifact,
  * a file caught mid-write) is logged once and retried on the next change, or
  * after retry_ms for errors that may pass by themselves. Each published
  * version is then pushed to the rsync targets, if any (push.h).
@@ -15,11 +19,13 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "names.h"
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "primary.h"
@@ -39,6 +45,10 @@ struct primary {
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 	char watch_error[sizeof(((struct snap_err *)0)->msg)];
 	uint64_t latest;		/* latest version in the sync root */
+	struct snap_memo memo;		/* what we published last */
+	struct snap_change *changes;	/* what may have changed since */
+	size_t nchanges, capchanges;
+	bool changes_unknown;		/* rescan the whole tree */
 	int64_t published_at;		/* wall clock of the last publish */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 };
@@ -50,6 +60,7 @@ publish_now(struct primary *p)
 	    .node_id = p->c->node_id, .xc = p->xc,
 	    .keep_versions = p->c->keep_versions,
 	    .grace_s = p->c->keep_grace_ms / 1000,
+	    .max_chain = p->c->max_chain,
 	    .key = p->c->have_key ? &p->c->key : NULL };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
@@ -57,8 +68,10 @@ publish_now(struct primary *p)
 	uint64_t version;
 
 	p->pending = false;
-	if (snap_publish(p->c->source, p->c->sync_root, &o, &res, &version,
+	if (snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
+	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
 	    &err) == -1) {
+		/* The changes stay listed: the retry must cover them too. */
 		/* Same failure again: say it once, not at every retry. */
 		if (strcmp(err.msg, p->last_error) != 0)
 			log_error("publish failed: %s", err.msg);
@@ -67,6 +80,8 @@ publish_now(struct primary *p)
 		p->due = daemon_now_ms() + p->c->retry_ms;
 		return;
 	}
+	p->nchanges = 0;
+	p->changes_unknown = false;
 	push_want(p->push, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED)
@@ -104,11 +119,54 @@ try_watch(struct primary *p)
 	p->watching = true;
 }
 
+/* More changed paths than this: a rescan is as cheap. */
+#define CHANGES_MAX 4096
+
+/* watch_file_fn: one file in the source tree was created, written,
+ * moved or removed. */
+static void
+on_file(const char *dir, const char *name, void *arg)
+{
+	struct primary *p = arg;
+	size_t len = strlen(p->c->source);
+	char folder[64];
+	int type;
+
+	if (name[0] == '.')
+		return;		/* hidden: never an artifact (editors' temps) */
+	while (len > 1 && p->c->source[len - 1] == '/')
+		len--;
+	if (p->changes_unknown || dir == NULL ||
+	    strncmp(dir, p->c->source, len) != 0 || dir[len] != '/' ||
+	    sscanf(dir + len + 1, "%63[^/]/", folder) != 1 ||
+	    strlen(dir + len + 1) != strlen(folder) + 1 ||
+	    (type = name_type_index(folder)) < 0)
+		goto unknown;	/* top level (labels.conf), or not ours */
+	if (p->nchanges == p->capchanges) {
+		size_t ncap = p->capchanges ? p->capchanges * 2 : 64;
+		void *n = ncap > CHANGES_MAX ? NULL :
+		    realloc(p->changes, ncap * sizeof(*p->changes));
+
+		if (n == NULL)
+			goto unknown;
+		p->changes = n;
+		p->capchanges = ncap;
+	}
+	if (name_from_file(name, p->changes[p->nchanges].name, NULL) == -1)
+		goto unknown;	/* let the rescan name what is wrong */
+	p->changes[p->nchanges++].type = type;
+	return;
+unknown:
+	p->changes_unknown = true;
+}
+
 static void
 on_inotify(struct primary *p)
 {
 	unsigned flags = watch_drain();
 
+	if (flags & (WATCH_OVERFLOW | WATCH_LOST | WATCH_REWATCH))
+		p->changes_unknown = true;
 	if (flags & WATCH_OVERFLOW)
 		log_warn("inotify queue overflowed: rescanning %s",
 		    p->c->source);
@@ -236,7 +294,8 @@ loop(struct primary *p, int sigfd)
 int
 primary_run(const struct config *c)
 {
-	struct primary p = { .c = c, .pending = true, .due = 0 };
+	struct primary p = { .c = c, .pending = true, .due = 0,
+	    .memo = SNAP_MEMO_INIT, .changes_unknown = true };
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 
@@ -265,13 +324,17 @@ primary_run(const struct config *c)
 		log_info("listening on http://%s (port %u), read only",
 		    c->listen, rest_port(p.rest));
 	}
+	watch_on_file(on_file, &p);
 	try_watch(&p);
 	daemon_notify_ready("watching");
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();
 out:
 	rest_free(p.rest);
+	watch_on_file(NULL, NULL);
 	watch_cleanup();
+	snap_memo_clear(&p.memo);
+	free(p.changes);
 	push_free(p.push);
 	if (sigfd >= 0)
 		close(sigfd);

@@ -96,22 +96,87 @@ list_releases(struct deploy *d, struct release **out, size_t *n,
 	return 0;
 }
 
+/* Reads one of our own records, streaming: bounded memory beyond the
+ * manifest itself. */
+static struct manifest *
+read_record(int dirfd, const char *file, struct snap_err *err)
+{
+	struct manifest *m = NULL;
+	int fd;
+
+	fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		snap_err_sys(err, errno, "%s", file);
+		return NULL;
+	}
+	if (fsu_check_regular(fd, file, err) == 0)
+		m = manifest_read(fd, SNAP_MANIFEST_MAX_BYTES, err);
+	close(fd);
+	return m;
+}
+
 static struct manifest *
 load_manifest(struct deploy *d, const char *name, struct snap_err *err)
 {
-	char file[RELEASE_NAME_MAX + 8], *buf = NULL;
+	char file[RELEASE_NAME_MAX + 8];
 	struct manifest *m;
-	size_t len;
 
 	snprintf(file, sizeof(file), "%s.json", name);
-	if (fsu_read_file(d->relfd, file, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    err) == -1)
-		return NULL;
-	m = manifest_from_json(buf, len, err);
-	free(buf);
-	if (m == NULL)
-		snap_err_prefix(err, "releases/%s", file);
+	if ((m = read_record(d->relfd, file, err)) == NULL)
+		snap_err_prefix(err, "releases");
 	return m;
+}
+
+/* --- the record cache (release.h) --- */
+
+static void
+cache_drop(struct deploy *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++)
+		if (d->cache[i].m != NULL && (name == NULL ||
+		    strcmp(d->cache[i].name, name) == 0)) {
+			manifest_free(d->cache[i].m);
+			d->cache[i].m = NULL;
+		}
+}
+
+/* Takes ownership of m, the record of release `name`. */
+static void
+cache_put(struct deploy *d, const char *name, struct manifest *m)
+{
+	size_t i, held = m->n, slot = RELEASE_CACHE_MAX;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++) {
+		if (d->cache[i].m == NULL)
+			slot = slot == RELEASE_CACHE_MAX ? i : slot;
+		else
+			held += d->cache[i].m->n;
+	}
+	if (slot == RELEASE_CACHE_MAX || held > RELEASE_CACHE_ENTRIES) {
+		manifest_free(m);
+		return;
+	}
+	snprintf(d->cache[slot].name, sizeof(d->cache[slot].name), "%s", name);
+	d->cache[slot].m = m;
+}
+
+/* The cached record of `name`, handed over to the caller, or NULL. */
+static struct manifest *
+cache_take(struct deploy *d, const char *name)
+{
+	struct manifest *m;
+	size_t i;
+
+	for (i = 0; i < RELEASE_CACHE_MAX; i++)
+		if (d->cache[i].m != NULL &&
+		    strcmp(d->cache[i].name, name) == 0) {
+			m = d->cache[i].m;
+			d->cache[i].m = NULL;
+			return m;
+		}
+	return NULL;
 }
 
 static bool
@@ -133,6 +198,7 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
 	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
 		return -1;
+	(void)fsu_tmp_sweep(d->upfd, NULL);	/* a record cut short */
 	if ((dir = fsu_opendir_dup(d->relfd)) == NULL)
 		return snap_err_sys(err, errno, "releases");
 	while (rc == 0 && (de = readdir(dir)) != NULL) {
@@ -161,6 +227,8 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	return rc;
 }
 
+static void apply_retention(struct deploy *d);
+
 static void
 upstream_name(uint64_t version, char *out, size_t len)
 {
@@ -173,15 +241,10 @@ static void
 load_upstream(struct deploy *d)
 {
 	struct snap_err ignored;
-	char name[32], *buf = NULL;
-	size_t len;
+	char name[32];
 
 	upstream_name(d->current.version, name, sizeof(name));
-	if (fsu_read_file(d->upfd, name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    &ignored) == -1)
-		return;
-	d->upstream_m = manifest_from_json(buf, len, &ignored);
-	free(buf);
+	d->upstream_m = read_record(d->upfd, name, &ignored);
 }
 
 static int
@@ -232,6 +295,8 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		return snap_err_prefix(err, "%s", path);
 	if (clean_leftovers(d, err) == -1)
 		return snap_err_prefix(err, "%s", path);
+	/* Killed between a swap and its retention, we hold one too many. */
+	apply_retention(d);
 	return 0;
 }
 
@@ -241,6 +306,7 @@ deploy_close(struct deploy *d)
 	manifest_free(d->current_m);
 	manifest_free(d->upstream_m);
 	d->current_m = d->upstream_m = NULL;
+	cache_drop(d, NULL);
 	if (d->upfd >= 0)
 		close(d->upfd);
 	if (d->lockfd >= 0)
@@ -267,7 +333,8 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	if (is_current(d, base->name))
 		return 0;
 	/* A release whose record we cannot read is simply not reused. */
-	*bm = load_manifest(d, base->name, &ignored);
+	if ((*bm = cache_take(d, base->name)) == NULL)
+		*bm = load_manifest(d, base->name, &ignored);
 	if (*bm == NULL)
 		return 0;
 	if (renameat(d->relfd, base->name, d->rootfd, BUILD) == -1) {
@@ -337,7 +404,8 @@ want_from_archive(const struct manifest_entry *e, void *arg)
 /* Unlinks what the base holds and the target does not. */
 static int
 remove_dropped(int stagefd, const struct manifest *base,
-    const struct manifest *target, size_t *removed, struct snap_err *err)
+    const struct manifest *target, size_t *removed, bool *touched,
+    struct snap_err *err)
 {
 	char path[NAME_MAX_BYTES + 64];
 	size_t i;
@@ -351,14 +419,31 @@ remove_dropped(int stagefd, const struct manifest *base,
 		    artifact_types[e->type].folder, e->name);
 		if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT)
 			return snap_err_sys(err, errno, "%s: unlink", path);
+		touched[e->type] = true;
 		(*removed)++;
 	}
 	return 0;
 }
 
 /* Every type folder exists (empty or not) and is on disk. */
+/* Creates the type folders a fresh build lacks. */
 static int
-sync_folders(int stagefd, bool create, struct snap_err *err)
+make_folders(int stagefd, struct snap_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < artifact_type_count; i++)
+		if (mkdirat(stagefd, artifact_types[i].folder, 0755) == -1 &&
+		    errno != EEXIST)
+			return snap_err_sys(err, errno, "%s: mkdir",
+			    artifact_types[i].folder);
+	return 0;
+}
+
+/* Makes the folders whose entries changed durable, and the build's own
+ * directory: a patched release pays for the folders it touched, not ten. */
+static int
+sync_folders(int stagefd, const bool *touched, struct snap_err *err)
 {
 	size_t i;
 	int fd;
@@ -366,9 +451,8 @@ sync_folders(int stagefd, bool create, struct snap_err *err)
 	for (i = 0; i < artifact_type_count; i++) {
 		const char *folder = artifact_types[i].folder;
 
-		if (create && mkdirat(stagefd, folder, 0755) == -1 &&
-		    errno != EEXIST)
-			return snap_err_sys(err, errno, "%s: mkdir", folder);
+		if (!touched[i])
+			continue;
 		if ((fd = fsu_open_dir(stagefd, folder, err)) == -1)
 			return -1;
 		if (fsync(fd) == -1) {
@@ -520,7 +604,9 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
+	bool touched[ARTIFACT_TYPES_MAX] = { false };
 	int stagefd;
+	size_t i;
 
 	if (base == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
@@ -531,19 +617,26 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		goto fail;
 	}
 	x.fsync_files = n.count <= FSYNC_EACH_MAX;
-	if (sync_folders(stagefd, true, err) == -1 ||
-	    remove_dropped(stagefd, base, p->target, &st->removed, err) == -1)
+	for (i = 0; i < p->target->n; i++)
+		if (n.todo[i] || base == NULL)
+			touched[p->target->entries[i].type] = true;
+	if (make_folders(stagefd, err) == -1 ||
+	    remove_dropped(stagefd, base, p->target, &st->removed, touched,
+	    err) == -1)
 		goto fail;
-	if (p->v != NULL) {
+	/* Newest layer first: a file changed twice is taken from the delta
+	 * that holds the target's copy, and only once. */
+	for (i = p->v != NULL ? p->v->nlayers : 0; i-- > 0;) {
+		const struct snap_layer *l = &p->v->layers[i];
+
 		x.destfd = stagefd;
 		x.file_checked = true;	/* deploy_build() did, up front */
-		if (arc_extract(p->v->archfd, &p->v->st.archive, p->v->m, &x,
-		    err) == -1) {
-			snap_err_prefix(err, "%s", p->v->st.archive.name);
+		if (arc_extract(l->archfd, l->archive_f, l->m, &x, err) == -1) {
+			snap_err_prefix(err, "%s", l->archive_f->name);
 			goto fail;
 		}
-		st->written = x.written;
-		st->bytes = x.bytes_written;
+		st->written += x.written;
+		st->bytes += x.bytes_written;
 	}
 	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1)
 		goto fail;
@@ -551,7 +644,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		snap_err_sys(err, errno, BUILD ": syncfs");
 		goto fail;
 	}
-	if (sync_folders(stagefd, false, err) == -1)
+	if (sync_folders(stagefd, touched, err) == -1)
 		goto fail;
 	free(n.todo);
 	return stagefd;
@@ -604,6 +697,7 @@ apply_retention(struct deploy *d)
 	for (i = 0; i < drop; i++) {
 		if (is_current(d, list[i].name))
 			continue;
+		cache_drop(d, list[i].name);
 		snprintf(json, sizeof(json), "%s.json", list[i].name);
 		/* The record goes first: a directory without one is a
 		 * leftover the next start removes. */
@@ -616,19 +710,40 @@ apply_retention(struct deploy *d)
 	free(list);
 }
 
+/* Records are streamed: a 100,000-artifact record never sits in memory
+ * as text. */
 static int
 write_manifest(int dirfd, const char *name, const struct manifest *m,
     struct snap_err *err)
 {
-	char *buf;
-	size_t len;
-	int rc;
+	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (manifest_to_json(m, &buf, &len, err) == -1)
+	if (fsu_tmp_open(&t, dirfd, name, err) == -1)
 		return -1;
-	rc = fsu_write_atomic(dirfd, name, buf, len, err);
-	free(buf);
-	return rc;
+	if (manifest_write(m, t.fd, NULL, err) == -1) {
+		fsu_tmp_abort(&t);
+		return snap_err_prefix(err, "%s", name);
+	}
+	return fsu_tmp_commit(&t, err);
+}
+
+/*
+ * The release's record. Where it holds exactly its upstream version (no
+ * override, every label deployed: the common case) it is a hard link to
+ * the upstream record, not a second copy of the same lines: records are
+ * never changed in place, so sharing the inode is safe.
+ */
+static int
+write_release_record(struct deploy *d, const char *json,
+    const struct build_plan *p, struct snap_err *err)
+{
+	char up[32];
+
+	upstream_name(p->upstream->version, up, sizeof(up));
+	if (manifest_same_content(p->target, p->upstream) &&
+	    linkat(d->upfd, up, d->relfd, json, 0) == 0)
+		return 0;
+	return write_manifest(d->relfd, json, p->target, err);
 }
 
 static int
@@ -644,7 +759,7 @@ publish_release(struct deploy *d, const struct release *r,
 			return snap_err_prefix(err, "upstream");
 	}
 	snprintf(json, sizeof(json), "%s.json", r->name);
-	if (write_manifest(d->relfd, json, p->target, err) == -1)
+	if (write_release_record(d, json, p, err) == -1)
 		return -1;
 	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
@@ -661,14 +776,16 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	struct release *list = NULL, base, next;
 	struct manifest *bm = NULL;
 	uint64_t serial;
-	size_t n;
+	size_t n, i;
 	int stagefd = -1, rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	/* A bad file must not cost us the release we would patch. */
-	if (p->v != NULL &&
-	    arc_check_file(p->v->archfd, &p->v->st.archive, err) == -1)
-		return snap_err_prefix(err, "%s", p->v->st.archive.name);
+	for (i = 0; p->v != NULL && i < p->v->nlayers; i++)
+		if (arc_check_file(p->v->layers[i].archfd,
+		    p->v->layers[i].archive_f, err) == -1)
+			return snap_err_prefix(err, "%s",
+			    p->v->layers[i].archive_f->name);
 	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
 	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
 		return snap_err_sys(err, errno, STAGING);
@@ -693,7 +810,10 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	release_make(&next, p->upstream->version, serial);
 	if (publish_release(d, &next, p, err) == -1)
 		goto out;
-	manifest_free(d->current_m);
+	if (d->current_m != NULL && d->has_current)
+		cache_put(d, d->current.name, d->current_m);
+	else
+		manifest_free(d->current_m);
 	d->current_m = p->target;
 	p->target = NULL;
 	if (p->upstream != d->upstream_m) {

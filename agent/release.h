@@ -43,8 +43,10 @@
  * Crash safety: the release's .json is written (atomically) before its
  * directory is renamed into releases/, and current only ever points at a
  * renamed, complete release. At start, .staging/ and current.tmp are
- * removed, as are directories without a .json and .json files without a
- * directory; the release current points at is never touched.
+ * removed, as are directories without a .json, .json files without a
+ * directory and temp files in releases/ and upstream/, and retention runs
+ * (a crash between a swap and its retention left one release too many);
+ * the release current points at is never touched.
  */
 #ifndef RELEASE_H
 #define RELEASE_H
@@ -66,6 +68,21 @@ struct release {
 	char name[RELEASE_NAME_MAX];	/* "v42-r7" */
 };
 
+/*
+ * What kept releases hold, kept in memory after they stop being current so
+ * that recycling one does not parse its record: up to RELEASE_CACHE_MAX
+ * releases and RELEASE_CACHE_ENTRIES artifacts in all (~150 bytes each).
+ * A bigger tree reads the record instead. Records never change once
+ * written, so a cached copy cannot go stale.
+ */
+#define RELEASE_CACHE_MAX 8
+#define RELEASE_CACHE_ENTRIES 100000
+
+struct release_cached {
+	char name[RELEASE_NAME_MAX];
+	struct manifest *m;		/* owned; NULL: free slot */
+};
+
 struct deploy {
 	int rootfd;
 	int lockfd;			/* flock: one agent per deploy root */
@@ -78,6 +95,7 @@ struct deploy {
 	struct manifest *current_m;	/* what current holds; owned */
 	struct manifest *upstream_m;	/* its upstream version's; owned, may
 					 * be NULL if the record is missing */
+	struct release_cached cache[RELEASE_CACHE_MAX];
 };
 
 #define DEPLOY_INIT { .rootfd = -1, .lockfd = -1, .relfd = -1, .upfd = -1 }

@@ -157,8 +157,11 @@ agent_check(struct agent *a)
 		goto out;
 	}
 	a->down_since_ms = 0;
+	/* state.json alone says whether there is anything to do: a poll
+	 * reads one small file (and, with a key, its signature), whatever
+	 * the size of the tree. */
 	v.pub = a->c->have_key ? &a->c->key : NULL;
-	if (snap_open(rootfd, 0, &v, &err) == -1) {
+	if (sign_state_read(rootfd, STATE_FILE, v.pub, &v.st, &err) == -1) {
 		report_error(a, err.msg, true);
 		goto out;
 	}
@@ -170,6 +173,9 @@ agent_check(struct agent *a)
 		snprintf(err.msg, sizeof(err.msg), "sync root holds version %"
 		    PRIu64 ", older than applied %" PRIu64 ": not going back",
 		    v.st.version, applied);
+		report_error(a, err.msg, true);
+	} else if (snap_open_since(rootfd, v.st.version, a->d.upstream_m, &v,
+	    &err) == -1) {
 		report_error(a, err.msg, true);
 	} else {
 		apply(a, &v);

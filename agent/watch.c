@@ -26,6 +26,15 @@
 static int inotify_fd = -1;
 static int root_wd = -1;	/* the watched root: its loss is WATCH_LOST */
 static char tree_root[PATH_MAX];	/* watch_tree()'s path, for rewatch() */
+static watch_file_fn file_fn;
+static void *file_arg;
+
+void
+watch_on_file(watch_file_fn fn, void *arg)
+{
+	file_fn = fn;
+	file_arg = arg;
+}
 
 /* The process's inotify fds, as a bit set over fd numbers below 1024. */
 static void
@@ -217,6 +226,9 @@ handle_event(struct inotify_event *ev)
 		follow_new_dir(ev);
 	if (ev->len > 0 && strcmp(ev->name, "state.json") == 0)
 		return WATCH_STATE | WATCH_CHANGED;
+	if (ev->len > 0 && !(ev->mask & IN_ISDIR) && file_fn != NULL)
+		file_fn(inotifytools_filename_from_wd(ev->wd), ev->name,
+		    file_arg);
 	return WATCH_CHANGED;
 }
 

@@ -35,6 +35,15 @@ int watch_tree(const char *path, struct snap_err *err);
 /* Watches one directory (the sync root) for a new state.json. */
 int watch_dir(const char *path, struct snap_err *err);
 
+/*
+ * Called by watch_drain() for every event that names a file (not a folder)
+ * in a watched tree: dir is the watched folder's path with a trailing '/'
+ * (NULL if it is no longer known), name the file's name. The primary
+ * collects what changed this way.
+ */
+typedef void (*watch_file_fn)(const char *dir, const char *name, void *arg);
+void watch_on_file(watch_file_fn fn, void *arg);
+
 /* Reads every pending event without blocking; returns WATCH_* flags. */
 unsigned watch_drain(void);
 

@@ -27,6 +27,11 @@
 #	RESULTS_FILE where finish writes "PASSED FAILED" (set by integration/run)
 #	KEEP_TRASH=1 keep the trash directory for a post-mortem
 #	SRC          the tree make_artifact writes to (default: src)
+#	VALGRIND=1   run every artsync process (daemons, one-shot commands,
+#	             clients) under valgrind's memcheck; finish then fails on
+#	             any error it reports or any definite leak (`make valgrind`)
+#	TIMEOUT_SCALE every bound of wait_for and stop is multiplied by this
+#	             (default 1; 20 under VALGRIND=1)
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -67,19 +72,52 @@ mkdir "$TRASH/.bin" && cp "$ARTSYNC_ORIG" "$TRASH/.bin/artsync" ||
 	{ say "error: cannot copy $ARTSYNC_ORIG" >&2; rm -rf "$TRASH"; exit 1; }
 ARTSYNC=$TRASH/.bin/artsync
 
+# Under VALGRIND=1 the name the tests run is a wrapper that execs valgrind
+# (same PID: signals and exit codes reach the process under test), one log
+# per process in .valgrind/. --error-exitcode makes an error or a definite
+# leak fail the command's exit status too (99, never one artsync uses).
+VALGRIND=${VALGRIND:-0}
+if [ "$VALGRIND" = 1 ]; then
+	TIMEOUT_SCALE=${TIMEOUT_SCALE:-20}
+	command -v valgrind >/dev/null ||
+		{ say "error: VALGRIND=1 but no valgrind" >&2; rm -rf "$TRASH"; exit 1; }
+	mv "$ARTSYNC" "$ARTSYNC.real" && mkdir "$TRASH/.valgrind" &&
+	cat >"$ARTSYNC" <<EOF && chmod +x "$ARTSYNC" ||
+#!/bin/sh
+exec valgrind --tool=memcheck --leak-check=full \\
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite,indirect \\
+	--error-exitcode=99 --child-silent-after-fork=yes \\
+	--log-file="$TRASH/.valgrind/%p.log" "$ARTSYNC.real" "\$@"
+EOF
+		{ say "error: cannot write the valgrind wrapper" >&2; rm -rf "$TRASH"; exit 1; }
+fi
+TIMEOUT_SCALE=${TIMEOUT_SCALE:-1}
+
+# is_ours PID: PID is still a child of this shell. bash reaps a background
+# process as soon as it ends, and on a busy machine (pid_max 32768, several
+# suites at once) its number soon goes to someone else's process: never
+# signal a PID without asking this first.
+is_ours() {
+	local s
+	s=$(<"/proc/$1/stat") || return 1
+	s=${s##*) }		# past "PID (COMM) ": STATE PPID ...
+	set -- $s
+	[ "$2" = "$$" ]
+} 2>/dev/null
+
 # Kills what is still running (TERM, then KILL after 5 s), by PID only.
 kill_all() {
 	local pid i
 	for pid in $PIDS; do
-		kill -TERM "$pid" 2>/dev/null
+		is_ours "$pid" && kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in $PIDS; do
 		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 250 ]; do
+		while is_ours "$pid" && [ $i -lt $((250 * TIMEOUT_SCALE)) ]; do
 			sleep 0.02
 			i=$((i + 1))
 		done
-		kill -KILL "$pid" 2>/dev/null
+		is_ours "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 	PIDS=""
@@ -150,6 +188,12 @@ finish() {
 			! grep -E -A12 "$SANITIZER_RE" "$TRASH"/*.log
 		'
 	fi
+	if [ "$VALGRIND" = 1 ]; then
+		test_expect_success 'valgrind: no error, no definite leak in any process' '
+			valgrind_report >"$TRASH/.valgrind-summary"
+		'
+		say "# valgrind: $(cat "$TRASH/.valgrind-summary" 2>/dev/null)"
+	fi
 	say "1..$test_count"
 	say "# $TEST_NAME: $test_passed passed, $test_failed failed"
 	if [ -n "${RESULTS_FILE:-}" ]; then
@@ -161,6 +205,40 @@ finish() {
 
 # --- assertions ----------------------------------------------------------
 
+# valgrind_report: one line totalling the valgrind logs of every artsync
+# process so far (processes, how many ran to their end - one killed with
+# SIGKILL leaves no summary -, errors, bytes definitely and indirectly
+# lost); fails, showing the logs at fault, on any error or definite leak.
+VALGRIND_ERROR_RE='== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap|Argument .* of function)'
+valgrind_report() {
+	local -
+	set +x
+	local out f rc=0
+	ls "$TRASH"/.valgrind/*.log >/dev/null 2>&1 ||
+		{ say "valgrind_report: no log in $TRASH/.valgrind" >&2; return 1; }
+	out=$(awk -v re="$VALGRIND_ERROR_RE" '
+		FNR == 1 { n++ }
+		/ERROR SUMMARY:/ { ended++; v = $4; gsub(",", "", v); errs += v
+			if (v + 0 > 0) bad[FILENAME] = 1 }
+		/definitely lost:/ { v = $4; gsub(",", "", v); def += v
+			if (v + 0 > 0) bad[FILENAME] = 1 }
+		/indirectly lost:/ { v = $4; gsub(",", "", v); ind += v }
+		$0 ~ re { bad[FILENAME] = 1 }
+		END {
+			printf "%d processes (%d ran to their end), %d errors, " \
+			    "%d bytes definitely lost, %d bytes indirectly lost\n",
+			    n, ended, errs, def, ind
+			for (f in bad) print f
+		}' "$TRASH"/.valgrind/*.log) || return 1
+	say "${out%%$'\n'*}"
+	for f in $(printf '%s\n' "$out" | tail -n +2); do
+		say "--- $f" >&2
+		grep -v '^==[0-9]*== *$' "$f" | head -n 60 >&2
+		rc=1
+	done
+	return $rc
+}
+
 # wait_for SECONDS CONDITION: polls CONDITION (eval'd) every 20 ms; fails,
 # saying what it waited for, if SECONDS pass first.
 wait_for() {
@@ -168,7 +246,7 @@ wait_for() {
 	local -
 	set +x	# a trace of every poll would drown the one that matters
 	# EPOCHREALTIME (bash 5): microseconds without a fork per poll.
-	deadline=$(( ${EPOCHREALTIME//[!0-9]/} + secs * 1000000 ))
+	deadline=$(( ${EPOCHREALTIME//[!0-9]/} + secs * TIMEOUT_SCALE * 1000000 ))
 	while :; do
 		if eval "$cond" 2>/dev/null; then
 			return 0
@@ -319,13 +397,14 @@ stop() {
 	local -
 	set +x
 	local pid=$1 i=0 rc
-	kill -TERM "$pid" 2>/dev/null || { say "stop: $pid is not running" >&2; return 1; }
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 1000 ]; do
+	{ is_ours "$pid" && kill -TERM "$pid" 2>/dev/null; } ||
+		{ say "stop: $pid is not running" >&2; return 1; }
+	while is_ours "$pid" && [ $i -lt $((1000 * TIMEOUT_SCALE)) ]; do
 		sleep 0.02
 		i=$((i + 1))
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		say "stop: $pid still running 20 s after SIGTERM" >&2
+	if is_ours "$pid"; then
+		say "stop: $pid still running $((20 * TIMEOUT_SCALE)) s after SIGTERM" >&2
 		return 1
 	fi
 	wait "$pid"
@@ -343,7 +422,7 @@ stop() {
 kill9() {
 	local -
 	set +x
-	kill -KILL "$1" 2>/dev/null
+	is_ours "$1" && kill -KILL "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	forget_pid "$1"
 	return 0
@@ -351,7 +430,7 @@ kill9() {
 
 # is_running PID
 is_running() {
-	kill -0 "$1" 2>/dev/null
+	is_ours "$1" && kill -0 "$1" 2>/dev/null
 }
 
 # --- trees and artifacts -------------------------------------------------
@@ -422,6 +501,43 @@ state_version() {
 	python3 "$HELPER" json-get "$1/state.json" version
 }
 
+# leftovers_clean DEPLOY_ROOT [KEEP]: what a crash may leave is gone:
+# nothing in .staging, no current.tmp, no temp file in releases/ or
+# upstream/, at most KEEP (default 5) releases, each with its record, and no
+# record without its release.
+leftovers_clean() {
+	local -
+	set +x
+	local d=$1 keep=${2:-5} r n=0
+	if [ -d "$d/.staging" ] && [ -n "$(ls -A "$d/.staging")" ]; then
+		say "leftover in $d/.staging: $(ls -A "$d/.staging")" >&2
+		return 1
+	fi
+	if [ -e "$d/current.tmp" ] || [ -L "$d/current.tmp" ]; then
+		say "leftover $d/current.tmp" >&2
+		return 1
+	fi
+	for r in "$d"/upstream/.[!.]*; do
+		[ -e "$r" ] || continue
+		say "leftover temp file $r" >&2
+		return 1
+	done
+	for r in "$d"/releases/* "$d"/releases/.[!.]*; do
+		[ -e "$r" ] || continue
+		case $r in
+		*.json)
+			[ -d "${r%.json}" ] || { say "record without release: $r" >&2; return 1; } ;;
+		*)
+			[ -d "$r" ] && [ -f "$r.json" ] || { say "not a release with a record: $r" >&2; return 1; }
+			n=$((n + 1)) ;;
+		esac
+	done
+	if [ $n -gt "$keep" ]; then
+		say "$n releases in $d/releases, keep is $keep" >&2
+		return 1
+	fi
+}
+
 # current_release DEPLOY_ROOT: the name current points at (vV-rS).
 current_release() {
 	local -
@@ -441,8 +557,15 @@ current_version() {
 	printf '%s\n' "${r%%-r*}"
 }
 
-# extract_version SYNC_ROOT VERSION DIR: the archive's tree, unpacked by tar.
+# extract_version SYNC_ROOT VERSION DIR: the version's tree, rebuilt by tar
+# from its base archive and its deltas (helper.py extract-version).
 extract_version() {
 	rm -rf "$3" && mkdir -p "$3" &&
-	tar --zstd -xf "$1/snapshots/$2.tar.zst" -C "$3"
+	python3 "$HELPER" extract-version "$1" "$2" "$3"
+}
+
+# own_file SYNC_ROOT VERSION manifest|archive: the path below SYNC_ROOT of
+# the version's own file (full, or its delta's).
+own_file() {
+	python3 "$HELPER" own-file "$1" "$2" "$3"
 }

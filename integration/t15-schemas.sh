@@ -13,6 +13,7 @@ py=python3
 /usr/bin/python3 -c 'import jsonschema' 2>/dev/null && py=/usr/bin/python3
 
 # conforms SCHEMA FILE...: every FILE validates against schemas/SCHEMA.
+# Manifests are one JSON object per line: each line is validated.
 conforms() {
 	schema=$REPO/schemas/$1
 	shift
@@ -24,9 +25,15 @@ Draft202012Validator.check_schema(schema)
 v = Draft202012Validator(schema)
 bad = 0
 for f in sys.argv[2:]:
-    for e in v.iter_errors(json.load(open(f))):
-        print("%s: %s at %s" % (f, e.message, list(e.absolute_path)))
-        bad += 1
+    if sys.argv[1].endswith("manifest.schema.json"):
+        docs = [json.loads(l) for l in open(f, "rb").read().splitlines()]
+    else:
+        docs = [json.load(open(f))]
+    for i, d in enumerate(docs):
+        for e in v.iter_errors(d):
+            print("%s:%d: %s at %s" % (f, i + 1, e.message,
+                                       list(e.absolute_path)))
+            bad += 1
 sys.exit(1 if bad else 0)
 PY
 }
@@ -47,8 +54,10 @@ test_expect_success 'state.json and every state copy conform' '
 	conforms state.schema.json sync/state.json sync/snapshots/*.state.json
 '
 
-test_expect_success 'every snapshot manifest conforms' '
-	conforms manifest.schema.json sync/snapshots/*.manifest.json
+test_expect_success 'every snapshot manifest, full and delta, conforms' '
+	ls sync/snapshots/*.delta.json >/dev/null &&
+	conforms manifest.schema.json sync/snapshots/*.manifest.json \
+		sync/snapshots/*.delta.json
 '
 
 test_expect_success 'release and upstream records conform' '
@@ -59,9 +68,9 @@ test_expect_success 'the schemas refuse what the readers refuse' '
 	"$py" -c "import json; s = json.load(open(\"sync/state.json\")); \
 s[\"files\"][1][\"name\"] = \"../../etc/passwd\"; \
 json.dump(s, open(\"bad-state.json\", \"w\"))" &&
-	"$py" -c "import json; m = json.load(open(\"sync/snapshots/3.manifest.json\")); \
-m[\"artifacts\"][0][\"xxh128\"] = \"ABC\"; \
-json.dump(m, open(\"bad-manifest.json\", \"w\"))" &&
+	"$py" -c "import json; l = open(\"sync/snapshots/1.manifest.json\").read().splitlines(); \
+a = json.loads(l[1]); a[\"xxh128\"] = \"ABC\"; l[1] = json.dumps(a); \
+open(\"bad-manifest.json\", \"w\").write(\"\\n\".join(l) + \"\\n\")" &&
 	! conforms state.schema.json bad-state.json &&
 	! conforms manifest.schema.json bad-manifest.json
 '

@@ -34,7 +34,8 @@ test_expect_success 'version 2 published while the secondary is down, then corru
 	make_artifact sequences OnlyInV2 v2 &&
 	"$ARTSYNC" publish --source src --sync-root sync >out &&
 	test "$(cat out)" = 2 &&
-	python3 "$HELPER" flip-byte sync/snapshots/2.tar.zst &&
+	a2=$(own_file sync 2 archive) &&
+	python3 "$HELPER" flip-byte "sync/$a2" &&
 	test_exit_code 1 "$ARTSYNC" verify --sync-root sync 2 >out 2>err
 '
 
@@ -114,15 +115,16 @@ test_expect_success 'a manifest that does not match its checksum is refused' '
 	make_artifact sequences OnlyInV5 v5 &&
 	"$ARTSYNC" publish --source src --sync-root sync >out &&
 	test "$(cat out)" = 5 &&
-	python3 "$HELPER" flip-byte sync/snapshots/5.manifest.json 40 &&
+	m5=$(own_file sync 5 manifest) &&
+	python3 "$HELPER" flip-byte "sync/$m5" 40 &&
 	start_secondary s3 --sync-root sync --deploy-root d1 --poll-ms 100 &&
-	wait_for_log s3.log "error: .*5\.manifest\.json.*checksum mismatch" &&
+	wait_for_log s3.log "error: .*snapshots/5\.[a-z]*\.json.*checksum mismatch" &&
 	still_on $rel4 &&
 	same_tree tree4 d1/current
 '
 
 test_expect_success 'a missing archive is refused' '
-	python3 "$HELPER" flip-byte sync/snapshots/5.manifest.json 40 &&
+	python3 "$HELPER" flip-byte "sync/$m5" 40 &&
 	"$ARTSYNC" verify --sync-root sync 5 >/dev/null &&
 	wait_for 20 "test \"\$(current_version d1)\" = 5" &&
 	rel5=$(current_release d1) &&
@@ -130,14 +132,14 @@ test_expect_success 'a missing archive is refused' '
 	rm -rf aside && cp -R sync aside &&
 	"$ARTSYNC" publish --source src --sync-root aside >out &&
 	test "$(cat out)" = 6 &&
-	cp aside/snapshots/6.manifest.json aside/snapshots/6.state.json \
-		sync/snapshots/ &&
+	m6=$(own_file aside 6 manifest) && a6=$(own_file aside 6 archive) &&
+	cp "aside/$m6" aside/snapshots/6.state.json sync/snapshots/ &&
 	cp aside/state.json sync/state.json.tmp &&
 	mv sync/state.json.tmp sync/state.json &&
-	wait_for_log s3.log "error: .*6\.tar\.zst" &&
+	wait_for_log s3.log "error: .*$a6" &&
 	still_on $rel5 &&
-	cp aside/snapshots/6.tar.zst sync/snapshots/6.tar.zst.tmp &&
-	mv sync/snapshots/6.tar.zst.tmp sync/snapshots/6.tar.zst &&
+	cp "aside/$a6" "sync/$a6.tmp" &&
+	mv "sync/$a6.tmp" "sync/$a6" &&
 	kill -HUP $pid_s3 &&
 	wait_for 20 "test \"\$(current_version d1)\" = 6" &&
 	same_tree src d1/current

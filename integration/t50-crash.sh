@@ -47,34 +47,6 @@ sleep_ms() {
 	sleep "$(printf '0.%03d' "$1")"
 }
 
-# leftovers_clean DEPLOY_ROOT: nothing in .staging, no current.tmp, at most
-# 5 releases, each with its record and no record without its release.
-leftovers_clean() {
-	local d=$1 r n=0
-	if [ -d "$d/.staging" ] && [ -n "$(ls -A "$d/.staging")" ]; then
-		say "leftover in $d/.staging: $(ls -A "$d/.staging")" >&2
-		return 1
-	fi
-	if [ -e "$d/current.tmp" ] || [ -L "$d/current.tmp" ]; then
-		say "leftover $d/current.tmp" >&2
-		return 1
-	fi
-	for r in "$d"/releases/* "$d"/releases/.[!.]*; do
-		[ -e "$r" ] || continue
-		case $r in
-		*.json)
-			[ -d "${r%.json}" ] || { say "record without release: $r" >&2; return 1; } ;;
-		*)
-			[ -d "$r" ] && [ -f "$r.json" ] || { say "not a release with a record: $r" >&2; return 1; }
-			n=$((n + 1)) ;;
-		esac
-	done
-	if [ $n -gt 5 ]; then
-		say "$n releases in $d/releases, keep is 5" >&2
-		return 1
-	fi
-}
-
 test_expect_success "setup: $ARTIFACTS artifacts, published and applied" '
 	i=0 &&
 	while [ $i -lt $ARTIFACTS ]; do

@@ -509,7 +509,7 @@ test_expect_success 'a corrupted version 3: refused; /healthz 503 "behind" past 
 	rm -rf aside && cp -R sync aside &&
 	"$ARTSYNC" publish --source src --sync-root aside >out &&
 	test "$(cat out)" = 3 &&
-	python3 "$HELPER" flip-byte aside/snapshots/3.tar.zst &&
+	python3 "$HELPER" flip-byte "aside/$(own_file aside 3 archive)" &&
 	for f in aside/snapshots/*; do
 		test -e "sync/snapshots/${f##*/}" ||
 		cp "$f" "sync/snapshots/${f##*/}" || return 1

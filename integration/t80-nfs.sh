@@ -81,13 +81,13 @@ test_expect_success 'a version not yet fully visible is refused, then applied' '
 	make_artifact api Slow m6 &&
 	cp -a share staged &&
 	v=$("$ARTSYNC" publish --source src --sync-root staged) &&
-	cp staged/snapshots/$v.manifest.json staged/snapshots/$v.state.json \
-		share/snapshots/ &&
-	head -c 1000 staged/snapshots/$v.tar.zst >share/snapshots/$v.tar.zst &&
+	m=$(own_file staged $v manifest) && a=$(own_file staged $v archive) &&
+	cp staged/$m staged/snapshots/$v.state.json share/snapshots/ &&
+	head -c 100 staged/$a >share/$a &&
 	cp staged/state.json share/state.json &&
 	wait_for_log sec.log "version $v refused: .*truncated or still being written" &&
 	test "$(readlink dep/current)" = "$before" &&
-	cp staged/snapshots/$v.tar.zst share/snapshots/$v.tar.zst &&
+	cp staged/$a share/$a &&
 	wait_for 20 "test \"\$(current_version dep)\" = $v" &&
 	same_tree src dep/current
 '

@@ -117,8 +117,8 @@ test_expect_success 'back up: target 2 gets the latest version, not the missed o
 test_expect_success 'a target never holds a state.json naming a missing file' '
 	for t in target1/gw target2; do
 		v=$(state_version $t) &&
-		test -f $t/snapshots/$v.manifest.json &&
-		test -f $t/snapshots/$v.tar.zst &&
+		test -f $t/$(own_file $t $v manifest) &&
+		test -f $t/$(own_file $t $v archive) &&
 		"$ARTSYNC" verify --sync-root $t >/dev/null || return 1
 	done
 '

@@ -2,14 +2,23 @@
 # t97-signed: signed snapshots. A primary with a signing key, two
 # secondaries with its public key (as a file and inline) and one without.
 #
+# A one-artifact change is a delta on version 1: its own files are bound,
+# through their BLAKE2b, by the same kind of signature over state.json. On a
+# copy of the sync root, an attacker rewrites that delta's archive and puts
+# the new size and XXH128 in state.json: a fresh secondary with the key
+# refuses it (bad signature), and refuses it again when the state is
+# re-signed with the real key - as if the attacker had found an XXH128
+# collision - because the BLAKE2b does not match.
+#
 # An attacker with write access to the sync root and no key rewrites
 # state.json, manifest and archive consistently (every size and XXH128
-# right: it publishes its own tree with artsync into a copy of the root and
-# copies the result in). The secondaries with the key refuse it - unsigned,
-# with a copied signature, signed by another key - say why, count it in
-# /metrics by reason and keep serving; the one without a key applies it
-# (that is what unsigned means). The primary's next version, signed, heals
-# every node. signify(1) and b2sum(1) check the formats independently.
+# right: it publishes its own tree with artsync - a delta - into a copy of
+# the root and copies the result in). The secondaries with the key refuse
+# it - unsigned, with a copied signature, signed by another key - say why,
+# count it in /metrics by reason and keep serving; the one without a key
+# applies it (that is what unsigned means). The primary's next version,
+# signed, heals every node. signify(1) and b2sum(1) check the formats
+# independently.
 . "$(dirname "$0")/lib.sh"
 
 # on VERSION DEPLOY_ROOT...: each serves VERSION, byte for byte the tree
@@ -36,14 +45,49 @@ rejects() {
 	metric_of "$1" "artsync_rejects_total{reason=\"$2\"}"
 }
 
-# b2_of STATE ROLE: the blake2b state.json records for ROLE.
+# b2_of STATE ROLE: the blake2b state.json records for ROLE (the last
+# record of that role: the newest delta's).
 b2_of() {
 	python3 -c '
 import json, sys
-for f in json.load(open(sys.argv[1]))["files"]:
-    if f["role"] == sys.argv[2]:
-        print(f["blake2b"])
+b2 = [f["blake2b"] for f in json.load(open(sys.argv[1]))["files"]
+      if f["role"] == sys.argv[2]]
+print(b2[-1])
 ' "$1" "$2"
+}
+
+# same_b2 FILE STATE ROLE: b2sum(1) of FILE is what STATE records for ROLE.
+same_b2() {
+	local b2
+	b2=$(b2sum -l 256 "$1") &&
+	test "${b2%% *}" = "$(b2_of "$2" "$3")"
+}
+
+# forge_delta_archive ROOT VERSION [keep]: rewrites delta VERSION's archive
+# in ROOT (a zstd skippable frame appended: other bytes, the same entries)
+# and its record in state.json and the state copy - the new size and
+# XXH128 (xxhsum -H2), the BLAKE2b dropped, or kept with "keep" - as a
+# writer without the key would.
+forge_delta_archive() {
+	local a=$1/snapshots/$2.delta.tar.zst xxh
+	{ cat "$a" && printf "\x50\x2a\x4d\x18\x00\x00\x00\x00"; } >"$a.tmp" &&
+	mv "$a.tmp" "$a" &&
+	xxh=$(xxhsum -H2 "$a") &&
+	python3 -c '
+import json, os, sys
+root, v, size, xxh, keep = sys.argv[1:6]
+for name in ("state.json", "snapshots/%s.state.json" % v):
+    path = os.path.join(root, name)
+    st = json.load(open(path))
+    for f in st["files"]:
+        if f["role"] == "delta-archive" and f["version"] == int(v):
+            f["size"], f["xxh128"] = int(size), xxh
+            if keep != "keep":
+                del f["blake2b"]
+    with open(path + ".tmp", "w") as out:
+        out.write(json.dumps(st, indent=2) + "\n")
+    os.rename(path + ".tmp", path)
+' "$1" "$2" "$(stat -c %s "$a")" "${xxh%% *}" "${3:-drop}"
 }
 
 test_expect_success 'keygen writes a secret key (0600) and its .pub' '
@@ -135,13 +179,71 @@ test_expect_success 'a signed change reaches all three' '
 	rm -rf tree2 && cp -R src tree2
 '
 
+test_expect_success 'version 2 is a delta: its files signed through their BLAKE2b' '
+	test "$(python3 "$HELPER" json-get sync/state.json base_version)" = 1 &&
+	test -f sync/snapshots/2.delta.json &&
+	test -f sync/snapshots/2.delta.tar.zst &&
+	test ! -e sync/snapshots/2.tar.zst &&
+	signify-openbsd -V -p key.pub -x sync/snapshots/2.state.sig \
+		-m sync/state.json >out &&
+	grep_file "Signature Verified" out &&
+	same_b2 sync/snapshots/2.delta.json sync/state.json delta-manifest &&
+	same_b2 sync/snapshots/2.delta.tar.zst sync/state.json delta-archive &&
+	same_b2 sync/snapshots/1.manifest.json sync/state.json manifest &&
+	same_b2 sync/snapshots/1.tar.zst sync/state.json archive &&
+	"$ARTSYNC" verify --sync-root sync --public-key key.pub >out &&
+	grep_file "version 2 OK: .*signature good" out
+'
+
+test_expect_success 'a delta archive rewritten with its XXH128, no key: refused' '
+	rm -rf sync4 && cp -R sync sync4 &&
+	forge_delta_archive sync4 2 &&
+	"$ARTSYNC" verify --sync-root sync4 >out &&
+	test_exit_code 1 "$ARTSYNC" verify --sync-root sync4 \
+		--public-key key.pub >out 2>err &&
+	grep_file "bad signature" err &&
+	start_secondary s4 --sync-root sync4 --deploy-root d4 --poll-ms 100 \
+		--public-key key.pub &&
+	wait_for_log s4.log "error: .*bad signature.*still serving nothing" &&
+	test "$(rejects s4.log bad_signature)" = 1 &&
+	test ! -e d4/current
+'
+
+test_expect_success 'the same as an XXH128 collision (re-signed with the real key): BLAKE2b refuses it' '
+	cp sync/state.json sync4/state.json &&
+	cp sync/snapshots/2.state.json sync4/snapshots/2.state.json &&
+	forge_delta_archive sync4 2 keep &&
+	cmp sync4/state.json sync4/snapshots/2.state.json &&
+	cp key real.sec &&
+	signify-openbsd -S -s real.sec -m sync4/state.json -x resigned.sig &&
+	mv resigned.sig sync4/snapshots/2.state.sig &&
+	test_exit_code 1 "$ARTSYNC" verify --sync-root sync4 \
+		--public-key key.pub >out 2>err &&
+	grep_file "2\.delta\.tar\.zst: archive blake2b mismatch" err &&
+	wait_for_log s4.log "error: .*2\.delta\.tar\.zst: archive blake2b mismatch" &&
+	test "$(rejects s4.log blake2b_mismatch)" = 1 &&
+	test ! -e d4/current
+'
+
+test_expect_success 'the true files back: the keyed secondary applies base and delta' '
+	cp sync/snapshots/2.delta.tar.zst sync4/snapshots/2.delta.tar.zst.tmp &&
+	mv sync4/snapshots/2.delta.tar.zst.tmp sync4/snapshots/2.delta.tar.zst &&
+	cp sync/snapshots/2.state.sig sync4/snapshots/2.state.sig &&
+	cp sync/snapshots/2.state.json sync4/snapshots/2.state.json &&
+	cp sync/state.json sync4/state.json.tmp &&
+	mv sync4/state.json.tmp sync4/state.json &&
+	tree=tree2 wait_for 20 "on 2 d4" &&
+	stop $pid_s4
+'
+
 test_expect_success 'the attacker publishes its own version 3 into the sync root' '
 	rm -rf evil scratch && cp -R src evil && cp -R sync scratch &&
 	SRC=evil make_artifact api Evil injected &&
 	"$ARTSYNC" publish --source evil --sync-root scratch >out &&
 	test "$(cat out)" = 3 &&
 	"$ARTSYNC" verify --sync-root scratch >/dev/null &&
-	cp scratch/snapshots/3.manifest.json scratch/snapshots/3.tar.zst \
+	test -f scratch/snapshots/3.delta.tar.zst &&
+	cp scratch/snapshots/3.delta.json scratch/snapshots/3.delta.tar.zst \
 		scratch/snapshots/3.state.json sync/snapshots/ &&
 	cp scratch/state.json sync/state.json.tmp &&
 	mv sync/state.json.tmp sync/state.json

@@ -74,6 +74,48 @@ fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
 	return tmp_open(t, dirfd, name, 0644, err);
 }
 
+/* Is s a temp name fsu_tmp_open() makes for name (any name when NULL)? */
+static bool
+is_tmp_name(const char *s, const char *name)
+{
+	static const char tag[] = ".tmp-";
+	size_t len = strlen(s), mid, i;
+
+	/* "." NAME ".tmp-" and six of fsu_tmp_open()'s digits. */
+	if (s[0] != '.' || len < 1 + 1 + strlen(tag) + 6)
+		return false;
+	mid = len - 1 - strlen(tag) - 6;
+	if (strncmp(s + 1 + mid, tag, strlen(tag)) != 0)
+		return false;
+	for (i = len - 6; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z')))
+			return false;
+	return name == NULL || (strlen(name) == mid &&
+	    strncmp(s + 1, name, mid) == 0);
+}
+
+size_t
+fsu_tmp_sweep(int dirfd, const char *name)
+{
+	struct dirent *de;
+	struct stat st;
+	size_t removed = 0;
+	DIR *d;
+
+	if ((d = fsu_opendir_dup(dirfd)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_tmp_name(de->d_name, name) ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
 void
 fsu_tmp_abort(struct fsu_tmp *t)
 {
@@ -143,6 +185,18 @@ fsu_write_atomic_mode(int dirfd, const char *name, const void *buf,
 	if (fsu_tmp_commit(&t, err) == -1)
 		return -1;
 	return fsu_fsync_dir(dirfd, name, err);
+}
+
+int
+fsu_check_regular(int fd, const char *name, struct snap_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return snap_err_sys(err, errno, "%s: stat", name);
+	if (!S_ISREG(st.st_mode))
+		return snap_err_set(err, "%s: not a regular file", name);
+	return 0;
 }
 
 int

@@ -38,6 +38,15 @@ int fsu_tmp_commit(struct fsu_tmp *t, struct snap_err *err);
 /* Closes and unlinks the temp file if it is still open; safe to repeat. */
 void fsu_tmp_abort(struct fsu_tmp *t);
 
+/*
+ * Removes the temp files fsu_tmp_open() made in dirfd for `name` (for any
+ * name when NULL) and a crash left there: regular files named exactly
+ * ".NAME.tmp-XXXXXX". Call it only where no writer of ours can be between
+ * fsu_tmp_open() and its commit (under the lock that keeps other writers of
+ * dirfd away). Returns how many it removed.
+ */
+size_t fsu_tmp_sweep(int dirfd, const char *name);
+
 /* Temp, write, fsync, rename, fsync dirfd: the whole atomic write. */
 int fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
     struct snap_err *err);
@@ -56,6 +65,10 @@ int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
  * owned by the caller). Refuses files over `max` bytes and anything that is
  * not a regular file (O_NOFOLLOW). 0 or -1.
  */
+/* 0 when fd is a regular file; -1 with err naming `name` otherwise. Open
+ * with O_NONBLOCK first: a FIFO under a trusted name must not hang us. */
+int fsu_check_regular(int fd, const char *name, struct snap_err *err);
+
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
 

@@ -3,8 +3,12 @@
  * manifest.h).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -12,8 +16,18 @@
 #include "jsonfield.h"
 #include "manifest.h"
 #include "names.h"
+#include "sign.h"
+#include "state.h"
 
-#define MANIFEST_FORMAT 1
+#define MANIFEST_FORMAT 2
+#define MANIFEST_LINE_MAX 8192
+#define LABELS_JSON_MAX (2 * 1024 + 8)
+
+struct snap_reader {
+	struct manifest *m;
+	uint64_t line;
+	uint64_t entries, events;	/* counts the header promises */
+};
 
 struct manifest *
 manifest_new(void)
@@ -70,8 +84,8 @@ manifest_add(struct manifest *m, int type, const char *name,
 	return 0;
 }
 
-static int
-add_event(struct manifest *m, int type, const char *name,
+int
+manifest_add_event(struct manifest *m, int type, const char *name,
     enum manifest_action action, int64_t when)
 {
 	struct manifest_event *ev;
@@ -166,13 +180,13 @@ manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 		    key_cmp(p->type, p->name, c->type, c->name);
 
 		if (cmp < 0) {
-			if (add_event(cur, p->type, p->name, MANIFEST_UNDEPLOY,
+			if (manifest_add_event(cur, p->type, p->name, MANIFEST_UNDEPLOY,
 			    now) == -1)
 				return -1;
 			i++;
 		} else if (cmp > 0) {
 			c->updated_at = now;
-			if (add_event(cur, c->type, c->name, MANIFEST_DEPLOY,
+			if (manifest_add_event(cur, c->type, c->name, MANIFEST_DEPLOY,
 			    now) == -1)
 				return -1;
 			j++;
@@ -181,7 +195,7 @@ manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 				c->updated_at = p->updated_at;
 			} else {
 				c->updated_at = now;
-				if (add_event(cur, c->type, c->name,
+				if (manifest_add_event(cur, c->type, c->name,
 				    MANIFEST_DEPLOY, now) == -1)
 					return -1;
 			}
@@ -217,6 +231,193 @@ manifest_same_content(const struct manifest *a, const struct manifest *b)
 			return false;
 	}
 	return true;
+}
+
+struct manifest *
+manifest_dup(const struct manifest *m)
+{
+	struct manifest *c = manifest_new();
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	c->kind = m->kind;
+	c->version = m->version;
+	c->parent_version = m->parent_version;
+	c->published_at = m->published_at;
+	for (i = 0; i < m->n; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+
+		if (manifest_add(c, e->type, e->name, e->labels, e->size,
+		    e->xxh128, e->updated_at) == -1)
+			goto fail;
+	}
+	for (i = 0; i < m->nev; i++)
+		if (manifest_add_event(c, m->events[i].type, m->events[i].name,
+		    m->events[i].action, m->events[i].updated_at) == -1)
+			goto fail;
+	return c;
+fail:
+	manifest_free(c);
+	return NULL;
+}
+
+struct manifest *
+manifest_delta(const struct manifest *cur)
+{
+	struct manifest *d = manifest_new();
+	const struct manifest_entry *e;
+	struct snap_err ignored;
+	size_t i;
+
+	if (d == NULL)
+		return NULL;
+	d->kind = MANIFEST_DELTA;
+	d->version = cur->version;
+	d->parent_version = cur->parent_version;
+	d->published_at = cur->published_at;
+	for (i = 0; i < cur->nev; i++) {
+		const struct manifest_event *ev = &cur->events[i];
+
+		if (manifest_add_event(d, ev->type, ev->name, ev->action,
+		    ev->updated_at) == -1)
+			goto fail;
+		if (ev->action != MANIFEST_DEPLOY ||
+		    (e = manifest_find(cur, ev->type, ev->name)) == NULL)
+			continue;
+		if (manifest_add(d, e->type, e->name, e->labels, e->size,
+		    e->xxh128, e->updated_at) == -1)
+			goto fail;
+	}
+	if (manifest_sort(d, &ignored) == -1)	/* events name each once */
+		goto fail;
+	return d;
+fail:
+	manifest_free(d);
+	return NULL;
+}
+
+/* Marks the entries of m that d's UNDEPLOY events remove. */
+static int
+mark_removals(const struct manifest *m, const struct manifest *d, bool *gone,
+    struct snap_err *err)
+{
+	const struct manifest_entry *e;
+	size_t i;
+
+	for (i = 0; i < d->nev; i++) {
+		const struct manifest_event *ev = &d->events[i];
+		const char *folder = artifact_types[ev->type].folder;
+
+		if (ev->action != MANIFEST_UNDEPLOY)
+			continue;
+		if (manifest_find(d, ev->type, ev->name) != NULL)
+			return snap_err_set(err, "delta %" PRIu64 " both removes "
+			    "and lists %s/%s", d->version, folder, ev->name);
+		if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
+			return snap_err_set(err, "delta %" PRIu64 " removes "
+			    "%s/%s, which version %" PRIu64 " does not hold",
+			    d->version, folder, ev->name, m->version);
+		gone[e - m->entries] = true;
+	}
+	return 0;
+}
+
+/* Moves entry *src into *dst (no copy of the strings). */
+static void
+take_entry(struct manifest_entry *dst, struct manifest_entry *src)
+{
+	if (dst == src)
+		return;
+	*dst = *src;
+	src->name = src->labels = NULL;
+}
+
+int
+manifest_apply_delta(struct manifest *m, const struct manifest *d,
+    struct snap_err *err)
+{
+	struct manifest_entry *out = NULL, copy;
+	size_t i = 0, j = 0, n = 0, k;
+	bool *gone = NULL;
+	int cmp;
+
+	if (d->kind != MANIFEST_DELTA)
+		return snap_err_set(err, "version %" PRIu64 " is not a delta",
+		    d->version);
+	if (d->parent_version != m->version)
+		return snap_err_set(err, "delta %" PRIu64 " has parent %" PRIu64
+		    ", not %" PRIu64, d->version, d->parent_version, m->version);
+	if ((gone = calloc(m->n + 1, sizeof(*gone))) == NULL ||
+	    (out = calloc(m->n + d->n + 1, sizeof(*out))) == NULL) {
+		free(gone);
+		return snap_err_set(err, "out of memory");
+	}
+	if (mark_removals(m, d, gone, err) == -1)
+		goto fail;
+	/* Copies of d's strings first: nothing of m changes until all
+	 * allocations have succeeded. */
+	for (k = 0; k < d->n; k++) {
+		const struct manifest_entry *e = &d->entries[k];
+
+		copy = *e;
+		copy.name = strdup(e->name);
+		copy.labels = strdup(e->labels);
+		if (copy.name == NULL || copy.labels == NULL) {
+			free(copy.name);
+			free(copy.labels);
+			snap_err_set(err, "out of memory");
+			goto fail;
+		}
+		out[m->n + k] = copy;	/* parked past the merge area */
+	}
+	/* One merge pass: m's entries, with d's replacing or joining. */
+	while (i < m->n || j < d->n) {
+		cmp = i == m->n ? 1 : j == d->n ? -1 :
+		    entry_cmp(&m->entries[i], &d->entries[j]);
+		if (cmp < 0) {
+			if (!gone[i])
+				take_entry(&out[n++], &m->entries[i]);
+			i++;
+			continue;
+		}
+		if (cmp == 0) {
+			free(m->entries[i].name);
+			free(m->entries[i].labels);
+			m->entries[i].name = m->entries[i].labels = NULL;
+			i++;
+		}
+		take_entry(&out[n++], &out[m->n + j]);
+		j++;
+	}
+	for (i = 0; i < m->n; i++) {	/* the removed ones */
+		free(m->entries[i].name);
+		free(m->entries[i].labels);
+	}
+	free(m->entries);
+	m->entries = out;
+	m->cap = m->n + d->n + 1;	/* what out holds: m's old count */
+	m->n = n;
+	m->version = d->version;
+	m->parent_version = d->parent_version;
+	m->published_at = d->published_at;
+	manifest_clear_events(m);
+	for (k = 0; k < d->nev; k++)
+		if (manifest_add_event(m, d->events[k].type, d->events[k].name,
+		    d->events[k].action, d->events[k].updated_at) == -1) {
+			free(gone);
+			return snap_err_set(err, "out of memory");
+		}
+	free(gone);
+	return 0;
+fail:
+	for (k = 0; k < d->n; k++) {
+		free(out[m->n + k].name);
+		free(out[m->n + k].labels);
+	}
+	free(out);
+	free(gone);
+	return -1;
 }
 
 int
@@ -271,75 +472,196 @@ manifest_labels_json(const char *labels)
 	}
 }
 
-static json_t *
-entry_to_json(const struct manifest_entry *e)
+/*
+ * Lines are printed, not built with jansson: a 100,000-artifact manifest
+ * must stream in constant memory. That is safe because every string
+ * printed comes from a checked alphabet (names: name_check(); labels:
+ * manifest_check_labels(); types: our table; hex; RFC 3339), none of which
+ * needs escaping in JSON. The reader parses each line with jansson.
+ */
+struct sink {
+	int fd;				/* -1: collect in mem */
+	char *mem;
+	size_t memlen, memcap;
+	char buf[1 << 16];
+	size_t used;
+	uint64_t total;
+	struct hash_state h;
+	struct sign_hash b2;		/* when want_b2 */
+	bool want_b2;
+	int error;			/* errno of the first failure */
+};
+
+static void
+sink_flush(struct sink *s)
+{
+	if (s->used == 0 || s->error != 0)
+		return;
+	hash_update(&s->h, s->buf, s->used);
+	if (s->want_b2)
+		sign_hash_update(&s->b2, s->buf, s->used);
+	s->total += s->used;
+	if (s->fd >= 0) {
+		if (fsu_write_all(s->fd, s->buf, s->used) == -1)
+			s->error = errno;
+	} else {
+		if (s->memlen + s->used + 1 > s->memcap) {
+			size_t ncap = (s->memlen + s->used + 1) * 2;
+			char *p = realloc(s->mem, ncap);
+
+			if (p == NULL) {
+				s->error = ENOMEM;
+				return;
+			}
+			s->mem = p;
+			s->memcap = ncap;
+		}
+		memcpy(s->mem + s->memlen, s->buf, s->used);
+		s->memlen += s->used;
+		s->mem[s->memlen] = '\0';
+	}
+	s->used = 0;
+}
+
+/* Room for one line; every line we print is far below this. */
+#define LINE_MAX_BYTES 4096
+
+static char *
+sink_room(struct sink *s)
+{
+	if (sizeof(s->buf) - s->used < LINE_MAX_BYTES)
+		sink_flush(s);
+	return s->buf + s->used;
+}
+
+static void
+sink_commit(struct sink *s, int n)
+{
+	if (n > 0 && n < LINE_MAX_BYTES)
+		s->used += (size_t)n;
+	else if (s->error == 0)
+		s->error = EOVERFLOW;
+}
+
+static void
+print_labels(char *out, size_t len, const char *labels)
+{
+	size_t used = 0;
+	const char *p;
+
+	out[used++] = '"';
+	for (p = labels; *p != '\0' && used + 4 < len; p++) {
+		if (*p == ',') {
+			memcpy(out + used, "\",\"", 3);
+			used += 3;
+		} else {
+			out[used++] = *p;
+		}
+	}
+	out[used++] = '"';
+	out[used] = '\0';
+}
+
+static void
+print_header(struct sink *s, const struct manifest *m)
 {
 	char when[32];
 
-	fsu_rfc3339(e->updated_at, when);
-	return json_pack("{s:s, s:s, s:o, s:I, s:s, s:s}",
-	    "type", artifact_types[e->type].folder,
-	    "name", e->name,
-	    "labels", manifest_labels_json(e->labels),
-	    "size", (json_int_t)e->size,
-	    "xxh128", e->xxh128,
-	    "updated_at", when);
+	fsu_rfc3339(m->published_at, when);
+	sink_commit(s, snprintf(sink_room(s), LINE_MAX_BYTES,
+	    "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRIu64
+	    ",\"parent_version\":%" PRIu64 ",\"published_at\":\"%s\","
+	    "\"artifact_count\":%zu,\"event_count\":%zu}\n", MANIFEST_FORMAT,
+	    m->kind == MANIFEST_DELTA ? "delta" : "full", m->version,
+	    m->parent_version, when, m->n, m->nev));
 }
 
-static json_t *
-event_to_json(const struct manifest_event *ev)
+static void
+print_entry(struct sink *s, const struct manifest_entry *e)
 {
-	char when[32], id[NAME_MAX_BYTES + 64];
+	char when[32], labels[LABELS_JSON_MAX];
+
+	fsu_rfc3339(e->updated_at, when);
+	print_labels(labels, sizeof(labels), e->labels);
+	sink_commit(s, snprintf(sink_room(s), LINE_MAX_BYTES,
+	    "{\"type\":\"%s\",\"name\":\"%s\",\"labels\":[%s],\"size\":%"
+	    PRIu64 ",\"xxh128\":\"%s\",\"updated_at\":\"%s\"}\n",
+	    artifact_types[e->type].folder, e->name, labels, e->size,
+	    e->xxh128, when));
+}
+
+static void
+print_event(struct sink *s, const struct manifest_event *ev)
+{
+	const char *folder = artifact_types[ev->type].folder;
+	char when[32];
 
 	fsu_rfc3339(ev->updated_at, when);
-	snprintf(id, sizeof(id), "%s/%s", artifact_types[ev->type].folder,
-	    ev->name);
-	return json_pack("{s:s, s:s, s:s, s:s}",
-	    "id", id,
-	    "type", artifact_types[ev->type].folder,
-	    "action", ev->action == MANIFEST_DEPLOY ? "DEPLOY" : "UNDEPLOY",
-	    "updated_at", when);
+	sink_commit(s, snprintf(sink_room(s), LINE_MAX_BYTES,
+	    "{\"id\":\"%s/%s\",\"type\":\"%s\",\"action\":\"%s\","
+	    "\"updated_at\":\"%s\"}\n", folder, ev->name, folder,
+	    ev->action == MANIFEST_DEPLOY ? "DEPLOY" : "UNDEPLOY", when));
+}
+
+static int
+sink_write(struct sink *s, const struct manifest *m, struct snap_err *err)
+{
+	size_t i;
+
+	hash_init(&s->h);
+	if (s->want_b2)
+		sign_hash_init(&s->b2);
+	print_header(s, m);
+	for (i = 0; i < m->n && s->error == 0; i++)
+		print_entry(s, &m->entries[i]);
+	for (i = 0; i < m->nev && s->error == 0; i++)
+		print_event(s, &m->events[i]);
+	sink_flush(s);
+	if (s->error != 0)
+		return snap_err_sys(err, s->error, "manifest: write");
+	return 0;
+}
+
+int
+manifest_write(const struct manifest *m, int fd, struct state_file *f,
+    struct snap_err *err)
+{
+	struct sink *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (s == NULL)
+		return snap_err_set(err, "manifest: out of memory");
+	s->fd = fd;
+	s->want_b2 = f != NULL;	/* a record of ours needs no BLAKE2b */
+	rc = sink_write(s, m, err);
+	if (rc == 0 && f != NULL) {
+		f->size = s->total;
+		hash_final(&s->h, f->xxh128);
+		sign_hash_final(&s->b2, f->blake2b);
+	}
+	free(s);
+	return rc;
 }
 
 int
 manifest_to_json(const struct manifest *m, char **out, size_t *len,
     struct snap_err *err)
 {
-	json_t *root = NULL, *arts, *evs;
-	char when[32];
-	size_t i;
-	int rc = -1;
+	struct sink *s = calloc(1, sizeof(*s));
+	int rc;
 
 	*out = NULL;
-	fsu_rfc3339(m->published_at, when);
-	arts = json_array();
-	evs = json_array();
-	root = json_pack("{s:i, s:I, s:I, s:s, s:I, s:o, s:o}",
-	    "format", MANIFEST_FORMAT,
-	    "version", (json_int_t)m->version,
-	    "parent_version", (json_int_t)m->parent_version,
-	    "published_at", when,
-	    "artifact_count", (json_int_t)m->n,
-	    "artifacts", arts,
-	    "events", evs);
-	if (root == NULL)
-		goto out;
-	for (i = 0; i < m->n; i++)
-		if (json_array_append_new(arts, entry_to_json(&m->entries[i])))
-			goto out;
-	for (i = 0; i < m->nev; i++)
-		if (json_array_append_new(evs, event_to_json(&m->events[i])))
-			goto out;
-	/* One artifact per line: diffable by hand, still plain JSON. */
-	*out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (*out == NULL)
-		goto out;
-	*len = strlen(*out);
-	rc = 0;
-out:
-	if (rc == -1)
-		snap_err_set(err, "manifest: out of memory");
-	json_decref(root);
+	if (s == NULL)
+		return snap_err_set(err, "manifest: out of memory");
+	s->fd = -1;
+	rc = sink_write(s, m, err);
+	if (rc == 0) {
+		*out = s->mem;
+		*len = s->memlen;
+	} else {
+		free(s->mem);
+	}
+	free(s);
 	return rc;
 }
 
@@ -455,77 +777,284 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	else
 		return snap_err_set(err, "event %s: 'action' is not DEPLOY or "
 		    "UNDEPLOY", id);
-	if (add_event(m, type, slash + 1, act, when) == -1)
+	if (manifest_add_event(m, type, slash + 1, act, when) == -1)
 		return snap_err_set(err, "out of memory");
 	return 0;
 }
 
 static int
-parse_header(struct manifest *m, json_t *root, struct snap_err *err)
+parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
+    struct snap_err *err)
 {
-	uint64_t format, count;
+	uint64_t format;
+	const char *kind;
 
 	if (!json_is_object(root))
-		return snap_err_set(err, "not a JSON object");
+		return snap_err_set(err, "header is not a JSON object");
 	if (jf_uint(root, "format", &format, err) == -1)
 		return -1;
 	if (format != MANIFEST_FORMAT)
 		return snap_err_set(err, "format %llu is not supported "
 		    "(this build reads %d)", (unsigned long long)format,
 		    MANIFEST_FORMAT);
+	kind = json_string_value(json_object_get(root, "kind"));
+	if (kind != NULL && strcmp(kind, "full") == 0)
+		m->kind = MANIFEST_FULL;
+	else if (kind != NULL && strcmp(kind, "delta") == 0)
+		m->kind = MANIFEST_DELTA;
+	else
+		return snap_err_set(err, "'kind' is not \"full\" or \"delta\"");
 	if (jf_uint(root, "version", &m->version, err) == -1 ||
 	    jf_uint(root, "parent_version", &m->parent_version, err) == -1 ||
 	    jf_time(root, "published_at", &m->published_at, err) == -1 ||
-	    jf_uint(root, "artifact_count", &count, err) == -1)
+	    jf_uint(root, "artifact_count", &r->entries, err) == -1 ||
+	    jf_uint(root, "event_count", &r->events, err) == -1)
 		return -1;
 	if (m->version == 0 || m->parent_version >= m->version)
 		return snap_err_set(err, "version %llu with parent %llu is not "
 		    "a forward step", (unsigned long long)m->version,
 		    (unsigned long long)m->parent_version);
-	if (!json_is_array(json_object_get(root, "artifacts")) ||
-	    !json_is_array(json_object_get(root, "events")))
-		return snap_err_set(err, "'artifacts' or 'events' is not an "
-		    "array");
-	if (count != json_array_size(json_object_get(root, "artifacts")))
-		return snap_err_set(err, "'artifact_count' is %llu but %zu "
-		    "artifacts are listed", (unsigned long long)count,
-		    json_array_size(json_object_get(root, "artifacts")));
+	if (m->kind == MANIFEST_DELTA && m->parent_version == 0)
+		return snap_err_set(err, "a delta without a parent version");
 	return 0;
+}
+
+/* One line: the header, then artifact_count artifacts, then event_count
+ * events, each a JSON object on its own line. */
+static int
+feed_line(struct snap_reader *r, const char *line, size_t len,
+    struct snap_err *err)
+{
+	struct manifest *m = r->m;
+	json_error_t jerr;
+	json_t *obj;
+	int rc;
+
+	r->line++;
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (obj == NULL)
+		return snap_err_set(err, "line %llu: malformed JSON: %s",
+		    (unsigned long long)r->line, jerr.text);
+	if (r->line == 1)
+		rc = parse_header(m, obj, r, err);
+	else if (m->n < r->entries)
+		rc = parse_entry(m, obj, err);
+	else if (m->nev < r->events)
+		rc = parse_event(m, obj, err);
+	else
+		rc = snap_err_set(err, "more lines than the header counts");
+	json_decref(obj);
+	if (rc == -1)
+		return snap_err_prefix(err, "line %llu",
+		    (unsigned long long)r->line);
+	return 0;
+}
+
+static int
+reader_finish(struct snap_reader *r, struct snap_err *err)
+{
+	if (r->line == 0)
+		return snap_err_set(err, "empty");
+	if (r->m->n != r->entries || r->m->nev != r->events)
+		return snap_err_set(err, "header counts %llu artifacts and %llu "
+		    "events, %zu and %zu are listed",
+		    (unsigned long long)r->entries,
+		    (unsigned long long)r->events, r->m->n, r->m->nev);
+	return manifest_sort(r->m, err);
+}
+
+/* Feeds every complete line of buf[0..len); returns the bytes consumed. */
+static ssize_t
+feed_lines(struct snap_reader *r, const char *buf, size_t len,
+    struct snap_err *err)
+{
+	const char *p = buf, *nl;
+
+	while ((nl = memchr(p, '\n', len - (size_t)(p - buf))) != NULL) {
+		/* The same bound whether or not the line came in one read. */
+		if (nl - p >= MANIFEST_LINE_MAX)
+			return snap_err_set(err, "line %llu is longer than %d "
+			    "bytes", (unsigned long long)r->line + 1,
+			    MANIFEST_LINE_MAX);
+		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			return snap_err_set(err, "line %llu holds a NUL byte",
+			    (unsigned long long)r->line + 1);
+		if (feed_line(r, p, (size_t)(nl - p), err) == -1)
+			return -1;
+		p = nl + 1;
+	}
+	if (len - (size_t)(p - buf) >= MANIFEST_LINE_MAX)
+		return snap_err_set(err, "line %llu is longer than %d bytes",
+		    (unsigned long long)r->line + 1, MANIFEST_LINE_MAX);
+	return p - buf;
 }
 
 struct manifest *
 manifest_from_json(const char *buf, size_t len, struct snap_err *err)
 {
-	struct manifest *m = NULL;
-	json_t *root, *v;
-	json_error_t jerr;
-	size_t i;
+	struct snap_reader r = { .m = manifest_new() };
+	ssize_t used;
 
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		snap_err_set(err, "manifest: malformed JSON at line %d: %s",
-		    jerr.line, jerr.text);
+	if (r.m == NULL) {
+		snap_err_set(err, "manifest: out of memory");
 		return NULL;
 	}
-	if ((m = manifest_new()) == NULL) {
-		snap_err_set(err, "manifest: out of memory");
+	used = feed_lines(&r, buf, len, err);
+	if (used >= 0 && (size_t)used != len)
+		used = snap_err_set(err, "last line has no newline (truncated?)");
+	if (used == -1 || reader_finish(&r, err) == -1) {
+		snap_err_prefix(err, "manifest");
+		manifest_free(r.m);
+		return NULL;
+	}
+	return r.m;
+}
+
+/* What manifest_read_checked() computes over the bytes as it reads them. */
+struct digest {
+	const struct state_file *expect;
+	struct hash_state h;
+	struct sign_hash b2;		/* when the record has a BLAKE2b */
+	bool want_b2;
+};
+
+/*
+ * What was read against its record, in this order: the size (a torn or
+ * growing file), the XXH128 (a corrupt one), the BLAKE2b (one altered with
+ * care, to keep its XXH128). Reading stops past the recorded size, so a
+ * longer file's own size comes from fstat.
+ */
+static int
+digest_check(struct digest *d, int fd, uint64_t total, struct snap_err *err)
+{
+	const struct state_file *f = d->expect;
+	char got[STATE_B2_HEX_LEN + 1];
+	struct stat st;
+
+	if (total != f->size) {
+		if (total > f->size && fstat(fd, &st) == 0 &&
+		    (uint64_t)st.st_size > total)
+			total = (uint64_t)st.st_size;
+		return snap_err_set(err, "%" PRIu64 " bytes, state records %"
+		    PRIu64 " (truncated or still being written?)", total,
+		    f->size);
+	}
+	hash_final(&d->h, got);
+	if (strcmp(got, f->xxh128) != 0)
+		return snap_err_set(err, "checksum mismatch (xxh128 %s, state "
+		    "records %s)", got, f->xxh128);
+	if (!d->want_b2)
+		return 0;
+	sign_hash_final(&d->b2, got);
+	if (strcmp(got, f->blake2b) != 0)
+		return snap_err_set(err, "blake2b mismatch (blake2b %s, state "
+		    "records %s)", got, f->blake2b);
+	return 0;
+}
+
+/*
+ * The one reading loop. With d, every byte read is hashed before the
+ * parser sees it, and a parse error does not stop the reading: the file is
+ * read to its end (or just past its recorded size) so that the digest,
+ * which says more, is reported first.
+ */
+static struct manifest *
+read_stream(int fd, uint64_t max, struct digest *d, struct snap_err *err)
+{
+	struct snap_reader r = { .m = manifest_new() };
+	struct snap_err perr = SNAP_ERR_INIT;	/* why parsing stopped */
+	size_t have = 0, chunk = 1 << 16;
+	bool parsing = true;
+	uint64_t total = 0;
+	char *buf = NULL;
+	ssize_t n, used;
+
+	if (r.m == NULL || (buf = malloc(chunk + MANIFEST_LINE_MAX)) == NULL) {
+		snap_err_set(err, "out of memory");
 		goto fail;
 	}
-	if (parse_header(m, root, err) == -1)
-		goto fail;
-	json_array_foreach(json_object_get(root, "artifacts"), i, v)
-		if (parse_entry(m, v, err) == -1)
+	for (;;) {
+		n = read(fd, buf + have, chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snap_err_sys(err, errno, "read");
 			goto fail;
-	json_array_foreach(json_object_get(root, "events"), i, v)
-		if (parse_event(m, v, err) == -1)
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (d != NULL) {
+			hash_update(&d->h, buf + have, (size_t)n);
+			if (d->want_b2)
+				sign_hash_update(&d->b2, buf + have, (size_t)n);
+		}
+		if (total > max) {
+			if (d != NULL)
+				break;	/* digest_check() says how long */
+			snap_err_set(err, "over %llu bytes",
+			    (unsigned long long)max);
 			goto fail;
-	if (manifest_sort(m, err) == -1)
-		goto fail;
-	json_decref(root);
-	return m;
+		}
+		if (!parsing)
+			continue;	/* have stays 0: only hashing */
+		have += (size_t)n;
+		if ((used = feed_lines(&r, buf, have, &perr)) == -1) {
+			if (d == NULL)
+				goto parse_failed;
+			parsing = false;
+			have = 0;
+			continue;
+		}
+		memmove(buf, buf + used, have - (size_t)used);
+		have -= (size_t)used;
+	}
+	if (d != NULL && digest_check(d, fd, total, err) == -1) {
+		free(buf);
+		manifest_free(r.m);
+		return NULL;
+	}
+	if (!parsing)
+		goto parse_failed;
+	if (have != 0) {
+		snap_err_set(&perr, "last line has no newline (truncated?)");
+		goto parse_failed;
+	}
+	if (reader_finish(&r, &perr) == -1)
+		goto parse_failed;
+	free(buf);
+	return r.m;
+parse_failed:
+	snap_err_set(err, "%s", perr.msg);
 fail:
 	snap_err_prefix(err, "manifest");
-	json_decref(root);
-	manifest_free(m);
+	free(buf);
+	manifest_free(r.m);
 	return NULL;
+}
+
+struct manifest *
+manifest_read(int fd, uint64_t max, struct snap_err *err)
+{
+	return read_stream(fd, max, NULL, err);
+}
+
+struct manifest *
+manifest_read_checked(int fd, const struct state_file *f,
+    struct snap_err *err)
+{
+	struct digest *d = calloc(1, sizeof(*d));
+	struct manifest *m;
+
+	if (d == NULL) {
+		snap_err_set(err, "manifest: out of memory");
+		return NULL;
+	}
+	d->expect = f;
+	hash_init(&d->h);
+	if ((d->want_b2 = f->blake2b[0] != '\0'))
+		sign_hash_init(&d->b2);
+	m = read_stream(fd, f->size, d, err);
+	free(d);
+	return m;
 }

@@ -4,15 +4,21 @@
  *
  * In memory a manifest is an array of entries sorted by (type, name), so
  * that lookups are binary searches and two manifests diff in one merge pass.
- * On disk it is JSON (schemas/manifest.schema.json):
- *	{ "format": 1, "version": 42, "parent_version": 41,
- *	  "published_at": "...", "artifact_count": N,
- *	  "artifacts": [ { "type", "name", "labels", "size", "xxh128",
- *	                   "updated_at" }, ... ],
- *	  "events": [ { "id": "api/Foo", "type", "action", "updated_at" } ] }
- * The reader trusts nothing: every field is type-checked, every name goes
- * through name_check(), every checksum must be 32 lower-case hex digits, and
- * duplicates are refused.
+ * A full manifest lists every artifact of its version; a delta lists only
+ * the artifacts added or changed since its parent, and its UNDEPLOY events
+ * are the removals: parent + delta = the version (manifest_apply_delta).
+ *
+ * On disk (format 2, schemas/manifest.schema.json) it is one JSON object
+ * per line, so that 100,000 artifacts stream through constant memory:
+ *	{"format":2,"kind":"full"|"delta","version":42,"parent_version":41,
+ *	 "published_at":"...","artifact_count":N,"event_count":M}
+ *	{"type":"api","name":"Foo","labels":["default"],"size":..,
+ *	 "xxh128":"..","updated_at":".."}            (N lines)
+ *	{"id":"api/Foo","type":"api","action":"DEPLOY","updated_at":".."}
+ *	                                             (M lines)
+ * The reader trusts nothing: every line is bounded and type-checked, every
+ * name goes through name_check(), every checksum must be 32 lower-case hex
+ * digits, the counts must match, and duplicates are refused.
  */
 #ifndef MANIFEST_H
 #define MANIFEST_H
@@ -23,6 +29,8 @@
 
 #include "hash.h"
 #include "snap_err.h"
+
+struct state_file;		/* state.h */
 
 enum manifest_action {
 	MANIFEST_DEPLOY,
@@ -45,7 +53,13 @@ struct manifest_event {
 	int64_t updated_at;
 };
 
+enum manifest_kind {
+	MANIFEST_FULL,
+	MANIFEST_DELTA,
+};
+
 struct manifest {
+	enum manifest_kind kind;
 	uint64_t version;
 	uint64_t parent_version;	/* 0: none */
 	int64_t published_at;
@@ -63,6 +77,10 @@ void manifest_free(struct manifest *m);	/* NULL is a no-op */
  * Call manifest_sort() after the last add. 0 or -1 (out of memory). */
 int manifest_add(struct manifest *m, int type, const char *name,
     const char *labels, uint64_t size, const char *xxh128, int64_t updated_at);
+
+/* Appends an event (copies name). 0 or -1 (out of memory). */
+int manifest_add_event(struct manifest *m, int type, const char *name,
+    enum manifest_action action, int64_t when);
 
 /* Sorts by (type, name). -1 with err naming the first duplicate. */
 int manifest_sort(struct manifest *m, struct snap_err *err);
@@ -86,13 +104,57 @@ void manifest_clear_events(struct manifest *m);
 /* true when both hold the same artifacts with the same checksums and labels. */
 bool manifest_same_content(const struct manifest *a, const struct manifest *b);
 
-/* Serializes to a malloc'ed JSON buffer (*out, owned by the caller). */
+/* Streams the manifest to fd. f, when not NULL, gets the size, XXH128 and
+ * BLAKE2b of the bytes written, hashed as they are written (its name is
+ * left alone): the state record of the file. 0 or -1 with err. */
+int manifest_write(const struct manifest *m, int fd, struct state_file *f,
+    struct snap_err *err);
+
+/* The same, into a malloc'ed buffer (*out, owned by the caller). */
 int manifest_to_json(const struct manifest *m, char **out, size_t *len,
     struct snap_err *err);
 
-/* Parses and validates JSON; the result is sorted. NULL with err. */
+/* Parses and validates; the result is sorted. NULL with err. */
 struct manifest *manifest_from_json(const char *buf, size_t len,
     struct snap_err *err);
+
+/* The same, streaming from fd (at most max bytes), in bounded memory
+ * beyond the manifest itself. */
+struct manifest *manifest_read(int fd, uint64_t max, struct snap_err *err);
+
+/*
+ * manifest_read() of a file that state record f describes: its size,
+ * XXH128 and (when f has one) BLAKE2b are computed over the very bytes
+ * that are parsed, in the same single pass, and compared before the
+ * manifest is returned - a file rewritten while it is read cannot slip
+ * unchecked bytes into the result. A file that does not match is
+ * reported as such ("N bytes, state records M", "checksum mismatch",
+ * "blake2b mismatch"), even where it also fails to parse: it is read to
+ * its end, or to one read past f->size, either way. NULL with err.
+ */
+struct manifest *manifest_read_checked(int fd, const struct state_file *f,
+    struct snap_err *err);
+
+/*
+ * The delta from prev (a full manifest, or NULL) to cur (full, sorted, with
+ * events from manifest_diff): a new manifest of kind MANIFEST_DELTA holding
+ * cur's version, the entries of cur that are new or changed, and cur's
+ * events. NULL on out of memory.
+ */
+struct manifest *manifest_delta(const struct manifest *cur);
+
+/*
+ * Applies delta d (its parent must be m's version) to the full manifest m
+ * in place: changed and new entries replace or join m's, UNDEPLOY events
+ * remove them; m takes d's version, parent, time and events. A delta that
+ * does not fit (wrong parent, removing what m lacks, an entry also
+ * removed) is refused with err and m is left unchanged. 0 or -1.
+ */
+int manifest_apply_delta(struct manifest *m, const struct manifest *d,
+    struct snap_err *err);
+
+/* A deep copy, or NULL on out of memory. */
+struct manifest *manifest_dup(const struct manifest *m);
 
 /* A comma-separated label list as a JSON array of strings (a new
  * reference, or NULL on out of memory). */

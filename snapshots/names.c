@@ -23,6 +23,8 @@ const struct artifact_type artifact_types[] = {
 };
 const size_t artifact_type_count =
 	sizeof(artifact_types) / sizeof(artifact_types[0]);
+_Static_assert(sizeof(artifact_types) / sizeof(artifact_types[0]) <=
+    ARTIFACT_TYPES_MAX, "raise ARTIFACT_TYPES_MAX");
 
 int
 name_type_index(const char *folder)

@@ -24,6 +24,7 @@ struct artifact_type {
 
 extern const struct artifact_type artifact_types[];
 extern const size_t artifact_type_count;
+#define ARTIFACT_TYPES_MAX 16	/* bounds arrays indexed by type */
 
 /* The type whose folder is `folder`, or NULL when it is not an artifact type. */
 const struct artifact_type *name_type_lookup(const char *folder);

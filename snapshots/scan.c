@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,6 +85,31 @@ scan_type_dir(int typefd, const char *label, int type, struct manifest *out,
 out:
 	closedir(d);
 	return rc;
+}
+
+int
+scan_one(int srcfd, const char *label, int type, const char *name,
+    bool *exists, struct snap_err *err)
+{
+	const char *folder = artifact_types[type].folder;
+	char path[NAME_MAX_BYTES + 64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s.xml", folder, name);
+	*exists = false;
+	if (fstatat(srcfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return snap_err_sys(err, errno, "%s/%s", label, path);
+	}
+	*exists = true;
+	if (!S_ISREG(st.st_mode))
+		return snap_err_set(err, "%s/%s: %s, only regular files are "
+		    "artifacts", label, path, kind_of(st.st_mode));
+	if ((uint64_t)st.st_size > ARTIFACT_MAX_BYTES)
+		return snap_err_set(err, "%s/%s: larger than %u bytes", label,
+		    path, ARTIFACT_MAX_BYTES);
+	return 0;
 }
 
 int

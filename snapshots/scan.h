@@ -12,6 +12,8 @@
 #ifndef SCAN_H
 #define SCAN_H
 
+#include <stdbool.h>
+
 #include "manifest.h"
 #include "snap_err.h"
 
@@ -22,5 +24,13 @@
  */
 int scan_tree(int srcfd, const char *label, struct manifest *out,
     struct snap_err *err);
+
+/*
+ * Checks the one artifact type/name below srcfd as scan_tree() would:
+ * *exists is false when it is not there; otherwise it must be a regular
+ * file within the size limit. 0 or -1 with err.
+ */
+int scan_one(int srcfd, const char *label, int type, const char *name,
+    bool *exists, struct snap_err *err);
 
 #endif

@@ -119,21 +119,6 @@ sign_hash_buf(const void *buf, size_t len, char out[STATE_B2_HEX_LEN + 1])
 	to_hex(d, sizeof(d), out);
 }
 
-int
-sign_check_buf(const struct state_file *f, const void *buf, size_t len,
-    struct snap_err *err)
-{
-	char got[STATE_B2_HEX_LEN + 1];
-
-	if (f->blake2b[0] == '\0')
-		return 0;
-	sign_hash_buf(buf, len, got);
-	if (strcmp(got, f->blake2b) != 0)
-		return snap_err_set(err, "%s: blake2b mismatch (blake2b %s, "
-		    "state records %s)", f->name, got, f->blake2b);
-	return 0;
-}
-
 /* --- signify's text files --- */
 
 /*

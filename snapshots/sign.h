@@ -7,9 +7,10 @@
  * writer on the share craft a different file with the same checksum. A
  * publisher therefore records in state.json, beside each file's XXH128,
  * its BLAKE2b-256 (crypto_generichash, lower-case hex), and signs the exact
- * bytes of state.json. One signature per version covers it all: state.json
- * by signature, the manifest and the archive (and any further file record)
- * by their BLAKE2b in the signed bytes.
+ * bytes of state.json. One signature per version, full or delta, covers it
+ * all: state.json by signature, and every file of the version's chain - the
+ * base's manifest and archive, each delta's - by its BLAKE2b in the signed
+ * bytes.
  *
  * The files are OpenBSD signify's, so that an operator can check a version
  * with `signify -V -p KEY.pub -x snapshots/V.state.sig -m state.json`:
@@ -29,7 +30,9 @@
  * A reader configured with a public key (sign_state_read) reads state.json
  * once, checks the signature over those bytes, and only then parses the
  * same bytes; every file it later reads is hashed as it is read, and the
- * BLAKE2b compared with the signed record (snap.c, arc.c).
+ * BLAKE2b compared with the signed record: a manifest in the one pass that
+ * parses it (manifest_read_checked), an archive in both of its passes
+ * (arc.c).
  */
 #ifndef SIGN_H
 #define SIGN_H
@@ -60,14 +63,6 @@ void sign_hash_update(struct sign_hash *h, const void *buf, size_t len);
 void sign_hash_final(struct sign_hash *h, char out[STATE_B2_HEX_LEN + 1]);
 void sign_hash_buf(const void *buf, size_t len,
     char out[STATE_B2_HEX_LEN + 1]);
-
-/*
- * Checks buf against a state record's BLAKE2b, when it has one (a record
- * without one is accepted here: sign_state_read decides whether that is
- * allowed). 0, or -1 with "NAME: blake2b mismatch (...)".
- */
-int sign_check_buf(const struct state_file *f, const void *buf, size_t len,
-    struct snap_err *err);
 
 /* --- keys --- */
 

@@ -38,55 +38,128 @@ open_state(int rootfd, uint64_t version, const struct sign_key *pub,
 	return 0;
 }
 
+/* Reads a manifest whose state record says what its bytes must be: size,
+ * XXH128 and BLAKE2b are checked over the very bytes parsed, in one pass
+ * (manifest_read_checked), so a file swapped meanwhile cannot get in. */
 static struct manifest *
-read_manifest(int rootfd, const struct state_file *f, struct snap_err *err)
+read_manifest(int rootfd, const struct state_file *f,
+    enum manifest_kind kind, struct snap_err *err)
 {
-	char *buf = NULL, got[HASH_HEX_LEN + 1];
 	struct manifest *m = NULL;
-	size_t len;
+	int fd;
 
 	if (f->size > SNAP_MANIFEST_MAX_BYTES) {
 		snap_err_set(err, "%s: %" PRIu64 " bytes is over the limit",
 		    f->name, f->size);
 		return NULL;
 	}
-	if (fsu_read_file(rootfd, f->name, SNAP_MANIFEST_MAX_BYTES, &buf, &len,
-	    err) == -1)
+	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		snap_err_sys(err, errno, "%s", f->name);
 		return NULL;
-	hash_buf(buf, len, got);
-	if (len != f->size)
-		snap_err_set(err, "%s: %zu bytes, state records %" PRIu64
-		    " (truncated or still being written?)", f->name, len, f->size);
-	else if (strcmp(got, f->xxh128) != 0)
-		snap_err_set(err, "%s: checksum mismatch (xxh128 %s, state "
-		    "records %s)", f->name, got, f->xxh128);
-	else if (sign_check_buf(f, buf, len, err) == -1)
-		;
-	else if ((m = manifest_from_json(buf, len, err)) == NULL)
+	}
+	if (fsu_check_regular(fd, f->name, err) == -1 ||
+	    (m = manifest_read_checked(fd, f, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
-	free(buf);
+	else if (m->kind != kind) {
+		snap_err_set(err, "%s: a %s manifest where a %s one belongs",
+		    f->name, m->kind == MANIFEST_FULL ? "full" : "delta",
+		    kind == MANIFEST_FULL ? "full" : "delta");
+		manifest_free(m);
+		m = NULL;
+	}
+	close(fd);
 	return m;
 }
 
-int
-snap_open(int rootfd, uint64_t version, struct snap_version *v,
+/* Adds a layer: its manifest read and verified, its archive opened. */
+static int
+open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
+    const struct state_file *af, uint64_t version, enum manifest_kind kind,
     struct snap_err *err)
+{
+	struct snap_layer *l = &v->layers[v->nlayers];
+
+	l->manifest_f = mf;
+	l->archive_f = af;
+	l->archfd = -1;
+	if ((l->m = read_manifest(rootfd, mf, kind, err)) == NULL)
+		return -1;
+	v->nlayers++;
+	if (l->m->version != version)
+		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
+		    l->m->version);
+	l->archfd = openat(rootfd, af->name, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (l->archfd == -1)
+		return snap_err_sys(err, errno, "%s", af->name);
+	return fsu_check_regular(l->archfd, af->name, err);
+}
+
+/* The chain position just past `have`, or -1 when have is not on it. */
+static ssize_t
+chain_start(const struct snap_state *st, const struct manifest *have)
+{
+	size_t i;
+
+	if (have == NULL || have->version >= st->version)
+		return -1;
+	if (have->version == st->base_version)
+		return 0;
+	for (i = 0; i < st->ndeltas; i++)
+		if (st->deltas[i].version == have->version)
+			return (ssize_t)i + 1;
+	return -1;
+}
+
+static int
+open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
+    struct snap_err *err)
+{
+	const struct snap_state *st = &v->st;
+	ssize_t from = chain_start(st, have);
+	size_t i;
+
+	if (from >= 0) {
+		v->from_delta = true;
+		if ((v->m = manifest_dup(have)) == NULL)
+			return snap_err_set(err, "out of memory");
+	} else {
+		from = 0;
+		if (open_layer(rootfd, v, &st->manifest, &st->archive,
+		    st->base_version, MANIFEST_FULL, err) == -1)
+			return -1;
+		if ((v->m = manifest_dup(v->layers[0].m)) == NULL)
+			return snap_err_set(err, "out of memory");
+	}
+	for (i = (size_t)from; i < st->ndeltas; i++) {
+		const struct state_delta *d = &st->deltas[i];
+
+		if (open_layer(rootfd, v, &d->manifest, &d->archive, d->version,
+		    MANIFEST_DELTA, err) == -1)
+			return -1;
+		if (manifest_apply_delta(v->m, v->layers[v->nlayers - 1].m,
+		    err) == -1)
+			return snap_err_prefix(err, "%s", d->manifest.name);
+	}
+	return 0;
+}
+
+int
+snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+    struct snap_version *v, struct snap_err *err)
 {
 	if (open_state(rootfd, version, v->pub, &v->st, err) == -1)
 		return -1;
-	if ((v->m = read_manifest(rootfd, &v->st.manifest, err)) == NULL)
-		return -1;
+	if (open_chain(rootfd, v, have, err) == -1)
+		goto fail;
 	if (v->m->version != v->st.version ||
 	    v->m->parent_version != v->st.parent_version ||
 	    v->m->n != v->st.artifact_count) {
-		snap_err_set(err, "%s does not match its state record (version, "
-		    "parent or artifact count)", v->st.manifest.name);
-		goto fail;
-	}
-	v->archfd = openat(rootfd, v->st.archive.name,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (v->archfd == -1) {
-		snap_err_sys(err, errno, "%s", v->st.archive.name);
+		snap_err_set(err, "version %" PRIu64 ": its manifests do not "
+		    "match its state record (version, parent or artifact "
+		    "count)", v->st.version);
 		goto fail;
 	}
 	return 0;
@@ -95,14 +168,41 @@ fail:
 	return -1;
 }
 
+int
+snap_open(int rootfd, uint64_t version, struct snap_version *v,
+    struct snap_err *err)
+{
+	return snap_open_since(rootfd, version, NULL, v, err);
+}
+
 void
 snap_close(struct snap_version *v)
 {
+	size_t i;
+
 	manifest_free(v->m);
 	v->m = NULL;
-	if (v->archfd >= 0)
-		close(v->archfd);
-	v->archfd = -1;
+	for (i = 0; i < v->nlayers; i++) {
+		manifest_free(v->layers[i].m);
+		if (v->layers[i].archfd >= 0)
+			close(v->layers[i].archfd);
+	}
+	v->nlayers = 0;
+	v->from_delta = false;
+}
+
+int
+snap_verify_layers(struct snap_version *v, struct snap_err *err)
+{
+	struct arc_extract x = { .destfd = -1 };
+	size_t i;
+
+	for (i = 0; i < v->nlayers; i++)
+		if (arc_extract(v->layers[i].archfd, v->layers[i].archive_f,
+		    v->layers[i].m, &x, err) == -1)
+			return snap_err_prefix(err, "%s",
+			    v->layers[i].archive_f->name);
+	return 0;
 }
 
 int
@@ -110,18 +210,14 @@ snap_verify(const char *sync_root, uint64_t version,
     const struct sign_key *pub, struct snap_state *st, struct snap_err *err)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
-	struct arc_extract x = { .destfd = -1 };
 	int rootfd, rc = -1;
 
 	v.pub = pub;
 	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
 		return -1;
-	if (snap_open(rootfd, version, &v, err) == -1)
+	if (snap_open(rootfd, version, &v, err) == -1 ||
+	    snap_verify_layers(&v, err) == -1)
 		goto out;
-	if (arc_extract(v.archfd, &v.st.archive, v.m, &x, err) == -1) {
-		snap_err_prefix(err, "%s", v.st.archive.name);
-		goto out;
-	}
 	if (st != NULL)
 		*st = v.st;
 	rc = 0;
@@ -138,7 +234,7 @@ static uint64_t
 file_version(const char *name)
 {
 	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json", ".state.sig" };
+	    ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
 	uint64_t v;
 	size_t i;
 	char *end;
@@ -152,6 +248,34 @@ file_version(const char *name)
 	return 0;
 }
 
+/*
+ * The lowest version whose files a retained version needs: each of the
+ * newest `keep` versions needs its base and its chain. A state copy that
+ * cannot be read needs nothing (it cannot be opened anyway).
+ */
+static uint64_t
+retention_floor(int rootfd, uint64_t latest, unsigned keep)
+{
+	struct snap_state *st = malloc(sizeof(*st));
+	struct snap_err ignored;
+	uint64_t floor = latest - keep + 1, v;
+	char name[96];
+
+	if (st == NULL)
+		return 0;	/* keep everything */
+	for (v = latest - keep + 1; v <= latest; v++) {
+		state_copy_name(v, name, sizeof(name));
+		if (state_read(rootfd, name, st, &ignored) == 0 &&
+		    st->version == v && st->base_version < floor)
+			floor = st->base_version;
+	}
+	if (state_read(rootfd, STATE_FILE, st, &ignored) == 0 &&
+	    st->base_version < floor)
+		floor = st->base_version;
+	free(st);
+	return floor;
+}
+
 size_t
 snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 {
@@ -159,13 +283,14 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 	struct dirent *de;
 	struct stat st;
 	size_t removed = 0;
-	uint64_t v;
+	uint64_t v, floor;
 	bool ours;
 	DIR *d;
 	int fd;
 
 	if (keep == 0 || latest < keep)
 		return 0;
+	floor = retention_floor(rootfd, latest, keep);
 	if ((fd = openat(rootfd, "snapshots", O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -178,7 +303,7 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 		ours = v != 0 || (de->d_name[0] == '.' &&
 		    strstr(de->d_name, ".tmp-") != NULL &&
 		    strncmp(de->d_name, ".nfs", 4) != 0);
-		if (!ours || (v != 0 && v + keep > latest) || v == latest)
+		if (!ours || (v != 0 && v >= floor) || v == latest)
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 		    -1 || (int64_t)st.st_mtime > cutoff)
@@ -263,8 +388,36 @@ repair_floor(struct publisher *p, struct snap_err *err)
 	return 0;
 }
 
+/*
+ * A delta is only as good as the chain below it: one damaged file there and
+ * no secondary behind it could ever apply the new version. So the archives
+ * of the latest chain are checked (size, XXH128 and BLAKE2b of each file:
+ * cheap, they are compressed) and a damaged chain makes the next version
+ * full.
+ */
+static void
+check_chain(struct publisher *p)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < p->prev.nlayers; i++) {
+		const struct snap_layer *l = &p->prev.layers[i];
+
+		if (arc_check_file(l->archfd, l->archive_f, &err) == -1) {
+			snap_err_prefix(&err, "%s", l->archive_f->name);
+			snprintf(p->repair_reason, sizeof(p->repair_reason),
+			    "%s", err.msg);
+			p->repaired = true;
+			return;
+		}
+	}
+}
+
+/* The sync root and its snapshots/ (created if missing: a new or emptied
+ * sync root), locked. */
 static int
-open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
+open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
 	if (fsu_mkdirs(sync_root, err) == -1)
 		return -1;
@@ -274,21 +427,13 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return snap_err_sys(err, errno, "%s/snapshots", sync_root);
 	if ((p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1)
 		return snap_err_prefix(err, "%s", sync_root);
-	if (lock_root(p, sync_root, err) == -1)
-		return -1;
-	p->version = highest_on_disk(p->snapfd);
-	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* A signer trusts no latest version it did not sign. */
-		p->prev.pub = p->o->key;
-		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
-			p->have_prev = true;
-			if (p->prev.st.version > p->version)
-				p->version = p->prev.st.version;
-		} else if (repair_floor(p, err) == -1) {
-			return snap_err_prefix(err, "%s: latest version "
-			    "unreadable", sync_root);
-		}
-	}
+	return lock_root(p, sync_root, err);
+}
+
+/* From the highest number in use to the one to publish. */
+static int
+next_version(struct publisher *p, const char *sync_root, struct snap_err *err)
+{
 	/* Versions are JSON integers (int64): a number near the top - a
 	 * file a writer planted in snapshots/ - must not wrap the next one
 	 * to 0 or below. */
@@ -298,6 +443,32 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		    sync_root, p->version);
 	p->version++;
 	return 0;
+}
+
+static int
+open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
+{
+	if (open_locked(p, sync_root, err) == -1)
+		return -1;
+	/* A publisher killed while writing state.json left its temp; under
+	 * the lock no other one is writing. (snapshots/ temps go with
+	 * retention, snap_prune.) */
+	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
+	p->version = highest_on_disk(p->snapfd);
+	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* A signer trusts no latest version it did not sign. */
+		p->prev.pub = p->o->key;
+		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
+			p->have_prev = true;
+			if (p->prev.st.version > p->version)
+				p->version = p->prev.st.version;
+			check_chain(p);
+		} else if (repair_floor(p, err) == -1) {
+			return snap_err_prefix(err, "%s: latest version "
+			    "unreadable", sync_root);
+		}
+	}
+	return next_version(p, sync_root, err);
 }
 
 static void
@@ -383,7 +554,8 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 	return 0;
 }
 
-/* Pass two: the archive, from a second read that must match the first. */
+/* Pass two: the archive of cur's entries, from a second read that must
+ * match the first. */
 static int
 write_archive(struct publisher *p, int srcfd, const char *label,
     const struct manifest *cur, struct state_file *f, struct snap_err *err)
@@ -394,7 +566,6 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	size_t i, len;
 	int rc = -1;
 
-	state_archive_name(p->version, f->name, sizeof(f->name));
 	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
 	if (fsu_tmp_open(&t, p->snapfd, base, err) == -1)
 		return -1;
@@ -448,6 +619,105 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 	return fsu_tmp_commit(&t, err);
 }
 
+/* Streams manifest m as snapshots/<f->name> (temp, fsync, rename) and
+ * records its size and hashes in f. */
+static int
+write_manifest_file(struct publisher *p, const struct manifest *m,
+    struct state_file *f, struct snap_err *err)
+{
+	struct fsu_tmp t = FSU_TMP_INIT;
+
+	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
+	    err) == -1)
+		return -1;
+	if (manifest_write(m, t.fd, f, err) == -1) {
+		fsu_tmp_abort(&t);
+		return snap_err_prefix(err, "%s", f->name);
+	}
+	return fsu_tmp_commit(&t, err);
+}
+
+/* A delta when there is a readable parent, the chain has room and at most
+ * half of a tree of `total` artifacts changed (`changed`); full otherwise. */
+static bool
+is_delta(const struct publisher *p, size_t changed, size_t total)
+{
+	if (!p->have_prev || p->repaired || p->o->max_chain > STATE_CHAIN_MAX)
+		return false;
+	if (p->prev.st.ndeltas + 1 > p->o->max_chain)
+		return false;
+	return changed * 2 <= total;
+}
+
+static size_t
+deploy_events(const struct manifest *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nev; i++)
+		n += m->events[i].action == MANIFEST_DEPLOY;
+	return n;
+}
+
+/* Writes delta d's archive and manifest; st gets the chain below it plus
+ * d on top. */
+static int
+write_delta(struct publisher *p, int srcfd, const char *label,
+    const struct manifest *d, struct snap_state *st, struct snap_err *err)
+{
+	struct state_delta *sd;
+
+	st->base_version = p->prev.st.base_version;
+	st->manifest = p->prev.st.manifest;
+	st->archive = p->prev.st.archive;
+	st->ndeltas = p->prev.st.ndeltas + 1;
+	memcpy(st->deltas, p->prev.st.deltas,
+	    p->prev.st.ndeltas * sizeof(st->deltas[0]));
+	sd = &st->deltas[st->ndeltas - 1];
+	sd->version = p->version;
+	state_delta_manifest_name(p->version, sd->manifest.name,
+	    sizeof(sd->manifest.name));
+	state_delta_archive_name(p->version, sd->archive.name,
+	    sizeof(sd->archive.name));
+	if (write_archive(p, srcfd, label, d, &sd->archive, err) == -1)
+		return -1;
+	return write_manifest_file(p, d, &sd->manifest, err);
+}
+
+/* Writes full manifest cur and its archive; st gets them as its base. */
+static int
+write_full(struct publisher *p, int srcfd, const char *label,
+    const struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	st->base_version = p->version;
+	st->ndeltas = 0;
+	state_manifest_name(p->version, st->manifest.name,
+	    sizeof(st->manifest.name));
+	state_archive_name(p->version, st->archive.name,
+	    sizeof(st->archive.name));
+	if (write_archive(p, srcfd, label, cur, &st->archive, err) == -1)
+		return -1;
+	return write_manifest_file(p, cur, &st->manifest, err);
+}
+
+/* The version's own files, full or delta. */
+static int
+write_payload(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	struct manifest *delta;
+	int rc;
+
+	cur->kind = MANIFEST_FULL;
+	if (!is_delta(p, deploy_events(cur), cur->n))
+		return write_full(p, srcfd, label, cur, st, err);
+	if ((delta = manifest_delta(cur)) == NULL)
+		return snap_err_set(err, "out of memory");
+	rc = write_delta(p, srcfd, label, delta, st, err);
+	manifest_free(delta);
+	return rc;
+}
+
 /* With a key: snapshots/<V>.state.sig over the exact state.json bytes,
  * written with the other snapshot files, before state.json names V. */
 static int
@@ -468,33 +738,25 @@ sign_version(struct publisher *p, const char *sbuf, size_t slen,
 	return rc;
 }
 
-/* Manifest, state copy (and signature), fsync snapshots/, then state.json:
- * the commit. */
+/* The state record, its copy and (with a key) its signature, fsync
+ * snapshots/, then state.json: the commit. st already names the files. */
 static int
-commit_version(struct publisher *p, struct manifest *cur,
-    struct snap_state *st, struct snap_err *err)
+commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
+    uint64_t artifact_count, struct snap_err *err)
 {
-	char *mbuf = NULL, *sbuf = NULL, name[96];
-	size_t mlen, slen;
+	char *sbuf = NULL, name[96];
+	size_t slen;
 	int rc = -1;
 
-	cur->version = p->version;
-	cur->parent_version = p->have_prev ? p->prev.st.version : 0;
-	cur->published_at = p->now;
-	if (manifest_to_json(cur, &mbuf, &mlen, err) == -1)
-		goto out;
-	state_manifest_name(p->version, name, sizeof(name));
-	if (write_snapshot_file(p, name, mbuf, mlen, &st->manifest, err) == -1)
-		goto out;
 	snprintf(st->cluster_id, sizeof(st->cluster_id), "%s", p->o->cluster_id);
 	snprintf(st->node_id, sizeof(st->node_id), "%s", p->o->node_id);
 	snprintf(st->node_version, sizeof(st->node_version), "%s",
 	    SNAP_VERSION_STRING);
 	st->version = p->version;
-	st->parent_version = cur->parent_version;
+	st->parent_version = parent;
 	st->published_at = p->now;
 	st->last_sync_at = p->now;
-	st->artifact_count = cur->n;
+	st->artifact_count = artifact_count;
 	if (state_to_json(st, &sbuf, &slen, err) == -1)
 		goto out;
 	state_copy_name(p->version, name, sizeof(name));
@@ -504,9 +766,21 @@ commit_version(struct publisher *p, struct manifest *cur,
 		goto out;
 	rc = fsu_write_atomic(p->rootfd, STATE_FILE, sbuf, slen, err);
 out:
-	free(mbuf);
 	free(sbuf);
 	return rc;
+}
+
+/* Payload then state: version p->version holding cur. */
+static int
+commit_version(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct snap_state *st, struct snap_err *err)
+{
+	cur->version = p->version;
+	cur->parent_version = p->have_prev ? p->prev.st.version : 0;
+	cur->published_at = p->now;
+	if (write_payload(p, srcfd, label, cur, st, err) == -1)
+		return -1;
+	return commit_state(p, st, cur->parent_version, cur->n, err);
 }
 
 static int
@@ -519,10 +793,46 @@ check_ids(const struct snap_publish_opts *o, struct snap_err *err)
 	return 0;
 }
 
-int
-snap_publish(const char *source, const char *sync_root,
-    const struct snap_publish_opts *o, enum snap_publish_result *result,
+void
+snap_memo_clear(struct snap_memo *memo)
+{
+	manifest_free(memo->m);
+	memo->m = NULL;
+	memo->version = 0;
+}
+
+/* Keeps what was just published (or found unchanged) in memo. */
+static void
+remember(struct snap_memo *memo, struct manifest **m, uint64_t version)
+{
+	if (memo == NULL)
+		return;
+	snap_memo_clear(memo);
+	memo->m = *m;
+	memo->version = version;
+	*m = NULL;
+	manifest_clear_events(memo->m);
+}
+
+static void
+finish_publish(struct publisher *p, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err)
+{
+	*result = p->repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
+	*version = p->version;
+	if (p->repaired)
+		snap_err_set(err, "replaced an unreadable latest version: %s",
+		    p->repair_reason);
+	(void)snap_prune(p->rootfd, p->version, p->o->keep_versions,
+	    p->o->grace_s);
+}
+
+/* The whole tree: scanned, hashed, validated where it changed. */
+static int
+publish_full(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err)
 {
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
@@ -549,6 +859,7 @@ snap_publish(const char *source, const char *sync_root,
 	if (p.have_prev && manifest_same_content(p.prev.m, cur)) {
 		*result = SNAP_UNCHANGED;
 		*version = p.prev.st.version;
+		remember(memo, &p.prev.m, p.prev.st.version);
 		rc = 0;
 		goto out;
 	}
@@ -556,15 +867,10 @@ snap_publish(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (write_archive(&p, srcfd, source, cur, &st.archive, err) == -1 ||
-	    commit_version(&p, cur, &st, err) == -1)
+	if (commit_version(&p, srcfd, source, cur, &st, err) == -1)
 		goto out;
-	*result = p.repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
-	*version = p.version;
-	if (p.repaired)
-		snap_err_set(err, "replaced an unreadable latest version: %s",
-		    p.repair_reason);
-	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
+	finish_publish(&p, result, version, err);
+	remember(memo, &cur, p.version);
 	rc = 0;
 out:
 	manifest_free(cur);
@@ -573,53 +879,249 @@ out:
 	return rc;
 }
 
+int
+snap_publish(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_err *err)
+{
+	return publish_full(source, sync_root, o, NULL, result, version, err);
+}
+
+/* --- publishing what changed --- */
+
+/* Whether the file f names is there, regular, with f's size, XXH128 and
+ * BLAKE2b (when recorded). */
+static bool
+is_intact(int rootfd, const struct state_file *f)
+{
+	struct snap_err ignored;
+	bool ok;
+	int fd;
+
+	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	ok = fsu_check_regular(fd, f->name, &ignored) == 0 &&
+	    arc_check_file(fd, f, &ignored) == 0;
+	close(fd);
+	return ok;
+}
+
 /*
- * Copies the verified archive of `old` byte for byte as the new version's.
- * The copy is hashed as it is written and must match what was verified: a
- * file swapped since is not republished (nor, unsigned, re-signed).
+ * Opens the sync root for a publish on top of memo: 0 when state.json
+ * still names memo's version (nobody else published since), signed by our
+ * key when we sign, and the deltas of its chain are intact; 1 when a full
+ * publish must decide instead; -1 with err.
+ *
+ * The new state copies the chain's file records from this state.json: a
+ * signer that took them from a state it did not sign would sign, by their
+ * BLAKE2b, files it never wrote.
  */
 static int
-copy_archive(struct publisher *p, struct snap_version *old,
-    struct state_file *f, struct snap_err *err)
+open_root_on(struct publisher *p, const char *sync_root,
+    const struct snap_memo *memo, struct snap_err *err)
 {
-	const struct state_file *from = &old->st.archive;
-	struct fsu_tmp t = FSU_TMP_INIT;
-	struct hash_state h;
-	struct sign_hash b2;
-	char buf[1 << 16];
-	ssize_t n;
+	struct snap_err ignored;
+	size_t i;
 
-	state_archive_name(p->version, f->name, sizeof(f->name));
-	f->size = 0;
-	hash_init(&h);
-	sign_hash_init(&b2);
-	if (lseek(old->archfd, 0, SEEK_SET) == -1)
-		return snap_err_sys(err, errno, "%s", old->st.archive.name);
-	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
-	    err) == -1)
+	if (open_locked(p, sync_root, err) == -1)
 		return -1;
-	while ((n = read(old->archfd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || fsu_write_all(t.fd, buf, (size_t)n) == -1) {
-			int saved = errno;
+	if (sign_state_read(p->rootfd, STATE_FILE, p->o->key, &p->prev.st,
+	    &ignored) == -1 || p->prev.st.version != memo->version)
+		return 1;
+	/* The deltas are small: check them all, manifest and archive (the
+	 * base was checked when memo was made). One damaged file and no
+	 * reader could open a delta on them. */
+	for (i = 0; i < p->prev.st.ndeltas; i++)
+		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest) ||
+		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive))
+			return 1;
+	p->have_prev = true;
+	p->version = highest_on_disk(p->snapfd);
+	if (p->prev.st.version > p->version)
+		p->version = p->prev.st.version;
+	return next_version(p, sync_root, err);
+}
 
-			fsu_tmp_abort(&t);
-			return snap_err_sys(err, saved, "%s", f->name);
+static int
+change_cmp(const void *a, const void *b)
+{
+	const struct snap_change *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* One changed path: a DEPLOY with its new entry, an UNDEPLOY, or nothing
+ * (same bytes and labels as before, or gone and never published). */
+static int
+diff_one(struct publisher *p, int srcfd, const char *label,
+    const struct label_rules *rules, const struct manifest *had,
+    const struct snap_change *c, struct manifest *d, struct snap_err *err)
+{
+	const struct manifest_entry *old = manifest_find(had, c->type, c->name);
+	struct manifest_entry probe = { .type = c->type, .name = (char *)c->name };
+	char labels[LABELS_MAX], sum[HASH_HEX_LEN + 1];
+	bool exists;
+	size_t len;
+
+	if (scan_one(srcfd, label, c->type, c->name, &exists, err) == -1)
+		return -1;
+	if (!exists)
+		return old == NULL ? 0 : manifest_add_event(d, c->type, c->name,
+		    MANIFEST_UNDEPLOY, p->now);
+	if (read_artifact(p, srcfd, label, &probe, &len, err) == -1)
+		return -1;
+	hash_buf(p->buf, len, sum);
+	labels_for(rules, c->type, c->name, labels);
+	if (old != NULL && strcmp(old->xxh128, sum) == 0 &&
+	    old->size == len && strcmp(old->labels, labels) == 0)
+		return 0;
+	if (p->o->xc != NULL && (old == NULL || strcmp(old->xxh128, sum) != 0) &&
+	    xmlcheck_validate(p->o->xc, artifact_types[c->type].folder, p->buf,
+	    len, err) == -1)
+		return snap_err_prefix(err, "%s/%s/%s.xml", label,
+		    artifact_types[c->type].folder, c->name);
+	if (manifest_add(d, c->type, c->name, labels, len, sum, p->now) == -1 ||
+	    manifest_add_event(d, c->type, c->name, MANIFEST_DEPLOY,
+	    p->now) == -1)
+		return snap_err_set(err, "out of memory");
+	return 0;
+}
+
+/* The delta from memo to the source, over the changed paths only. */
+static struct manifest *
+diff_changes(struct publisher *p, int srcfd, const char *label,
+    const struct snap_memo *memo, struct snap_change *changes, size_t n,
+    struct snap_err *err)
+{
+	struct label_rules *rules = NULL;
+	struct manifest *d = manifest_new();
+	size_t i;
+
+	if (d == NULL) {
+		snap_err_set(err, "out of memory");
+		return NULL;
+	}
+	d->kind = MANIFEST_DELTA;
+	d->version = p->version;
+	d->parent_version = memo->version;
+	d->published_at = p->now;
+	qsort(changes, n, sizeof(*changes), change_cmp);
+	if (labels_load(srcfd, &rules, err) == -1) {
+		snap_err_prefix(err, "%s", label);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0 && change_cmp(&changes[i - 1], &changes[i]) == 0)
+			continue;
+		if (diff_one(p, srcfd, label, rules, memo->m, &changes[i], d,
+		    err) == -1)
+			goto fail;
+	}
+	labels_free(rules);
+	if (manifest_sort(d, err) == -1)
+		goto fail;
+	return d;
+fail:
+	labels_free(rules);
+	manifest_free(d);
+	return NULL;
+}
+
+int
+snap_publish_changes(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    struct snap_change *changes, size_t nchanges,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err)
+{
+	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
+	    .prev = SNAP_VERSION_INIT };
+	struct manifest *d = NULL;
+	struct snap_state st;
+	size_t i, added = 0, removed;
+	int srcfd = -1, rc = -1, on;
+
+	if (memo->m == NULL || changes == NULL)
+		return publish_full(source, sync_root, o, memo, result, version,
+		    err);
+	if (check_ids(o, err) == -1 ||
+	    (srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
+		goto out;
+	p.now = fsu_now();
+	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,
+	    err)) == NULL)
+		goto out;
+	if (d->nev == 0) {
+		*result = SNAP_UNCHANGED;
+		*version = memo->version;
+		rc = 0;
+		goto out;
+	}
+	/* d's entries are changed or added artifacts, its other events
+	 * removals: the tree now holds memo's plus the added, less the
+	 * removed. */
+	for (i = 0; i < d->n; i++)
+		added += manifest_find(memo->m, d->entries[i].type,
+		    d->entries[i].name) == NULL;
+	removed = d->nev - d->n;
+	if (!is_delta(&p, d->n, memo->m->n + added - removed)) {
+		on = 1;	/* the chain is full, or most of the tree changed */
+		goto out;
+	}
+	if (write_delta(&p, srcfd, source, d, &st, err) == -1 ||
+	    manifest_apply_delta(memo->m, d, err) == -1 ||
+	    commit_state(&p, &st, d->parent_version, memo->m->n, err) == -1) {
+		snap_memo_clear(memo);	/* it may hold d: start afresh */
+		goto out;
+	}
+	memo->version = p.version;
+	manifest_clear_events(memo->m);
+	finish_publish(&p, result, version, err);
+	rc = 0;
+out:
+	manifest_free(d);
+	close_root(&p);
+	close(srcfd);
+	if (on == 1)
+		return publish_full(source, sync_root, o, memo, result, version,
+		    err);
+	return rc;
+}
+
+#define ROLLBACK_DIR ".rollback"
+
+/* Extracts every layer of `old`, oldest first (a later layer's copy of a
+ * file replaces the earlier one), below the sync root's ROLLBACK_DIR:
+ * every entry verified on the way. Returns the directory's fd or -1. */
+static int
+extract_version(struct publisher *p, struct snap_version *old,
+    struct snap_err *err)
+{
+	struct arc_extract x = { .destfd = -1 };
+	size_t i;
+
+	if (fsu_remove_tree(p->rootfd, ROLLBACK_DIR, err) == -1)
+		return -1;
+	if (mkdirat(p->rootfd, ROLLBACK_DIR, 0700) == -1)
+		return snap_err_sys(err, errno, ROLLBACK_DIR);
+	if ((x.destfd = fsu_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
+		return -1;
+	for (i = 0; i < old->nlayers; i++) {
+		if (arc_extract(old->layers[i].archfd, old->layers[i].archive_f,
+		    old->layers[i].m, &x, err) == -1) {
+			close(x.destfd);
+			return snap_err_prefix(err, "%s",
+			    old->layers[i].archive_f->name);
 		}
-		hash_update(&h, buf, (size_t)n);
-		sign_hash_update(&b2, buf, (size_t)n);
-		f->size += (uint64_t)n;
 	}
-	hash_final(&h, f->xxh128);
-	sign_hash_final(&b2, f->blake2b);
-	if (f->size != from->size || strcmp(f->xxh128, from->xxh128) != 0 ||
-	    (from->blake2b[0] != '\0' && strcmp(f->blake2b, from->blake2b))) {
-		fsu_tmp_abort(&t);
-		return snap_err_set(err, "%s changed while it was copied",
-		    from->name);
-	}
-	return fsu_tmp_commit(&t, err);
+	return x.destfd;
 }
 
 int
@@ -630,14 +1132,14 @@ snap_rollback(const char *sync_root, uint64_t to,
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
 	struct snap_version old = SNAP_VERSION_INIT;
-	struct arc_extract x = { .destfd = -1 };
+	struct snap_err ignored;
 	struct snap_state st;
-	int rc = -1;
+	int treefd = -1, rc = -1;
 
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1 || open_root(&p, sync_root, err) == -1)
 		goto out;
-	if (p.repaired) {
+	if (!p.have_prev && p.repaired) {
 		snap_err_set(err, "the latest version cannot be read: %s",
 		    p.repair_reason);
 		goto out;
@@ -648,10 +1150,11 @@ snap_rollback(const char *sync_root, uint64_t to,
 		goto out;
 	}
 	/* Republish only what still verifies completely (and, to be signed,
-	 * was signed by the same key). */
+	 * was signed by the same key): its files are extracted, checked,
+	 * and published again like a source tree. */
 	old.pub = o->key;
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
-	    arc_extract(old.archfd, &old.st.archive, old.m, &x, err) == -1) {
+	    (treefd = extract_version(&p, &old, err)) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);
 		goto out;
 	}
@@ -661,13 +1164,16 @@ snap_rollback(const char *sync_root, uint64_t to,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (copy_archive(&p, &old, &st.archive, err) == -1 ||
-	    commit_version(&p, old.m, &st, err) == -1)
+	if (commit_version(&p, treefd, "version", old.m, &st, err) == -1)
 		goto out;
 	*version = p.version;
 	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
 out:
+	if (treefd >= 0) {
+		close(treefd);
+		(void)fsu_remove_tree(p.rootfd, ROLLBACK_DIR, &ignored);
+	}
 	snap_close(&old);
 	close_root(&p);
 	return rc;

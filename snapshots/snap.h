@@ -3,12 +3,22 @@
  *
  * Sync root layout:
  *	state.json                     latest version; written last, by rename
- *	snapshots/<V>.manifest.json    artifacts of V, events since its parent
- *	snapshots/<V>.tar.zst          the artifacts (pax + zstd)
+ *	snapshots/<V>.manifest.json    full: every artifact of V, events since
+ *	                               its parent
+ *	snapshots/<V>.tar.zst          full: every artifact (pax + zstd)
+ *	snapshots/<V>.delta.json       delta: what changed since V's parent
+ *	snapshots/<V>.delta.tar.zst    delta: the changed artifacts
  *	snapshots/<V>.state.json       state.json as it was when V was latest
  *	snapshots/<V>.state.sig        its ed25519 signature (when signing;
  *	                               sign.h)
  *	.publish.lock                  flock(2): one publisher at a time
+ *
+ * A version is either full or a delta on its parent. state.json names the
+ * last full version (the base) and every delta from it to the latest, so a
+ * reader at any version of the chain reads only the deltas after it, and
+ * any other reader the base plus the chain. A version is full when there is
+ * no parent, when the chain would pass max_chain, or when more than half
+ * the tree changed: the chain stays bounded and so does catching up.
  *
  * Publish order is the crash-safety argument: the snapshot files are
  * written to temp names, fsynced and renamed, the snapshots/ directory is
@@ -20,9 +30,11 @@
 #ifndef SNAP_H
 #define SNAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "manifest.h"
+#include "names.h"
 #include "sign.h"
 #include "snap_err.h"
 #include "state.h"
@@ -48,10 +60,16 @@ struct snap_publish_opts {
 	unsigned keep_versions;
 	unsigned grace_s;
 	/* Signs each version (snapshots/<V>.state.sig) when set; the latest
-	 * and a rollback's source must then be signed by it too, or they
-	 * are treated as unreadable. */
+	 * (what a delta is built on, incremental publishes included) and a
+	 * rollback's source must then be signed by it too, or they are
+	 * treated as unreadable. */
 	const struct sign_key *key;
+	/* Deltas allowed past a full version, at most STATE_CHAIN_MAX;
+	 * 0 publishes every version in full. */
+	unsigned max_chain;
 };
+
+#define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
 
 /*
  * Validates every artifact under `source` and publishes the next version to
@@ -70,6 +88,39 @@ int snap_publish(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err);
 
+/* What a long-running publisher remembers of its last publish: the full
+ * content of that version, so that the next publish need read only what
+ * changed. */
+struct snap_memo {
+	struct manifest *m;
+	uint64_t version;
+};
+
+#define SNAP_MEMO_INIT { .m = NULL, .version = 0 }
+void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
+
+/* An artifact that may have changed (created, written, removed). */
+struct snap_change {
+	int type;
+	char name[NAME_MAX_BYTES + 1];
+};
+
+/*
+ * snap_publish() for a publisher that knows which artifacts may have
+ * changed since its last publish (memo): only those are read, hashed and
+ * validated, and the version is a delta on memo's. It falls back to
+ * snap_publish() in full - and fills memo - when memo is empty, changes is
+ * NULL (not known: an inotify overflow, labels.conf changed), state.json
+ * no longer names memo's version (someone else published), a delta of the
+ * chain is damaged, or a full version is due. `changes` is sorted in place.
+ * On success memo holds the latest version; on failure it may be emptied.
+ */
+int snap_publish_changes(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_memo *memo,
+    struct snap_change *changes, size_t nchanges,
+    enum snap_publish_result *result, uint64_t *version,
+    struct snap_err *err);
+
 /*
  * Publishes the content of an older retained version `to` as a new, higher
  * version. Same result and guarantees as snap_publish().
@@ -87,26 +138,54 @@ int snap_rollback(const char *sync_root, uint64_t to,
  */
 size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
 
-/* One version, opened for reading: its state record, its verified
- * manifest, and its archive's fd (not yet verified: arc_extract does that).
- * Set pub before snap_open to require the version to be signed by it. */
+/* One archive to read: the base's or a delta's, with the manifest that
+ * lists exactly its entries. */
+struct snap_layer {
+	const struct state_file *manifest_f;	/* into the version's st */
+	const struct state_file *archive_f;
+	struct manifest *m;
+	int archfd;
+};
+
+/* One version, opened for reading: its state record, its full content (m:
+ * the base with every delta applied, verified), and the archives to read
+ * (not yet verified: arc_extract does that) - the whole chain, or only the
+ * deltas past a version the reader already holds. Set pub before opening
+ * to require the version to be signed by it. */
 struct snap_version {
 	struct snap_state st;
 	struct manifest *m;
-	int archfd;
+	struct snap_layer layers[STATE_CHAIN_MAX + 1];	/* oldest first */
+	size_t nlayers;
+	bool from_delta;	/* layers start past the reader's version */
 	const struct sign_key *pub;	/* in; NULL: signatures ignored */
 };
 
-#define SNAP_VERSION_INIT { .m = NULL, .archfd = -1 }
+#define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
 
 /*
  * Opens version `version` of the sync root at rootfd (0: the latest, from
- * state.json). Checks the manifest's size and XXH128 against the state
- * record and that manifest and state agree. 0, or -1 with err.
+ * state.json). With v->pub set, the state's signature first (sign.h:
+ * sign_state_read). Checks each manifest's size, XXH128 and BLAKE2b
+ * against the state record in the very pass that parses it, each delta
+ * against its parent, and the result against the state's artifact count.
+ * 0, or -1 with err.
  */
 int snap_open(int rootfd, uint64_t version, struct snap_version *v,
     struct snap_err *err);
+
+/*
+ * The same, for a reader that holds `have` (a full manifest, or NULL): when
+ * have's version is on the chain of `version`, only the later deltas are
+ * read (from_delta is set and m starts as a copy of have); otherwise the
+ * whole chain.
+ */
+int snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+    struct snap_version *v, struct snap_err *err);
 void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
+
+/* Verifies every layer's archive in full (file and every entry). */
+int snap_verify_layers(struct snap_version *v, struct snap_err *err);
 
 /* Opens and fully verifies a version (every checksum; the signature when
  * pub is set). *st gets its state. */

@@ -13,24 +13,42 @@
 #include "names.h"
 #include "state.h"
 
-#define STATE_FORMAT 1
+#define STATE_FORMAT 2
+
+static void
+version_file(uint64_t version, const char *suffix, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "snapshots/%" PRIu64 "%s", version, suffix);
+}
 
 void
 state_manifest_name(uint64_t version, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "snapshots/%" PRIu64 ".manifest.json", version);
+	version_file(version, ".manifest.json", out, outlen);
 }
 
 void
 state_archive_name(uint64_t version, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "snapshots/%" PRIu64 ".tar.zst", version);
+	version_file(version, ".tar.zst", out, outlen);
+}
+
+void
+state_delta_manifest_name(uint64_t version, char *out, size_t outlen)
+{
+	version_file(version, ".delta.json", out, outlen);
+}
+
+void
+state_delta_archive_name(uint64_t version, char *out, size_t outlen)
+{
+	version_file(version, ".delta.tar.zst", out, outlen);
 }
 
 void
 state_copy_name(uint64_t version, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "snapshots/%" PRIu64 ".state.json", version);
+	version_file(version, ".state.json", out, outlen);
 }
 
 int
@@ -48,11 +66,39 @@ state_check_id(const char *id, struct snap_err *err)
 }
 
 static json_t *
-file_to_json(const char *role, const struct state_file *f)
+file_to_json(const char *role, uint64_t version, const struct state_file *f)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:s*}", "role", role, "name",
-	    f->name, "size", (json_int_t)f->size, "xxh128", f->xxh128,
+	return json_pack("{s:s, s:I, s:s, s:I, s:s, s:s*}", "role", role,
+	    "version", (json_int_t)version, "name", f->name,
+	    "size", (json_int_t)f->size, "xxh128", f->xxh128,
 	    "blake2b", f->blake2b[0] != '\0' ? f->blake2b : NULL);
+}
+
+static json_t *
+files_to_json(const struct snap_state *s)
+{
+	json_t *files = json_array();
+	size_t i;
+
+	if (files == NULL)
+		return NULL;
+	json_array_append_new(files, file_to_json("manifest", s->base_version,
+	    &s->manifest));
+	json_array_append_new(files, file_to_json("archive", s->base_version,
+	    &s->archive));
+	for (i = 0; i < s->ndeltas; i++) {
+		const struct state_delta *d = &s->deltas[i];
+
+		json_array_append_new(files, file_to_json("delta-manifest",
+		    d->version, &d->manifest));
+		json_array_append_new(files, file_to_json("delta-archive",
+		    d->version, &d->archive));
+	}
+	if (json_array_size(files) != 2 + 2 * s->ndeltas) {
+		json_decref(files);
+		return NULL;
+	}
+	return files;
 }
 
 /* Text files end with a newline: `cat state.json` should not run on. */
@@ -83,19 +129,19 @@ state_to_json(const struct snap_state *s, char **out, size_t *len,
 
 	fsu_rfc3339(s->published_at, pub);
 	fsu_rfc3339(s->last_sync_at, sync);
-	root = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, "
-	    "s:[o,o]}",
+	root = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, "
+	    "s:o}",
 	    "format", STATE_FORMAT,
 	    "cluster_id", s->cluster_id,
 	    "node_id", s->node_id,
 	    "node_version", s->node_version,
 	    "version", (json_int_t)s->version,
 	    "parent_version", (json_int_t)s->parent_version,
+	    "base_version", (json_int_t)s->base_version,
 	    "published_at", pub,
 	    "last_sync_at", sync,
 	    "artifact_count", (json_int_t)s->artifact_count,
-	    "files", file_to_json("manifest", &s->manifest),
-	    file_to_json("archive", &s->archive));
+	    "files", files_to_json(s));
 	if (root == NULL)
 		return snap_err_set(err, "state: out of memory");
 	*out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -141,15 +187,26 @@ parse_blake2b(json_t *obj, const char *role, struct state_file *f,
 	return 0;
 }
 
+/* The file record for `role` of version `version`, named as we name it. */
 static int
-parse_file(json_t *obj, const char *role, const char *expect,
-    struct state_file *f, struct snap_err *err)
+parse_file(json_t *obj, const char *role, uint64_t version,
+    void (*name_of)(uint64_t, char *, size_t), struct state_file *f,
+    struct snap_err *err)
 {
 	const char *r = json_string_value(json_object_get(obj, "role"));
+	char expect[96];
+	uint64_t v;
 
 	if (!json_is_object(obj) || r == NULL || strcmp(r, role) != 0)
-		return snap_err_set(err, "'files' must list the manifest, then "
-		    "the archive");
+		return snap_err_set(err, "'files' must list the base's manifest "
+		    "and archive, then each delta's delta-manifest and "
+		    "delta-archive");
+	if (jf_uint(obj, "version", &v, err) == -1)
+		return snap_err_prefix(err, "%s file", role);
+	if (v != version)
+		return snap_err_set(err, "%s file of version %" PRIu64 " where "
+		    "%" PRIu64 " belongs", role, v, version);
+	name_of(version, expect, sizeof(expect));
 	if (copy_string(obj, "name", f->name, sizeof(f->name), err) == -1 ||
 	    jf_uint(obj, "size", &f->size, err) == -1 ||
 	    copy_string(obj, "xxh128", f->xxh128, sizeof(f->xxh128), err) == -1)
@@ -164,13 +221,75 @@ parse_file(json_t *obj, const char *role, const char *expect,
 	return parse_blake2b(obj, role, f, err);
 }
 
+/* The delta versions: a version number per pair of records, each above
+ * the last, the final one the state's own version. */
+static int
+parse_chain(json_t *files, struct snap_state *s, struct snap_err *err)
+{
+	uint64_t prev = s->base_version, v;
+	size_t i;
+
+	for (i = 0; i < s->ndeltas; i++) {
+		struct state_delta *d = &s->deltas[i];
+		json_t *m = json_array_get(files, 2 + 2 * i);
+
+		if (jf_uint(m, "version", &v, err) == -1)
+			return snap_err_prefix(err, "delta-manifest file");
+		if (v <= prev || v > s->version ||
+		    (i + 1 == s->ndeltas && v != s->version))
+			return snap_err_set(err, "delta chain from %" PRIu64
+			    " to %" PRIu64 " is not in order at %" PRIu64,
+			    s->base_version, s->version, v);
+		d->version = prev = v;
+		if (parse_file(m, "delta-manifest", v,
+		    state_delta_manifest_name, &d->manifest, err) == -1 ||
+		    parse_file(json_array_get(files, 3 + 2 * i),
+		    "delta-archive", v, state_delta_archive_name, &d->archive,
+		    err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_files(json_t *root, struct snap_state *s, struct snap_err *err)
+{
+	json_t *files = json_object_get(root, "files"), *rec;
+	size_t n, i;
+
+	if (jf_uint(root, "base_version", &s->base_version, err) == -1)
+		return -1;
+	if (s->base_version == 0 || s->base_version > s->version)
+		return snap_err_set(err, "base_version %" PRIu64 " is not in "
+		    "1..%" PRIu64, s->base_version, s->version);
+	n = json_array_size(files);
+	if (!json_is_array(files) || n < 2 || n % 2 != 0 ||
+	    (n - 2) / 2 > STATE_CHAIN_MAX)
+		return snap_err_set(err, "'files' must list a manifest and an "
+		    "archive, then at most %d pairs of delta files",
+		    STATE_CHAIN_MAX);
+	s->ndeltas = (n - 2) / 2;
+	if ((s->ndeltas == 0) != (s->base_version == s->version))
+		return snap_err_set(err, "base_version %" PRIu64 " and %zu "
+		    "deltas do not lead to version %" PRIu64, s->base_version,
+		    s->ndeltas, s->version);
+	/* Counted on the JSON, every record whatever its role: a signed
+	 * state must bind every file it names (sign_state_read). */
+	json_array_foreach(files, i, rec)
+		if (json_object_get(rec, "blake2b") == NULL)
+			s->unhashed++;
+	if (parse_file(json_array_get(files, 0), "manifest", s->base_version,
+	    state_manifest_name, &s->manifest, err) == -1 ||
+	    parse_file(json_array_get(files, 1), "archive", s->base_version,
+	    state_archive_name, &s->archive, err) == -1)
+		return -1;
+	return parse_chain(files, s, err);
+}
+
 static int
 parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 {
-	char expect[96];
 	uint64_t format;
-	json_t *files, *rec;
-	size_t i;
 
 	if (!json_is_object(root))
 		return snap_err_set(err, "not a JSON object");
@@ -198,22 +317,7 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 		return snap_err_set(err, "version %" PRIu64 " with parent %"
 		    PRIu64 " is not a forward step", s->version,
 		    s->parent_version);
-	files = json_object_get(root, "files");
-	if (!json_is_array(files) || json_array_size(files) != 2)
-		return snap_err_set(err, "'files' must list exactly the manifest "
-		    "and the archive");
-	/* Counted on the JSON, whatever roles it lists: a signed state must
-	 * bind every file it names (sign_state_read). */
-	json_array_foreach(files, i, rec)
-		if (json_object_get(rec, "blake2b") == NULL)
-			s->unhashed++;
-	state_manifest_name(s->version, expect, sizeof(expect));
-	if (parse_file(json_array_get(files, 0), "manifest", expect,
-	    &s->manifest, err) == -1)
-		return -1;
-	state_archive_name(s->version, expect, sizeof(expect));
-	return parse_file(json_array_get(files, 1), "archive", expect,
-	    &s->archive, err);
+	return parse_files(root, s, err);
 }
 
 int

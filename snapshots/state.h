@@ -8,15 +8,21 @@
  * retained version can be verified and rolled back to.
  *
  * JSON (schemas/state.schema.json):
- *	{ "format": 1, "cluster_id", "node_id", "node_version", "version",
- *	  "parent_version", "published_at", "last_sync_at", "artifact_count",
- *	  "files": [ { "role": "manifest"|"archive", "name", "size",
- *	               "xxh128", "blake2b" } ] }
+ *	{ "format": 2, "cluster_id", "node_id", "node_version", "version",
+ *	  "parent_version", "base_version", "published_at", "last_sync_at",
+ *	  "artifact_count",
+ *	  "files": [ { "role", "version", "name", "size", "xxh128",
+ *	               "blake2b" } ] }
+ * A version is a full snapshot (base_version) and the chain of deltas that
+ * lead from it to this version, oldest first. "files" lists the base's
+ * "manifest" and "archive", then each delta's "delta-manifest" and
+ * "delta-archive". A full version is its own base, with no deltas.
  * "blake2b" (BLAKE2b-256, lower-case hex) is optional for a reader; a
  * publisher always writes it, and a signed state.json must carry it in
- * every file record (sign.h says why).
+ * every file record, the base's and every delta's (sign.h says why).
  * File names are not trusted: they must be exactly
- * snapshots/<version>.manifest.json and snapshots/<version>.tar.zst.
+ * snapshots/<v>.manifest.json, snapshots/<v>.tar.zst,
+ * snapshots/<v>.delta.json and snapshots/<v>.delta.tar.zst.
  */
 #ifndef STATE_H
 #define STATE_H
@@ -28,7 +34,8 @@
 #include "snap_err.h"
 
 #define STATE_FILE "state.json"
-#define STATE_MAX_BYTES (64 * 1024)
+#define STATE_MAX_BYTES (256 * 1024)
+#define STATE_CHAIN_MAX 256		/* deltas past one full snapshot */
 #define STATE_ID_MAX 128
 #define STATE_B2_HEX_LEN 64
 
@@ -37,6 +44,13 @@ struct state_file {
 	uint64_t size;
 	char xxh128[HASH_HEX_LEN + 1];
 	char blake2b[STATE_B2_HEX_LEN + 1];	/* "" when not recorded */
+};
+
+/* One delta: the artifacts changed in `version`, against its parent. */
+struct state_delta {
+	uint64_t version;
+	struct state_file manifest;
+	struct state_file archive;
 };
 
 struct snap_state {
@@ -48,8 +62,11 @@ struct snap_state {
 	int64_t published_at;
 	int64_t last_sync_at;
 	uint64_t artifact_count;
-	struct state_file manifest;
-	struct state_file archive;
+	uint64_t base_version;		/* the full snapshot below the chain */
+	struct state_file manifest;	/* the base's */
+	struct state_file archive;	/* the base's */
+	size_t ndeltas;
+	struct state_delta deltas[STATE_CHAIN_MAX];	/* oldest first */
 	unsigned unhashed;		/* file records without a blake2b */
 };
 
@@ -57,6 +74,8 @@ struct snap_state {
 void state_manifest_name(uint64_t version, char *out, size_t outlen);
 void state_archive_name(uint64_t version, char *out, size_t outlen);
 void state_copy_name(uint64_t version, char *out, size_t outlen);
+void state_delta_manifest_name(uint64_t version, char *out, size_t outlen);
+void state_delta_archive_name(uint64_t version, char *out, size_t outlen);
 
 /* Serializes to a malloc'ed buffer (*out, owned by the caller). */
 int state_to_json(const struct snap_state *s, char **out, size_t *len,

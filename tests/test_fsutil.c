@@ -327,6 +327,53 @@ test_read_file_fifo(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * What a writer killed between fsu_tmp_open() and its commit leaves is
+ * swept: its temps only, for the name asked (or any), never the final
+ * files, another program's dot-files, a directory or a symlink.
+ */
+static void
+test_tmp_sweep(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct fsu_tmp t = FSU_TMP_INIT, u = FSU_TMP_INIT;
+	char p[TU_PATH];
+	int dfd = open_dir(dir);
+
+	/* Two writers "killed" mid-write: their temps stay open, uncommitted. */
+	assert_int_equal(fsu_tmp_open(&t, dfd, "state.json", &err), 0);
+	assert_int_equal(fsu_tmp_open(&u, dfd, "7.json", &err), 0);
+	assert_int_equal(fsu_write_atomic(dfd, "state.json", "{}", 2, &err), 0);
+	tu_path(p, "%s/.nfs000001", dir);		/* the NFS client's */
+	tu_write_str(p, "x");
+	tu_path(p, "%s/.state.json.XYZ123", dir);	/* rsync's */
+	tu_write_str(p, "x");
+	tu_path(p, "%s/.state.json.tmp-abc", dir);	/* too short */
+	tu_write_str(p, "x");
+	tu_path(p, "%s/.state.json.tmp-ABCDEF", dir);	/* not our digits */
+	tu_write_str(p, "x");
+	tu_path(p, "%s/.state.json.tmp-dir123", dir);	/* a directory */
+	tu_mkdir(p);
+	assert_int_equal(symlinkat("state.json", dfd, ".state.json.tmp-lnk123"),
+	    0);
+
+	assert_int_equal(fsu_tmp_sweep(dfd, "state.json"), 1);
+	assert_int_equal(faccessat(dfd, t.tmp, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	assert_int_equal(faccessat(dfd, u.tmp, F_OK, 0), 0);
+	assert_int_equal(fsu_tmp_sweep(dfd, "state.json"), 0);
+	assert_int_equal(fsu_tmp_sweep(dfd, NULL), 1);
+	assert_int_equal(faccessat(dfd, u.tmp, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	tu_assert_file(dir, "state.json", "{}");
+	tu_assert_dir(dir, ".nfs000001,.state.json.XYZ123,.state.json.tmp-ABCDEF,"
+	    ".state.json.tmp-abc,.state.json.tmp-dir123,.state.json.tmp-lnk123,"
+	    "state.json");
+	/* The killed writers' descriptors: closing them is all that is left. */
+	close(t.fd);
+	close(u.fd);
+	close(dfd);
+}
+
 /* Removal of a tree with symlinks that point outside it. */
 static void
 test_remove_tree(void **state)
@@ -503,6 +550,7 @@ main(void)
 		TMP_TEST(test_read_file_exact_limit),
 		TMP_TEST(test_read_file_not_regular),
 		TMP_TEST(test_read_file_fifo),
+		TMP_TEST(test_tmp_sweep),
 		TMP_TEST(test_remove_tree),
 		TMP_TEST(test_mkdirs_open_dir),
 		cmocka_unit_test(test_rfc3339),

@@ -340,6 +340,11 @@ test_start_removes_crash_leftovers(void **state)
 	tu_mkdir(path);
 	tu_path(path, "%s/releases/v8-r8.json", e->dep);	/* no dir */
 	tu_write_str(path, "{}");
+	/* A record cut short by kill -9 (found by t55-torture). */
+	tu_path(path, "%s/releases/.v9-r9.json.tmp-abc123", e->dep);
+	tu_write_str(path, "{\"artif");
+	tu_path(path, "%s/upstream/.9.json.tmp-abc123", e->dep);
+	tu_write_str(path, "{\"artif");
 
 	open_deploy(e, &d, 5, true);
 	assert_true(d.has_current);
@@ -347,8 +352,78 @@ test_start_removes_crash_leftovers(void **state)
 	tu_assert_dir(path, ".lock,current,releases,upstream");
 	tu_path(path, "%s/releases", e->dep);
 	tu_assert_dir(path, "v1-r1,v1-r1.json");
+	tu_path(path, "%s/upstream", e->dep);
+	tu_assert_dir(path, "1.json");
 	tu_assert_trees_equal(e->src, e->cur);
 	deploy_close(&d);
+}
+
+/* Killed between a swap and its retention, a secondary holds one release
+ * too many; the next start trims them to keep (seen writing t55-torture's
+ * clean-restart check). */
+static void
+test_start_applies_retention(void **state)
+{
+	struct env *e = *state;
+	struct apply_stats st;
+	char path[TU_PATH];
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 5, false);
+	for (i = 0; i < 3; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	assert_int_equal(count_releases(e), 6);
+	deploy_close(&d);
+
+	open_deploy(e, &d, 2, false);
+	assert_string_equal(d.current.name, "v3-r3");
+	tu_path(path, "%s/releases", e->dep);
+	tu_assert_dir(path, "v2-r2,v2-r2.json,v3-r3,v3-r3.json");
+	tu_path(path, "%s/upstream", e->dep);
+	tu_assert_dir(path, "2.json,3.json");
+	tu_assert_trees_equal(e->src, e->cur);
+	deploy_close(&d);
+}
+
+/* The override store's temps a kill left mid-write go at open; the list
+ * and the deployed-local copies stay. */
+static void
+test_overrides_open_sweeps_temps(void **state)
+{
+	struct env *e = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct overrides o = OVERRIDES_INIT;
+	char path[TU_PATH];
+	int rootfd;
+
+	tu_mkdir(e->dep);
+	tu_path(path, "%s/overrides", e->dep);
+	tu_mkdir(path);
+	tu_path(path, "%s/overrides/api", e->dep);
+	tu_mkdir(path);
+	tu_path(path, "%s/overrides/overrides.json", e->dep);
+	tu_write_str(path, "{\"format\": 1, \"overrides\": []}");
+	tu_path(path, "%s/overrides/.overrides.json.tmp-abc123", e->dep);
+	tu_write_str(path, "{\"form");
+	tu_path(path, "%s/overrides/api/Mine.xml", e->dep);
+	tu_write_str(path, "<api/>");
+	tu_path(path, "%s/overrides/api/.Mine.xml.tmp-abc123", e->dep);
+	tu_write_str(path, "<a");
+
+	rootfd = open(e->dep, O_RDONLY | O_DIRECTORY);
+	assert_true(rootfd >= 0);
+	if (ovr_open(&o, rootfd, &err) == -1)
+		fail_msg("ovr_open: %s", err.msg);
+	tu_path(path, "%s/overrides", e->dep);
+	tu_assert_dir(path, "api,overrides.json");
+	tu_path(path, "%s/overrides/api", e->dep);
+	tu_assert_dir(path, "Mine.xml");
+	ovr_close(&o);
+	close(rootfd);
 }
 
 static void
@@ -400,6 +475,10 @@ main(void)
 		    test_bad_archive_keeps_current_and_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_start_removes_crash_leftovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_start_applies_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_overrides_open_sweeps_temps, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_foreign_current_is_refused, setup, teardown),
 		cmocka_unit_test(test_release_names),

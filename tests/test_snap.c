@@ -6,7 +6,12 @@
  * validator, and looks at what landed on disk: state.json and its copies,
  * the archive extracted back and compared byte for byte, versions that only
  * grow, refusals that leave state.json as it was, damage that snap_verify
- * must see, rollback, and the publish lock.
+ * must see, rollback, and the publish lock. Then delta versions
+ * (max_chain): which versions are deltas, what they compose to, what a
+ * reader on the chain reads, and what retention must keep for them.
+ * Last, snap_publish_changes (the primary's publish of what it was told
+ * changed): its memo against what snap_open composes, the list as the
+ * contract, and each fallback to a full publish.
  *
  * Tests marked BUG fail against the current snapshots/snap.c on purpose.
  */
@@ -181,7 +186,19 @@ open_version(const struct env *e, uint64_t version, struct snap_version *v)
 	close(rootfd);
 }
 
-/* Extracts a version into dir/<name>, a new directory; path in out. */
+/* Writes a layer's entry only as the composed version holds it: what a
+ * later delta changed back or removed is not left behind. */
+static bool
+want_composed(const struct manifest_entry *e, void *arg)
+{
+	const struct manifest *m = arg;
+	const struct manifest_entry *c = manifest_find(m, e->type, e->name);
+
+	return c != NULL && strcmp(c->xxh128, e->xxh128) == 0;
+}
+
+/* Extracts a version (every layer, oldest first) into dir/<name>, a new
+ * directory; path in out. */
 static void
 extract_version(const struct env *e, uint64_t version, const char *name,
     char *out)
@@ -189,16 +206,25 @@ extract_version(const struct env *e, uint64_t version, const char *name,
 	struct snap_version v = SNAP_VERSION_INIT;
 	struct snap_err err = SNAP_ERR_INIT;
 	struct arc_extract x = { .destfd = -1 };
+	size_t i, written = 0;
 
 	tu_path(out, "%s/%s", e->dir, name);
 	tu_mkdir(out);
 	open_version(e, version, &v);
 	x.destfd = open(out, O_RDONLY | O_DIRECTORY);
 	assert_true(x.destfd >= 0);
-	if (arc_extract(v.archfd, &v.st.archive, v.m, &x, &err) != 0)
-		fail_msg("extract %llu: %s", (unsigned long long)version,
-		    err.msg);
-	assert_int_equal(x.written, v.m->n);
+	x.want = want_composed;
+	x.arg = v.m;
+	for (i = 0; i < v.nlayers; i++) {
+		if (arc_extract(v.layers[i].archfd, v.layers[i].archive_f,
+		    v.layers[i].m, &x, &err) != 0)
+			fail_msg("extract %llu: %s",
+			    (unsigned long long)version, err.msg);
+		written += x.written;	/* per call */
+	}
+	assert_true(written >= v.m->n);
+	if (v.nlayers == 1)
+		assert_int_equal(written, v.m->n);
 	close(x.destfd);
 	snap_close(&v);
 }
@@ -427,13 +453,18 @@ test_versions_only_grow(void **state)
 	assert_int_equal(v.m->parent_version, 1);
 	snap_close(&v);
 
-	/* Leftovers of a publish that crashed before state.json. */
+	/* Leftovers of a publish that crashed before state.json; and of one
+	 * killed while writing it, whose temp the next publish removes
+	 * (found by t55-torture). */
 	in_root(&e, "snapshots/9.tar.zst", p);
 	tu_write_str(p, "half an archive");
+	in_root(&e, ".state.json.tmp-abc123", p);
+	tu_write_str(p, "{\"format\": 1, \"clus");
 	change_hello(&e, "ten");
 	publish_ok(&e, SNAP_PUBLISHED, 10);
 	verify_ok(&e, 0, 10);
 	verify_ok(&e, 10, 10);
+	tu_assert_dir(e.root, ".publish.lock,snapshots,state.json");
 
 	/* A number at the top of int64 (planted by a writer on the share):
 	 * the next version would not fit a JSON integer. Refused, not
@@ -890,6 +921,1412 @@ test_retention(void **state)
 	verify_ok(&e, 0, 5);
 }
 
+/* --- deltas --- */
+
+/* Options that publish deltas, at most four past a full version. */
+static struct snap_publish_opts
+chain_opts(void)
+{
+	struct snap_publish_opts o = opts;
+
+	o.xc = xc;
+	o.max_chain = 4;
+	return o;
+}
+
+/* snap_publish with o; asserts the result and the version. */
+static void
+publish_o(const struct env *e, const struct snap_publish_opts *o,
+    enum snap_publish_result want_res, uint64_t want_ver)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res = want_res == SNAP_PUBLISHED ?
+	    SNAP_UNCHANGED : SNAP_PUBLISHED;
+	uint64_t ver = 0;
+
+	if (snap_publish(e->src, e->root, o, &res, &ver, &err) != 0)
+		fail_msg("publish: %s", err.msg);
+	if (res != want_res)
+		fail_msg("publish: result %d, expected %d (%s)", (int)res,
+		    (int)want_res, err.msg);
+	assert_int_equal(ver, want_ver);
+}
+
+/* Reads root/name (state.json or a state copy). */
+static void
+read_state(const struct env *e, const char *name, struct snap_state *st)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	int rootfd = open(e->root, O_RDONLY | O_DIRECTORY);
+
+	assert_true(rootfd >= 0);
+	if (state_read(rootfd, name, st, &err) != 0)
+		fail_msg("%s: %s", name, err.msg);
+	close(rootfd);
+}
+
+/* Asserts that state.json and version's state copy say: `version`, on
+ * full version `base`, through `ndeltas` deltas. */
+static void
+assert_chain(const struct env *e, uint64_t version, uint64_t base,
+    size_t ndeltas)
+{
+	struct snap_state *st = malloc(sizeof(*st));
+	char name[96], want[96];
+	size_t i;
+
+	assert_non_null(st);
+	state_copy_name(version, name, sizeof(name));
+	for (i = 0; i < 2; i++) {
+		read_state(e, i == 0 ? STATE_FILE : name, st);
+		assert_int_equal(st->version, version);
+		assert_int_equal(st->base_version, base);
+		assert_int_equal(st->ndeltas, ndeltas);
+		state_manifest_name(base, want, sizeof(want));
+		assert_string_equal(st->manifest.name, want);
+		if (ndeltas > 0) {
+			assert_int_equal(st->deltas[ndeltas - 1].version,
+			    version);
+			assert_int_equal(st->deltas[0].version, base + 1);
+		}
+	}
+	free(st);
+}
+
+/* The names a version's own files have in snapshots/, comma-joined. */
+static void
+names_of(uint64_t v, bool delta, char *out, size_t outlen)
+{
+	if (delta)
+		snprintf(out, outlen, "%llu.delta.json,%llu.delta.tar.zst,"
+		    "%llu.state.json", (unsigned long long)v,
+		    (unsigned long long)v, (unsigned long long)v);
+	else
+		snprintf(out, outlen, "%llu.manifest.json,%llu.state.json,"
+		    "%llu.tar.zst", (unsigned long long)v,
+		    (unsigned long long)v, (unsigned long long)v);
+}
+
+/* Appends a comment to the first n artifacts of the source (folders in
+ * table order, names sorted): n changed artifacts, still valid. */
+static void
+change_n(const struct env *e, size_t n, const char *tag)
+{
+	char dir[TU_PATH], p[TU_PATH], *list, *name, *save, *buf, *more;
+	size_t i, done = 0, len;
+
+	for (i = 0; i < artifact_type_count && done < n; i++) {
+		in_src(e, artifact_types[i].folder, dir);
+		list = tu_list_dir(dir);
+		for (name = strtok_r(list, ",", &save); name != NULL &&
+		    done < n; name = strtok_r(NULL, ",", &save)) {
+			tu_path(p, "%s/%s", dir, name);
+			buf = tu_slurp(p, &len);
+			more = malloc(len + strlen(tag) + 16);
+			assert_non_null(more);
+			sprintf(more, "%s<!-- %s -->\n", buf, tag);
+			tu_write_str(p, more);
+			free(more);
+			free(buf);
+			done++;
+		}
+		free(list);
+	}
+	assert_int_equal(done, n);
+}
+
+static void
+test_delta_publish(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	struct snap_version v = SNAP_VERSION_INIT;
+	char snaps[TU_PATH], want[1024], one[128], tag[16], p[TU_PATH];
+	struct snap_state st;
+	struct env e;
+	uint64_t i;
+
+	env_init(*state, &e);
+	in_root(&e, "snapshots", snaps);
+	publish_o(&e, &o, SNAP_PUBLISHED, 1);
+	assert_chain(&e, 1, 1, 0);
+	names_of(1, false, want, sizeof(want));
+	tu_assert_dir(snaps, want);
+	/* Versions 2 to 5: one delta each on version 1. */
+	for (i = 2; i <= 5; i++) {
+		snprintf(tag, sizeof(tag), "v%llu", (unsigned long long)i);
+		change_hello(&e, tag);
+		publish_o(&e, &o, SNAP_PUBLISHED, i);
+		assert_chain(&e, i, 1, (size_t)i - 1);
+		names_of(i, true, one, sizeof(one));
+		strcat(want, ",");
+		strcat(want, one);
+		tu_assert_dir(snaps, want);
+		verify_ok(&e, 0, i);
+	}
+	/* A delta holds what changed, and is the smaller for it. */
+	open_version(&e, 3, &v);
+	assert_int_equal(v.nlayers, 3);
+	assert_false(v.from_delta);
+	assert_int_equal(v.layers[0].m->kind, MANIFEST_FULL);
+	assert_int_equal(v.layers[0].m->n, e.nfix);
+	assert_int_equal(v.layers[2].m->kind, MANIFEST_DELTA);
+	assert_int_equal(v.layers[2].m->version, 3);
+	assert_int_equal(v.layers[2].m->parent_version, 2);
+	assert_int_equal(v.layers[2].m->n, 1);
+	assert_string_equal(v.layers[2].m->entries[0].name, "HelloWorld");
+	assert_int_equal(v.layers[2].m->nev, 1);
+	assert_true(v.layers[2].archive_f->size * 4 <
+	    v.layers[0].archive_f->size);
+	assert_int_equal(v.m->n, e.nfix);
+	assert_int_equal(v.m->version, 3);
+	/* The composed version's events are its own, not the base's. */
+	assert_int_equal(v.m->nev, 1);
+	snap_close(&v);
+
+	/* Version 6: the chain is full, so a full version again. */
+	change_hello(&e, "v6");
+	publish_o(&e, &o, SNAP_PUBLISHED, 6);
+	assert_chain(&e, 6, 6, 0);
+	names_of(6, false, one, sizeof(one));
+	strcat(want, ",");
+	strcat(want, one);
+	tu_assert_dir(snaps, want);
+	open_version(&e, 6, &v);
+	assert_int_equal(v.nlayers, 1);
+	assert_int_equal(v.m->parent_version, 5);
+	assert_int_equal(v.m->nev, 1);	/* events against 5, not everything */
+	snap_close(&v);
+	/* ... and a new chain on it. */
+	change_hello(&e, "v7");
+	publish_o(&e, &o, SNAP_PUBLISHED, 7);
+	assert_chain(&e, 7, 6, 1);
+	for (i = 1; i <= 7; i++)
+		verify_ok(&e, i, i);
+	/* The latest is the source tree, byte for byte. */
+	extract_version(&e, 7, "out", p);
+	assert_int_equal(tu_assert_trees_equal(e.src, p), e.nfix);
+	/* Unchanged publishes nothing, delta or not. */
+	publish_o(&e, &o, SNAP_UNCHANGED, 7);
+	read_state(&e, STATE_FILE, &st);
+	assert_int_equal(st.version, 7);
+	/* max_chain 0 (the default here) publishes in full. */
+	change_hello(&e, "v8");
+	publish_ok(&e, SNAP_PUBLISHED, 8);
+	assert_chain(&e, 8, 8, 0);
+}
+
+/* A delta only while at most half the tree changed (removals aside). */
+static void
+test_delta_half_the_tree(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	char p[TU_PATH], out[TU_PATH];
+	struct env e;
+
+	env_init(*state, &e);
+	publish_o(&e, &o, SNAP_PUBLISHED, 1);
+	change_n(&e, e.nfix / 2, "half");	/* 38 of 77: 76 <= 77 */
+	publish_o(&e, &o, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	change_n(&e, e.nfix / 2 + 1, "more");	/* 39 of 77 */
+	publish_o(&e, &o, SNAP_PUBLISHED, 3);
+	assert_chain(&e, 3, 3, 0);
+	change_n(&e, e.nfix, "all");
+	publish_o(&e, &o, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 4, 0);
+	/* Removals only: a delta of no artifact at all. */
+	in_src(&e, MAIN, p);
+	assert_int_equal(unlink(p), 0);
+	publish_o(&e, &o, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 4, 1);
+	assert_one_event(&e, 5, MAIN, MANIFEST_UNDEPLOY, 4);
+	verify_ok(&e, 5, 5);
+	extract_version(&e, 5, "out", out);
+	assert_int_equal(tu_assert_trees_equal(e.src, out), e.nfix - 1);
+}
+
+/* Entry by entry, a and b hold the same artifacts (times aside: two
+ * histories). */
+static void
+assert_same_entries(const struct manifest *a, const struct manifest *b)
+{
+	size_t i;
+
+	assert_int_equal(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		assert_int_equal(a->entries[i].type, b->entries[i].type);
+		assert_string_equal(a->entries[i].name, b->entries[i].name);
+		assert_string_equal(a->entries[i].labels, b->entries[i].labels);
+		assert_int_equal(a->entries[i].size, b->entries[i].size);
+		assert_string_equal(a->entries[i].xxh128, b->entries[i].xxh128);
+	}
+	assert_true(manifest_same_content(a, b));
+}
+
+/* Publishes five versions on one chain: a change, a removal, an addition,
+ * a relabel. */
+static void
+publish_chain(const struct env *e, const struct snap_publish_opts *o)
+{
+	char p[TU_PATH];
+
+	publish_o(e, o, SNAP_PUBLISHED, 1);
+	change_hello(e, "two");
+	publish_o(e, o, SNAP_PUBLISHED, 2);
+	in_src(e, MAIN, p);
+	assert_int_equal(unlink(p), 0);
+	publish_o(e, o, SNAP_PUBLISHED, 3);
+	in_src(e, "tasks/NewTask.xml", p);
+	tu_write_str(p, "<task xmlns=\"" SYN_NS "\" name=\"NewTask\" "
+	    "class=\"org.example.Task\"><trigger once=\"true\"/></task>\n");
+	publish_o(e, o, SNAP_PUBLISHED, 4);
+	in_src(e, "labels.conf", p);
+	tu_write_str(p, "api/HelloWorld = blue, green\n");
+	publish_o(e, o, SNAP_PUBLISHED, 5);
+	assert_chain(e, 5, 1, 4);
+}
+
+static void
+test_delta_composes_like_full(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	struct snap_version v = SNAP_VERSION_INIT, f = SNAP_VERSION_INIT;
+	struct env e, full;
+	char out[TU_PATH], dir[TU_PATH];
+
+	env_init(*state, &e);
+	publish_chain(&e, &o);
+	/* The same tree published in full into another sync root. */
+	full = e;
+	tu_path(full.root, "%s/root-full", e.dir);
+	publish_ok(&full, SNAP_PUBLISHED, 1);
+
+	open_version(&e, 5, &v);
+	open_version(&full, 1, &f);
+	assert_int_equal(v.nlayers, 5);
+	assert_int_equal(f.nlayers, 1);
+	assert_same_entries(v.m, f.m);
+	assert_string_equal(manifest_find(v.m, 0, "HelloWorld")->labels,
+	    "blue,green");
+	assert_null(manifest_find(v.m, 1, "main"));
+	assert_non_null(manifest_find(v.m, 9, "NewTask"));
+	/* Times are the history's: relabelled in 5, unchanged since 1. */
+	assert_int_equal(manifest_find(v.m, 0, "HelloWorld")->updated_at,
+	    v.st.published_at);
+	assert_true(manifest_find(v.m, 9, "NewTask")->updated_at <=
+	    v.st.published_at);
+	snap_close(&f);
+	snap_close(&v);
+	/* And the files (labels.conf is no artifact). */
+	extract_version(&e, 5, "out", out);
+	in_src(&e, "labels.conf", dir);
+	assert_int_equal(unlink(dir), 0);
+	assert_int_equal(tu_assert_trees_equal(e.src, out), e.nfix);
+	/* Each version on the way composes to what it was. */
+	open_version(&e, 2, &v);
+	assert_non_null(manifest_find(v.m, 1, "main"));
+	assert_null(manifest_find(v.m, 9, "NewTask"));
+	assert_string_equal(manifest_find(v.m, 0, "HelloWorld")->labels,
+	    "default");
+	snap_close(&v);
+}
+
+/* snap_open_since(version, have) for a reader holding `have`. */
+static void
+open_since(const struct env *e, uint64_t version, const struct manifest *have,
+    struct snap_version *v)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	int rootfd = open(e->root, O_RDONLY | O_DIRECTORY);
+
+	assert_true(rootfd >= 0);
+	if (snap_open_since(rootfd, version, have, v, &err) != 0)
+		fail_msg("snap_open_since %llu: %s",
+		    (unsigned long long)version, err.msg);
+	close(rootfd);
+}
+
+static void
+test_open_since(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	struct snap_version have = SNAP_VERSION_INIT, v = SNAP_VERSION_INIT;
+	struct snap_version all = SNAP_VERSION_INIT;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct env e;
+	uint64_t h, to;
+	size_t i;
+
+	env_init(*state, &e);
+	publish_chain(&e, &o);
+	/* From each version of the chain to each later one: only the
+	 * deltas past it, and the same result as reading everything. */
+	for (h = 1; h <= 4; h++) {
+		open_version(&e, h, &have);
+		for (to = h + 1; to <= 5; to++) {
+			open_since(&e, to, have.m, &v);
+			open_version(&e, to, &all);
+			assert_true(v.from_delta);
+			assert_int_equal(v.nlayers, to - h);
+			for (i = 0; i < v.nlayers; i++) {
+				assert_int_equal(v.layers[i].m->kind,
+				    MANIFEST_DELTA);
+				assert_int_equal(v.layers[i].m->version,
+				    h + 1 + i);
+			}
+			assert_int_equal(v.m->version, to);
+			assert_int_equal(v.m->parent_version, to - 1);
+			assert_same_entries(v.m, all.m);
+			for (i = 0; i < v.m->n; i++)
+				assert_int_equal(v.m->entries[i].updated_at,
+				    all.m->entries[i].updated_at);
+			assert_int_equal(v.m->nev, all.m->nev);
+			if (snap_verify_layers(&v, &err) != 0)
+				fail_msg("%llu to %llu: %s",
+				    (unsigned long long)h,
+				    (unsigned long long)to, err.msg);
+			snap_close(&all);
+			snap_close(&v);
+		}
+		snap_close(&have);
+	}
+	/* Nothing held, the version itself, or a version off the chain:
+	 * the whole chain. */
+	open_since(&e, 5, NULL, &v);
+	assert_false(v.from_delta);
+	assert_int_equal(v.nlayers, 5);
+	snap_close(&v);
+	open_version(&e, 5, &have);
+	open_since(&e, 5, have.m, &v);
+	assert_false(v.from_delta);
+	assert_int_equal(v.nlayers, 5);
+	snap_close(&v);
+	open_since(&e, 3, have.m, &v);	/* a reader ahead of the version */
+	assert_false(v.from_delta);
+	assert_int_equal(v.nlayers, 3);
+	assert_int_equal(v.m->version, 3);
+	snap_close(&v);
+	have.m->version = 99;
+	open_since(&e, 5, have.m, &v);
+	assert_false(v.from_delta);
+	assert_int_equal(v.nlayers, 5);
+	snap_close(&v);
+	snap_close(&have);
+	/* A new base: a reader of the old chain reads it in full. */
+	open_version(&e, 4, &have);
+	change_hello(&e, "v6");
+	o.max_chain = 0;
+	publish_o(&e, &o, SNAP_PUBLISHED, 6);
+	open_since(&e, 6, have.m, &v);
+	assert_false(v.from_delta);
+	assert_int_equal(v.nlayers, 1);
+	assert_int_equal(v.layers[0].m->kind, MANIFEST_FULL);
+	snap_close(&v);
+	snap_close(&have);
+}
+
+/* Rewrites snapshots/<version>.state.json and state.json (when it names
+ * that version) so that delta `which`'s archive record (size, XXH128 and
+ * BLAKE2b) matches the file on disk now: a state that lies consistently. */
+static void
+restate_delta_archive(const struct env *e, uint64_t version, size_t which)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state *st = malloc(sizeof(*st));
+	char name[96], p[TU_PATH], *buf;
+	struct state_file *f;
+	size_t len;
+	int fd;
+
+	assert_non_null(st);
+	state_copy_name(version, name, sizeof(name));
+	read_state(e, name, st);
+	f = &st->deltas[which].archive;
+	in_root(e, f->name, p);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(hash_fd(fd, f->xxh128, &f->size, &err), 0);
+	close(fd);
+	buf = tu_slurp(p, &len);
+	sign_hash_buf(buf, len, f->blake2b);
+	free(buf);
+	assert_int_equal(state_to_json(st, &buf, &len, &err), 0);
+	in_root(e, name, p);
+	tu_write(p, buf, len);
+	in_root(e, STATE_FILE, p);
+	tu_write(p, buf, len);
+	free(buf);
+	free(st);
+}
+
+static void
+test_verify_delta(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	char p[TU_PATH], q[TU_PATH], *orig, *other;
+	struct stat sb;
+	struct env e;
+	size_t len, olen;
+	uint64_t i;
+
+	env_init(*state, &e);
+	publish_chain(&e, &o);
+	for (i = 1; i <= 5; i++)
+		verify_ok(&e, i, i);
+	verify_ok(&e, 0, 5);
+
+	/* A byte of a delta archive: that version and every later one. */
+	in_root(&e, "snapshots/3.delta.tar.zst", p);
+	assert_int_equal(stat(p, &sb), 0);
+	flip_byte(p, sb.st_size / 2);
+	verify_ok(&e, 2, 2);
+	verify_fails(&e, 3, "snapshots/3.delta.tar.zst: archive checksum "
+	    "mismatch");
+	verify_fails(&e, 5, "snapshots/3.delta.tar.zst");
+	verify_fails(&e, 0, "snapshots/3.delta.tar.zst");
+	flip_byte(p, sb.st_size / 2);
+	verify_ok(&e, 5, 5);
+
+	/* A byte of a delta manifest; a truncated one; none at all. */
+	in_root(&e, "snapshots/4.delta.json", p);
+	orig = tu_slurp(p, &len);
+	flip_byte(p, (off_t)len / 2);
+	verify_ok(&e, 3, 3);
+	verify_fails(&e, 4, "snapshots/4.delta.json: checksum mismatch");
+	verify_fails(&e, 5, "snapshots/4.delta.json: checksum mismatch");
+	tu_write(p, orig, len - 1);
+	verify_fails(&e, 4, "truncated");
+	assert_int_equal(unlink(p), 0);
+	verify_fails(&e, 5, "snapshots/4.delta.json");
+	tu_write(p, orig, len);
+	free(orig);
+	verify_ok(&e, 5, 5);
+
+	/* The base under a chain. */
+	in_root(&e, "snapshots/1.tar.zst", p);
+	flip_byte(p, 100);
+	verify_fails(&e, 5, "snapshots/1.tar.zst: archive checksum mismatch");
+	flip_byte(p, 100);
+
+	/* Another delta's archive (4's NewTask in place of 5's HelloWorld),
+	 * with a state that vouches for its bytes: every entry is still
+	 * checked against the delta's own manifest. (2's archive would pass:
+	 * 5 only relabelled HelloWorld, whose bytes are 2's.) */
+	in_root(&e, "snapshots/4.delta.tar.zst", p);
+	in_root(&e, "snapshots/5.delta.tar.zst", q);
+	orig = tu_slurp(q, &len);
+	other = tu_slurp(p, &olen);
+	tu_write(q, other, olen);
+	restate_delta_archive(&e, 5, 3);
+	verify_fails(&e, 5, "snapshots/5.delta.tar.zst: entry "
+	    "'tasks/NewTask.xml' is not in the");
+	verify_ok(&e, 4, 4);
+	free(other);
+	free(orig);
+}
+
+/* A damaged chain is never built on: the next version is full. */
+static void
+test_delta_over_damaged_chain(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	struct env e;
+	char p[TU_PATH];
+	uint64_t ver = 0;
+
+	env_init(*state, &e);
+	publish_chain(&e, &o);
+	o.max_chain = 8;
+	in_root(&e, "snapshots/3.delta.tar.zst", p);
+	flip_byte(p, 10);
+	change_hello(&e, "six");
+	if (snap_publish(e.src, e.root, &o, &res, &ver, &err) != 0)
+		fail_msg("publish: %s", err.msg);
+	assert_int_equal(res, SNAP_REPAIRED);
+	assert_int_equal(ver, 6);
+	tu_assert_msg(err.msg, "snapshots/3.delta.tar.zst");
+	assert_chain(&e, 6, 6, 0);
+	verify_ok(&e, 0, 6);
+	/* A damaged delta manifest makes the latest unreadable: the same. */
+	change_hello(&e, "seven");
+	publish_o(&e, &o, SNAP_PUBLISHED, 7);
+	assert_chain(&e, 7, 6, 1);
+	in_root(&e, "snapshots/7.delta.json", p);
+	flip_byte(p, 20);
+	change_hello(&e, "eight");
+	if (snap_publish(e.src, e.root, &o, &res, &ver, &err) != 0)
+		fail_msg("publish: %s", err.msg);
+	assert_int_equal(res, SNAP_REPAIRED);
+	assert_int_equal(ver, 8);
+	tu_assert_msg(err.msg, "snapshots/7.delta.json");
+	assert_chain(&e, 8, 8, 0);
+	verify_ok(&e, 0, 8);
+}
+
+/* Retention keeps every file that the kept versions need: their base and
+ * the whole chain up to them. */
+static void
+test_retention_chain(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	char snaps[TU_PATH], want[1024], one[128], tag[16];
+	struct env e;
+	uint64_t i;
+	int rootfd;
+
+	env_init(*state, &e);
+	o.keep_versions = 2;
+	o.grace_s = 0;
+	in_root(&e, "snapshots", snaps);
+	want[0] = '\0';
+	/* 1 full, 2..5 deltas on it, 6 full, 7 a delta on 6. */
+	for (i = 1; i <= 7; i++) {
+		snprintf(tag, sizeof(tag), "v%llu", (unsigned long long)i);
+		change_hello(&e, tag);
+		publish_o(&e, &o, SNAP_PUBLISHED, i);
+		/* The latest two always verify. */
+		verify_ok(&e, i, i);
+		if (i > 1)
+			verify_ok(&e, i - 1, i - 1);
+		names_of(i, i != 1 && i != 6, one, sizeof(one));
+		if (i <= 6) {
+			/* Up to 6, version 5 or the latest needs base 1. */
+			if (want[0] != '\0')
+				strcat(want, ",");
+			strcat(want, one);
+			tu_assert_dir(snaps, want);
+		}
+	}
+	/* Versions 6 and 7 need only 6: everything older goes. */
+	names_of(6, false, want, sizeof(want));
+	names_of(7, true, one, sizeof(one));
+	strcat(want, ",");
+	strcat(want, one);
+	tu_assert_dir(snaps, want);
+	verify_fails(&e, 5, "snapshots/5.state.json");
+
+	/* Pruning by hand, keep 1, on a chain: the latest's base and chain
+	 * stay (and so does what lies between them) ... */
+	change_hello(&e, "v8");
+	o.keep_versions = 0;
+	publish_o(&e, &o, SNAP_PUBLISHED, 8);
+	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
+	assert_true(rootfd >= 0);
+	assert_int_equal(snap_prune(rootfd, 8, 1, 0), 0);
+	names_of(6, false, want, sizeof(want));
+	names_of(7, true, one, sizeof(one));
+	strcat(want, ",");
+	strcat(want, one);
+	names_of(8, true, one, sizeof(one));
+	strcat(want, ",");
+	strcat(want, one);
+	tu_assert_dir(snaps, want);
+	verify_ok(&e, 0, 8);
+	/* ... until a full version needs none of them. */
+	change_hello(&e, "v9");
+	o.max_chain = 0;
+	publish_o(&e, &o, SNAP_PUBLISHED, 9);
+	assert_int_equal(snap_prune(rootfd, 9, 1, 0), 9);
+	close(rootfd);
+	names_of(9, false, want, sizeof(want));
+	tu_assert_dir(snaps, want);
+	verify_ok(&e, 0, 9);
+}
+
+static void
+test_rollback_delta(void **state)
+{
+	struct snap_publish_opts o = chain_opts();
+	struct snap_version v = SNAP_VERSION_INIT, old = SNAP_VERSION_INIT;
+	struct snap_err err = SNAP_ERR_INIT;
+	char out[TU_PATH], want[TU_PATH];
+	struct env e;
+	uint64_t ver = 0;
+
+	env_init(*state, &e);
+	publish_o(&e, &o, SNAP_PUBLISHED, 1);
+	change_hello(&e, "two");
+	publish_o(&e, &o, SNAP_PUBLISHED, 2);
+	extract_version(&e, 2, "want2", want);
+	change_hello(&e, "three");
+	in_src(&e, MAIN, out);
+	assert_int_equal(unlink(out), 0);
+	publish_o(&e, &o, SNAP_PUBLISHED, 3);
+	assert_chain(&e, 3, 1, 2);
+
+	/* To delta version 2: a new version (a delta itself) holding it. */
+	if (snap_rollback(e.root, 2, &o, &ver, &err) != 0)
+		fail_msg("rollback: %s", err.msg);
+	assert_int_equal(ver, 4);
+	assert_chain(&e, 4, 1, 3);
+	verify_ok(&e, 0, 4);
+	open_version(&e, 4, &v);
+	open_version(&e, 2, &old);
+	assert_same_entries(v.m, old.m);
+	assert_int_equal(v.m->parent_version, 3);
+	assert_int_equal(v.m->nev, 2);	/* HelloWorld back, main back */
+	snap_close(&old);
+	snap_close(&v);
+	extract_version(&e, 4, "out4", out);
+	assert_int_equal(tu_assert_trees_equal(want, out), e.nfix);
+
+	/* To the base, once the chain is full: a full version. */
+	change_hello(&e, "five");
+	publish_o(&e, &o, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 1, 4);
+	if (snap_rollback(e.root, 1, &o, &ver, &err) != 0)
+		fail_msg("rollback: %s", err.msg);
+	assert_int_equal(ver, 6);
+	assert_chain(&e, 6, 6, 0);
+	open_version(&e, 6, &v);
+	open_version(&e, 1, &old);
+	assert_same_entries(v.m, old.m);
+	snap_close(&old);
+	snap_close(&v);
+
+	/* Not to a delta version whose chain no longer verifies. */
+	in_root(&e, "snapshots/2.delta.tar.zst", out);
+	flip_byte(out, 30);
+	assert_int_equal(snap_rollback(e.root, 3, &o, &ver, &err), -1);
+	tu_assert_msg(err.msg, "version 3");
+	tu_assert_msg(err.msg, "snapshots/2.delta.tar.zst");
+	verify_ok(&e, 0, 6);
+}
+
+/* --- publishing what changed (snap_publish_changes) --- */
+
+#define CHANGES_CAP 128
+#define NEW_TASK "tasks/NewTask.xml"
+#define NEW_TASK_XML "<task xmlns=\"" SYN_NS "\" name=\"NewTask\" " \
+	"class=\"org.example.Task\"><trigger once=\"true\"/></task>\n"
+
+/* A long-running publisher as the primary is one: what it published last
+ * (memo) and the artifacts it was told may have changed since. */
+struct pub {
+	struct snap_publish_opts o;
+	struct snap_memo memo;
+	struct snap_change ch[CHANGES_CAP];
+	size_t n;
+	unsigned outs;		/* extractions so far: their folder names */
+};
+
+static void
+pub_init(struct pub *p, unsigned max_chain)
+{
+	memset(p, 0, sizeof(*p));
+	p->memo = (struct snap_memo)SNAP_MEMO_INIT;
+	p->o = opts;
+	p->o.xc = xc;
+	p->o.max_chain = max_chain;
+}
+
+/* Lists TYPE/NAME.xml as (maybe) changed. */
+static void
+pub_list(struct pub *p, const char *id)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	const char *slash = strchr(id, '/');
+	char folder[64];
+	int type;
+
+	assert_non_null(slash);
+	assert_true(p->n < CHANGES_CAP);
+	snprintf(folder, sizeof(folder), "%.*s", (int)(slash - id), id);
+	if ((type = name_type_index(folder)) < 0)
+		fail_msg("%s: no such type", id);
+	if (name_from_file(slash + 1, p->ch[p->n].name, &err) != 0)
+		fail_msg("%s: %s", id, err.msg);
+	p->ch[p->n++].type = type;
+}
+
+/* Lists the first n artifacts of the source, in change_n()'s order. */
+static void
+pub_list_n(const struct env *e, struct pub *p, size_t n)
+{
+	char dir[TU_PATH], id[TU_PATH], *list, *name, *save;
+	size_t i, done = 0;
+
+	for (i = 0; i < artifact_type_count && done < n; i++) {
+		in_src(e, artifact_types[i].folder, dir);
+		list = tu_list_dir(dir);
+		for (name = strtok_r(list, ",", &save); name != NULL &&
+		    done < n; name = strtok_r(NULL, ",", &save)) {
+			tu_path(id, "%s/%s", artifact_types[i].folder, name);
+			pub_list(p, id);
+			done++;
+		}
+		free(list);
+	}
+	assert_int_equal(done, n);
+}
+
+/* snap_publish_changes with p's list, or with NULL (not known) when `all`;
+ * on success the list is emptied, as the agent does. */
+static int
+pub_call(const struct env *e, struct pub *p, bool all,
+    enum snap_publish_result *res, uint64_t *ver, struct snap_err *err)
+{
+	int rc;
+
+	err->msg[0] = '\0';
+	rc = snap_publish_changes(e->src, e->root, &p->o, &p->memo,
+	    all ? NULL : p->ch, p->n, res, ver, err);
+	if (rc == 0)
+		p->n = 0;
+	return rc;
+}
+
+/* memo is exactly what the latest version, `ver`, composes to. */
+static void
+memo_is_latest(const struct env *e, const struct pub *p, uint64_t ver)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+
+	open_version(e, 0, &v);
+	assert_int_equal(v.st.version, ver);
+	assert_int_equal(p->memo.version, ver);
+	assert_non_null(p->memo.m);
+	assert_int_equal(p->memo.m->version, ver);
+	assert_same_entries(p->memo.m, v.m);
+	snap_close(&v);
+}
+
+/* The latest version, extracted, is the source tree byte for byte
+ * (labels.conf is no artifact: carried over so that the trees compare). */
+static void
+latest_is_source(const struct env *e, struct pub *p, uint64_t ver)
+{
+	char name[32], out[TU_PATH], lc[TU_PATH], to[TU_PATH];
+	size_t want = p->memo.m->n;
+
+	snprintf(name, sizeof(name), "out%u", p->outs++);
+	extract_version(e, ver, name, out);
+	in_src(e, "labels.conf", lc);
+	if (tu_exists(lc)) {
+		tu_path(to, "%s/labels.conf", out);
+		tu_copy_file(lc, to);
+		want++;
+	}
+	assert_int_equal(tu_assert_trees_equal(e->src, out), want);
+	tu_rmtree(out);
+}
+
+/* Publishes what p lists (everything when `all`) and asserts the result,
+ * the version, that memo is the latest and that the latest verifies.
+ * err, when not NULL, gets the message (set only when repaired). */
+static void
+pub_publish(const struct env *e, struct pub *p, bool all,
+    enum snap_publish_result want_res, uint64_t want_ver,
+    struct snap_err *err)
+{
+	struct snap_err local = SNAP_ERR_INIT;
+	enum snap_publish_result res = want_res == SNAP_PUBLISHED ?
+	    SNAP_UNCHANGED : SNAP_PUBLISHED;
+	uint64_t ver = 0;
+
+	if (err == NULL)
+		err = &local;
+	if (pub_call(e, p, all, &res, &ver, err) != 0)
+		fail_msg("snap_publish_changes: %s", err->msg);
+	if (res != want_res)
+		fail_msg("snap_publish_changes: version %llu, result %d, "
+		    "expected %d (%s)", (unsigned long long)ver, (int)res,
+		    (int)want_res, err->msg);
+	assert_int_equal(ver, want_ver);
+	if (res != SNAP_REPAIRED)
+		assert_string_equal(err->msg, "");
+	memo_is_latest(e, p, ver);
+	verify_ok(e, 0, ver);
+	verify_ok(e, ver, ver);
+}
+
+/* pub_publish, and the latest is the source tree. */
+static void
+pub_ok(const struct env *e, struct pub *p, enum snap_publish_result want_res,
+    uint64_t want_ver)
+{
+	pub_publish(e, p, false, want_res, want_ver, NULL);
+	latest_is_source(e, p, want_ver);
+}
+
+/* The same with changes NULL: the publisher does not know what changed. */
+static void
+pub_all_ok(const struct env *e, struct pub *p,
+    enum snap_publish_result want_res, uint64_t want_ver)
+{
+	pub_publish(e, p, true, want_res, want_ver, NULL);
+	latest_is_source(e, p, want_ver);
+}
+
+/* Changes HelloWorld, lists it, and publishes version want_ver. */
+static void
+hello_ok(const struct env *e, struct pub *p, const char *tag,
+    uint64_t want_ver)
+{
+	change_hello(e, tag);
+	pub_list(p, HELLO);
+	pub_ok(e, p, SNAP_PUBLISHED, want_ver);
+}
+
+/* The same over a damaged latest: SNAP_REPAIRED, err naming `why` (when
+ * not NULL). */
+static void
+hello_repaired(const struct env *e, struct pub *p, const char *tag,
+    uint64_t want_ver, const char *why)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	change_hello(e, tag);
+	pub_list(p, HELLO);
+	pub_publish(e, p, false, SNAP_REPAIRED, want_ver, &err);
+	tu_assert_msg(err.msg, why);
+	latest_is_source(e, p, want_ver);
+}
+
+/* A fresh source and sync root (env_init), and a publisher with
+ * max_chain that has published it: version 1. */
+static void
+pub_start(const char *dir, struct env *e, struct pub *p, unsigned max_chain)
+{
+	env_init(dir, e);
+	pub_init(p, max_chain);
+	pub_all_ok(e, p, SNAP_PUBLISHED, 1);
+}
+
+/* Asserts the call fails with `want` in the message. */
+static void
+pub_fails(const struct env *e, struct pub *p, const char *want)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	uint64_t ver = 0;
+
+	if (pub_call(e, p, false, &res, &ver, &err) != -1)
+		fail_msg("snap_publish_changes accepted (version %llu)",
+		    (unsigned long long)ver);
+	tu_assert_msg(err.msg, want);
+}
+
+/* What the sync root looks like: state.json's bytes and snapshots/. */
+struct root_image {
+	char *state;
+	char *snaps;
+};
+
+static void
+root_image(const struct env *e, struct root_image *img)
+{
+	char p[TU_PATH];
+
+	in_root(e, STATE_FILE, p);
+	img->state = tu_slurp(p, NULL);
+	in_root(e, "snapshots", p);
+	img->snaps = tu_list_dir(p);
+}
+
+/* Asserts nothing was written since img was taken, and frees it. */
+static void
+root_unchanged(const struct env *e, struct root_image *img)
+{
+	struct root_image now;
+
+	root_image(e, &now);
+	assert_string_equal(now.state, img->state);
+	assert_string_equal(now.snaps, img->snaps);
+	free(now.state);
+	free(now.snaps);
+	free(img->state);
+	free(img->snaps);
+}
+
+/* The delta layer of version `version` (its last layer). */
+static void
+assert_delta_layer(const struct env *e, uint64_t version, size_t nentries,
+    size_t nev)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	const struct manifest *d;
+
+	open_version(e, version, &v);
+	assert_true(v.nlayers >= 2);
+	d = v.layers[v.nlayers - 1].m;
+	assert_int_equal(d->kind, MANIFEST_DELTA);
+	assert_int_equal(d->version, version);
+	assert_int_equal(d->n, nentries);
+	assert_int_equal(d->nev, nev);
+	snap_close(&v);
+}
+
+static void
+test_changes_first_publish(void **state)
+{
+	struct root_image img;
+	struct env e;
+	struct pub p;
+
+	env_init(*state, &e);
+	pub_init(&p, 8);
+	/* An empty memo: in full, whatever the list says. */
+	pub_list(&p, HELLO);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 1);
+	assert_chain(&e, 1, 1, 0);
+	assert_int_equal(p.memo.version, 1);
+	assert_int_equal(p.memo.m->n, e.nfix);
+	assert_int_equal(p.memo.m->nev, 0);
+	/* Nothing listed: nothing read, nothing written. */
+	root_image(&e, &img);
+	pub_ok(&e, &p, SNAP_UNCHANGED, 1);
+	root_unchanged(&e, &img);
+	/* A publisher starting on a sync root it did not write: the full
+	 * publish finds it unchanged and still fills memo ... */
+	snap_memo_clear(&p.memo);
+	assert_null(p.memo.m);
+	root_image(&e, &img);
+	pub_all_ok(&e, &p, SNAP_UNCHANGED, 1);
+	root_unchanged(&e, &img);
+	assert_int_equal(p.memo.m->n, e.nfix);
+	/* ... and the next change is a delta on it. */
+	hello_ok(&e, &p, "two", 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_delta_layer(&e, 2, 1, 1);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_delta_holds_what_changed(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char p_main[TU_PATH], out[TU_PATH], q[TU_PATH], *old_main, *more;
+	const struct manifest *d;
+	struct env e;
+	struct pub p;
+	size_t len;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+	assert_chain(&e, 2, 1, 1);
+	open_version(&e, 2, &v);
+	assert_int_equal(v.nlayers, 2);
+	d = v.layers[1].m;
+	assert_int_equal(d->kind, MANIFEST_DELTA);
+	assert_int_equal(d->parent_version, 1);
+	assert_int_equal(d->n, 1);
+	assert_int_equal(d->entries[0].type, 0);
+	assert_string_equal(d->entries[0].name, "HelloWorld");
+	assert_string_equal(d->entries[0].xxh128,
+	    manifest_find(p.memo.m, 0, "HelloWorld")->xxh128);
+	assert_int_equal(d->nev, 1);
+	assert_int_equal(d->events[0].action, MANIFEST_DEPLOY);
+	snap_close(&v);
+
+	/* The list is the contract: a change nobody listed is not read. */
+	in_src(&e, MAIN, p_main);
+	old_main = tu_slurp(p_main, &len);
+	more = malloc(len + 32);
+	assert_non_null(more);
+	sprintf(more, "%s<!-- unlisted -->\n", old_main);
+	tu_write_str(p_main, more);
+	free(more);
+	change_hello(&e, "three");
+	pub_list(&p, HELLO);
+	pub_publish(&e, &p, false, SNAP_PUBLISHED, 3, NULL);
+	assert_chain(&e, 3, 1, 2);
+	assert_one_event(&e, 3, HELLO, MANIFEST_DEPLOY, 2);
+	extract_version(&e, 3, "out3", out);
+	tu_assert_file(out, MAIN, old_main);
+	/* Otherwise it is the source. */
+	tu_path(q, "%s/%s", out, MAIN);
+	tu_copy_file(p_main, q);
+	assert_int_equal(tu_assert_trees_equal(e.src, out), e.nfix);
+	free(old_main);
+
+	/* A full publish reads everything, and finds it. */
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 1, 3);
+	assert_one_event(&e, 4, MAIN, MANIFEST_DEPLOY, 3);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_remove_add_touch(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char path[TU_PATH], *main_xml, *hello;
+	const struct manifest *d;
+	struct root_image img;
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+
+	/* Removed: an UNDEPLOY, and the version lacks it. */
+	in_src(&e, MAIN, path);
+	main_xml = tu_slurp(path, NULL);
+	assert_int_equal(unlink(path), 0);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_one_event(&e, 2, MAIN, MANIFEST_UNDEPLOY, 1);
+	assert_delta_layer(&e, 2, 0, 1);
+	open_version(&e, 2, &v);
+	assert_null(manifest_find(v.m, 1, "main"));
+	assert_int_equal(v.m->n, e.nfix - 1);
+	snap_close(&v);
+
+	/* New: added. */
+	in_src(&e, NEW_TASK, path);
+	tu_write_str(path, NEW_TASK_XML);
+	pub_list(&p, NEW_TASK);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, NEW_TASK, MANIFEST_DEPLOY, 2);
+	assert_non_null(manifest_find(p.memo.m, 9, "NewTask"));
+	assert_int_equal(p.memo.m->n, e.nfix);
+
+	/* Listed but the same bytes (touched, rewritten as they were), gone
+	 * and already undeployed, or never there: nothing to publish. */
+	root_image(&e, &img);
+	in_src(&e, HELLO, path);
+	assert_int_equal(utimensat(AT_FDCWD, path, NULL, 0), 0);
+	hello = tu_slurp(path, NULL);
+	tu_write_str(path, hello);
+	pub_list(&p, HELLO);
+	pub_list(&p, MAIN);
+	pub_list(&p, "api/Ghost.xml");
+	pub_ok(&e, &p, SNAP_UNCHANGED, 3);
+	root_unchanged(&e, &img);
+
+	/* The same name twice: one change. */
+	change_hello(&e, "four");
+	pub_list(&p, HELLO);
+	pub_list(&p, HELLO);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_one_event(&e, 4, HELLO, MANIFEST_DEPLOY, 3);
+	assert_delta_layer(&e, 4, 1, 1);
+
+	/* All at once, listed out of order and twice: main back, NewTask
+	 * gone, HelloWorld changed. */
+	in_src(&e, MAIN, path);
+	tu_write_str(path, main_xml);
+	in_src(&e, NEW_TASK, path);
+	assert_int_equal(unlink(path), 0);
+	change_hello(&e, "five");
+	pub_list(&p, NEW_TASK);
+	pub_list(&p, MAIN);
+	pub_list(&p, HELLO);
+	pub_list(&p, NEW_TASK);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 1, 4);
+	assert_delta_layer(&e, 5, 2, 3);
+	open_version(&e, 5, &v);
+	d = v.layers[v.nlayers - 1].m;
+	assert_int_equal(find_event(d, MAIN)->action, MANIFEST_DEPLOY);
+	assert_int_equal(find_event(d, HELLO)->action, MANIFEST_DEPLOY);
+	assert_int_equal(find_event(d, NEW_TASK)->action, MANIFEST_UNDEPLOY);
+	assert_int_equal(v.m->n, e.nfix);
+	snap_close(&v);
+	free(hello);
+	free(main_xml);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_invalid_refused(void **state)
+{
+	char bad[TU_PATH], path[TU_PATH], *hello;
+	struct root_image img;
+	struct manifest *had;
+	struct env e;
+	struct pub p;
+	int lockfd;
+
+	pub_start(*state, &e, &p, 8);
+	had = p.memo.m;
+
+	/* A new invalid file, listed with a good change: all refused. */
+	root_image(&e, &img);
+	in_src(&e, "api/Broken.xml", bad);
+	tu_write_str(bad, "<api xmlns=\"" SYN_NS "\" name=\"Broken\" "
+	    "context=\"/broken\"><resource methods=\"GET\"></api>\n");
+	change_hello(&e, "two");
+	pub_list(&p, HELLO);
+	pub_list(&p, "api/Broken.xml");
+	pub_fails(&e, &p, bad);
+	pub_fails(&e, &p, "line 1");
+	root_unchanged(&e, &img);
+	assert_ptr_equal(p.memo.m, had);
+	memo_is_latest(&e, &p, 1);
+	verify_ok(&e, 0, 1);
+	/* Fixed: the same list (kept, as the agent keeps it) publishes. */
+	tu_write_str(bad, "<api xmlns=\"" SYN_NS "\" name=\"Broken\" "
+	    "context=\"/broken\"><resource methods=\"GET\"><inSequence>"
+	    "<respond/></inSequence></resource></api>\n");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_delta_layer(&e, 2, 2, 2);
+	assert_non_null(manifest_find(p.memo.m, 0, "Broken"));
+
+	/* A published artifact made invalid: the same. */
+	in_src(&e, HELLO, path);
+	hello = tu_slurp(path, NULL);
+	tu_write_str(path, "<api xmlns=\"" SYN_NS "\" name=\"HelloWorld\"");
+	pub_list(&p, HELLO);
+	root_image(&e, &img);
+	pub_fails(&e, &p, path);
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 2);
+	tu_write_str(path, hello);
+	free(hello);
+	change_hello(&e, "three");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, HELLO, MANIFEST_DEPLOY, 2);
+
+	/* Not a regular file. */
+	in_src(&e, "api/Link.xml", path);
+	assert_int_equal(symlink("HelloWorld.xml", path), 0);
+	pub_list(&p, "api/Link.xml");
+	root_image(&e, &img);
+	pub_fails(&e, &p, "api/Link.xml: a symlink");
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 3);
+	assert_int_equal(unlink(path), 0);
+	pub_ok(&e, &p, SNAP_UNCHANGED, 3);
+
+	/* Another publisher holds the lock: refused, memo still good. */
+	in_root(&e, ".publish.lock", path);
+	lockfd = open(path, O_RDWR);
+	assert_true(lockfd >= 0);
+	assert_int_equal(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+	change_hello(&e, "four");
+	pub_list(&p, HELLO);
+	root_image(&e, &img);
+	pub_fails(&e, &p, "another publisher holds .publish.lock");
+	root_unchanged(&e, &img);
+	memo_is_latest(&e, &p, 3);
+	close(lockfd);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 1, 3);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_someone_else_published(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char path[TU_PATH], q[TU_PATH];
+	struct env e, other;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+
+	/* Another publisher, from another tree (one API more, main gone),
+	 * into the same sync root. */
+	other = e;
+	tu_path(other.src, "%s/src-other", e.dir);
+	tu_mkdir(other.src);
+	tu_copy_fixtures(other.src);
+	in_src(&other, "api/Other.xml", path);
+	tu_write_str(path, "<api xmlns=\"" SYN_NS "\" name=\"Other\" "
+	    "context=\"/other\"><resource methods=\"GET\"><inSequence>"
+	    "<respond/></inSequence></resource></api>\n");
+	in_src(&other, MAIN, path);
+	assert_int_equal(unlink(path), 0);
+	publish_o(&other, &p.o, SNAP_PUBLISHED, 3);
+
+	/* Ours lists one change; state.json no longer names memo's version,
+	 * so the whole tree is published: no Other, main back. */
+	change_n(&e, 1, "ours");
+	pub_list_n(&e, &p, 1);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_null(manifest_find(p.memo.m, 0, "Other"));
+	assert_non_null(manifest_find(p.memo.m, 1, "main"));
+	open_version(&e, 4, &v);
+	assert_int_equal(v.m->parent_version, 3);
+	snap_close(&v);
+	/* And on from there. */
+	hello_ok(&e, &p, "five", 5);
+	assert_chain(&e, 5, 1, 4);
+
+	/* state.json put back to an older version (a restore): not memo's
+	 * either. */
+	in_root(&e, "snapshots/2.state.json", path);
+	in_root(&e, STATE_FILE, q);
+	tu_copy_file(path, q);
+	hello_ok(&e, &p, "six", 6);
+	open_version(&e, 6, &v);
+	assert_int_equal(v.m->parent_version, 2);
+	snap_close(&v);
+
+	/* The sync root emptied by an operator: published afresh, as
+	 * snap_publish would. */
+	tu_rmtree(e.root);
+	hello_ok(&e, &p, "seven", 1);
+	assert_chain(&e, 1, 1, 0);
+	hello_ok(&e, &p, "eight", 2);
+	assert_chain(&e, 2, 1, 1);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_chain_bound(void **state)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	char tag[16];
+	struct env e;
+	struct pub p;
+	uint64_t i;
+
+	pub_start(*state, &e, &p, 3);
+	assert_chain(&e, 1, 1, 0);
+	for (i = 2; i <= 7; i++) {
+		snprintf(tag, sizeof(tag), "v%llu", (unsigned long long)i);
+		change_hello(&e, tag);
+		pub_list(&p, HELLO);
+		pub_ok(&e, &p, SNAP_PUBLISHED, i);
+		/* 2..4 on 1; 5 full (the chain was full); 6, 7 on 5. */
+		if (i <= 4)
+			assert_chain(&e, i, 1, (size_t)i - 1);
+		else
+			assert_chain(&e, i, 5, (size_t)i - 5);
+	}
+	open_version(&e, 5, &v);
+	assert_int_equal(v.nlayers, 1);
+	assert_int_equal(v.m->parent_version, 4);
+	assert_int_equal(v.m->nev, 1);	/* events against 4 */
+	snap_close(&v);
+	for (i = 1; i <= 7; i++)
+		verify_ok(&e, i, i);
+	/* max_chain 0: every version in full. */
+	p.o.max_chain = 0;
+	hello_ok(&e, &p, "v8", 8);
+	assert_chain(&e, 8, 8, 0);
+	snap_memo_clear(&p.memo);
+}
+
+/* The same rule as snap_publish: a delta while at most half the tree
+ * changed, removals aside (see test_delta_half_the_tree). */
+static void
+test_changes_half_the_tree(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	change_n(&e, e.nfix / 2, "half");	/* 38 of 77: 76 <= 77 */
+	pub_list_n(&e, &p, e.nfix / 2);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	change_n(&e, e.nfix / 2 + 1, "more");	/* 39 of 77 */
+	pub_list_n(&e, &p, e.nfix / 2 + 1);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_chain(&e, 3, 3, 0);
+	change_n(&e, e.nfix, "all");
+	pub_list_n(&e, &p, e.nfix);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_chain(&e, 4, 4, 0);
+	/* An addition counts as a change of a tree one larger. */
+	in_src(&e, NEW_TASK, path);
+	tu_write_str(path, NEW_TASK_XML);
+	pub_list(&p, NEW_TASK);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 4, 1);
+	/* Removals only: a delta of no artifact at all. */
+	in_src(&e, MAIN, path);
+	assert_int_equal(unlink(path), 0);
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 6);
+	assert_chain(&e, 6, 4, 2);
+	assert_delta_layer(&e, 6, 0, 1);
+	snap_memo_clear(&p.memo);
+}
+
+/* A damaged chain is never built on, the memo notwithstanding. */
+static void
+test_changes_damaged_chain(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+	hello_ok(&e, &p, "three", 3);
+	assert_chain(&e, 3, 1, 2);
+
+	/* A delta archive. */
+	in_root(&e, "snapshots/2.delta.tar.zst", path);
+	flip_byte(path, 10);
+	hello_repaired(&e, &p, "four", 4, "snapshots/2.delta.tar.zst");
+	assert_chain(&e, 4, 4, 0);
+	hello_ok(&e, &p, "five", 5);
+	assert_chain(&e, 5, 4, 1);
+
+	/* A delta manifest: the latest is unreadable, so is any delta on
+	 * it. */
+	in_root(&e, "snapshots/5.delta.json", path);
+	flip_byte(path, 20);
+	hello_repaired(&e, &p, "six", 6, "snapshots/5.delta.json");
+	assert_chain(&e, 6, 6, 0);
+
+	/* state.json itself. */
+	hello_ok(&e, &p, "seven", 7);
+	in_root(&e, STATE_FILE, path);
+	tu_write_str(path, "{\"version\": ");
+	hello_repaired(&e, &p, "eight", 8, "state.json");
+	assert_chain(&e, 8, 8, 0);
+	snap_memo_clear(&p.memo);
+}
+
+static void
+test_changes_relabel(void **state)
+{
+	char lc[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "default");
+	/* labels.conf changed: the primary cannot say for which artifacts,
+	 * so it lists nothing (NULL) and the full path relabels. */
+	in_src(&e, "labels.conf", lc);
+	tu_write_str(lc, "api/HelloWorld = blue, green\n");
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 2);
+	assert_chain(&e, 2, 1, 1);
+	assert_one_event(&e, 2, HELLO, MANIFEST_DEPLOY, 1);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue,green");
+
+	/* A listed artifact gets the labels of labels.conf as it is now,
+	 * its bytes unchanged; an unlisted one keeps what it had. */
+	tu_write_str(lc, "api/HelloWorld = blue\nsequences/main = red\n");
+	pub_list(&p, MAIN);
+	pub_ok(&e, &p, SNAP_PUBLISHED, 3);
+	assert_one_event(&e, 3, MAIN, MANIFEST_DEPLOY, 2);
+	assert_string_equal(manifest_find(p.memo.m, 1, "main")->labels, "red");
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue,green");
+	pub_all_ok(&e, &p, SNAP_PUBLISHED, 4);
+	assert_one_event(&e, 4, HELLO, MANIFEST_DEPLOY, 3);
+	assert_string_equal(manifest_find(p.memo.m, 0, "HelloWorld")->labels,
+	    "blue");
+
+	/* A bad labels.conf fails a listed publish too, naming the line. */
+	tu_write_str(lc, "api/HelloWorld = blue\nnot a rule\n");
+	change_hello(&e, "five");
+	pub_list(&p, HELLO);
+	pub_fails(&e, &p, "labels.conf:2");
+	memo_is_latest(&e, &p, 4);
+	tu_write_str(lc, "api/HelloWorld = blue\n");
+	pub_ok(&e, &p, SNAP_PUBLISHED, 5);
+	assert_chain(&e, 5, 1, 4);
+	snap_memo_clear(&p.memo);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -911,6 +2348,23 @@ main(void)
 		TMP_TEST(test_error_names_long_file),
 		TMP_TEST(test_bad_options),
 		TMP_TEST(test_retention),
+		TMP_TEST(test_delta_publish),
+		TMP_TEST(test_delta_half_the_tree),
+		TMP_TEST(test_delta_composes_like_full),
+		TMP_TEST(test_open_since),
+		TMP_TEST(test_verify_delta),
+		TMP_TEST(test_delta_over_damaged_chain),
+		TMP_TEST(test_retention_chain),
+		TMP_TEST(test_rollback_delta),
+		TMP_TEST(test_changes_first_publish),
+		TMP_TEST(test_changes_delta_holds_what_changed),
+		TMP_TEST(test_changes_remove_add_touch),
+		TMP_TEST(test_changes_invalid_refused),
+		TMP_TEST(test_changes_someone_else_published),
+		TMP_TEST(test_changes_chain_bound),
+		TMP_TEST(test_changes_half_the_tree),
+		TMP_TEST(test_changes_damaged_chain),
+		TMP_TEST(test_changes_relabel),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,93 @@
+/*
+ * fuzz_manifest.c - libFuzzer target for manifest_from_json(), the reader of
+ * snapshots/<V>.manifest.json, which comes from the share and is hostile.
+ *
+ * Besides "no crash, no leak", a manifest the reader accepts must survive a
+ * round trip: what manifest_to_json() writes, manifest_from_json() reads back
+ * to the same content. A failure there is a reader and writer that disagree,
+ * which would make a secondary refuse what its own primary published.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "names.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+check_entries(const struct manifest *m)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		const struct manifest_entry *e = &m->entries[i];
+
+		if (e->type < 0 || (size_t)e->type >= artifact_type_count ||
+		    name_check(e->name, &err) == -1 ||
+		    manifest_check_labels(e->labels, &err) == -1 ||
+		    !hash_is_hex(e->xxh128) || e->size > ARTIFACT_MAX_BYTES) {
+			fprintf(stderr, "accepted a bad entry %zu: %s\n", i,
+			    err.msg);
+			abort();
+		}
+		/* Sorted and unique: binary search finds each entry. */
+		if (manifest_find(m, e->type, e->name) != e) {
+			fprintf(stderr, "entry %zu not found by manifest_find\n",
+			    i);
+			abort();
+		}
+	}
+	if (m->version == 0 || m->parent_version >= m->version)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *m, *again;
+	char *json = NULL;
+	size_t len, i;
+
+	m = manifest_from_json((const char *)data, size, &err);
+	if (m == NULL) {
+		if (err.msg[0] == '\0')
+			abort();	/* every refusal says why */
+		return 0;
+	}
+	check_entries(m);
+	if (manifest_to_json(m, &json, &len, &err) == -1) {
+		fprintf(stderr, "manifest_to_json: %s\n", err.msg);
+		abort();
+	}
+	again = manifest_from_json(json, len, &err);
+	if (again == NULL) {
+		fprintf(stderr, "round trip refused: %s\n%s\n", err.msg, json);
+		abort();
+	}
+	if (!manifest_same_content(m, again) || again->version != m->version ||
+	    again->parent_version != m->parent_version ||
+	    again->published_at != m->published_at ||
+	    again->nev != m->nev) {
+		fprintf(stderr, "round trip changed the manifest\n%s\n", json);
+		abort();
+	}
+	for (i = 0; i < m->n; i++)
+		if (again->entries[i].size != m->entries[i].size ||
+		    again->entries[i].updated_at != m->entries[i].updated_at)
+			abort();
+	for (i = 0; i < m->nev; i++)
+		if (again->events[i].type != m->events[i].type ||
+		    again->events[i].action != m->events[i].action ||
+		    again->events[i].updated_at != m->events[i].updated_at ||
+		    strcmp(again->events[i].name, m->events[i].name) != 0)
+			abort();
+	manifest_free(again);
+	free(json);
+	manifest_free(m);
+	return 0;
+}
