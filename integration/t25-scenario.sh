@@ -100,7 +100,8 @@ test_expect_success 'a corrupted version: both refuse it and keep serving' '
 	make_artifact sequences Corrupt v3 &&
 	"$ARTSYNC" publish --source src --sync-root sync.copy >out &&
 	bad=$(cat out) &&
-	python3 "$HELPER" flip-byte "sync.copy/snapshots/$bad.tar.zst" &&
+	python3 "$HELPER" flip-byte \
+		"sync.copy/$(python3 "$HELPER" own-file sync.copy $bad archive)" &&
 	test_exit_code 1 "$ARTSYNC" verify --sync-root sync.copy >out 2>err &&
 	cp sync.copy/snapshots/$bad.* sync/snapshots/ &&
 	cp sync.copy/state.json sync/.state.new &&
