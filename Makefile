@@ -18,7 +18,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 
 PKGS     := libarchive libxml-2.0 libxxhash libcurl libmicrohttpd jansson inih \
-            libsystemd
+            libsystemd libsodium
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Werror
 CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SAN)

@@ -173,6 +173,9 @@ set_primary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "keep_grace_ms"))
 		return set_ms(&c->keep_grace_ms, key, value, 0, 2000000000u,
 		    err);
+	if (!strcmp(key, "signing_key"))
+		return set_string(c->signing_key, sizeof(c->signing_key), key,
+		    value, err);
 	if (!strcmp(key, "push")) {
 		if (c->npush == CONFIG_MAX_PUSH)
 			return snap_err_set(err, "push: more than %d targets",
@@ -227,6 +230,9 @@ set_secondary(struct config *c, const char *key, const char *value,
 		    ARTIFACT_MAX_BYTES, err);
 	if (!strcmp(key, "listen"))
 		return set_listen(c, value, err);
+	if (!strcmp(key, "public_key"))
+		return set_string(c->public_key, sizeof(c->public_key), key,
+		    value, err);
 	return 1;
 }
 
@@ -313,6 +319,22 @@ config_check(const struct config *c, struct snap_err *err)
 		    "or [secondary] deploy_root)");
 	if (c->role == CONFIG_SECONDARY)
 		return check_listen(c, err);
+	return 0;
+}
+
+int
+config_load_key(struct config *c, struct snap_err *err)
+{
+	c->have_key = false;
+	if (c->role == CONFIG_PRIMARY && c->signing_key[0] != '\0') {
+		if (sign_load_secret(c->signing_key, &c->key, err) == -1)
+			return snap_err_prefix(err, "signing_key");
+		c->have_key = true;
+	} else if (c->role == CONFIG_SECONDARY && c->public_key[0] != '\0') {
+		if (sign_load_public(c->public_key, &c->key, err) == -1)
+			return snap_err_prefix(err, "public_key");
+		c->have_key = true;
+	}
 	return 0;
 }
 

@@ -5,10 +5,10 @@
  *	[artsync]    cluster_id, node_id, log_level
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
- *	             keep_versions, keep_grace_ms, max_chain
+ *	             keep_versions, keep_grace_ms, max_chain, signing_key
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
- *	             max_body_bytes, startup, startup_tries
+ *	             max_body_bytes, startup, startup_tries, public_key
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * Flags override the file. An unknown section or key, or a bad value, is an
@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sign.h"
 #include "snap_err.h"
 
 #define CONFIG_MAX_PUSH 16
@@ -58,6 +59,10 @@ struct config {
 	unsigned max_body_bytes;
 	bool startup_sync;		/* startup = sync (else async) */
 	unsigned startup_tries;
+	char signing_key[PATH_MAX];	/* primary: secret key file */
+	char public_key[PATH_MAX];	/* secondary: file, base64 or hex */
+	struct sign_key key;		/* loaded by config_load_key() */
+	bool have_key;
 };
 
 /* Defaults for a role (node_id defaults to the host name). */
@@ -74,6 +79,11 @@ int config_set(struct config *c, const char *section, const char *key,
 /* Checks that what the role needs is there and consistent (a secondary
  * listening beyond loopback needs a token). 0 or -1. */
 int config_check(const struct config *c, struct snap_err *err);
+
+/* Loads the role's key, if one is set: a primary's signing_key (a secret
+ * key file only its owner may read), a secondary's public_key. Sets
+ * c->key and c->have_key. 0 or -1 with err naming the key. */
+int config_load_key(struct config *c, struct snap_err *err);
 
 struct sockaddr_storage;
 

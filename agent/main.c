@@ -50,6 +50,7 @@ static const struct flag primary_flags[] = {
 	{ "keep-versions", "primary", "keep_versions" },
 	{ "keep-grace-ms", "primary", "keep_grace_ms" },
 	{ "max-chain", "primary", "max_chain" },
+	{ "signing-key", "primary", "signing_key" },
 	{ NULL, NULL, NULL },
 };
 
@@ -66,6 +67,7 @@ static const struct flag secondary_flags[] = {
 	{ "startup", "secondary", "startup" },
 	{ "startup-tries", "secondary", "startup_tries" },
 	{ "max-body-bytes", "secondary", "max_body_bytes" },
+	{ "public-key", "secondary", "public_key" },
 	{ NULL, NULL, NULL },
 };
 
@@ -78,6 +80,8 @@ static const char usage_text[] =
 "  secondary --config FILE | flags           follow the sync root, swap current\n"
 "  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
 "  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
+"  keygen    --out FILE                      new signing key: FILE (secret, 0600)\n"
+"                                            and FILE.pub; prints the public key\n"
 "\n"
 "client commands (talk to a secondary's REST endpoint):\n"
 "  status                                   the agent's state\n"
@@ -113,6 +117,8 @@ static const char usage_text[] =
 "                       healthz there, push state included (default: off)\n"
 "  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
+"  --signing-key FILE   sign every version (and rollback) with this secret\n"
+"                       key (artsync keygen); mode 0600 or tighter\n"
 "\n"
 "secondary:\n"
 "  --sync-root DIR      the directory the primary publishes to\n"
@@ -130,7 +136,9 @@ static const char usage_text[] =
 "                       version is applied or --startup-tries checks failed;\n"
 "                       async (default): ready at once with the last release\n"
 "  --startup-tries N    failed checks a sync startup waits for (default 30)\n"
-"  --max-body-bytes N   largest deploy-local body (default 1048576)\n";
+"  --max-body-bytes N   largest deploy-local body (default 1048576)\n"
+"  --public-key KEY     (secondary, verify) apply only versions signed by\n"
+"                       KEY: a .pub file, its base64 line or 64 hex digits\n";
 
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
@@ -244,7 +252,21 @@ publish_opts(const struct config *c)
 {
 	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
 	    .node_id = c->node_id, .keep_versions = c->keep_versions,
-	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain };
+	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
+	    .key = c->have_key ? &c->key : NULL };
+}
+
+/* The role's key (signing_key, public_key): a bad one is a config error. */
+static int
+load_key(struct cmdline *cl)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	if (config_load_key(&cl->c, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* -n: the configuration was checked by parse(); say so and stop there. */
@@ -294,6 +316,8 @@ cmd_publish(int argc, char **argv)
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
 	if (only_checking(&cl))
 		return 0;
 	o = publish_opts(&cl.c);
@@ -334,14 +358,18 @@ cmd_verify(int argc, char **argv)
 		return client_usage_error("verify: '%s' is not a version", cl.rest[0]);
 	if (cl.c.sync_root[0] == '\0')
 		return client_usage_error("verify: %s", "--sync-root is required");
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
 	if (only_checking(&cl))
 		return 0;
-	if (snap_verify(cl.c.sync_root, version, &st, &err) == -1) {
+	if (snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
+	    NULL, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
 		return 1;
 	}
 	printf("version %" PRIu64 " OK: %" PRIu64 " artifacts, archive xxh128 "
-	    "%s\n", st.version, st.artifact_count, st.archive.xxh128);
+	    "%s%s\n", st.version, st.artifact_count, st.archive.xxh128,
+	    cl.c.have_key ? ", signature good" : "");
 	return 0;
 }
 
@@ -359,6 +387,8 @@ cmd_rollback(int argc, char **argv)
 	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
 		return client_usage_error("rollback: %s", "--sync-root and --to are "
 		    "required");
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
 	if (only_checking(&cl))
 		return 0;
 	o = publish_opts(&cl.c);
@@ -387,9 +417,57 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
 	if (only_checking(&cl))
 		return 0;
 	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
+}
+
+/* keygen --out FILE: a new key pair; the public key on stdout. */
+static int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct snap_err err = SNAP_ERR_INIT;
+	struct sign_key k;
+	const char *out = NULL;
+	char b64[128], id[17];
+	int ch, rc = 1;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (ch == 'o')
+			out = optarg;
+		else if (ch == 'h') {
+			printf("usage: artsync keygen --out FILE\n"
+			    "writes a new ed25519 signing key to FILE (mode 0600) "
+			    "and its public key\nto FILE.pub (signify's formats), "
+			    "and prints the public key\n");
+			return 0;
+		} else
+			return client_usage_error("keygen: unknown or incomplete "
+			    "option '%s'", argv[optind - 1]);
+	}
+	if (out == NULL || optind < argc)
+		return client_usage_error("keygen: %s", "usage: artsync keygen "
+		    "--out FILE");
+	if (sign_keygen(&k, &err) == 0 && sign_key_write(&k, out, &err) == 0) {
+		sign_public_b64(&k, b64, sizeof(b64));
+		sign_keyid(k.keynum, id);
+		fprintf(stderr, "artsync: key %s: secret key in %s, public key "
+		    "in %s.pub\n", id, out, out);
+		printf("%s\n", b64);
+		rc = 0;
+	} else
+		fprintf(stderr, "artsync: keygen failed: %s\n", err.msg);
+	sodium_memzero(&k, sizeof(k));
+	return rc;
 }
 
 int
@@ -415,6 +493,8 @@ main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (!strcmp(cmd, "rollback"))
 		return cmd_rollback(argc, argv);
+	if (!strcmp(cmd, "keygen"))
+		return cmd_keygen(argc, argv);
 	if (!strcmp(cmd, "primary"))
 		return cmd_daemon(argc, argv, CONFIG_PRIMARY);
 	if (!strcmp(cmd, "secondary"))

@@ -10,7 +10,8 @@ static const int codes[METRICS_NCODES] = METRICS_CODES;
 
 static const char *const reason_names[REJECT_COUNT] = {
 	"checksum", "truncated", "malformed", "hostile_entry", "missing_file",
-	"older_version", "other",
+	"older_version", "unsigned", "wrong_key", "bad_signature",
+	"blake2b_mismatch", "other",
 };
 
 const char *
@@ -22,7 +23,16 @@ metrics_reason_name(enum reject_reason r)
 enum reject_reason
 metrics_reason(const char *msg)
 {
-	/* The library's messages are stable sentences: match their words. */
+	/* The library's messages are stable sentences: match their words.
+	 * Signature refusals first: their messages name files too. */
+	if (strstr(msg, "not signed (no "))
+		return REJECT_UNSIGNED;
+	if (strstr(msg, "signed by another key"))
+		return REJECT_WRONG_KEY;
+	if (strstr(msg, "bad signature"))
+		return REJECT_BAD_SIGNATURE;
+	if (strstr(msg, "blake2b mismatch"))
+		return REJECT_BLAKE2B;
 	if (strstr(msg, "checksum mismatch") || strstr(msg, "changed while"))
 		return REJECT_CHECKSUM;
 	if (strstr(msg, "truncated") || strstr(msg, "longer than") ||

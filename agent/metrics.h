@@ -18,6 +18,10 @@ enum reject_reason {
 	REJECT_HOSTILE,		/* an archive entry that is not a plain artifact */
 	REJECT_MISSING,		/* a file named by state.json is not there */
 	REJECT_OLDER,		/* older than the version applied */
+	REJECT_UNSIGNED,	/* public_key set, no signature file */
+	REJECT_WRONG_KEY,	/* signed by another key */
+	REJECT_BAD_SIGNATURE,	/* the signature does not verify */
+	REJECT_BLAKE2B,		/* XXH128 matches, the signed BLAKE2b not */
 	REJECT_OTHER,
 	REJECT_COUNT,
 };

@@ -60,7 +60,8 @@ publish_now(struct primary *p)
 	    .node_id = p->c->node_id, .xc = p->xc,
 	    .keep_versions = p->c->keep_versions,
 	    .grace_s = p->c->keep_grace_ms / 1000,
-	    .max_chain = p->c->max_chain };
+	    .max_chain = p->c->max_chain,
+	    .key = p->c->have_key ? &p->c->key : NULL };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();
@@ -306,6 +307,12 @@ primary_run(const struct config *c)
 	}
 	log_info("primary %s/%s: %s -> %s (quiet %u ms)", c->cluster_id,
 	    c->node_id, c->source, c->sync_root, c->quiet_ms);
+	if (c->have_key) {
+		char id[17];
+
+		sign_keyid(c->key.keynum, id);
+		log_info("signing every version with key %s", id);
+	}
 	if (c->listen[0] != '\0') {
 		struct rest_source src = { c->listen, status_json,
 		    render_metrics, healthy, &p };

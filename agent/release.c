@@ -721,7 +721,7 @@ write_manifest(int dirfd, const char *name, const struct manifest *m,
 
 	if (fsu_tmp_open(&t, dirfd, name, err) == -1)
 		return -1;
-	if (manifest_write(m, t.fd, NULL, NULL, err) == -1) {
+	if (manifest_write(m, t.fd, NULL, err) == -1) {
 		fsu_tmp_abort(&t);
 		return snap_err_prefix(err, "%s", name);
 	}

@@ -79,6 +79,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 		 * redeploy): read the applied version from the sync root. */
 		*http = 503;
 		rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, err);
+		local.pub = a->c->have_key ? &a->c->key : NULL;
 		if (rootfd >= 0 && snap_open(rootfd, a->d.upstream_m->version,
 		    &local, err) == 0) {
 			p.v = &local;
@@ -159,8 +160,10 @@ agent_check(struct agent *a)
 	}
 	a->down_since_ms = 0;
 	/* state.json alone says whether there is anything to do: a poll
-	 * reads one small file, whatever the size of the tree. */
-	if (state_read(rootfd, STATE_FILE, &v.st, &err) == -1) {
+	 * reads one small file (and, with a key, its signature), whatever
+	 * the size of the tree. */
+	v.pub = a->c->have_key ? &a->c->key : NULL;
+	if (sign_state_read(rootfd, STATE_FILE, v.pub, &v.st, &err) == -1) {
 		report_error(a, err.msg, true);
 		goto out;
 	}
@@ -391,6 +394,12 @@ secondary_run(const struct config *c)
 		    c->sync_root);
 	log_info("listening on http://%s (port %u)%s", c->listen,
 	    rest_port(l.rest), a.token[0] ? ", token required" : "");
+	if (c->have_key) {
+		char id[17];
+
+		sign_keyid(c->key.keynum, id);
+		log_info("applying only versions signed by key %s", id);
+	}
 	reconcile(&a);
 	a.starting = c->startup_sync;
 	if (!a.starting)

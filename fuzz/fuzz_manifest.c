@@ -6,15 +6,26 @@
  * round trip: what manifest_to_json() writes, manifest_from_json() reads back
  * to the same content. A failure there is a reader and writer that disagree,
  * which would make a secondary refuse what its own primary published.
+ *
+ * The same bytes are then read as a secondary reads them, streamed from a
+ * file against their state record (manifest_read_checked): it must accept
+ * exactly what the in-memory reader accepts, with the same content, and
+ * refuse the bytes under a record whose BLAKE2b is not theirs.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "fsutil.h"
+#include "hash.h"
 #include "manifest.h"
 #include "fuzz.h"
 #include "names.h"
+#include "sign.h"
+#include "state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +57,46 @@ check_entries(const struct manifest *m)
 		abort();
 }
 
+static void
+check_streamed(const uint8_t *data, size_t size, const struct manifest *want)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct state_file f;
+	struct manifest *m;
+	int fd = memfd_create("manifest", MFD_CLOEXEC);
+
+	if (fd == -1 || (size > 0 && fsu_write_all(fd, data, size) == -1))
+		abort();
+	memset(&f, 0, sizeof(f));
+	f.size = size;
+	hash_buf(data, size, f.xxh128);
+	sign_hash_buf(data, size, f.blake2b);
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	m = manifest_read_checked(fd, &f, &err);
+	if ((m == NULL) != (want == NULL)) {
+		fprintf(stderr, "streamed reader %s what the other %s: %s\n",
+		    m ? "accepted" : "refused", m ? "refused" : "accepted",
+		    err.msg);
+		abort();
+	}
+	if (m != NULL && (!manifest_same_content(m, want) ||
+	    m->version != want->version || m->nev != want->nev)) {
+		fprintf(stderr, "streamed reader read other content\n");
+		abort();
+	}
+	manifest_free(m);
+	f.blake2b[0] = f.blake2b[0] == '0' ? '1' : '0';
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	if ((m = manifest_read_checked(fd, &f, &err)) != NULL ||
+	    strstr(err.msg, "blake2b mismatch") == NULL) {
+		fprintf(stderr, "another blake2b not refused: %s\n", err.msg);
+		abort();
+	}
+	close(fd);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,6 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len, i;
 
 	m = manifest_from_json((const char *)data, size, &err);
+	check_streamed(data, size, m);
 	if (m == NULL) {
 		fuzz_check_msg(err.msg);
 		return 0;

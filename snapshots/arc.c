@@ -18,6 +18,7 @@
 #include "arc.h"
 #include "fsutil.h"
 #include "names.h"
+#include "sign.h"
 
 #define ARC_BLOCK (64 * 1024)
 
@@ -27,6 +28,7 @@ struct arc_writer {
 	struct archive *a;
 	int fd;
 	struct hash_state hash;
+	struct sign_hash b2;
 	uint64_t size;
 	int write_errno;
 };
@@ -42,6 +44,7 @@ writer_cb(struct archive *a, void *arg, const void *buf, size_t len)
 		return -1;
 	}
 	hash_update(&w->hash, buf, len);
+	sign_hash_update(&w->b2, buf, len);
 	w->size += len;
 	return (la_ssize_t)len;
 }
@@ -68,6 +71,7 @@ arc_writer_new(int fd, struct snap_err *err)
 	}
 	w->fd = fd;
 	hash_init(&w->hash);
+	sign_hash_init(&w->b2);
 	/* zstd: decompresses several times faster than gzip or xz at a
 	 * better ratio than lz4; level 3 is its own default. */
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
@@ -114,13 +118,14 @@ out:
 }
 
 int
-arc_writer_finish(struct arc_writer *w, uint64_t *size,
-    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err)
+arc_writer_finish(struct arc_writer *w, struct state_file *f,
+    struct snap_err *err)
 {
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return writer_fail(w, "close", err);
-	*size = w->size;
-	hash_final(&w->hash, xxh128);
+	f->size = w->size;
+	hash_final(&w->hash, f->xxh128);
+	sign_hash_final(&w->b2, f->blake2b);
 	return 0;
 }
 
@@ -163,6 +168,8 @@ struct reader {
 	uint64_t limit;		/* size state.json records */
 	uint64_t seen;
 	struct hash_state hash;
+	struct sign_hash b2;	/* when the state records a blake2b */
+	bool want_b2;
 	bool too_long;
 	int read_errno;
 	char buf[ARC_BLOCK];
@@ -189,6 +196,8 @@ reader_cb(struct archive *a, void *arg, const void **buf)
 		return -1;
 	}
 	hash_update(&r->hash, r->buf, (size_t)n);
+	if (r->want_b2)
+		sign_hash_update(&r->b2, r->buf, (size_t)n);
 	*buf = r->buf;
 	return n;
 }
@@ -408,16 +417,53 @@ close_dirs(struct outdirs *od, bool do_fsync, struct snap_err *err)
 	return rc;
 }
 
+/* The blake2b comparison both passes end with. */
+static int
+check_b2(struct sign_hash *h, const struct state_file *expect,
+    struct snap_err *err)
+{
+	char got[STATE_B2_HEX_LEN + 1];
+
+	sign_hash_final(h, got);
+	if (strcmp(got, expect->blake2b) != 0)
+		return snap_err_set(err, "archive blake2b mismatch (blake2b %s, "
+		    "state.json records %s)", got, expect->blake2b);
+	return 0;
+}
+
 int
 arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 {
-	char got[HASH_HEX_LEN + 1];
-	uint64_t size;
+	char got[HASH_HEX_LEN + 1], *buf = NULL;
+	bool want_b2 = expect->blake2b[0] != '\0';
+	struct hash_state h;
+	struct sign_hash b2;
+	uint64_t size = 0;
+	ssize_t n;
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return snap_err_sys(err, errno, "archive: seek");
-	if (hash_fd(fd, got, &size, err) == -1)
-		return snap_err_prefix(err, "archive");
+	if ((buf = malloc(ARC_BLOCK)) == NULL)
+		return snap_err_set(err, "archive: out of memory");
+	hash_init(&h);
+	if (want_b2)
+		sign_hash_init(&b2);
+	while ((n = read(fd, buf, ARC_BLOCK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+
+			free(buf);
+			return snap_err_sys(err, saved, "archive: read");
+		}
+		hash_update(&h, buf, (size_t)n);
+		if (want_b2)
+			sign_hash_update(&b2, buf, (size_t)n);
+		size += (uint64_t)n;
+	}
+	free(buf);
+	hash_final(&h, got);
 	if (size != expect->size)
 		return snap_err_set(err, "archive is %llu bytes, state.json "
 		    "records %llu (truncated or still being written?)",
@@ -425,6 +471,8 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 	if (strcmp(got, expect->xxh128) != 0)
 		return snap_err_set(err, "archive checksum mismatch (xxh128 %s, "
 		    "state.json records %s)", got, expect->xxh128);
+	if (want_b2 && check_b2(&b2, expect, err) == -1)
+		return -1;
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return snap_err_sys(err, errno, "archive: seek");
 	return 0;
@@ -457,6 +505,8 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 	r->fd = fd;
 	r->limit = expect->size;
 	hash_init(&r->hash);
+	if ((r->want_b2 = expect->blake2b[0] != '\0'))
+		sign_hash_init(&r->b2);
 	/* Only what we write: every other format and filter is attack surface. */
 	if (archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
@@ -479,6 +529,8 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 		    "state.json records %s)", got, expect->xxh128);
 		goto out;
 	}
+	if (r->want_b2 && check_b2(&r->b2, expect, err) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (close_dirs(&od, x->fsync_files && rc == 0, err) == -1)

@@ -7,7 +7,8 @@
  * TYPE/NAME.xml, regular files, in manifest order.
  *
  * Reading is a single streaming pass that verifies as it goes: the whole
- * file's XXH128 and size against state.json, every entry against the
+ * file's XXH128 and size (and BLAKE2b, when state.json records one: sign.h)
+ * against state.json, every entry against the
  * manifest (path, type, declared size, XXH128), and no entry twice or
  * missing. Anything else - "..", an absolute path, a symlink, a hardlink, a
  * device, a FIFO, a directory, an entry the manifest does not list, more
@@ -34,9 +35,10 @@ struct arc_writer *arc_writer_new(int fd, struct snap_err *err);
 /* Adds TYPE/NAME.xml with the given content; mtime from e->updated_at. */
 int arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
     const void *buf, size_t len, struct snap_err *err);
-/* Finishes the archive; *size and xxh128 describe the bytes written. */
-int arc_writer_finish(struct arc_writer *w, uint64_t *size,
-    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err);
+/* Finishes the archive; f's size, xxh128 and blake2b describe the bytes
+ * written (f's name is left alone). */
+int arc_writer_finish(struct arc_writer *w, struct state_file *f,
+    struct snap_err *err);
 void arc_writer_free(struct arc_writer *w);	/* NULL is a no-op */
 
 /* Decides, per manifest entry, whether the extractor writes it out. */

@@ -33,8 +33,8 @@ fsu_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int
-fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
+static int
+tmp_open(struct fsu_tmp *t, int dirfd, const char *name, mode_t mode,
     struct snap_err *err)
 {
 	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -57,7 +57,7 @@ fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
 		suffix[6] = '\0';
 		snprintf(t->tmp, sizeof(t->tmp), ".%s.tmp-%s", name, suffix);
 		t->fd = openat(dirfd, t->tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (t->fd >= 0)
 			return 0;
 		if (errno != EEXIST)
@@ -65,6 +65,13 @@ fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
 	}
 	t->tmp[0] = '\0';
 	return snap_err_sys(err, errno, "%s: cannot create temp file", name);
+}
+
+int
+fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
+    struct snap_err *err)
+{
+	return tmp_open(t, dirfd, name, 0644, err);
 }
 
 /* Is s a temp name fsu_tmp_open() makes for name (any name when NULL)? */
@@ -158,9 +165,16 @@ int
 fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
     struct snap_err *err)
 {
+	return fsu_write_atomic_mode(dirfd, name, buf, len, 0644, err);
+}
+
+int
+fsu_write_atomic_mode(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, struct snap_err *err)
+{
 	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (fsu_tmp_open(&t, dirfd, name, err) == -1)
+	if (tmp_open(&t, dirfd, name, mode, err) == -1)
 		return -1;
 	if (fsu_write_all(t.fd, buf, len) == -1) {
 		int saved = errno;

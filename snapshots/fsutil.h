@@ -50,6 +50,10 @@ size_t fsu_tmp_sweep(int dirfd, const char *name);
 /* Temp, write, fsync, rename, fsync dirfd: the whole atomic write. */
 int fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
     struct snap_err *err);
+/* The same, the file created with `mode` (0600 for a secret: it is never
+ * readable by others, not even as a temp file). */
+int fsu_write_atomic_mode(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, struct snap_err *err);
 
 /* write(2) until all is written, retrying EINTR. 0 or -1 with errno set. */
 int fsu_write_all(int fd, const void *buf, size_t len);

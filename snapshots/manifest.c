@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -15,6 +16,8 @@
 #include "jsonfield.h"
 #include "manifest.h"
 #include "names.h"
+#include "sign.h"
+#include "state.h"
 
 #define MANIFEST_FORMAT 2
 #define MANIFEST_LINE_MAX 8192
@@ -517,6 +520,8 @@ struct sink {
 	size_t used;
 	uint64_t total;
 	struct hash_state h;
+	struct sign_hash b2;		/* when want_b2 */
+	bool want_b2;
 	int error;			/* errno of the first failure */
 };
 
@@ -526,6 +531,8 @@ sink_flush(struct sink *s)
 	if (s->used == 0 || s->error != 0)
 		return;
 	hash_update(&s->h, s->buf, s->used);
+	if (s->want_b2)
+		sign_hash_update(&s->b2, s->buf, s->used);
 	s->total += s->used;
 	if (s->fd >= 0) {
 		if (fsu_write_all(s->fd, s->buf, s->used) == -1)
@@ -635,6 +642,8 @@ sink_write(struct sink *s, const struct manifest *m, struct snap_err *err)
 	size_t i;
 
 	hash_init(&s->h);
+	if (s->want_b2)
+		sign_hash_init(&s->b2);
 	print_header(s, m);
 	for (i = 0; i < m->n && s->error == 0; i++)
 		print_entry(s, &m->entries[i]);
@@ -647,8 +656,8 @@ sink_write(struct sink *s, const struct manifest *m, struct snap_err *err)
 }
 
 int
-manifest_write(const struct manifest *m, int fd, uint64_t *size,
-    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err)
+manifest_write(const struct manifest *m, int fd, struct state_file *f,
+    struct snap_err *err)
 {
 	struct sink *s = calloc(1, sizeof(*s));
 	int rc;
@@ -656,12 +665,12 @@ manifest_write(const struct manifest *m, int fd, uint64_t *size,
 	if (s == NULL)
 		return snap_err_set(err, "manifest: out of memory");
 	s->fd = fd;
+	s->want_b2 = f != NULL;	/* a record of ours needs no BLAKE2b */
 	rc = sink_write(s, m, err);
-	if (rc == 0) {
-		if (size != NULL)
-			*size = s->total;
-		if (xxh128 != NULL)
-			hash_final(&s->h, xxh128);
+	if (rc == 0 && f != NULL) {
+		f->size = s->total;
+		hash_final(&s->h, f->xxh128);
+		sign_hash_final(&s->b2, f->blake2b);
 	}
 	free(s);
 	return rc;
@@ -934,11 +943,61 @@ manifest_from_json(const char *buf, size_t len, struct snap_err *err)
 	return r.m;
 }
 
-struct manifest *
-manifest_read(int fd, uint64_t max, struct snap_err *err)
+/* What manifest_read_checked() computes over the bytes as it reads them. */
+struct digest {
+	const struct state_file *expect;
+	struct hash_state h;
+	struct sign_hash b2;		/* when the record has a BLAKE2b */
+	bool want_b2;
+};
+
+/*
+ * What was read against its record, in this order: the size (a torn or
+ * growing file), the XXH128 (a corrupt one), the BLAKE2b (one altered with
+ * care, to keep its XXH128). Reading stops past the recorded size, so a
+ * longer file's own size comes from fstat.
+ */
+static int
+digest_check(struct digest *d, int fd, uint64_t total, struct snap_err *err)
+{
+	const struct state_file *f = d->expect;
+	char got[STATE_B2_HEX_LEN + 1];
+	struct stat st;
+
+	if (total != f->size) {
+		if (total > f->size && fstat(fd, &st) == 0 &&
+		    (uint64_t)st.st_size > total)
+			total = (uint64_t)st.st_size;
+		return snap_err_set(err, "%" PRIu64 " bytes, state records %"
+		    PRIu64 " (truncated or still being written?)", total,
+		    f->size);
+	}
+	hash_final(&d->h, got);
+	if (strcmp(got, f->xxh128) != 0)
+		return snap_err_set(err, "checksum mismatch (xxh128 %s, state "
+		    "records %s)", got, f->xxh128);
+	if (!d->want_b2)
+		return 0;
+	sign_hash_final(&d->b2, got);
+	if (strcmp(got, f->blake2b) != 0)
+		return snap_err_set(err, "blake2b mismatch (blake2b %s, state "
+		    "records %s)", got, f->blake2b);
+	return 0;
+}
+
+/*
+ * The one reading loop. With d, every byte read is hashed before the
+ * parser sees it, and a parse error does not stop the reading: the file is
+ * read to its end (or just past its recorded size) so that the digest,
+ * which says more, is reported first.
+ */
+static struct manifest *
+read_stream(int fd, uint64_t max, struct digest *d, struct snap_err *err)
 {
 	struct snap_reader r = { .m = manifest_new() };
+	struct snap_err perr = SNAP_ERR_INIT;	/* why parsing stopped */
 	size_t have = 0, chunk = 1 << 16;
+	bool parsing = true;
 	uint64_t total = 0;
 	char *buf = NULL;
 	ssize_t n, used;
@@ -957,28 +1016,78 @@ manifest_read(int fd, uint64_t max, struct snap_err *err)
 		}
 		if (n == 0)
 			break;
-		if ((total += (uint64_t)n) > max) {
+		total += (uint64_t)n;
+		if (d != NULL) {
+			hash_update(&d->h, buf + have, (size_t)n);
+			if (d->want_b2)
+				sign_hash_update(&d->b2, buf + have, (size_t)n);
+		}
+		if (total > max) {
+			if (d != NULL)
+				break;	/* digest_check() says how long */
 			snap_err_set(err, "over %llu bytes",
 			    (unsigned long long)max);
 			goto fail;
 		}
+		if (!parsing)
+			continue;	/* have stays 0: only hashing */
 		have += (size_t)n;
-		if ((used = feed_lines(&r, buf, have, err)) == -1)
-			goto fail;
+		if ((used = feed_lines(&r, buf, have, &perr)) == -1) {
+			if (d == NULL)
+				goto parse_failed;
+			parsing = false;
+			have = 0;
+			continue;
+		}
 		memmove(buf, buf + used, have - (size_t)used);
 		have -= (size_t)used;
 	}
-	if (have != 0) {
-		snap_err_set(err, "last line has no newline (truncated?)");
-		goto fail;
+	if (d != NULL && digest_check(d, fd, total, err) == -1) {
+		free(buf);
+		manifest_free(r.m);
+		return NULL;
 	}
-	if (reader_finish(&r, err) == -1)
-		goto fail;
+	if (!parsing)
+		goto parse_failed;
+	if (have != 0) {
+		snap_err_set(&perr, "last line has no newline (truncated?)");
+		goto parse_failed;
+	}
+	if (reader_finish(&r, &perr) == -1)
+		goto parse_failed;
 	free(buf);
 	return r.m;
+parse_failed:
+	snap_err_set(err, "%s", perr.msg);
 fail:
 	snap_err_prefix(err, "manifest");
 	free(buf);
 	manifest_free(r.m);
 	return NULL;
+}
+
+struct manifest *
+manifest_read(int fd, uint64_t max, struct snap_err *err)
+{
+	return read_stream(fd, max, NULL, err);
+}
+
+struct manifest *
+manifest_read_checked(int fd, const struct state_file *f,
+    struct snap_err *err)
+{
+	struct digest *d = calloc(1, sizeof(*d));
+	struct manifest *m;
+
+	if (d == NULL) {
+		snap_err_set(err, "manifest: out of memory");
+		return NULL;
+	}
+	d->expect = f;
+	hash_init(&d->h);
+	if ((d->want_b2 = f->blake2b[0] != '\0'))
+		sign_hash_init(&d->b2);
+	m = read_stream(fd, f->size, d, err);
+	free(d);
+	return m;
 }

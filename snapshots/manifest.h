@@ -30,6 +30,8 @@
 #include "hash.h"
 #include "snap_err.h"
 
+struct state_file;		/* state.h */
+
 enum manifest_action {
 	MANIFEST_DEPLOY,
 	MANIFEST_UNDEPLOY,
@@ -105,10 +107,11 @@ void manifest_clear_events(struct manifest *m);
 /* true when both hold the same artifacts with the same checksums and labels. */
 bool manifest_same_content(const struct manifest *a, const struct manifest *b);
 
-/* Streams the manifest to fd; *size and xxh128 (either may be NULL)
- * describe the bytes written. 0 or -1 with err. */
-int manifest_write(const struct manifest *m, int fd, uint64_t *size,
-    char xxh128[HASH_HEX_LEN + 1], struct snap_err *err);
+/* Streams the manifest to fd. f, when not NULL, gets the size, XXH128 and
+ * BLAKE2b of the bytes written, hashed as they are written (its name is
+ * left alone): the state record of the file. 0 or -1 with err. */
+int manifest_write(const struct manifest *m, int fd, struct state_file *f,
+    struct snap_err *err);
 
 /* The same, into a malloc'ed buffer (*out, owned by the caller). */
 int manifest_to_json(const struct manifest *m, char **out, size_t *len,
@@ -121,6 +124,19 @@ struct manifest *manifest_from_json(const char *buf, size_t len,
 /* The same, streaming from fd (at most max bytes), in bounded memory
  * beyond the manifest itself. */
 struct manifest *manifest_read(int fd, uint64_t max, struct snap_err *err);
+
+/*
+ * manifest_read() of a file that state record f describes: its size,
+ * XXH128 and (when f has one) BLAKE2b are computed over the very bytes
+ * that are parsed, in the same single pass, and compared before the
+ * manifest is returned - a file rewritten while it is read cannot slip
+ * unchecked bytes into the result. A file that does not match is
+ * reported as such ("N bytes, state records M", "checksum mismatch",
+ * "blake2b mismatch"), even where it also fails to parse: it is read to
+ * its end, or to one read past f->size, either way. NULL with err.
+ */
+struct manifest *manifest_read_checked(int fd, const struct state_file *f,
+    struct snap_err *err);
 
 /*
  * The delta from prev (a full manifest, or NULL) to cur (full, sorted, with

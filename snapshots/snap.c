@@ -22,15 +22,15 @@
 /* --- opening --- */
 
 static int
-open_state(int rootfd, uint64_t version, struct snap_state *st,
-    struct snap_err *err)
+open_state(int rootfd, uint64_t version, const struct sign_key *pub,
+    struct snap_state *st, struct snap_err *err)
 {
 	char name[96];
 
 	if (version == 0)
-		return state_read(rootfd, STATE_FILE, st, err);
+		return sign_state_read(rootfd, STATE_FILE, pub, st, err);
 	state_copy_name(version, name, sizeof(name));
-	if (state_read(rootfd, name, st, err) == -1)
+	if (sign_state_read(rootfd, name, pub, st, err) == -1)
 		return -1;
 	if (st->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, name,
@@ -38,15 +38,14 @@ open_state(int rootfd, uint64_t version, struct snap_state *st,
 	return 0;
 }
 
-/* Reads a manifest whose state record says what its bytes must be: the
- * whole file is hashed before the parser sees a byte of it. */
+/* Reads a manifest whose state record says what its bytes must be: size,
+ * XXH128 and BLAKE2b are checked over the very bytes parsed, in one pass
+ * (manifest_read_checked), so a file swapped meanwhile cannot get in. */
 static struct manifest *
 read_manifest(int rootfd, const struct state_file *f,
     enum manifest_kind kind, struct snap_err *err)
 {
-	char got[HASH_HEX_LEN + 1];
 	struct manifest *m = NULL;
-	uint64_t len;
 	int fd;
 
 	if (f->size > SNAP_MANIFEST_MAX_BYTES) {
@@ -61,17 +60,7 @@ read_manifest(int rootfd, const struct state_file *f,
 		return NULL;
 	}
 	if (fsu_check_regular(fd, f->name, err) == -1 ||
-	    hash_fd(fd, got, &len, err) == -1)
-		snap_err_prefix(err, "%s", f->name);
-	else if (len != f->size)
-		snap_err_set(err, "%s: %" PRIu64 " bytes, state records %" PRIu64
-		    " (truncated or still being written?)", f->name, len, f->size);
-	else if (strcmp(got, f->xxh128) != 0)
-		snap_err_set(err, "%s: checksum mismatch (xxh128 %s, state "
-		    "records %s)", f->name, got, f->xxh128);
-	else if (lseek(fd, 0, SEEK_SET) == -1)
-		snap_err_sys(err, errno, "%s", f->name);
-	else if ((m = manifest_read(fd, f->size, err)) == NULL)
+	    (m = manifest_read_checked(fd, f, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
 	else if (m->kind != kind) {
 		snap_err_set(err, "%s: a %s manifest where a %s one belongs",
@@ -165,7 +154,7 @@ int
 snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
     struct snap_version *v, struct snap_err *err)
 {
-	if (open_state(rootfd, version, &v->st, err) == -1)
+	if (open_state(rootfd, version, v->pub, &v->st, err) == -1)
 		return -1;
 	if (open_chain(rootfd, v, have, err) == -1)
 		goto fail;
@@ -225,12 +214,13 @@ snap_verify_layers(struct snap_version *v, struct snap_err *err)
 }
 
 int
-snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
-    struct snap_err *err)
+snap_verify(const char *sync_root, uint64_t version,
+    const struct sign_key *pub, struct snap_state *st, struct snap_err *err)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
 	int rootfd, rc = -1;
 
+	v.pub = pub;
 	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
 		return -1;
 	if (snap_open(rootfd, version, &v, err) == -1 ||
@@ -252,7 +242,7 @@ static uint64_t
 file_version(const char *name)
 {
 	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json", ".delta.json", ".delta.tar.zst" };
+	    ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
 	uint64_t v;
 	size_t i;
 	char *end;
@@ -409,8 +399,9 @@ repair_floor(struct publisher *p, struct snap_err *err)
 /*
  * A delta is only as good as the chain below it: one damaged file there and
  * no secondary behind it could ever apply the new version. So the archives
- * of the latest chain are checked (size and XXH128 of each file: cheap,
- * they are compressed) and a damaged chain makes the next version full.
+ * of the latest chain are checked (size, XXH128 and BLAKE2b of each file:
+ * cheap, they are compressed) and a damaged chain makes the next version
+ * full.
  */
 static void
 check_chain(struct publisher *p)
@@ -447,6 +438,21 @@ open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 	return lock_root(p, sync_root, err);
 }
 
+/* From the highest number in use to the one to publish. */
+static int
+next_version(struct publisher *p, const char *sync_root, struct snap_err *err)
+{
+	/* Versions are JSON integers (int64): a number near the top - a
+	 * file a writer planted in snapshots/ - must not wrap the next one
+	 * to 0 or below. */
+	if (p->version >= (uint64_t)INT64_MAX)
+		return snap_err_set(err, "%s: version %" PRIu64 " found on disk "
+		    "leaves no next version: remove the files that carry it",
+		    sync_root, p->version);
+	p->version++;
+	return 0;
+}
+
 static int
 open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
@@ -458,6 +464,8 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
 	p->version = highest_on_disk(p->snapfd);
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* A signer trusts no latest version it did not sign. */
+		p->prev.pub = p->o->key;
 		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
 			p->have_prev = true;
 			if (p->prev.st.version > p->version)
@@ -468,8 +476,7 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 			    "unreadable", sync_root);
 		}
 	}
-	p->version++;
-	return 0;
+	return next_version(p, sync_root, err);
 }
 
 static void
@@ -585,7 +592,7 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 		if (arc_writer_add(w, e, p->buf, len, err) == -1)
 			goto out;
 	}
-	if (arc_writer_finish(w, &f->size, f->xxh128, err) == -1)
+	if (arc_writer_finish(w, f, err) == -1)
 		goto out;
 	rc = fsu_tmp_commit(&t, err);
 out:
@@ -605,6 +612,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		snprintf(f->name, sizeof(f->name), "%s", name);
 		f->size = len;
 		hash_buf(buf, len, f->xxh128);
+		sign_hash_buf(buf, len, f->blake2b);
 	}
 	if (fsu_tmp_open(&t, p->snapfd, name + strlen("snapshots/"), err) == -1)
 		return -1;
@@ -618,7 +626,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 }
 
 /* Streams manifest m as snapshots/<f->name> (temp, fsync, rename) and
- * records its size and checksum in f. */
+ * records its size and hashes in f. */
 static int
 write_manifest_file(struct publisher *p, const struct manifest *m,
     struct state_file *f, struct snap_err *err)
@@ -628,7 +636,7 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
 	    err) == -1)
 		return -1;
-	if (manifest_write(m, t.fd, &f->size, f->xxh128, err) == -1) {
+	if (manifest_write(m, t.fd, f, err) == -1) {
 		fsu_tmp_abort(&t);
 		return snap_err_prefix(err, "%s", f->name);
 	}
@@ -716,8 +724,28 @@ write_payload(struct publisher *p, int srcfd, const char *label,
 	return rc;
 }
 
-/* The state record, its copy, fsync snapshots/, then state.json: the
- * commit. st already names the files. */
+/* With a key: snapshots/<V>.state.sig over the exact state.json bytes,
+ * written with the other snapshot files, before state.json names V. */
+static int
+sign_version(struct publisher *p, const char *sbuf, size_t slen,
+    struct snap_err *err)
+{
+	char *sig = NULL, name[96];
+	size_t len;
+	int rc;
+
+	if (p->o->key == NULL)
+		return 0;
+	if (sign_buf(p->o->key, sbuf, slen, &sig, &len, err) == -1)
+		return -1;
+	sign_sig_name(p->version, name, sizeof(name));
+	rc = write_snapshot_file(p, name, sig, len, NULL, err);
+	free(sig);
+	return rc;
+}
+
+/* The state record, its copy and (with a key) its signature, fsync
+ * snapshots/, then state.json: the commit. st already names the files. */
 static int
 commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
     uint64_t artifact_count, struct snap_err *err)
@@ -739,6 +767,7 @@ commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 		goto out;
 	state_copy_name(p->version, name, sizeof(name));
 	if (write_snapshot_file(p, name, sbuf, slen, NULL, err) == -1 ||
+	    sign_version(p, sbuf, slen, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1)
 		goto out;
 	rc = fsu_write_atomic(p->rootfd, STATE_FILE, sbuf, slen, err);
@@ -866,7 +895,8 @@ snap_publish(const char *source, const char *sync_root,
 
 /* --- publishing what changed --- */
 
-/* Whether the file f names is there, regular, with f's size and XXH128. */
+/* Whether the file f names is there, regular, with f's size, XXH128 and
+ * BLAKE2b (when recorded). */
 static bool
 is_intact(int rootfd, const struct state_file *f)
 {
@@ -886,9 +916,13 @@ is_intact(int rootfd, const struct state_file *f)
 
 /*
  * Opens the sync root for a publish on top of memo: 0 when state.json
- * still names memo's version (nobody else published since) and the deltas
- * of its chain are intact; 1 when a full publish must decide instead;
- * -1 with err.
+ * still names memo's version (nobody else published since), signed by our
+ * key when we sign, and the deltas of its chain are intact; 1 when a full
+ * publish must decide instead; -1 with err.
+ *
+ * The new state copies the chain's file records from this state.json: a
+ * signer that took them from a state it did not sign would sign, by their
+ * BLAKE2b, files it never wrote.
  */
 static int
 open_root_on(struct publisher *p, const char *sync_root,
@@ -899,8 +933,8 @@ open_root_on(struct publisher *p, const char *sync_root,
 
 	if (open_locked(p, sync_root, err) == -1)
 		return -1;
-	if (state_read(p->rootfd, STATE_FILE, &p->prev.st, &ignored) == -1 ||
-	    p->prev.st.version != memo->version)
+	if (sign_state_read(p->rootfd, STATE_FILE, p->o->key, &p->prev.st,
+	    &ignored) == -1 || p->prev.st.version != memo->version)
 		return 1;
 	/* The deltas are small: check them all, manifest and archive (the
 	 * base was checked when memo was made). One damaged file and no
@@ -913,8 +947,7 @@ open_root_on(struct publisher *p, const char *sync_root,
 	p->version = highest_on_disk(p->snapfd);
 	if (p->prev.st.version > p->version)
 		p->version = p->prev.st.version;
-	p->version++;
-	return 0;
+	return next_version(p, sync_root, err);
 }
 
 static int
@@ -1112,13 +1145,20 @@ snap_rollback(const char *sync_root, uint64_t to,
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1 || open_root(&p, sync_root, err) == -1)
 		goto out;
+	if (!p.have_prev && p.repaired) {
+		snap_err_set(err, "the latest version cannot be read: %s",
+		    p.repair_reason);
+		goto out;
+	}
 	if (to == 0 || !p.have_prev || to >= p.prev.st.version) {
 		snap_err_set(err, "version %" PRIu64 " is not older than the "
 		    "latest", to);
 		goto out;
 	}
-	/* Republish only what still verifies completely: its files are
-	 * extracted, checked, and published again like a source tree. */
+	/* Republish only what still verifies completely (and, to be signed,
+	 * was signed by the same key): its files are extracted, checked,
+	 * and published again like a source tree. */
+	old.pub = o->key;
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
 	    (treefd = extract_version(&p, &old, err)) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);

@@ -9,6 +9,8 @@
  *	snapshots/<V>.delta.json       delta: what changed since V's parent
  *	snapshots/<V>.delta.tar.zst    delta: the changed artifacts
  *	snapshots/<V>.state.json       state.json as it was when V was latest
+ *	snapshots/<V>.state.sig        its ed25519 signature (when signing;
+ *	                               sign.h)
  *	.publish.lock                  flock(2): one publisher at a time
  *
  * A version is either full or a delta on its parent. state.json names the
@@ -33,6 +35,7 @@
 
 #include "manifest.h"
 #include "names.h"
+#include "sign.h"
 #include "snap_err.h"
 #include "state.h"
 #include "xmlcheck.h"
@@ -56,6 +59,11 @@ struct snap_publish_opts {
 	 * everything. */
 	unsigned keep_versions;
 	unsigned grace_s;
+	/* Signs each version (snapshots/<V>.state.sig) when set; the latest
+	 * (what a delta is built on, incremental publishes included) and a
+	 * rollback's source must then be signed by it too, or they are
+	 * treated as unreadable. */
+	const struct sign_key *key;
 	/* Deltas allowed past a full version, at most STATE_CHAIN_MAX;
 	 * 0 publishes every version in full. */
 	unsigned max_chain;
@@ -142,7 +150,8 @@ struct snap_layer {
 /* One version, opened for reading: its state record, its full content (m:
  * the base with every delta applied, verified), and the archives to read
  * (not yet verified: arc_extract does that) - the whole chain, or only the
- * deltas past a version the reader already holds. */
+ * deltas past a version the reader already holds. Set pub before opening
+ * to require the version to be signed by it. */
 struct snap_version {
 	struct snap_state st;
 	struct manifest *m;
@@ -151,15 +160,18 @@ struct snap_version {
 	bool from_delta;	/* layers start past the reader's version */
 	bool m_shared;		/* m is layers[0].m (a full version); a
 				 * caller may take m (set it NULL) */
+	const struct sign_key *pub;	/* in; NULL: signatures ignored */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
 
 /*
  * Opens version `version` of the sync root at rootfd (0: the latest, from
- * state.json). Checks each manifest's size and XXH128 against the state
- * record, each delta against its parent, and the result against the
- * state's artifact count. 0, or -1 with err.
+ * state.json). With v->pub set, the state's signature first (sign.h:
+ * sign_state_read). Checks each manifest's size, XXH128 and BLAKE2b
+ * against the state record in the very pass that parses it, each delta
+ * against its parent, and the result against the state's artifact count.
+ * 0, or -1 with err.
  */
 int snap_open(int rootfd, uint64_t version, struct snap_version *v,
     struct snap_err *err);
@@ -177,8 +189,9 @@ void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
 /* Verifies every layer's archive in full (file and every entry). */
 int snap_verify_layers(struct snap_version *v, struct snap_err *err);
 
-/* Opens and fully verifies a version (every checksum). *st gets its state. */
-int snap_verify(const char *sync_root, uint64_t version, struct snap_state *st,
-    struct snap_err *err);
+/* Opens and fully verifies a version (every checksum; the signature when
+ * pub is set). *st gets its state. */
+int snap_verify(const char *sync_root, uint64_t version,
+    const struct sign_key *pub, struct snap_state *st, struct snap_err *err);
 
 #endif

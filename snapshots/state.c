@@ -68,9 +68,10 @@ state_check_id(const char *id, struct snap_err *err)
 static json_t *
 file_to_json(const char *role, uint64_t version, const struct state_file *f)
 {
-	return json_pack("{s:s, s:I, s:s, s:I, s:s}", "role", role,
+	return json_pack("{s:s, s:I, s:s, s:I, s:s, s:s*}", "role", role,
 	    "version", (json_int_t)version, "name", f->name,
-	    "size", (json_int_t)f->size, "xxh128", f->xxh128);
+	    "size", (json_int_t)f->size, "xxh128", f->xxh128,
+	    "blake2b", f->blake2b[0] != '\0' ? f->blake2b : NULL);
 }
 
 static json_t *
@@ -164,6 +165,28 @@ copy_string(json_t *root, const char *key, char *out, size_t outlen,
 	return 0;
 }
 
+/* The optional BLAKE2b-256 of a file record: absent, or 64 lower-case hex. */
+static int
+parse_blake2b(json_t *obj, const char *role, struct state_file *f,
+    struct snap_err *err)
+{
+	size_t i;
+
+	f->blake2b[0] = '\0';
+	if (json_object_get(obj, "blake2b") == NULL)
+		return 0;
+	if (copy_string(obj, "blake2b", f->blake2b, sizeof(f->blake2b),
+	    err) == -1)
+		return snap_err_prefix(err, "%s file", role);
+	for (i = 0; f->blake2b[i] != '\0'; i++)
+		if (!strchr("0123456789abcdef", f->blake2b[i]))
+			break;
+	if (i != STATE_B2_HEX_LEN || f->blake2b[i] != '\0')
+		return snap_err_set(err, "%s file: 'blake2b' is not 64 "
+		    "lower-case hex digits", role);
+	return 0;
+}
+
 /* The file record for `role` of version `version`, named as we name it. */
 static int
 parse_file(json_t *obj, const char *role, uint64_t version,
@@ -195,7 +218,7 @@ parse_file(json_t *obj, const char *role, uint64_t version,
 	if (!hash_is_hex(f->xxh128))
 		return snap_err_set(err, "%s file: 'xxh128' is not 32 lower-case "
 		    "hex digits", role);
-	return 0;
+	return parse_blake2b(obj, role, f, err);
 }
 
 /* The delta versions: a version number per pair of records, each above
@@ -231,8 +254,8 @@ parse_chain(json_t *files, struct snap_state *s, struct snap_err *err)
 static int
 parse_files(json_t *root, struct snap_state *s, struct snap_err *err)
 {
-	json_t *files = json_object_get(root, "files");
-	size_t n;
+	json_t *files = json_object_get(root, "files"), *rec;
+	size_t n, i;
 
 	if (jf_uint(root, "base_version", &s->base_version, err) == -1)
 		return -1;
@@ -250,6 +273,11 @@ parse_files(json_t *root, struct snap_state *s, struct snap_err *err)
 		return snap_err_set(err, "base_version %" PRIu64 " and %zu "
 		    "deltas do not lead to version %" PRIu64, s->base_version,
 		    s->ndeltas, s->version);
+	/* Counted on the JSON, every record whatever its role: a signed
+	 * state must bind every file it names (sign_state_read). */
+	json_array_foreach(files, i, rec)
+		if (json_object_get(rec, "blake2b") == NULL)
+			s->unhashed++;
 	if (parse_file(json_array_get(files, 0), "manifest", s->base_version,
 	    state_manifest_name, &s->manifest, err) == -1 ||
 	    parse_file(json_array_get(files, 1), "archive", s->base_version,

@@ -8,14 +8,18 @@
  * retained version can be verified and rolled back to.
  *
  * JSON (schemas/state.schema.json):
- *	{ "format": 1, "cluster_id", "node_id", "node_version", "version",
+ *	{ "format": 2, "cluster_id", "node_id", "node_version", "version",
  *	  "parent_version", "base_version", "published_at", "last_sync_at",
  *	  "artifact_count",
- *	  "files": [ { "role", "version", "name", "size", "xxh128" } ] }
+ *	  "files": [ { "role", "version", "name", "size", "xxh128",
+ *	               "blake2b" } ] }
  * A version is a full snapshot (base_version) and the chain of deltas that
  * lead from it to this version, oldest first. "files" lists the base's
  * "manifest" and "archive", then each delta's "delta-manifest" and
  * "delta-archive". A full version is its own base, with no deltas.
+ * "blake2b" (BLAKE2b-256, lower-case hex) is optional for a reader; a
+ * publisher always writes it, and a signed state.json must carry it in
+ * every file record, the base's and every delta's (sign.h says why).
  * File names are not trusted: they must be exactly
  * snapshots/<v>.manifest.json, snapshots/<v>.tar.zst,
  * snapshots/<v>.delta.json and snapshots/<v>.delta.tar.zst.
@@ -33,11 +37,13 @@
 #define STATE_MAX_BYTES (256 * 1024)
 #define STATE_CHAIN_MAX 256		/* deltas past one full snapshot */
 #define STATE_ID_MAX 128
+#define STATE_B2_HEX_LEN 64
 
 struct state_file {
 	char name[96];			/* relative to the sync root */
 	uint64_t size;
 	char xxh128[HASH_HEX_LEN + 1];
+	char blake2b[STATE_B2_HEX_LEN + 1];	/* "" when not recorded */
 };
 
 /* One delta: the artifacts changed in `version`, against its parent. */
@@ -61,6 +67,7 @@ struct snap_state {
 	struct state_file archive;	/* the base's */
 	size_t ndeltas;
 	struct state_delta deltas[STATE_CHAIN_MAX];	/* oldest first */
+	unsigned unhashed;		/* file records without a blake2b */
 };
 
 /* The file names version V uses, relative to the sync root. */

@@ -117,7 +117,7 @@ write_archive(const char *path, const struct manifest *m,
 	}
 	memset(sf, 0, sizeof(*sf));
 	strcpy(sf->name, "snapshots/1.tar.zst");
-	if (arc_writer_finish(w, &sf->size, sf->xxh128, &err) == -1)
+	if (arc_writer_finish(w, sf, &err) == -1)
 		fail_msg("%s", err.msg);
 	arc_writer_free(w);
 	assert_int_equal(close(fd), 0);

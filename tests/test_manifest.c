@@ -5,7 +5,8 @@
  * events, and the JSON round trip; then the reader's distrust: every way a
  * manifest on a shared directory could be damaged or forged must be refused
  * with a message, never half-accepted - line by line (format 2), in memory
- * and streamed from a file or a pipe. Last, deltas: what manifest_delta()
+ * and streamed from a file or a pipe; and a manifest read against its
+ * state record must be the very bytes hashed. Last, deltas: what manifest_delta()
  * takes from a version, manifest_apply_delta() must give back exactly on
  * its parent, and a delta that does not fit must leave the parent as it was.
  */
@@ -24,6 +25,8 @@
 #include "hash.h"
 #include "manifest.h"
 #include "names.h"
+#include "sign.h"
+#include "state.h"
 #include "testutil.h"
 
 #define H1 "00112233445566778899aabbccddeeff"
@@ -806,25 +809,31 @@ open_tmp(const char *dir, const char *name)
 	return fd;
 }
 
-/* Writes m to a file with manifest_write(), checks the bytes against
- * manifest_to_json(), and reads it back with manifest_read(). */
+/* Writes m to a file with manifest_write(), checks the bytes and the
+ * record it fills (size, XXH128, BLAKE2b) against manifest_to_json(), and
+ * reads it back with manifest_read() and manifest_read_checked(). */
 static void
 assert_write_read(const char *dir, const struct manifest *m)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	char sum[HASH_HEX_LEN + 1], want[HASH_HEX_LEN + 1], path[TU_PATH];
+	char want[STATE_B2_HEX_LEN + 1], path[TU_PATH];
 	char *json = NULL, *got;
+	struct state_file f;
 	struct manifest *r;
-	uint64_t size = 0;
 	size_t len, glen;
 	int fd = open_tmp(dir, "m.json");
 
-	if (manifest_write(m, fd, &size, sum, &err) != 0)
+	memset(&f, 0, sizeof(f));
+	strcpy(f.name, "untouched");
+	if (manifest_write(m, fd, &f, &err) != 0)
 		fail_msg("manifest_write: %s", err.msg);
+	assert_string_equal(f.name, "untouched");
 	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
-	assert_int_equal(size, len);
+	assert_int_equal(f.size, len);
 	hash_buf(json, len, want);
-	assert_string_equal(sum, want);
+	assert_string_equal(f.xxh128, want);
+	sign_hash_buf(json, len, want);
+	assert_string_equal(f.blake2b, want);
 	tu_path(path, "%s/m.json", dir);
 	got = tu_slurp(path, &glen);
 	assert_int_equal(glen, len);
@@ -833,13 +842,18 @@ assert_write_read(const char *dir, const struct manifest *m)
 	free(json);
 
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	if ((r = manifest_read(fd, size, &err)) == NULL)
+	if ((r = manifest_read(fd, f.size, &err)) == NULL)
 		fail_msg("manifest_read: %s", err.msg);
+	assert_manifests_equal(r, m);
+	manifest_free(r);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	if ((r = manifest_read_checked(fd, &f, &err)) == NULL)
+		fail_msg("manifest_read_checked: %s", err.msg);
 	assert_manifests_equal(r, m);
 	manifest_free(r);
 	/* One byte over the bound it is given: refused. */
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_null(manifest_read(fd, size - 1, &err));
+	assert_null(manifest_read(fd, f.size - 1, &err));
 	tu_assert_msg(err.msg, "manifest: over ");
 	close(fd);
 }
@@ -848,8 +862,8 @@ static void
 test_write_read(void **state)
 {
 	struct snap_err err = SNAP_ERR_INIT;
+	struct state_file f;
 	struct manifest *m;
-	char sum[HASH_HEX_LEN + 1];
 	int fd;
 
 	/* Small, then many 64 KiB reads' worth (about 2 MB). */
@@ -858,9 +872,9 @@ test_write_read(void **state)
 	manifest_free(m);
 	m = big_manifest(6000);
 	assert_write_read(*state, m);
-	/* Without the size and checksum. */
+	/* Without a record to fill. */
 	fd = open_tmp(*state, "n.json");
-	assert_int_equal(manifest_write(m, fd, NULL, NULL, &err), 0);
+	assert_int_equal(manifest_write(m, fd, NULL, &err), 0);
 	close(fd);
 	/* A delta, and an empty manifest. */
 	m->kind = MANIFEST_DELTA;
@@ -873,7 +887,7 @@ test_write_read(void **state)
 	/* A write that fails says so. */
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(manifest_write(m, fd, NULL, sum, &err), -1);
+	assert_int_equal(manifest_write(m, fd, &f, &err), -1);
 	tu_assert_msg(err.msg, "manifest: write");
 	close(fd);
 	manifest_free(m);
@@ -1002,6 +1016,132 @@ test_read_long_lines(void **state)
 	long_lines_file(*state, 9, 8192, "line 2 is longer than 8192 bytes");
 	/* Lines that each fit, over several reads. */
 	long_lines_file(*state, 100, 4000, NULL);
+}
+
+/* --- reading against a state record: manifest_read_checked() --- */
+
+/* manifest_read_checked() of doc[0..len) through a pipe: one pass, no
+ * seek back - what is hashed is what is parsed. */
+static struct manifest *
+read_pipe_checked(const char *doc, size_t len, const struct state_file *f,
+    struct snap_err *err)
+{
+	struct manifest *m;
+	int p[2];
+
+	assert_true(len < 65536);
+	assert_int_equal(pipe(p), 0);
+	assert_true(fsu_write_all(p[1], doc, len) == 0);
+	close(p[1]);
+	m = manifest_read_checked(p[0], f, err);
+	close(p[0]);
+	return m;
+}
+
+/* The record of doc, as a publisher writes it. */
+static void
+record_of(const char *doc, size_t len, struct state_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	strcpy(f->name, "snapshots/2.manifest.json");
+	f->size = len;
+	hash_buf(doc, len, f->xxh128);
+	sign_hash_buf(doc, len, f->blake2b);
+}
+
+static void
+test_read_checked(void **state)
+{
+	static const char doc[] = L(HEAD("2", "1", "2", "1"))
+	    L(ART("sequences", "s", "3", H2)) L(ART("api", "a", "10", H1))
+	    L(GOOD_EV);
+	const size_t len = sizeof(doc) - 1;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct state_file f, g;
+	struct manifest *m;
+	char *bad;
+
+	(void)state;
+	record_of(doc, len, &f);
+	if ((m = read_pipe_checked(doc, len, &f, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(m->n, 2);
+	manifest_free(m);
+	/* A record without a BLAKE2b (written before it existed): the size
+	 * and XXH128 still hold. */
+	g = f;
+	g.blake2b[0] = '\0';
+	if ((m = read_pipe_checked(doc, len, &g, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	manifest_free(m);
+
+	/* Bytes whose XXH128 is what the record says but whose BLAKE2b is
+	 * not - a file crafted to keep the weak checksum: refused. */
+	g = f;
+	g.blake2b[5] = g.blake2b[5] == '0' ? '1' : '0';
+	assert_null(read_pipe_checked(doc, len, &g, &err));
+	tu_assert_msg(err.msg, "blake2b mismatch (blake2b ");
+	assert_null(strstr(err.msg, "manifest:"));
+
+	/* One byte changed: the checksum says so, not the parser, though
+	 * the byte also breaks the JSON (parsing stops, reading does not). */
+	bad = strdup(doc);
+	assert_non_null(bad);
+	bad[1] = 'X';
+	assert_null(read_pipe_checked(bad, len, &f, &err));
+	tu_assert_msg(err.msg, "checksum mismatch (xxh128 ");
+	/* A line that breaks the JSON after many good ones: the same. */
+	memcpy(bad, doc, len);
+	bad[len - 3] = '{';
+	assert_null(read_pipe_checked(bad, len, &f, &err));
+	tu_assert_msg(err.msg, "checksum mismatch");
+	/* The same broken bytes, recorded as published: the parser's word. */
+	record_of(bad, len, &g);
+	assert_null(read_pipe_checked(bad, len, &g, &err));
+	tu_assert_msg(err.msg, "manifest: line 4: malformed JSON");
+	free(bad);
+
+	/* Shorter and longer than recorded. */
+	assert_null(read_pipe_checked(doc, len - 1, &f, &err));
+	tu_assert_msg(err.msg, "bytes, state records");
+	g = f;
+	g.size = len - 1;
+	assert_null(read_pipe_checked(doc, len, &g, &err));
+	tu_assert_msg(err.msg, "bytes, state records");
+	g.size = 0;
+	assert_null(read_pipe_checked(doc, len, &g, &err));
+	tu_assert_msg(err.msg, "bytes, state records 0");
+	/* Recorded and read: an empty file, refused by the parser. */
+	record_of("", 0, &g);
+	assert_null(read_pipe_checked("", 0, &g, &err));
+	tu_assert_msg(err.msg, "manifest: empty");
+	/* A read error. */
+	assert_null(manifest_read_checked(-1, &f, &err));
+	tu_assert_msg(err.msg, "manifest: read");
+}
+
+/* A file longer than its record is read no further than one byte past
+ * it, and its own length comes from fstat. */
+static void
+test_read_checked_longer(void **state)
+{
+	static const char doc[] = DOC(GOOD_ART);
+	struct snap_err err = SNAP_ERR_INIT;
+	char want[64];
+	struct state_file f;
+	size_t i;
+	int fd = open_tmp(*state, "long.json");
+
+	record_of(doc, sizeof(doc) - 1, &f);
+	assert_int_equal(fsu_write_all(fd, doc, sizeof(doc) - 1), 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(fsu_write_all(fd, doc, sizeof(doc) - 1), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_null(manifest_read_checked(fd, &f, &err));
+	snprintf(want, sizeof(want), "%zu bytes, state records %zu",
+	    65 * (sizeof(doc) - 1), sizeof(doc) - 1);
+	tu_assert_msg(err.msg, want);
+	close(fd);
 }
 
 /* --- deltas --- */
@@ -1491,6 +1631,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_write_read, tu_setup_tmp,
 		    tu_teardown_tmp),
 		cmocka_unit_test(test_read_pipe),
+		cmocka_unit_test(test_read_checked),
+		cmocka_unit_test_setup_teardown(test_read_checked_longer,
+		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_read_long_lines,
 		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test(test_delta),

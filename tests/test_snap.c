@@ -156,7 +156,7 @@ verify_ok(const struct env *e, uint64_t version, uint64_t want)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_state st;
 
-	if (snap_verify(e->root, version, &st, &err) != 0)
+	if (snap_verify(e->root, version, NULL, &st, &err) != 0)
 		fail_msg("verify %llu: %s", (unsigned long long)version,
 		    err.msg);
 	assert_int_equal(st.version, want);
@@ -167,7 +167,7 @@ verify_fails(const struct env *e, uint64_t version, const char *want)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 
-	if (snap_verify(e->root, version, NULL, &err) != -1)
+	if (snap_verify(e->root, version, NULL, NULL, &err) != -1)
 		fail_msg("verify %llu accepted", (unsigned long long)version);
 	tu_assert_msg(err.msg, want);
 }
@@ -465,6 +465,16 @@ test_versions_only_grow(void **state)
 	verify_ok(&e, 0, 10);
 	verify_ok(&e, 10, 10);
 	tu_assert_dir(e.root, ".publish.lock,snapshots,state.json");
+
+	/* A number at the top of int64 (planted by a writer on the share):
+	 * the next version would not fit a JSON integer. Refused, not
+	 * wrapped to 0 or written as a negative number. */
+	in_root(&e, "snapshots/9223372036854775807.state.sig", p);
+	tu_write_str(p, "planted");
+	change_hello(&e, "eleven");
+	publish_fails(&e, "version 9223372036854775807 found on disk leaves "
+	    "no next version");
+	verify_ok(&e, 0, 10);
 }
 
 static void
@@ -1316,8 +1326,8 @@ test_open_since(void **state)
 }
 
 /* Rewrites snapshots/<version>.state.json and state.json (when it names
- * that version) so that delta `which`'s archive record matches the file
- * on disk now: a state that lies consistently. */
+ * that version) so that delta `which`'s archive record (size, XXH128 and
+ * BLAKE2b) matches the file on disk now: a state that lies consistently. */
 static void
 restate_delta_archive(const struct env *e, uint64_t version, size_t which)
 {
@@ -1337,6 +1347,9 @@ restate_delta_archive(const struct env *e, uint64_t version, size_t which)
 	assert_true(fd >= 0);
 	assert_int_equal(hash_fd(fd, f->xxh128, &f->size, &err), 0);
 	close(fd);
+	buf = tu_slurp(p, &len);
+	sign_hash_buf(buf, len, f->blake2b);
+	free(buf);
 	assert_int_equal(state_to_json(st, &buf, &len, &err), 0);
 	in_root(e, name, p);
 	tu_write(p, buf, len);

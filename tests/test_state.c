@@ -26,6 +26,8 @@
 
 #define H1 "00112233445566778899aabbccddeeff"
 #define H2 "ffeeddccbbaa99887766554433221100"
+#define B1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define B2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static void
 sample(struct snap_state *s)
@@ -43,9 +45,11 @@ sample(struct snap_state *s)
 	state_manifest_name(5, s->manifest.name, sizeof(s->manifest.name));
 	s->manifest.size = 1234;
 	strcpy(s->manifest.xxh128, H1);
+	strcpy(s->manifest.blake2b, B1);
 	state_archive_name(5, s->archive.name, sizeof(s->archive.name));
 	s->archive.size = 56789;
 	strcpy(s->archive.xxh128, H2);
+	strcpy(s->archive.blake2b, B2);
 }
 
 /* A valid state.json as a jansson tree, for the tests to break. */
@@ -79,10 +83,12 @@ add_delta(struct snap_state *s, uint64_t version)
 	    sizeof(d->manifest.name));
 	d->manifest.size = 100 + version % 100000;
 	strcpy(d->manifest.xxh128, H2);
+	strcpy(d->manifest.blake2b, B2);
 	state_delta_archive_name(version, d->archive.name,
 	    sizeof(d->archive.name));
 	d->archive.size = 1000 + version % 100000;
 	strcpy(d->archive.xxh128, H1);
+	strcpy(d->archive.blake2b, B1);
 }
 
 /* Version 5 as full version 2 plus deltas 3, 4 and 5. */
@@ -795,6 +801,65 @@ test_refuses_missing_fields(void **state)
 		}
 }
 
+/* "blake2b" is optional per record (states written before it existed);
+ * when present it is 64 lower-case hex digits. Records without one are
+ * counted, whatever their role, base or delta: a signed state needs none
+ * missing. */
+static void
+test_blake2b_field(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state s, r;
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	sample(&s);
+	s.archive.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_null(strstr(buf, "\"blake2b\": \"\""));
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_string_equal(r.manifest.blake2b, B1);
+	assert_string_equal(r.archive.blake2b, "");
+	assert_int_equal(r.unhashed, 1);
+	free(buf);
+	s.manifest.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_int_equal(r.unhashed, 2);
+	free(buf);
+
+	/* The delta records count the same: a chain with one delta archive
+	 * unhashed, then the whole chain. */
+	sample_chain(&s);
+	s.deltas[1].archive.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_string_equal(r.deltas[1].manifest.blake2b, B2);
+	assert_string_equal(r.deltas[1].archive.blake2b, "");
+	assert_int_equal(r.unhashed, 1);
+	free(buf);
+	s.manifest.blake2b[0] = s.archive.blake2b[0] = '\0';
+	for (len = 0; len < s.ndeltas; len++)
+		s.deltas[len].manifest.blake2b[0] =
+		    s.deltas[len].archive.blake2b[0] = '\0';
+	assert_int_equal(state_to_json(&s, &buf, &len, &err), 0);
+	assert_int_equal(state_from_json(buf, len, &r, &err), 0);
+	assert_int_equal(r.unhashed, 8);
+	free(buf);
+
+	set_file(0, "blake2b", json_string(H1), "64 lower-case hex");
+	set_file(1, "blake2b", json_string("0123456789ABCDEF0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef"), "64 lower-case hex");
+	set_file(1, "blake2b", json_string(B1 "0"), "'blake2b'");
+	set_file(1, "blake2b", json_integer(7), "'blake2b'");
+	set_file(0, "blake2b", json_null(), "'blake2b'");
+	set_chain_file(3, "blake2b", json_string(H1), "delta-archive file: "
+	    "'blake2b' is not 64 lower-case hex");
+	set_chain_file(6, "blake2b", json_string(B1 "0"), "delta-manifest "
+	    "file: 'blake2b'");
+}
+
 static void
 test_read(void **state)
 {
@@ -890,6 +955,7 @@ main(void)
 		cmocka_unit_test(test_refuses_format),
 		cmocka_unit_test(test_error_text_is_clean),
 		cmocka_unit_test(test_refuses_missing_fields),
+		cmocka_unit_test(test_blake2b_field),
 		cmocka_unit_test_setup_teardown(test_read, tu_setup_tmp,
 		    tu_teardown_tmp),
 	};
