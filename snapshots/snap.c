@@ -862,7 +862,10 @@ publish_full(const char *source, const char *sync_root,
 	    assign_labels(srcfd, source, cur, err) == -1 ||
 	    hash_and_validate(&p, srcfd, source, cur, err) == -1)
 		goto out;
-	if (p.have_prev && manifest_same_content(p.prev.m, cur)) {
+	/* Unchanged, unless a file of the latest chain is damaged: then the
+	 * same content is published again, in full, so that readers can
+	 * get it (p.repaired, from check_chain). */
+	if (p.have_prev && !p.repaired && manifest_same_content(p.prev.m, cur)) {
 		*result = SNAP_UNCHANGED;
 		*version = p.prev.st.version;
 		remember(memo, &p.prev.m, p.prev.st.version);

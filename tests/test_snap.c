@@ -603,6 +603,24 @@ test_verify_damage(void **state)
 	verify_ok(&e, 0, 1);
 }
 
+/* A damaged archive under an unchanged tree: "unchanged" would leave every
+ * secondary without a version it can read. It is published again, in full. */
+static void
+test_unchanged_over_damaged_archive(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+
+	env_init(*state, &e);
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	in_root(&e, "snapshots/1.tar.zst", path);
+	flip_byte(path, 40);
+	verify_fails(&e, 1, "snapshots/1.tar.zst");
+	assert_repaired(&e, 2, "snapshots/1.tar.zst");
+	verify_ok(&e, 0, 2);
+	publish_ok(&e, SNAP_UNCHANGED, 2);
+}
+
 static void
 test_verify_garbage_state(void **state)
 {
@@ -2364,6 +2382,7 @@ main(void)
 		TMP_TEST(test_changes_chain_bound),
 		TMP_TEST(test_changes_half_the_tree),
 		TMP_TEST(test_changes_damaged_chain),
+		TMP_TEST(test_unchanged_over_damaged_archive),
 		TMP_TEST(test_changes_relabel),
 	};
 
