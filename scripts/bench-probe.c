@@ -463,15 +463,16 @@ write_in_place(const char *path, const char *b, size_t len)
 static int
 cmd_changes(int argc, char **argv)
 {
+	static char dirs[MAX_DIRS][PATH_MAX];	/* the watched folders */
 	struct changes c = { .n = -1, .gap_ms = 100, .timeout_ms = 60000 };
 	struct watches w;
-	char srcpath[PATH_MAX], dir[PATH_MAX], *base, *slash;
+	char srcpath[PATH_MAX], *base, *slash;
 	const char *name;
 	size_t baselen;
 	FILE *out;
 	double t0, lat, sum = 0;
 	long k;
-	int ch, late = 0;
+	int ch, late = 0, rc = 1;
 
 	while ((ch = getopt(argc, argv, "s:r:n:w:g:t:m:o:")) != -1) {
 		switch (ch) {
@@ -509,9 +510,10 @@ cmd_changes(int argc, char **argv)
 		if (strcmp(c.mode, "deploy") == 0) {
 			watches_add(&w, c.targets[i], IN_MOVED_TO | IN_CREATE);
 		} else {
-			snprintf(dir, sizeof(dir), "%s/%.*s", c.targets[i],
-			    slash ? (int)(slash - c.rel) : 0, c.rel);
-			watches_add(&w, strdup(dir), IN_MOVED_TO | IN_CLOSE_WRITE);
+			snprintf(dirs[i], sizeof(dirs[i]), "%s/%.*s",
+			    c.targets[i], slash ? (int)(slash - c.rel) : 0,
+			    c.rel);
+			watches_add(&w, dirs[i], IN_MOVED_TO | IN_CLOSE_WRITE);
 		}
 	}
 	if (strcmp(c.mode, "deploy") == 0)
@@ -536,8 +538,7 @@ cmd_changes(int argc, char **argv)
 					    "not get it within %ld ms\n", prog,
 					    k, c.targets[i], c.timeout_ms);
 			write_in_place(srcpath, base, baselen);
-			fclose(out);
-			return 1;
+			goto out;
 		}
 		lat = watches_last(&w) - t0;
 		if (k > c.warmup) {
@@ -546,14 +547,17 @@ cmd_changes(int argc, char **argv)
 		}
 		usleep((useconds_t)c.gap_ms * 1000);
 	}
-	if (fclose(out) != 0)
-		die("%s: cannot write", c.out);
 	printf("changes=%ld mean_ms=%.2f late=%d\n", c.n, sum / (double)c.n,
 	    late);
+	rc = 0;
+out:
+	if (fclose(out) != 0)
+		die("%s: cannot write", c.out);
+	close(w.fd);
 	free(base);
 	free(c.want);
 	free(c.buf);
-	return 0;
+	return rc;
 }
 
 int
