@@ -24,7 +24,8 @@
  *	0x40  state.json records a wrong checksum               (must fail)
  *	0x80  a want() callback that skips every other entry
  * The archive goes through a memfd, extraction into one temp directory per
- * process (on /dev/shm unless TMPDIR is set), emptied after each input. Checked beyond memory safety: a "must
+ * process (TMPDIR, else /dev/shm; named after the process, and removed by
+ * a later run should this one die), emptied after each input. Checked beyond memory safety: a "must
  * fail" input is refused; a clean archive with an honest manifest is
  * accepted; after extraction the directory holds only TYPE/NAME.xml files
  * that the manifest lists, each with its declared size.
@@ -32,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,38 @@ cleanup(void)
 	}
 }
 
+/*
+ * Removes the directories of earlier runs that died without their atexit()
+ * cleanup (a crash, a kill): each is named after its process, and one whose
+ * process is gone is removed. Nothing else in base is looked at.
+ */
+static void
+remove_stale(const char *base)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct dirent *de;
+	char *end;
+	long pid;
+	DIR *d;
+	int fd;
+
+	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "artsync-fuzz-arc.", 17) != 0)
+			continue;
+		pid = strtol(de->d_name + 17, &end, 10);
+		if (*end == '\0' && pid > 0 && kill((pid_t)pid, 0) == -1 &&
+		    errno == ESRCH)
+			fsu_remove_tree(dirfd(d), de->d_name, &err);
+	}
+	closedir(d);
+}
+
 static void
 setup(void)
 {
@@ -101,11 +135,13 @@ setup(void)
 	 * file system costs more than everything else here together. */
 	if (tmp == NULL || *tmp == '\0')
 		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	remove_stale(tmp);
 	if ((memfd = memfd_create("fuzz-arc", MFD_CLOEXEC)) == -1)
 		die("memfd_create");
-	snprintf(destdir, sizeof(destdir), "%s/artsync-fuzz-arc.XXXXXX", tmp);
-	if (mkdtemp(destdir) == NULL)
-		die("mkdtemp");
+	snprintf(destdir, sizeof(destdir), "%s/artsync-fuzz-arc.%ld", tmp,
+	    (long)getpid());
+	if (mkdir(destdir, 0700) == -1)
+		die(destdir);
 	strcat(destdir, "/d");
 	if (mkdir(destdir, 0755) == -1)
 		die("mkdir");
