@@ -20,7 +20,8 @@ struct agent {
 	const struct config *c;
 	struct deploy d;
 	struct overrides ovr;
-	struct xmlcheck *xc;		/* validates deploy-local bodies */
+	struct xmlcheck *xc;		/* validates deploy-local bodies and
+					 * every artifact an apply writes */
 	struct metrics m;
 	uint64_t latest_seen;		/* highest version in the sync root */
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */

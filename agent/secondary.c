@@ -59,7 +59,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
     struct snap_err *err)
 {
 	struct snap_version local = SNAP_VERSION_INIT;
-	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd };
+	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd, .xc = a->xc };
 	struct apply_stats st;
 	int rc = -1, rootfd = -1;
 	int64_t start = daemon_now_ms();
