@@ -475,9 +475,13 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 		return snap_err_sys(err, errno, "archive: seek");
 	if (hash_fd(fd, got, &size, err) == -1)
 		return snap_err_prefix(err, "archive");
-	if (size != expect->size)
+	if (size < expect->size)
 		return snap_err_set(err, "archive is %llu bytes, state.json "
 		    "records %llu (truncated or still being written?)",
+		    (unsigned long long)size, (unsigned long long)expect->size);
+	if (size > expect->size)
+		return snap_err_set(err, "archive is %llu bytes, longer than the "
+		    "%llu state.json records (replaced by another file?)",
 		    (unsigned long long)size, (unsigned long long)expect->size);
 	if (strcmp(got, expect->xxh128) != 0)
 		return snap_err_set(err, "archive checksum mismatch (xxh128 %s, "

@@ -54,9 +54,13 @@ read_manifest(int rootfd, const struct state_file *f, struct snap_err *err)
 	    err) == -1)
 		return NULL;
 	hash_buf(buf, len, got);
-	if (len != f->size)
+	if (len < f->size)
 		snap_err_set(err, "%s: %zu bytes, state records %" PRIu64
 		    " (truncated or still being written?)", f->name, len, f->size);
+	else if (len > f->size)
+		snap_err_set(err, "%s: %zu bytes, longer than the %" PRIu64
+		    " state records (replaced by another file?)", f->name, len,
+		    f->size);
 	else if (strcmp(got, f->xxh128) != 0)
 		snap_err_set(err, "%s: checksum mismatch (xxh128 %s, state "
 		    "records %s)", f->name, got, f->xxh128);
