@@ -343,6 +343,22 @@ out:
 	return rc;
 }
 
+int
+manifest_check_total(const struct manifest *m, struct snap_err *err)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	/* Each size is at most ARTIFACT_MAX_BYTES: the sum cannot wrap. */
+	for (i = 0; i < m->n; i++)
+		total += m->entries[i].size;
+	if (total > TREE_MAX_BYTES)
+		return snap_err_set(err, "artifacts add up to %llu bytes, over "
+		    "the %llu-byte limit", (unsigned long long)total,
+		    (unsigned long long)TREE_MAX_BYTES);
+	return 0;
+}
+
 /* --- reading --- */
 
 static int
@@ -519,7 +535,7 @@ manifest_from_json(const char *buf, size_t len, struct snap_err *err)
 	json_array_foreach(json_object_get(root, "events"), i, v)
 		if (parse_event(m, v, err) == -1)
 			goto fail;
-	if (manifest_sort(m, err) == -1)
+	if (manifest_sort(m, err) == -1 || manifest_check_total(m, err) == -1)
 		goto fail;
 	json_decref(root);
 	return m;

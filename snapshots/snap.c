@@ -372,6 +372,9 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 			return snap_err_prefix(err, "%s/%s/%s.xml", label,
 			    artifact_types[e->type].folder, e->name);
 	}
+	/* What no secondary would apply is not published. */
+	if (manifest_check_total(cur, err) == -1)
+		return snap_err_prefix(err, "%s", label);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "manifest.h"
 #include "names.h"
+#include "testutil.h"
 
 #define H1 "00112233445566778899aabbccddeeff"
 #define H2 "ffeeddccbbaa99887766554433221100"
@@ -536,6 +537,48 @@ test_from_json_inconsistent(void **state)
 	refused(EVDOC("\"api/a\""), "event is not an object");
 }
 
+/* A compression bomb's manifest: every entry at the per-artifact limit,
+ * so many that together they pass TREE_MAX_BYTES. Refused as a whole, at
+ * the limit accepted; and manifest_check_total says the same. */
+static void
+test_total_limit(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	const size_t at_limit = TREE_MAX_BYTES / ARTIFACT_MAX_BYTES;
+	struct manifest *m = new_sorted(), *back;
+	char name[16], *json;
+	size_t i, len;
+
+	(void)state;
+	m->version = 2;
+	m->parent_version = 1;
+	for (i = 0; i < at_limit; i++) {
+		snprintf(name, sizeof(name), "b%04zu", i);
+		add(m, SEQ, name, NULL, ARTIFACT_MAX_BYTES, H1, 1);
+	}
+	assert_int_equal(manifest_sort(m, &err), 0);
+	assert_int_equal(manifest_check_total(m, &err), 0);
+	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
+	back = manifest_from_json(json, len, &err);
+	if (back == NULL)
+		fail_msg("at the limit: %s", err.msg);
+	manifest_free(back);
+	free(json);
+
+	/* One byte more. */
+	add(m, EP, "one-more", NULL, 1, H2, 1);
+	assert_int_equal(manifest_sort(m, &err), 0);
+	assert_int_equal(manifest_check_total(m, &err), -1);
+	tu_assert_msg(err.msg, "artifacts add up to 1073741825 bytes, over "
+	    "the 1073741824-byte limit");
+	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
+	assert_null(manifest_from_json(json, len, &err));
+	tu_assert_msg(err.msg, "manifest: artifacts add up to 1073741825 "
+	    "bytes, over the 1073741824-byte limit");
+	free(json);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -550,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_from_json_wrong_types),
 		cmocka_unit_test(test_from_json_bad_fields),
 		cmocka_unit_test(test_from_json_inconsistent),
+		cmocka_unit_test(test_total_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
