@@ -21,6 +21,42 @@
 
 /* --- opening --- */
 
+/*
+ * state.json is the one file no checksum covers, so it is checked against
+ * its twin: it must be byte for byte the copy its version was published
+ * with (snapshots/<V>.state.json). A flipped bit in a field that nothing
+ * else checks (an id, a time) is then refused like any other damage.
+ */
+static int
+open_latest(int rootfd, struct snap_state *st, struct snap_err *err)
+{
+	char *buf = NULL, *copy = NULL, name[96];
+	size_t len, clen;
+	int rc = -1;
+
+	if (fsu_read_file(rootfd, STATE_FILE, STATE_MAX_BYTES, &buf, &len,
+	    err) == -1)
+		return -1;
+	if (state_from_json(buf, len, st, err) == -1) {
+		snap_err_prefix(err, STATE_FILE);
+		goto out;
+	}
+	state_copy_name(st->version, name, sizeof(name));
+	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &copy, &clen,
+	    err) == -1)
+		goto out;
+	if (clen != len || memcmp(buf, copy, len) != 0) {
+		snap_err_set(err, STATE_FILE " differs from its copy %s "
+		    "(damaged, or not written by a publisher)", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(copy);
+	return rc;
+}
+
 static int
 open_state(int rootfd, uint64_t version, struct snap_state *st,
     struct snap_err *err)
@@ -28,7 +64,7 @@ open_state(int rootfd, uint64_t version, struct snap_state *st,
 	char name[96];
 
 	if (version == 0)
-		return state_read(rootfd, STATE_FILE, st, err);
+		return open_latest(rootfd, st, err);
 	state_copy_name(version, name, sizeof(name));
 	if (state_read(rootfd, name, st, err) == -1)
 		return -1;

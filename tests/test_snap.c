@@ -880,6 +880,43 @@ test_retention(void **state)
 	verify_ok(&e, 0, 5);
 }
 
+/*
+ * state.json has no checksum of its own; it must be byte for byte the copy
+ * its version was published with. A hand edit that keeps it valid JSON
+ * (another node_id) is refused like damage, and repaired by a publish.
+ */
+static void
+test_state_must_equal_its_copy(void **state)
+{
+	struct env e;
+	char p[TU_PATH], q[TU_PATH], *buf, *at;
+	size_t len;
+
+	env_init(*state, &e);
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	in_root(&e, "state.json", p);
+	buf = tu_slurp(p, &len);
+	at = strstr(buf, "\"node_1\"");
+	assert_non_null(at);
+	at[6] = '2';		/* "node_2": as valid as before */
+	tu_write(p, buf, len);
+	free(buf);
+	verify_fails(&e, 0, "state.json differs from its copy "
+	    "snapshots/1.state.json");
+	verify_ok(&e, 1, 1);	/* the version itself is intact */
+
+	/* Without its copy, state.json alone is not trusted either. */
+	in_root(&e, "snapshots/1.state.json", q);
+	tu_copy_file(q, p);
+	verify_ok(&e, 0, 1);
+	assert_int_equal(unlink(q), 0);
+	verify_fails(&e, 0, "snapshots/1.state.json: No such file");
+
+	change_hello(&e, "repaired");
+	assert_repaired(&e, 2, "snapshots/1.state.json: No such file");
+	verify_ok(&e, 0, 2);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -901,6 +938,7 @@ main(void)
 		TMP_TEST(test_error_names_long_file),
 		TMP_TEST(test_bad_options),
 		TMP_TEST(test_retention),
+		TMP_TEST(test_state_must_equal_its_copy),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
