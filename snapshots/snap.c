@@ -328,6 +328,30 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	return 0;
 }
 
+/*
+ * A publish that failed before state.json named its version leaves none of
+ * that version's files behind: no reader can want them, and on a full disk
+ * they hold the very space the next try needs. (Temp files are already
+ * gone: fsu_tmp_* removes its own.)
+ */
+static void
+discard_version(struct publisher *p)
+{
+	struct snap_err ignored;
+	struct snap_state st;
+	char name[96];
+
+	if (state_read(p->rootfd, STATE_FILE, &st, &ignored) == 0 &&
+	    st.version == p->version)
+		return;		/* committed; only a last fsync failed */
+	state_archive_name(p->version, name, sizeof(name));
+	(void)unlinkat(p->rootfd, name, 0);
+	state_manifest_name(p->version, name, sizeof(name));
+	(void)unlinkat(p->rootfd, name, 0);
+	state_copy_name(p->version, name, sizeof(name));
+	(void)unlinkat(p->rootfd, name, 0);
+}
+
 static void
 close_root(struct publisher *p)
 {
@@ -565,8 +589,10 @@ snap_publish(const char *source, const char *sync_root,
 		goto out;
 	}
 	if (write_archive(&p, srcfd, source, cur, &st.archive, err) == -1 ||
-	    commit_version(&p, cur, &st, err) == -1)
+	    commit_version(&p, cur, &st, err) == -1) {
+		discard_version(&p);
 		goto out;
+	}
 	*result = p.repaired ? SNAP_REPAIRED : SNAP_PUBLISHED;
 	*version = p.version;
 	if (p.repaired)
@@ -644,8 +670,10 @@ snap_rollback(const char *sync_root, uint64_t to,
 		goto out;
 	}
 	if (copy_archive(&p, &old, &st.archive, err) == -1 ||
-	    commit_version(&p, old.m, &st, err) == -1)
+	    commit_version(&p, old.m, &st, err) == -1) {
+		discard_version(&p);
 		goto out;
+	}
 	*version = p.version;
 	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;
