@@ -2,6 +2,7 @@
  * metrics.c - counters and their Prometheus text exposition (see metrics.h).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -10,7 +11,7 @@ static const int codes[METRICS_NCODES] = METRICS_CODES;
 
 static const char *const reason_names[REJECT_COUNT] = {
 	"checksum", "truncated", "malformed", "hostile_entry", "missing_file",
-	"older_version", "other",
+	"older_version", "invalid_artifact", "too_large", "no_space", "other",
 };
 
 const char *
@@ -19,25 +20,75 @@ metrics_reason_name(enum reject_reason r)
 	return reason_names[r];
 }
 
+/*
+ * The library's messages are stable sentences: each reason is known by its
+ * words. A message also carries text from the snapshot itself (paths and
+ * names, JSON tokens, libxml2's quotes of the document), which a hostile
+ * writer chooses. So: quoted text is dropped before matching, every
+ * pattern holds a blank or a '(' (which no artifact name, XML name or
+ * number can), and the pattern found first in the message wins - our words
+ * come before what they quote ("entry '...' is ...", "invalid artifact:
+ * <libxml2's message>").
+ */
+static const struct {
+	const char *words;
+	enum reject_reason reason;
+} patterns[] = {
+	{ "invalid artifact", REJECT_INVALID },
+	{ "entry '", REJECT_HOSTILE },
+	{ "entry without a path", REJECT_HOSTILE },
+	{ " but not in the archive", REJECT_HOSTILE },
+	{ "checksum mismatch", REJECT_CHECKSUM },
+	{ "changed while", REJECT_CHECKSUM },
+	{ "differs from its copy", REJECT_CHECKSUM },
+	{ "(truncated", REJECT_TRUNCATED },
+	{ "longer than the", REJECT_TRUNCATED },
+	{ "more data than", REJECT_TRUNCATED },
+	{ "over the ", REJECT_TOO_LARGE },
+	{ "larger than the ", REJECT_TOO_LARGE },
+	{ "No space left", REJECT_NO_SPACE },
+	{ "Disk quota exceeded", REJECT_NO_SPACE },
+	{ "malformed JSON", REJECT_MALFORMED },
+	{ " is not a", REJECT_MALFORMED },
+	{ " is not supported", REJECT_MALFORMED },
+	{ "does not match its state", REJECT_MALFORMED },
+	{ " must list ", REJECT_MALFORMED },
+	{ " file is '", REJECT_MALFORMED },
+	{ " records version ", REJECT_MALFORMED },
+	{ " listed twice", REJECT_MALFORMED },
+	{ " artifacts are listed", REJECT_MALFORMED },
+	{ "artifact name ", REJECT_MALFORMED },
+	{ "archive: read header", REJECT_MALFORMED },
+	{ "archive: open", REJECT_MALFORMED },
+	{ "No such file", REJECT_MISSING },
+	{ "older than applied", REJECT_OLDER },
+};
+
 enum reject_reason
 metrics_reason(const char *msg)
 {
-	/* The library's messages are stable sentences: match their words. */
-	if (strstr(msg, "checksum mismatch") || strstr(msg, "changed while"))
-		return REJECT_CHECKSUM;
-	if (strstr(msg, "truncated") || strstr(msg, "longer than") ||
-	    strstr(msg, "more data than"))
-		return REJECT_TRUNCATED;
-	if (strstr(msg, "malformed JSON") || strstr(msg, "is not a") ||
-	    strstr(msg, "does not match its state") || strstr(msg, "format"))
-		return REJECT_MALFORMED;
-	if (strstr(msg, "entry '"))
-		return REJECT_HOSTILE;
-	if (strstr(msg, "No such file"))
-		return REJECT_MISSING;
-	if (strstr(msg, "older than"))
-		return REJECT_OLDER;
-	return REJECT_OTHER;
+	char plain[1024], *hit, *first = NULL;
+	enum reject_reason r = REJECT_OTHER;
+	bool quoted = false;
+	size_t i, n = 0;
+
+	/* 'anything' becomes '' */
+	for (; *msg != '\0' && n + 1 < sizeof(plain); msg++) {
+		if (*msg == '\'')
+			quoted = !quoted;
+		else if (quoted)
+			continue;
+		plain[n++] = *msg;
+	}
+	plain[n] = '\0';
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		hit = strstr(plain, patterns[i].words);
+		if (hit != NULL && (first == NULL || hit < first)) {
+			first = hit;
+			r = patterns[i].reason;
+		}
+	}
+	return r;
 }
 
 void
