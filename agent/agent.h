@@ -35,6 +35,7 @@ struct agent {
 		uint64_t version;	/* 0: none */
 		char manifest[HASH_HEX_LEN + 1];
 		char archive[HASH_HEX_LEN + 1];
+		char why[sizeof(((struct snap_err *)0)->msg)];
 	} refused;
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */

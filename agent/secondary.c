@@ -141,8 +141,12 @@ apply(struct agent *a, struct snap_version *v)
 	uint64_t version = v->st.version;
 	int http;
 
-	if (refused_before(a, v))
-		return;		/* last_error still says why */
+	if (refused_before(a, v)) {
+		/* Said and counted already; said again only if another
+		 * error (the share went away) came in between. */
+		report_error(a, a->refused.why, false);
+		return;
+	}
 	if (agent_rebuild(a, v, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
 		report_error(a, err.msg, true);
@@ -152,6 +156,7 @@ apply(struct agent *a, struct snap_version *v)
 			    sizeof(a->refused.manifest));
 			memcpy(a->refused.archive, v->st.archive.xxh128,
 			    sizeof(a->refused.archive));
+			memcpy(a->refused.why, err.msg, sizeof(a->refused.why));
 			log_info("version %" PRIu64 ": not tried again while "
 			    "state.json names the same files (SIGHUP or POST "
 			    "/api/v1/sync tries again)", version);

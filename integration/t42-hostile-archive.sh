@@ -215,16 +215,23 @@ test_expect_success 'a bomb under the limit: 24 x 32 MiB of zeros (768 MiB)' '
 
 # A refusal for what verified files hold is final for those files: no
 # retry at every poll (each would decode the bomb's first 32 MiB again,
-# into .staging/), until an operator asks.
+# into .staging/), until an operator asks. Its reason stays in last_error,
+# also after another error (the sync root gone for a while) came between.
 test_expect_success 'a final refusal is not retried at every poll, until asked' '
 	printf "%s\n" "{\"base_version\": 1, \"bomb\": {\"type\": \"sequences\", \"count\": 24, \"prefix\": \"again\", \"fill\": \"\\u0000\"}}" >"$S/spec.json" &&
 	"$PYTHON" "$HELPER" forge sync "$S/spec.json" >"$S/v" &&
 	V=$(cat "$S/v") &&
 	wait_for_log s1.log "version $V: not tried again while state\.json names the same files" &&
+	msg=$(last_error "$EP") &&
 	for i in $(seq 100); do
 		test ! -e d1/.staging/build || return 1
 		sleep 0.01
 	done &&
+	test "$(grep -c "version $V: not tried again" s1.log)" = 1 &&
+	mv sync sync.away &&
+	wait_for 10 "test \"\$(last_error \"\$EP\")\" != \"\$msg\"" &&
+	mv sync.away sync &&
+	wait_for 10 "test \"\$(last_error \"\$EP\")\" = \"\$msg\"" &&
 	test "$(grep -c "version $V: not tried again" s1.log)" = 1 &&
 	curl -sf --max-time 20 -X POST -o "$S/sync.json" "$EP/api/v1/sync" &&
 	test "$(grep -c "version $V: not tried again" s1.log)" = 2 &&
