@@ -48,20 +48,36 @@ static const struct {
 	{ "larger than the ", REJECT_TOO_LARGE },
 	{ "No space left", REJECT_NO_SPACE },
 	{ "Disk quota exceeded", REJECT_NO_SPACE },
+	{ "No such file", REJECT_MISSING },
+	{ "older than applied", REJECT_OLDER },
+	/* I/O and memory: not the snapshot's fault. Listed before
+	 * "archive: ", which they start with. */
+	{ "archive: read: ", REJECT_OTHER },
+	{ "archive: seek: ", REJECT_OTHER },
+	{ "archive: out of memory", REJECT_OTHER },
+	{ "out of memory", REJECT_OTHER },
+	/* state.json, the manifest or the tar stream does not parse, or a
+	 * field breaks its schema (jsonfield.c, state.c, manifest.c,
+	 * libarchive's own words after "archive: "). */
 	{ "malformed JSON", REJECT_MALFORMED },
-	{ " is not a", REJECT_MALFORMED },
-	{ " is not supported", REJECT_MALFORMED },
-	{ "does not match its state", REJECT_MALFORMED },
+	{ "not a JSON object", REJECT_MALFORMED },
+	{ " is not ", REJECT_MALFORMED },
+	{ "not a regular file", REJECT_MALFORMED },
+	{ " does not match ", REJECT_MALFORMED },
 	{ " must list ", REJECT_MALFORMED },
 	{ " file is '", REJECT_MALFORMED },
 	{ " records version ", REJECT_MALFORMED },
 	{ " listed twice", REJECT_MALFORMED },
 	{ " artifacts are listed", REJECT_MALFORMED },
+	{ " has a character other than", REJECT_MALFORMED },
+	{ " holds a ", REJECT_MALFORMED },
+	{ " is too long", REJECT_MALFORMED },
+	{ "id must be ", REJECT_MALFORMED },
+	{ "empty label", REJECT_MALFORMED },
+	{ "label longer than", REJECT_MALFORMED },
 	{ "artifact name ", REJECT_MALFORMED },
-	{ "archive: read header", REJECT_MALFORMED },
-	{ "archive: open", REJECT_MALFORMED },
-	{ "No such file", REJECT_MISSING },
-	{ "older than applied", REJECT_OLDER },
+	{ "empty artifact name", REJECT_MALFORMED },
+	{ "archive: ", REJECT_MALFORMED },
 };
 
 enum reject_reason
@@ -81,6 +97,7 @@ metrics_reason(const char *msg)
 		plain[n++] = *msg;
 	}
 	plain[n] = '\0';
+	/* The first found wins; at the same place, the first listed. */
 	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
 		hit = strstr(plain, patterns[i].words);
 		if (hit != NULL && (first == NULL || hit < first)) {

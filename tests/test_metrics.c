@@ -95,8 +95,40 @@ static const struct sample real[] = {
 	  "device", "no_space" },
 	{ "version 2 refused: v2-r2.json: write: Disk quota exceeded",
 	  "no_space" },
+	{ "state.json: archive file: 'xxh128' is not 32 lower-case hex "
+	  "digits", "malformed" },
+	{ "state.json: 'parent_version' is not a non-negative integer",
+	  "malformed" },
+	{ "state.json: 'files' must list the manifest, then the archive",
+	  "malformed" },
+	{ "state.json: id 'a b' has a character other than letters, digits, "
+	  "'.', '_', '-'", "malformed" },
+	{ "state.json: id must be 1 to 127 bytes", "malformed" },
+	{ "state.json: not a regular file", "malformed" },
+	{ "snapshots/5.manifest.json: manifest: 'labels' holds a bad label",
+	  "malformed" },
+	{ "snapshots/5.manifest.json: manifest: api/x: 'labels' is too long",
+	  "malformed" },
+	{ "snapshots/5.manifest.json: manifest: event api/a: 'type' does not "
+	  "match 'id'", "malformed" },
+	{ "snapshots/5.manifest.json: manifest: empty artifact name",
+	  "malformed" },
+	{ "snapshots/5.manifest.json: manifest: 'artifact_count' is 2 but 1 "
+	  "artifacts are listed", "malformed" },
+	{ "snapshots/5.state.json records version 4", "malformed" },
+	{ "version 5 refused: snapshots/5.tar.zst: archive: x.xml: Truncated "
+	  "tar archive", "malformed" },
+	{ "version 5 refused: snapshots/5.tar.zst: archive: read header: "
+	  "Damaged tar archive", "malformed" },
+	{ "snapshots/5.manifest.json: larger than the 268435456-byte limit",
+	  "too_large" },
 	{ "version 2 refused: snapshots/2.tar.zst: archive: read: "
 	  "Input/output error", "other" },
+	{ "version 2 refused: snapshots/2.tar.zst: archive: seek: "
+	  "Input/output error", "other" },
+	{ "version 2 refused: snapshots/2.tar.zst: archive: out of memory",
+	  "other" },
+	{ "version 2 refused: .staging: Permission denied", "other" },
 	{ "", "other" },
 };
 
@@ -124,6 +156,10 @@ static const struct sample hostile[] = {
 	  "No space left on device", "no_space" },
 	{ "version 2 refused: snapshots/2.tar.zst: api/checksum.xml: "
 	  "checksum mismatch (xxh128 a, manifest says b)", "checksum" },
+	{ "state.json: manifest file is 'No space left (truncated', "
+	  "expected 'snapshots/5.manifest.json'", "malformed" },
+	{ "state.json: id 'older than applied' has a character other than "
+	  "letters", "malformed" },
 };
 
 static void
