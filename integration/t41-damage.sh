@@ -89,7 +89,11 @@ refused() {
 }
 
 # heal: every file of version V undamaged; it is applied, the error cleared.
+# state.json names the applied version (V-1) while V's files are mended:
+# two files cannot change at once, and a state.json naming V beside a copy
+# not yet mended (or the other way round) would be one more refusal.
 heal() {
+	put "sync/snapshots/$((V - 1)).state.json" sync/state.json &&
 	mend "$V.tar.zst" && mend "$V.manifest.json" && mend "$V.state.json" &&
 	mend state.json &&
 	wait_for 20 "test \"\$(current_version d1)\" = $V" &&
