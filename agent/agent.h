@@ -20,7 +20,8 @@ struct agent {
 	const struct config *c;
 	struct deploy d;
 	struct overrides ovr;
-	struct xmlcheck *xc;		/* validates deploy-local bodies */
+	struct xmlcheck *xc;		/* validates deploy-local bodies and
+					 * every artifact an apply writes */
 	struct metrics m;
 	uint64_t latest_seen;		/* highest version in the sync root */
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
@@ -28,6 +29,14 @@ struct agent {
 					 * and its state.json can be read */
 	int64_t last_sync_at;		/* wall clock of the last good check */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
+	/* A version refused for what it holds, not for how it was read: the
+	 * same files (same checksums) are refused again without a retry. */
+	struct {
+		uint64_t version;	/* 0: none */
+		char manifest[HASH_HEX_LEN + 1];
+		char archive[HASH_HEX_LEN + 1];
+		char why[sizeof(((struct snap_err *)0)->msg)];
+	} refused;
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */
 	unsigned startup_fails;		/* failed checks while starting */
@@ -35,6 +44,10 @@ struct agent {
 
 /* Looks at the sync root now; applies a newer version if there is one. */
 void agent_check(struct agent *a);
+
+/* Forgets a version refused for its content, so that the next check tries
+ * it again (SIGHUP, POST /api/v1/sync: an operator asking). */
+void agent_retry(struct agent *a);
 
 /*
  * Rebuilds the release for upstream + overrides. v is the upstream version

@@ -2,6 +2,7 @@
  * metrics.c - counters and their Prometheus text exposition (see metrics.h).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -11,7 +12,8 @@ static const int codes[METRICS_NCODES] = METRICS_CODES;
 static const char *const reason_names[REJECT_COUNT] = {
 	"checksum", "truncated", "malformed", "hostile_entry", "missing_file",
 	"older_version", "unsigned", "wrong_key", "bad_signature",
-	"blake2b_mismatch", "other",
+	"blake2b_mismatch", "invalid_artifact", "too_large", "no_space",
+	"other",
 };
 
 const char *
@@ -20,34 +22,105 @@ metrics_reason_name(enum reject_reason r)
 	return reason_names[r];
 }
 
+/*
+ * The library's messages are stable sentences: each reason is known by its
+ * words. A message also carries text from the snapshot itself (paths and
+ * names, JSON tokens, libxml2's quotes of the document), which a hostile
+ * writer chooses. So: quoted text is dropped before matching, every
+ * pattern holds a blank or a '(' (which no artifact name, XML name or
+ * number can), and the pattern found first in the message wins - our words
+ * come before what they quote ("entry '...' is ...", "invalid artifact:
+ * <libxml2's message>").
+ */
+static const struct {
+	const char *words;
+	enum reject_reason reason;
+} patterns[] = {
+	/* Signature refusals (sign.c, arc.c, manifest.c). */
+	{ "not signed (no ", REJECT_UNSIGNED },
+	{ "signed by another key", REJECT_WRONG_KEY },
+	{ "bad signature", REJECT_BAD_SIGNATURE },
+	{ "blake2b mismatch", REJECT_BLAKE2B },
+	{ "invalid artifact", REJECT_INVALID },
+	{ "entry '", REJECT_HOSTILE },
+	{ "entry without a path", REJECT_HOSTILE },
+	{ " but not in the archive", REJECT_HOSTILE },
+	{ "checksum mismatch", REJECT_CHECKSUM },
+	{ "changed while", REJECT_CHECKSUM },
+	{ "differs from its copy", REJECT_CHECKSUM },
+	{ "(truncated", REJECT_TRUNCATED },
+	{ "longer than the", REJECT_TRUNCATED },
+	{ "more data than", REJECT_TRUNCATED },
+	{ "over the ", REJECT_TOO_LARGE },
+	{ "larger than the ", REJECT_TOO_LARGE },
+	{ "No space left", REJECT_NO_SPACE },
+	{ "Disk quota exceeded", REJECT_NO_SPACE },
+	{ "No such file", REJECT_MISSING },
+	{ "older than applied", REJECT_OLDER },
+	/* I/O and memory: not the snapshot's fault. Listed before
+	 * "archive: ", which they start with. */
+	{ "archive: read: ", REJECT_OTHER },
+	{ "archive: seek: ", REJECT_OTHER },
+	{ "archive: out of memory", REJECT_OTHER },
+	{ "out of memory", REJECT_OTHER },
+	/* state.json, the manifest or the tar stream does not parse, or a
+	 * field breaks its schema (jsonfield.c, state.c, manifest.c,
+	 * libarchive's own words after "archive: "). */
+	{ "malformed JSON", REJECT_MALFORMED },
+	{ "not a JSON object", REJECT_MALFORMED },
+	{ " is not ", REJECT_MALFORMED },
+	{ "not a regular file", REJECT_MALFORMED },
+	{ " does not match ", REJECT_MALFORMED },
+	{ " must list ", REJECT_MALFORMED },
+	{ " file is '", REJECT_MALFORMED },
+	{ " records version ", REJECT_MALFORMED },
+	{ " listed twice", REJECT_MALFORMED },
+	/* the delta chain (state.c, manifest.c) */
+	{ " belongs", REJECT_MALFORMED },
+	{ " both removes ", REJECT_MALFORMED },
+	{ " does not hold", REJECT_MALFORMED },
+	{ " has parent ", REJECT_MALFORMED },
+	{ "a delta without a parent", REJECT_MALFORMED },
+	{ "than the header counts", REJECT_MALFORMED },
+	{ "header counts ", REJECT_MALFORMED },
+	{ " artifacts are listed", REJECT_MALFORMED },
+	{ " has a character other than", REJECT_MALFORMED },
+	{ " holds a ", REJECT_MALFORMED },
+	{ " is too long", REJECT_MALFORMED },
+	{ "id must be ", REJECT_MALFORMED },
+	{ "empty label", REJECT_MALFORMED },
+	{ "label longer than", REJECT_MALFORMED },
+	{ "artifact name ", REJECT_MALFORMED },
+	{ "empty artifact name", REJECT_MALFORMED },
+	{ "archive: ", REJECT_MALFORMED },
+};
+
 enum reject_reason
 metrics_reason(const char *msg)
 {
-	/* The library's messages are stable sentences: match their words.
-	 * Signature refusals first: their messages name files too. */
-	if (strstr(msg, "not signed (no "))
-		return REJECT_UNSIGNED;
-	if (strstr(msg, "signed by another key"))
-		return REJECT_WRONG_KEY;
-	if (strstr(msg, "bad signature"))
-		return REJECT_BAD_SIGNATURE;
-	if (strstr(msg, "blake2b mismatch"))
-		return REJECT_BLAKE2B;
-	if (strstr(msg, "checksum mismatch") || strstr(msg, "changed while"))
-		return REJECT_CHECKSUM;
-	if (strstr(msg, "truncated") || strstr(msg, "longer than") ||
-	    strstr(msg, "more data than"))
-		return REJECT_TRUNCATED;
-	if (strstr(msg, "malformed JSON") || strstr(msg, "is not a") ||
-	    strstr(msg, "does not match its state") || strstr(msg, "format"))
-		return REJECT_MALFORMED;
-	if (strstr(msg, "entry '"))
-		return REJECT_HOSTILE;
-	if (strstr(msg, "No such file"))
-		return REJECT_MISSING;
-	if (strstr(msg, "older than"))
-		return REJECT_OLDER;
-	return REJECT_OTHER;
+	char plain[1024], *hit, *first = NULL;
+	enum reject_reason r = REJECT_OTHER;
+	bool quoted = false;
+	size_t i, n = 0;
+
+	/* 'anything' becomes '' */
+	for (; *msg != '\0' && n + 1 < sizeof(plain); msg++) {
+		if (*msg == '\'')
+			quoted = !quoted;
+		else if (quoted)
+			continue;
+		plain[n++] = *msg;
+	}
+	plain[n] = '\0';
+	/* The first found wins; at the same place, the first listed. */
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		hit = strstr(plain, patterns[i].words);
+		if (hit != NULL && (first == NULL || hit < first)) {
+			first = hit;
+			r = patterns[i].reason;
+		}
+	}
+	return r;
 }
 
 void

@@ -14,7 +14,8 @@
 enum reject_reason {
 	REJECT_CHECKSUM,	/* a checksum did not match */
 	REJECT_TRUNCATED,	/* a file shorter or longer than recorded */
-	REJECT_MALFORMED,	/* state.json or the manifest does not parse */
+	REJECT_MALFORMED,	/* state.json, the manifest or the tar does not
+				 * parse */
 	REJECT_HOSTILE,		/* an archive entry that is not a plain artifact */
 	REJECT_MISSING,		/* a file named by state.json is not there */
 	REJECT_OLDER,		/* older than the version applied */
@@ -22,6 +23,9 @@ enum reject_reason {
 	REJECT_WRONG_KEY,	/* signed by another key */
 	REJECT_BAD_SIGNATURE,	/* the signature does not verify */
 	REJECT_BLAKE2B,		/* XXH128 matches, the signed BLAKE2b not */
+	REJECT_INVALID,		/* an artifact's XML refused (as publish would) */
+	REJECT_TOO_LARGE,	/* over a size limit (a compression bomb) */
+	REJECT_NO_SPACE,	/* the deploy root's file system is full */
 	REJECT_OTHER,
 	REJECT_COUNT,
 };
@@ -38,7 +42,9 @@ struct metrics {
 	uint64_t http[ROUTE_COUNT + 1][METRICS_NCODES + 1];	/* +1: other */
 };
 
-/* Sorts a refusal message into a reason. */
+/* Sorts a refusal message (the library's wording) into a reason. Text the
+ * snapshot controls - anything in single quotes, names, libxml2's account
+ * of a document - cannot choose the reason (see metrics.c). */
 enum reject_reason metrics_reason(const char *msg);
 const char *metrics_reason_name(enum reject_reason r);
 

@@ -598,6 +598,17 @@ out:
 	return rc;
 }
 
+/* arc_check_fn: the XML checks of publish, for a file from the archive. */
+static int
+check_artifact(const struct manifest_entry *e, const char *buf, size_t len,
+    void *arg, struct snap_err *err)
+{
+	if (xmlcheck_validate(arg, artifact_types[e->type].folder, buf, len,
+	    err) == -1)
+		return snap_err_prefix(err, "invalid artifact");
+	return 0;
+}
+
 /* Fills .staging/build with p->target; returns its fd or -1. */
 static int
 build(struct deploy *d, struct build_plan *p, const struct manifest *base,
@@ -632,6 +643,10 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 
 		x.destfd = stagefd;
 		x.file_checked = true;	/* deploy_build() did, up front */
+		if (p->xc != NULL) {
+			x.check = check_artifact;
+			x.check_arg = p->xc;
+		}
 		if (arc_extract(l->archfd, l->archive_f, l->m, &x, err) == -1) {
 			snap_err_prefix(err, "%s", l->archive_f->name);
 			goto fail;

@@ -309,6 +309,7 @@ dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	case ROUTE_DEPLOY_LOCAL:
 		return local_op(rs, conn, q);
 	case ROUTE_SYNC:
+		agent_retry(a);
 		agent_check(a);
 		return respond_json(rs, conn, q, 200, status_json(a));
 	case ROUTE_HEALTHZ:

@@ -59,7 +59,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
     struct snap_err *err)
 {
 	struct snap_version local = SNAP_VERSION_INIT;
-	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd };
+	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd, .xc = a->xc };
 	struct apply_stats st;
 	int rc = -1, rootfd = -1;
 	int64_t start = daemon_now_ms();
@@ -109,6 +109,34 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	return rc;
 }
 
+/*
+ * A refusal for what the files hold, once they matched their checksums (an
+ * entry that is not a plain artifact, invalid XML, over a limit, a tar
+ * that does not parse), is final for those files: trying again at every
+ * poll would only decode - and write into .staging/ - the same bytes
+ * again. A checksum, size, missing file or I/O error may heal by itself.
+ */
+static bool
+is_final(enum reject_reason r)
+{
+	return r == REJECT_HOSTILE || r == REJECT_INVALID ||
+	    r == REJECT_TOO_LARGE || r == REJECT_MALFORMED;
+}
+
+static bool
+refused_before(const struct agent *a, const struct snap_version *v)
+{
+	return a->refused.version == v->st.version &&
+	    strcmp(a->refused.manifest, v->st.manifest.xxh128) == 0 &&
+	    strcmp(a->refused.archive, v->st.archive.xxh128) == 0;
+}
+
+void
+agent_retry(struct agent *a)
+{
+	a->refused.version = 0;
+}
+
 static void
 apply(struct agent *a, struct snap_version *v)
 {
@@ -116,9 +144,26 @@ apply(struct agent *a, struct snap_version *v)
 	uint64_t version = v->st.version;
 	int http;
 
+	if (refused_before(a, v)) {
+		/* Said and counted already; said again only if another
+		 * error (the share went away) came in between. */
+		report_error(a, a->refused.why, false);
+		return;
+	}
 	if (agent_rebuild(a, v, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
 		report_error(a, err.msg, true);
+		if (is_final(metrics_reason(err.msg))) {
+			a->refused.version = version;
+			memcpy(a->refused.manifest, v->st.manifest.xxh128,
+			    sizeof(a->refused.manifest));
+			memcpy(a->refused.archive, v->st.archive.xxh128,
+			    sizeof(a->refused.archive));
+			memcpy(a->refused.why, err.msg, sizeof(a->refused.why));
+			log_info("version %" PRIu64 ": not tried again while "
+			    "state.json names the same files (SIGHUP or POST "
+			    "/api/v1/sync tries again)", version);
+		}
 		return;
 	}
 	clear_error(a);
@@ -340,8 +385,10 @@ run(struct loop *l)
 				log_info("stopping on signal %d", sig);
 				return 0;
 			}
-			if (sig == SIGHUP)
+			if (sig == SIGHUP) {
+				agent_retry(l->a);
 				next_poll = 0;	/* check now */
+			}
 		}
 		if (pfd[1].revents & POLLIN) {
 			flags = watch_drain();

@@ -12,6 +12,16 @@ independent implementation the product's numbers are checked against.
   json-get FILE KEY...     print one value of a JSON document
   file-entry STATE ROLE    print "NAME SIZE XXH128" of a file in state.json
   flip-byte FILE [OFFSET]  invert one byte in place (default: the middle)
+  flip-bit FILE SEED       flip one bit at a random offset (from SEED); print
+                           "OFFSET BIT"
+  forge SYNC_ROOT SPEC     write the next version as a hostile writer on the
+                           share could: every checksum right (see forge)
+  listen PORTFILE COUNTFILE STOP
+                           a loopback TCP listener counting connections
+  one-reject BEFORE AFTER REASON
+                           between two /metrics texts, exactly one refusal
+                           was counted, as REASON ("any": as any one;
+                           "REASON+": one or more, all as REASON)
   reader ROOT OUT STOP     count generations seen per pass (see t30)
   extract-version SYNC V DIR
                            V's tree rebuilt with tar alone: the base
@@ -35,12 +45,17 @@ independent implementation the product's numbers are checked against.
                            state.json checksummed right, state.json last
 """
 import errno
+import io
 import json
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 
 
@@ -247,6 +262,347 @@ def flip_byte(path, offset=None):
         b = f.read(1)
         f.seek(off)
         f.write(bytes([b[0] ^ 0xff]))
+    return 0
+
+
+def flip_bit(path, seed):
+    """Flips one bit of path at an offset and bit drawn from SEED."""
+    rnd = random.Random(seed)
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        off, bit = rnd.randrange(size), rnd.randrange(8)
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ (1 << bit)]))
+    print(off, bit)
+    return 0
+
+
+# --- forge: a hostile writer on the share ---------------------------------
+
+TYPES = ["api", "sequences", "endpoints", "local-entries", "proxy-services",
+         "templates", "inbound-endpoints", "message-stores",
+         "message-processors", "tasks"]
+NS = "http://ws.apache.org/ns/synapse"
+ARTIFACT_MAX = 32 * 1024 * 1024
+
+
+def xxh128(data):
+    p = subprocess.run(["xxhsum", "-H2", "-"], input=data,
+                       capture_output=True, check=True)
+    return p.stdout.split()[0].decode()
+
+
+def xxh128_file(path):
+    p = subprocess.run(["xxhsum", "-H2", "--", path], capture_output=True,
+                       check=True)
+    return p.stdout.split()[0].decode()
+
+
+def now_rfc3339():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def tar_header(path, kind, size, link):
+    ti = tarfile.TarInfo(path)
+    ti.mode = 0o644
+    ti.mtime = int(time.time())
+    ti.size = 0
+    ti.type = {"file": tarfile.REGTYPE, "symlink": tarfile.SYMTYPE,
+               "hardlink": tarfile.LNKTYPE, "chr": tarfile.CHRTYPE,
+               "blk": tarfile.BLKTYPE, "fifo": tarfile.FIFOTYPE,
+               "dir": tarfile.DIRTYPE}[kind]
+    if kind == "file":
+        ti.size = size
+    if kind in ("symlink", "hardlink"):
+        ti.linkname = link
+    if kind in ("chr", "blk"):
+        ti.devmajor, ti.devminor = 1, 3
+    return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def pad512(n):
+    return b"\0" * (-n % 512)
+
+
+class Chunks:
+    """A tar stream as raw bytes and runs of one byte, so that a stream of
+    gigabytes (a bomb) costs kilobytes to hold and to compress."""
+
+    def __init__(self):
+        self.parts = []
+
+    def raw(self, b):
+        if b:
+            self.parts.append(("raw", bytes(b)))
+
+    def run(self, byte, count):
+        if count:
+            self.parts.append(("rle", byte, count))
+
+    def is_small(self):
+        return all(p[0] == "raw" for p in self.parts)
+
+    def to_bytes(self):
+        return b"".join(p[1] for p in self.parts)
+
+    def zstd_by_hand(self):
+        """One zstd frame of raw and RLE blocks (RFC 8878): a valid stream
+        any decoder inflates, written without a compressor."""
+        block_max = 128 * 1024
+        blocks = []
+        for p in self.parts:
+            if p[0] == "raw":
+                b = p[1]
+                for i in range(0, len(b), block_max):
+                    blocks.append((0, b[i:i + block_max]))
+            else:
+                left = p[2]
+                while left:
+                    n = min(left, block_max)
+                    blocks.append((1, n, p[1]))
+                    left -= n
+        # Magic, then a frame header: no content size, window 2^17.
+        out = [b"\x28\xb5\x2f\xfd", b"\x00", bytes([7 << 3])]
+        for i, blk in enumerate(blocks):
+            last = 1 if i == len(blocks) - 1 else 0
+            if blk[0] == 0:
+                hdr = last | (0 << 1) | (len(blk[1]) << 3)
+                out.append(hdr.to_bytes(3, "little") + blk[1])
+            else:
+                hdr = last | (1 << 1) | (blk[1] << 3)
+                out.append(hdr.to_bytes(3, "little") + bytes([blk[2]]))
+        return b"".join(out)
+
+
+def read_version(sync, version=None):
+    """state, manifest ({"header", "artifacts"}: the version's whole tree,
+    its chain applied) and {path: bytes} of VERSION (default: the
+    latest)."""
+    name = "state.json" if version is None else \
+        "snapshots/%d.state.json" % version
+    with open(os.path.join(sync, name), "rb") as f:
+        st = json.load(f)
+    arts, data, head = {}, {}, None
+    for e in st["files"]:
+        path = os.path.join(sync, e["name"])
+        if e["role"] in ("manifest", "delta-manifest"):
+            m = load_manifest(path)
+            head = m["header"]
+            for a in m["artifacts"]:
+                arts[(a["type"], a["name"])] = a
+            for ev in m["events"]:
+                t, n = ev["id"].split("/", 1)
+                if ev["action"] == "UNDEPLOY" and not any(
+                        (a["type"], a["name"]) == (t, n)
+                        for a in m["artifacts"]):
+                    arts.pop((t, n), None)
+                    data.pop("%s/%s.xml" % (t, n), None)
+            continue
+        raw = subprocess.run(["zstd", "-q", "-d", "-c", "--", path],
+                             capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as t:
+            for mem in t.getmembers():
+                data[mem.name] = t.extractfile(mem).read()
+    man = {"header": head, "artifacts": sorted(arts.values(), key=lambda a: (
+        TYPES.index(a["type"]) if a["type"] in TYPES else 99, a["name"]))}
+    return st, man, data
+
+
+def entry_data(e):
+    if "data_file" in e:
+        with open(e["data_file"], "rb") as f:
+            return f.read()
+    if "data_hex" in e:
+        return bytes.fromhex(e["data_hex"])
+    return e.get("data", "").encode("utf-8", "surrogateescape")
+
+
+def write_replace(path, data):
+    tmp = os.path.join(os.path.dirname(path),
+                       ".forge-%d-%s" % (os.getpid(), os.path.basename(path)))
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+
+
+def forge(sync, spec_file):
+    """Writes version V (state.json's + 1) of SYNC from the JSON SPEC:
+
+    base      (default true) start from the artifacts of base_version
+              (default: the latest version)
+    drop      ["TYPE/NAME"...] base artifacts to leave out
+    entries   tar entries appended after the base ones, each
+              {path, kind (file symlink hardlink chr blk fifo dir; none:
+               no tar entry, only a manifest listing),
+               data | data_hex | data_file, link, size (declared in the
+               header; default the data's length), manifest ("TYPE/NAME":
+               list it with the data's size and xxh128), manifest_size}
+    bomb      {type, count, prefix, size, fill (" ": valid XML around a
+               comment of blanks; "\\u0000": zeros)}: count entries of size
+               bytes, listed in the manifest, zstd written by hand (raw and
+               RLE blocks) so that gigabytes cost nothing to make
+    Then the manifest, the archive and the state copy are written with
+    their true sizes and XXH128 (xxhsum -H2), and state.json last, by
+    rename. Prints the version.
+    """
+    with open(spec_file, "rb") as f:
+        spec = json.load(f)
+    with open(os.path.join(sync, "state.json"), "rb") as f:
+        latest = json.load(f)["version"]
+    st, man, data = read_version(sync, spec.get("base_version"))
+    version = latest + 1
+    when = now_rfc3339()
+    drop = set(spec.get("drop", []))
+    chunks = Chunks()
+    arts = []
+    if spec.get("base", True):
+        for a in man["artifacts"]:
+            key = "%s/%s" % (a["type"], a["name"])
+            if key in drop or key + ".xml" not in data:
+                continue	# (a hostile latest version may lack some)
+            body = data[key + ".xml"]
+            chunks.raw(tar_header(key + ".xml", "file", len(body), None))
+            chunks.raw(body + pad512(len(body)))
+            arts.append(dict(a))
+    for e in spec.get("entries", []):
+        body = entry_data(e)
+        kind = e.get("kind", "file")
+        size = e.get("size", len(body))
+        if kind != "none":
+            chunks.raw(tar_header(e["path"], kind, size, e.get("link")))
+        if kind == "file":
+            chunks.raw(body + pad512(len(body)))
+        if "manifest" in e:
+            t, n = e["manifest"].split("/", 1)
+            arts.append({"type": t, "name": n, "labels": ["default"],
+                         "size": e.get("manifest_size", len(body)),
+                         "xxh128": xxh128(body), "updated_at": when})
+    bomb = spec.get("bomb")
+    if bomb:
+        size, fill = bomb.get("size", ARTIFACT_MAX), bomb.get("fill", " ")
+        if fill == " ":
+            head = ('<sequence xmlns="%s" name="bomb"><!--' % NS).encode()
+            tail = b"--></sequence>\n"
+        else:
+            head = tail = b""
+        middle = size - len(head) - len(tail)
+        with tempfile.NamedTemporaryFile() as tf:
+            tf.write(head)
+            tf.write(fill.encode() * middle)
+            tf.write(tail)
+            tf.flush()
+            sum_ = xxh128_file(tf.name)
+        for i in range(bomb["count"]):
+            name = "%s%04d" % (bomb.get("prefix", "bomb"), i)
+            chunks.raw(tar_header("%s/%s.xml" % (bomb["type"], name), "file",
+                                  size, None))
+            chunks.raw(head)
+            chunks.run(ord(fill), middle)
+            chunks.raw(tail + pad512(size))
+            arts.append({"type": bomb["type"], "name": name,
+                         "labels": ["default"], "size": size,
+                         "xxh128": sum_, "updated_at": when})
+    chunks.raw(b"\0" * 1024)
+    if chunks.is_small():
+        archive = subprocess.run(["zstd", "-q", "-3", "-c"],
+                                 input=chunks.to_bytes(), capture_output=True,
+                                 check=True).stdout
+    else:
+        archive = chunks.zstd_by_hand()
+    arts.sort(key=lambda a: (TYPES.index(a["type"]) if a["type"] in TYPES
+                             else 99, a["name"]))
+    head = {"format": 2, "kind": "full", "version": version,
+            "parent_version": latest, "published_at": when,
+            "artifact_count": len(arts), "event_count": 0}
+    mbytes = "".join(json.dumps(x, separators=(",", ":")) + "\n"
+                     for x in [head] + arts).encode()
+    snaps = os.path.join(sync, "snapshots")
+    mname = "snapshots/%d.manifest.json" % version
+    aname = "snapshots/%d.tar.zst" % version
+    state = dict(st)
+    state.update({"version": version, "parent_version": latest,
+                  "base_version": version,
+                  "published_at": when, "last_sync_at": when,
+                  "artifact_count": len(arts),
+                  "files": [
+                      {"role": "manifest", "version": version, "name": mname,
+                       "size": len(mbytes), "xxh128": xxh128(mbytes)},
+                      {"role": "archive", "version": version, "name": aname,
+                       "size": len(archive), "xxh128": xxh128(archive)}]})
+    sbytes = (json.dumps(state, indent=2) + "\n").encode()
+    write_replace(os.path.join(sync, aname), archive)
+    write_replace(os.path.join(sync, mname), mbytes)
+    write_replace(os.path.join(snaps, "%d.state.json" % version), sbytes)
+    write_replace(os.path.join(sync, "state.json"), sbytes)
+    print(version)
+    return 0
+
+
+def listen(portfile, countfile, stop):
+    """Accepts loopback TCP connections until the file `stop` exists,
+    counting them in countfile (rewritten on each) and answering each with
+    a small HTTP response, as a server an XXE would reach."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    s.settimeout(0.05)
+    count = 0
+    write_replace(os.path.abspath(countfile), b"0\n")
+    write_replace(os.path.abspath(portfile),
+                  ("%d\n" % s.getsockname()[1]).encode())
+    while not os.path.exists(stop):
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        count += 1
+        write_replace(os.path.abspath(countfile), ("%d\n" % count).encode())
+        try:
+            c.settimeout(1)
+            c.recv(4096)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                      b"leaked\r\n")
+        except OSError:
+            pass
+        c.close()
+    return 0
+
+
+REJECT = re.compile(r'^artsync_rejects_total\{reason="([a-z_]+)"\} ([0-9]+)$')
+
+
+def rejects(path):
+    out = {}
+    with open(path) as f:
+        for line in f:
+            m = REJECT.match(line.rstrip("\n"))
+            if m:
+                out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def one_reject(before, after, reason):
+    b, a = rejects(before), rejects(after)
+    if not a:
+        return fail("one_reject: no artsync_rejects_total sample in " + after)
+    if set(a) != set(b):
+        return fail("one_reject: reasons changed: %s -> %s"
+                    % (sorted(b), sorted(a)))
+    moved = {r: a[r] - b[r] for r in a if a[r] != b[r]}
+    if reason.endswith("+"):	# REASON+: that one only, by one or more
+        want = reason[:-1]
+        if list(moved) != [want] or moved[want] < 1:
+            return fail("one_reject: wanted only %s to grow, got %s"
+                        % (want, moved))
+        print("%s %d" % (want, a[want]))
+        return 0
+    want = reason if reason != "any" else (list(moved) or ["?"])[0]
+    if moved != {want: 1}:
+        return fail("one_reject: wanted %s +1, got %s" % (reason, moved))
+    print("%s %d" % (want, a[want]))
     return 0
 
 
@@ -607,7 +963,8 @@ def ustar_one(path, data):
 def forge_version(sync, hexpath):
     """Version V+1, full, as a writer on the share could make it: the
     latest full version's artifacts, an archive of one entry at the given
-    path, every checksum right, state.json last."""
+    path, every checksum right, its state copy and state.json alike,
+    state.json last."""
     with open(os.path.join(sync, "state.json"), "rb") as f:
         st = json.load(f)
     old, new = st["version"], st["version"] + 1
@@ -634,10 +991,9 @@ def forge_version(sync, hexpath):
         st["files"].append({"role": role, "version": new,
                             "name": "snapshots/" + name, "size": len(data),
                             "xxh128": sums[name]})
-    tmp = os.path.join(sync, ".state.json.forge")
-    with open(tmp, "w") as f:
-        json.dump(st, f)
-    os.rename(tmp, os.path.join(sync, "state.json"))
+    sbytes = json.dumps(st).encode()
+    write_replace(os.path.join(snaps, "%d.state.json" % new), sbytes)
+    write_replace(os.path.join(sync, "state.json"), sbytes)
     print(new)
     return 0
 
@@ -656,6 +1012,14 @@ def main(argv):
         return file_entry(*args)
     if cmd == "flip-byte" and len(args) in (1, 2):
         return flip_byte(*args)
+    if cmd == "flip-bit" and len(args) == 2:
+        return flip_bit(*args)
+    if cmd == "forge" and len(args) == 2:
+        return forge(*args)
+    if cmd == "listen" and len(args) == 3:
+        return listen(*args)
+    if cmd == "one-reject" and len(args) == 3:
+        return one_reject(*args)
     if cmd == "reader" and len(args) == 3:
         return reader(*args)
     if cmd == "extract-version" and len(args) == 3:

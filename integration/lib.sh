@@ -32,6 +32,9 @@
 #	             any error it reports or any definite leak (`make valgrind`)
 #	TIMEOUT_SCALE every bound of wait_for and stop is multiplied by this
 #	             (default 1; 20 under VALGRIND=1)
+#	PYTHON       the python3 that runs helper.py (default: Debian's
+#	             /usr/bin/python3 when there is one: a version manager's
+#	             shim in PATH can cost 0.2 s a call, and tests make many)
 
 TEST_NAME=$(basename "$0" .sh)
 TEST_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +42,10 @@ REPO=$(cd "$TEST_DIR/.." && pwd)
 ARTSYNC=${ARTSYNC:-$REPO/artsync}
 FIXTURES=${FIXTURES:-$REPO/../shared/fixtures/synapse}
 HELPER="$TEST_DIR/helper.py"
+if [ -z "${PYTHON:-}" ]; then
+	PYTHON=python3
+	[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
+fi
 SRC=${SRC:-src}
 
 # The ten artifact folders (CONTRACT.md); fixtures' multi/ is not one.
@@ -281,14 +288,14 @@ wait_for_log() {
 # type folders; a source tree may lack the empty ones). A symlink or any
 # other non-regular file is a difference.
 same_tree() {
-	python3 "$HELPER" same-tree "$1" "$2"
+	"$PYTHON" "$HELPER" same-tree "$1" "$2"
 }
 
 # release_is_complete DEPLOY_ROOT: current resolves to releases/vV-rS, and
 # releases/vV-rS.json lists exactly the files that directory holds (as
 # TYPE/NAME.xml), with their sizes and XXH128 (as `xxhsum -H2` computes).
 release_is_complete() {
-	python3 "$HELPER" release-complete "$1"
+	"$PYTHON" "$HELPER" release-complete "$1"
 }
 
 # test_exit_code CODE CMD...: CMD exits with exactly CODE. Its output is
@@ -498,7 +505,7 @@ applied_re() {
 
 # state_version SYNC_ROOT: the version state.json names.
 state_version() {
-	python3 "$HELPER" json-get "$1/state.json" version
+	"$PYTHON" "$HELPER" json-get "$1/state.json" version
 }
 
 # leftovers_clean DEPLOY_ROOT [KEEP]: what a crash may leave is gone:
@@ -561,11 +568,40 @@ current_version() {
 # from its base archive and its deltas (helper.py extract-version).
 extract_version() {
 	rm -rf "$3" && mkdir -p "$3" &&
-	python3 "$HELPER" extract-version "$1" "$2" "$3"
+	"$PYTHON" "$HELPER" extract-version "$1" "$2" "$3"
 }
 
 # own_file SYNC_ROOT VERSION manifest|archive: the path below SYNC_ROOT of
 # the version's own file (full, or its delta's).
 own_file() {
-	python3 "$HELPER" own-file "$1" "$2" "$3"
+	"$PYTHON" "$HELPER" own-file "$1" "$2" "$3"
+}
+
+# --- refusals --------------------------------------------------------------
+
+# fetch_metrics EP FILE: GET EP/metrics into FILE (an HTTP error fails).
+fetch_metrics() {
+	curl -sf --max-time 10 -o "$2" "$1/metrics"
+}
+
+# rejects_total FILE: the sum of the artsync_rejects_total samples in FILE.
+rejects_total() {
+	awk '/^artsync_rejects_total\{/ { n += $2 } END { print n + 0 }' "$1"
+}
+
+# one_reject BEFORE AFTER REASON: between two /metrics files, exactly one
+# refusal was counted, as REASON (or as any one reason, for REASON "any";
+# or one or more, all as REASON, for "REASON+"): its sample went up, no
+# other sample moved, and AFTER holds the line
+# artsync_rejects_total{reason="REASON"} N exactly.
+one_reject() {
+	"$PYTHON" "$HELPER" one-reject "$@"
+}
+
+# last_error EP: the last_error that `artsync status --json` reports.
+last_error() {
+	local -
+	set +x
+	"$ARTSYNC" status --endpoint "$1" --json >"$TRASH/.status.json" &&
+	"$PYTHON" "$HELPER" json-get "$TRASH/.status.json" last_error
 }

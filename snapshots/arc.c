@@ -275,82 +275,115 @@ type_dir(struct arc_extract *x, struct outdirs *od, int type,
 	return od->fd[type];
 }
 
-/* Reads one entry's data, checking size and XXH128, writing it if wanted. */
+/* One entry's bytes, held whole until they are verified; reused. */
+struct entry_buf {
+	char *p;
+	size_t cap;
+};
+
+static int
+entry_buf_reserve(struct entry_buf *b, size_t need, struct snap_err *err)
+{
+	size_t ncap = b->cap ? b->cap : ARC_BLOCK;
+	char *np;
+
+	if (need <= b->cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = realloc(b->p, ncap)) == NULL)
+		return snap_err_set(err, "archive: out of memory");
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+/* Writes a verified entry as a new file (never through an existing one). */
+static int
+write_entry(int outdir, const char *folder, const char *file, const char *buf,
+    size_t len, bool do_fsync, struct snap_err *err)
+{
+	int fd, rc = -1;
+
+	if (unlinkat(outdir, file, 0) == -1 && errno != ENOENT)
+		return snap_err_sys(err, errno, "%s/%s: unlink", folder, file);
+	fd = openat(outdir, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd == -1)
+		return snap_err_sys(err, errno, "%s/%s: create", folder, file);
+	if (fsu_write_all(fd, buf, len) == -1)
+		snap_err_sys(err, errno, "%s/%s: write", folder, file);
+	else if (do_fsync && fsync(fd) == -1)
+		snap_err_sys(err, errno, "%s/%s: fsync", folder, file);
+	else
+		rc = 0;
+	if (close(fd) == -1 && rc == 0)
+		rc = snap_err_sys(err, errno, "%s/%s: close", folder, file);
+	return rc;
+}
+
+/*
+ * Reads one entry's data, checking size and XXH128. A wanted entry (outdir
+ * >= 0) is held whole, shown to x->check, and only then written: no byte of
+ * an entry that fails a check ever reaches the destination.
+ */
 static int
 copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
-    int outdir, struct arc_extract *x, struct snap_err *err)
+    int outdir, struct arc_extract *x, struct entry_buf *b,
+    struct snap_err *err)
 {
 	const char *folder = artifact_types[e->type].folder;
 	char file[NAME_MAX_BYTES + 8], got[HASH_HEX_LEN + 1];
 	struct hash_state h;
 	uint64_t total = 0;
-	char buf[ARC_BLOCK];
+	char chunk[ARC_BLOCK], *dst;
 	la_ssize_t n;
-	int fd = -1, rc = -1;
 
 	snprintf(file, sizeof(file), "%s.xml", e->name);
-	if (outdir >= 0) {
-		if (unlinkat(outdir, file, 0) == -1 && errno != ENOENT) {
-			snap_err_sys(err, errno, "%s/%s: unlink", folder, file);
-			goto out;
-		}
-		fd = openat(outdir, file, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd == -1) {
-			snap_err_sys(err, errno, "%s/%s: create", folder, file);
-			goto out;
-		}
-	}
 	hash_init(&h);
-	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+	for (;;) {
+		dst = chunk;
+		if (outdir >= 0) {
+			if (entry_buf_reserve(b, total + ARC_BLOCK, err) == -1)
+				return -1;
+			dst = b->p + total;
+		}
+		if ((n = archive_read_data(a, dst, ARC_BLOCK)) <= 0)
+			break;
 		total += (uint64_t)n;
-		if (total > e->size) {
-			snap_err_set(err, "%s/%s: more data than the %llu bytes "
-			    "the manifest declares", folder, file,
+		if (total > e->size)
+			return snap_err_set(err, "%s/%s: more data than the %llu "
+			    "bytes the manifest declares", folder, file,
 			    (unsigned long long)e->size);
-			goto out;
-		}
-		hash_update(&h, buf, (size_t)n);
-		if (fd >= 0 && fsu_write_all(fd, buf, (size_t)n) == -1) {
-			snap_err_sys(err, errno, "%s/%s: write", folder, file);
-			goto out;
-		}
+		hash_update(&h, dst, (size_t)n);
 	}
-	if (n < 0) {
-		reader_fail(a, r, file, err);
-		goto out;
-	}
+	if (n < 0)
+		return reader_fail(a, r, file, err);
 	hash_final(&h, got);
-	if (total != e->size) {
-		snap_err_set(err, "%s/%s: %llu bytes, the manifest declares %llu "
-		    "(truncated?)", folder, file, (unsigned long long)total,
+	if (total != e->size)
+		return snap_err_set(err, "%s/%s: %llu bytes, the manifest declares "
+		    "%llu (truncated?)", folder, file, (unsigned long long)total,
 		    (unsigned long long)e->size);
-		goto out;
-	}
-	if (strcmp(got, e->xxh128) != 0) {
-		snap_err_set(err, "%s/%s: checksum mismatch (xxh128 %s, manifest "
-		    "says %s)", folder, file, got, e->xxh128);
-		goto out;
-	}
-	if (fd >= 0) {
-		if (x->fsync_files && fsync(fd) == -1) {
-			snap_err_sys(err, errno, "%s/%s: fsync", folder, file);
-			goto out;
-		}
-		x->written++;
-		x->bytes_written += total;
-	}
-	rc = 0;
-out:
-	if (fd >= 0 && close(fd) == -1 && rc == 0)
-		rc = snap_err_sys(err, errno, "%s/%s: close", folder, file);
-	return rc;
+	if (strcmp(got, e->xxh128) != 0)
+		return snap_err_set(err, "%s/%s: checksum mismatch (xxh128 %s, "
+		    "manifest says %s)", folder, file, got, e->xxh128);
+	if (outdir < 0)
+		return 0;
+	if (x->check != NULL && x->check(e, b->p, (size_t)total, x->check_arg,
+	    err) == -1)
+		return snap_err_prefix(err, "%s/%s", folder, file);
+	if (write_entry(outdir, folder, file, b->p, (size_t)total,
+	    x->fsync_files, err) == -1)
+		return -1;
+	x->written++;
+	x->bytes_written += total;
+	return 0;
 }
 
 static int
 extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
     struct arc_extract *x, bool *seen, struct outdirs *od,
-    struct snap_err *err)
+    struct entry_buf *b, struct snap_err *err)
 {
 	char name[NAME_MAX_BYTES + 1];
 	struct archive_entry *ae;
@@ -377,7 +410,7 @@ extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
 		if (x->destfd >= 0 && (x->want == NULL || x->want(e, x->arg)) &&
 		    (outdir = type_dir(x, od, type, err)) == -1)
 			return -1;
-		if (copy_entry(a, r, e, outdir, x, err) == -1)
+		if (copy_entry(a, r, e, outdir, x, b, err) == -1)
 			return -1;
 	}
 	if (st != ARCHIVE_EOF)
@@ -431,6 +464,30 @@ check_b2(struct sign_hash *h, const struct state_file *expect,
 	return 0;
 }
 
+/*
+ * The archive was refused for what it holds. That verdict stands only for
+ * the bytes the state record describes: if the rest of the file does not
+ * make up the recorded size and XXH128, the file changed under us (a
+ * writer still at work), and err says that instead - a reason to try
+ * again, not a verdict on the content.
+ */
+static void
+changed_under_us(struct reader *r, const struct state_file *expect,
+    struct snap_err *err)
+{
+	struct snap_err ignored;
+	char got[HASH_HEX_LEN + 1];
+
+	if (r->too_long || r->read_errno != 0 || reader_drain(r, &ignored) == -1)
+		return;
+	hash_final(&r->hash, got);
+	if (r->seen != expect->size || strcmp(got, expect->xxh128) != 0)
+		snap_err_set(err, "archive changed while it was read (%llu "
+		    "bytes, xxh128 %s; state.json records %llu, %s)",
+		    (unsigned long long)r->seen, got,
+		    (unsigned long long)expect->size, expect->xxh128);
+}
+
 int
 arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 {
@@ -464,9 +521,13 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 	}
 	free(buf);
 	hash_final(&h, got);
-	if (size != expect->size)
+	if (size < expect->size)
 		return snap_err_set(err, "archive is %llu bytes, state.json "
 		    "records %llu (truncated or still being written?)",
+		    (unsigned long long)size, (unsigned long long)expect->size);
+	if (size > expect->size)
+		return snap_err_set(err, "archive is %llu bytes, longer than the "
+		    "%llu state.json records (replaced by another file?)",
 		    (unsigned long long)size, (unsigned long long)expect->size);
 	if (strcmp(got, expect->xxh128) != 0)
 		return snap_err_set(err, "archive checksum mismatch (xxh128 %s, "
@@ -484,6 +545,7 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 {
 	struct archive *a = NULL;
 	struct reader *r = NULL;
+	struct entry_buf b = { NULL, 0 };
 	struct outdirs od;
 	char got[HASH_HEX_LEN + 1];
 	bool *seen = NULL;
@@ -514,8 +576,12 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 		reader_fail(a, r, "open", err);
 		goto out;
 	}
-	if (extract_entries(a, r, m, x, seen, &od, err) == -1 ||
-	    check_complete(m, seen, err) == -1 || reader_drain(r, err) == -1)
+	if (extract_entries(a, r, m, x, seen, &od, &b, err) == -1 ||
+	    check_complete(m, seen, err) == -1) {
+		changed_under_us(r, expect, err);
+		goto out;
+	}
+	if (reader_drain(r, err) == -1)
 		goto out;
 	hash_final(&r->hash, got);
 	if (r->seen != expect->size) {
@@ -536,6 +602,7 @@ out:
 	if (close_dirs(&od, x->fsync_files && rc == 0, err) == -1)
 		rc = -1;
 	archive_read_free(a);
+	free(b.p);
 	free(seen);
 	free(r);
 	return rc;

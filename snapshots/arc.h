@@ -13,8 +13,10 @@
  * missing. Anything else - "..", an absolute path, a symlink, a hardlink, a
  * device, a FIFO, a directory, an entry the manifest does not list, more
  * bytes than declared - refuses the whole snapshot. Wanted entries are
- * written below the destination directory only, as new files (the old name
- * is unlinked first, so no earlier inode is ever written through).
+ * read whole (an artifact is at most ARTIFACT_MAX_BYTES), verified, shown to
+ * the caller's check, and only then written below the destination directory,
+ * as new files (the old name is unlinked first, so no earlier inode is ever
+ * written through).
  */
 #ifndef ARC_H
 #define ARC_H
@@ -44,10 +46,19 @@ void arc_writer_free(struct arc_writer *w);	/* NULL is a no-op */
 /* Decides, per manifest entry, whether the extractor writes it out. */
 typedef bool (*arc_want_fn)(const struct manifest_entry *e, void *arg);
 
+/* Judges the content of an entry that is about to be written (its size and
+ * XXH128 already match the manifest): 0 to write it, -1 with err to refuse
+ * the whole archive. */
+typedef int (*arc_check_fn)(const struct manifest_entry *e, const char *buf,
+    size_t len, void *arg, struct snap_err *err);
+
 struct arc_extract {
 	int destfd;		/* release directory; -1 to verify only */
 	arc_want_fn want;	/* NULL: every entry */
 	void *arg;
+	arc_check_fn check;	/* NULL: none; else called on every entry
+				 * written, before a byte of it is */
+	void *check_arg;
 	bool fsync_files;	/* fsync each file and touched folder */
 	bool file_checked;	/* caller ran arc_check_file() on this fd just
 				 * now: skip that pass (the in-stream hash is

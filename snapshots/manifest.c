@@ -698,6 +698,22 @@ manifest_to_json(const struct manifest *m, char **out, size_t *len,
 	return rc;
 }
 
+int
+manifest_check_total(const struct manifest *m, struct snap_err *err)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	/* Each size is at most ARTIFACT_MAX_BYTES: the sum cannot wrap. */
+	for (i = 0; i < m->n; i++)
+		total += m->entries[i].size;
+	if (total > TREE_MAX_BYTES)
+		return snap_err_set(err, "artifacts add up to %llu bytes, over "
+		    "the %llu-byte limit", (unsigned long long)total,
+		    (unsigned long long)TREE_MAX_BYTES);
+	return 0;
+}
+
 /* --- reading --- */
 
 static int
@@ -893,7 +909,9 @@ reader_finish(struct snap_reader *r, struct snap_err *err)
 		    "events, %zu and %zu are listed",
 		    (unsigned long long)r->entries,
 		    (unsigned long long)r->events, r->m->n, r->m->nev);
-	return manifest_sort(r->m, err);
+	if (manifest_sort(r->m, err) == -1)
+		return -1;
+	return manifest_check_total(r->m, err);
 }
 
 /* Feeds every complete line of buf[0..len); returns the bytes consumed. */
@@ -964,12 +982,15 @@ digest_check(struct digest *d, int fd, uint64_t total, struct snap_err *err)
 	char got[STATE_B2_HEX_LEN + 1];
 	struct stat st;
 
-	if (total != f->size) {
-		if (total > f->size && fstat(fd, &st) == 0 &&
-		    (uint64_t)st.st_size > total)
-			total = (uint64_t)st.st_size;
+	if (total < f->size)
 		return snap_err_set(err, "%" PRIu64 " bytes, state records %"
 		    PRIu64 " (truncated or still being written?)", total,
+		    f->size);
+	if (total > f->size) {
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > total)
+			total = (uint64_t)st.st_size;
+		return snap_err_set(err, "%" PRIu64 " bytes, longer than the %"
+		    PRIu64 " state records (replaced by another file?)", total,
 		    f->size);
 	}
 	hash_final(&d->h, got);

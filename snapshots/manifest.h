@@ -117,7 +117,11 @@ int manifest_write(const struct manifest *m, int fd, struct state_file *f,
 int manifest_to_json(const struct manifest *m, char **out, size_t *len,
     struct snap_err *err);
 
-/* Parses and validates; the result is sorted. NULL with err. */
+/* 0 when the artifacts add up to at most TREE_MAX_BYTES; -1 with err. */
+int manifest_check_total(const struct manifest *m, struct snap_err *err);
+
+/* Parses and validates JSON (and manifest_check_total); the result is
+ * sorted. NULL with err. */
 struct manifest *manifest_from_json(const char *buf, size_t len,
     struct snap_err *err);
 

@@ -16,6 +16,10 @@
 #define NAME_MAX_BYTES 255
 /* No artifact is larger: bounds every read of a file or an archive entry. */
 #define ARTIFACT_MAX_BYTES (32u * 1024 * 1024)
+/* No version's artifacts add up to more: bounds what one apply may decode
+ * and write, whatever the archive's compression ratio (a zstd "bomb" of a
+ * few kilobytes could otherwise inflate to ARTIFACT_MAX_BYTES per entry). */
+#define TREE_MAX_BYTES (1024ull * 1024 * 1024)
 
 struct artifact_type {
 	const char *folder;	/* "proxy-services" */

@@ -547,19 +547,17 @@ peek_version(const char *buf, size_t len, uint64_t *v, struct snap_err *err)
 }
 
 int
-sign_state_read(int rootfd, const char *name, const struct sign_key *pub,
-    struct snap_state *s, struct snap_err *err)
+sign_state_parse(int rootfd, const char *buf, size_t len,
+    const struct sign_key *pub, struct snap_state *s, struct snap_err *err)
 {
-	char *buf = NULL, *sig = NULL, signame[96];
-	size_t len, siglen;
+	char *sig = NULL, signame[96];
+	size_t siglen;
 	uint64_t v;
 	int rc = -1;
 
 	if (pub == NULL)
-		return state_read(rootfd, name, s, err);
+		return state_from_json(buf, len, s, err);
 	memset(s, 0, sizeof(*s));
-	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &buf, &len, err) == -1)
-		return -1;
 	if (peek_version(buf, len, &v, err) == -1)
 		goto out;
 	sign_sig_name(v, signame, sizeof(signame));
@@ -587,11 +585,26 @@ sign_state_read(int rootfd, const char *name, const struct sign_key *pub,
 	}
 	rc = 0;
 out:
-	if (rc == -1) {
+	if (rc == -1)
 		memset(s, 0, sizeof(*s));
-		snap_err_prefix(err, "%s", name);
-	}
-	free(buf);
 	free(sig);
+	return rc;
+}
+
+int
+sign_state_read(int rootfd, const char *name, const struct sign_key *pub,
+    struct snap_state *s, struct snap_err *err)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (pub == NULL)
+		return state_read(rootfd, name, s, err);
+	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &buf, &len, err) == -1)
+		return -1;
+	if ((rc = sign_state_parse(rootfd, buf, len, pub, s, err)) == -1)
+		snap_err_prefix(err, "%s", name);
+	free(buf);
 	return rc;
 }

@@ -134,4 +134,9 @@ int sign_verify(const struct sign_key *pub, const void *buf, size_t len,
 int sign_state_read(int rootfd, const char *name, const struct sign_key *pub,
     struct snap_state *s, struct snap_err *err);
 
+/* The same for bytes already read (signature files are looked up in
+ * rootfd); pub NULL: state_from_json(). */
+int sign_state_parse(int rootfd, const char *buf, size_t len,
+    const struct sign_key *pub, struct snap_state *s, struct snap_err *err);
+
 #endif

@@ -21,6 +21,43 @@
 
 /* --- opening --- */
 
+/*
+ * state.json is the one file no checksum covers, so it is checked against
+ * its twin: it must be byte for byte the copy its version was published
+ * with (snapshots/<V>.state.json). A flipped bit in a field that nothing
+ * else checks (an id, a time) is then refused like any other damage.
+ */
+static int
+open_latest(int rootfd, const struct sign_key *pub, struct snap_state *st,
+    struct snap_err *err)
+{
+	char *buf = NULL, *copy = NULL, name[96];
+	size_t len, clen;
+	int rc = -1;
+
+	if (fsu_read_file(rootfd, STATE_FILE, STATE_MAX_BYTES, &buf, &len,
+	    err) == -1)
+		return -1;
+	if (sign_state_parse(rootfd, buf, len, pub, st, err) == -1) {
+		snap_err_prefix(err, STATE_FILE);
+		goto out;
+	}
+	state_copy_name(st->version, name, sizeof(name));
+	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &copy, &clen,
+	    err) == -1)
+		goto out;
+	if (clen != len || memcmp(buf, copy, len) != 0) {
+		snap_err_set(err, STATE_FILE " differs from its copy %s "
+		    "(damaged, or not written by a publisher)", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(copy);
+	return rc;
+}
+
 static int
 open_state(int rootfd, uint64_t version, const struct sign_key *pub,
     struct snap_state *st, struct snap_err *err)
@@ -28,7 +65,7 @@ open_state(int rootfd, uint64_t version, const struct sign_key *pub,
 	char name[96];
 
 	if (version == 0)
-		return sign_state_read(rootfd, STATE_FILE, pub, st, err);
+		return open_latest(rootfd, pub, st, err);
 	state_copy_name(version, name, sizeof(name));
 	if (sign_state_read(rootfd, name, pub, st, err) == -1)
 		return -1;
@@ -147,6 +184,9 @@ open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
 		    err) == -1)
 			return snap_err_prefix(err, "%s", d->manifest.name);
 	}
+	/* Each delta passed the limit alone; the tree they make must too. */
+	if (st->ndeltas > 0 && manifest_check_total(v->m, err) == -1)
+		return snap_err_prefix(err, "version %" PRIu64, st->version);
 	return 0;
 }
 
@@ -479,6 +519,34 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	return next_version(p, sync_root, err);
 }
 
+/*
+ * A publish that failed before state.json named its version leaves none of
+ * that version's files behind: no reader can want them, and on a full disk
+ * they hold the very space the next try needs. (Temp files are already
+ * gone: fsu_tmp_* removes its own.)
+ */
+static void
+discard_version(struct publisher *p)
+{
+	static void (*const names[])(uint64_t, char *, size_t) = {
+		state_archive_name, state_manifest_name,
+		state_delta_archive_name, state_delta_manifest_name,
+		sign_sig_name, state_copy_name,
+	};
+	struct snap_err ignored;
+	struct snap_state st;
+	char name[96];
+	size_t i;
+
+	if (state_read(p->rootfd, STATE_FILE, &st, &ignored) == 0 &&
+	    st.version == p->version)
+		return;		/* committed; only a last fsync failed */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		names[i](p->version, name, sizeof(name));
+		(void)unlinkat(p->rootfd, name, 0);
+	}
+}
+
 static void
 close_root(struct publisher *p)
 {
@@ -557,6 +625,9 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 			return snap_err_prefix(err, "%s/%s/%s.xml", label,
 			    artifact_types[e->type].folder, e->name);
 	}
+	/* What no secondary would apply is not published. */
+	if (manifest_check_total(cur, err) == -1)
+		return snap_err_prefix(err, "%s", label);
 	return 0;
 }
 
@@ -876,8 +947,10 @@ publish_full(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (commit_version(&p, srcfd, source, cur, &st, err) == -1)
+	if (commit_version(&p, srcfd, source, cur, &st, err) == -1) {
+		discard_version(&p);
 		goto out;
+	}
 	finish_publish(&p, result, version, err);
 	remember(memo, &cur, p.version);
 	rc = 0;
@@ -1086,7 +1159,9 @@ snap_publish_changes(const char *source, const char *sync_root,
 	}
 	if (write_delta(&p, srcfd, source, d, &st, err) == -1 ||
 	    manifest_apply_delta(memo->m, d, err) == -1 ||
+	    manifest_check_total(memo->m, err) == -1 ||
 	    commit_state(&p, &st, d->parent_version, memo->m->n, err) == -1) {
+		discard_version(&p);
 		snap_memo_clear(memo);	/* it may hold d: start afresh */
 		goto out;
 	}
@@ -1173,8 +1248,10 @@ snap_rollback(const char *sync_root, uint64_t to,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (commit_version(&p, treefd, "version", old.m, &st, err) == -1)
+	if (commit_version(&p, treefd, "version", old.m, &st, err) == -1) {
+		discard_version(&p);
 		goto out;
+	}
 	*version = p.version;
 	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
 	rc = 0;

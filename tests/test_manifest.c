@@ -1107,10 +1107,11 @@ test_read_checked(void **state)
 	g = f;
 	g.size = len - 1;
 	assert_null(read_pipe_checked(doc, len, &g, &err));
-	tu_assert_msg(err.msg, "bytes, state records");
+	tu_assert_msg(err.msg, "bytes, longer than the");
 	g.size = 0;
 	assert_null(read_pipe_checked(doc, len, &g, &err));
-	tu_assert_msg(err.msg, "bytes, state records 0");
+	tu_assert_msg(err.msg, "bytes, longer than the 0 state records "
+	    "(replaced by another file?)");
 	/* Recorded and read: an empty file, refused by the parser. */
 	record_of("", 0, &g);
 	assert_null(read_pipe_checked("", 0, &g, &err));
@@ -1138,7 +1139,7 @@ test_read_checked_longer(void **state)
 		assert_int_equal(fsu_write_all(fd, doc, sizeof(doc) - 1), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	assert_null(manifest_read_checked(fd, &f, &err));
-	snprintf(want, sizeof(want), "%zu bytes, state records %zu",
+	snprintf(want, sizeof(want), "%zu bytes, longer than the %zu state",
 	    65 * (sizeof(doc) - 1), sizeof(doc) - 1);
 	tu_assert_msg(err.msg, want);
 	close(fd);
@@ -1613,6 +1614,48 @@ test_from_json_error_text_is_clean(void **state)
 	}
 }
 
+/* A compression bomb's manifest: every entry at the per-artifact limit,
+ * so many that together they pass TREE_MAX_BYTES. Refused as a whole, at
+ * the limit accepted; and manifest_check_total says the same. */
+static void
+test_total_limit(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	const size_t at_limit = TREE_MAX_BYTES / ARTIFACT_MAX_BYTES;
+	struct manifest *m = new_sorted(), *back;
+	char name[16], *json;
+	size_t i, len;
+
+	(void)state;
+	m->version = 2;
+	m->parent_version = 1;
+	for (i = 0; i < at_limit; i++) {
+		snprintf(name, sizeof(name), "b%04zu", i);
+		add(m, SEQ, name, NULL, ARTIFACT_MAX_BYTES, H1, 1);
+	}
+	assert_int_equal(manifest_sort(m, &err), 0);
+	assert_int_equal(manifest_check_total(m, &err), 0);
+	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
+	back = manifest_from_json(json, len, &err);
+	if (back == NULL)
+		fail_msg("at the limit: %s", err.msg);
+	manifest_free(back);
+	free(json);
+
+	/* One byte more. */
+	add(m, EP, "one-more", NULL, 1, H2, 1);
+	assert_int_equal(manifest_sort(m, &err), 0);
+	assert_int_equal(manifest_check_total(m, &err), -1);
+	tu_assert_msg(err.msg, "artifacts add up to 1073741825 bytes, over "
+	    "the 1073741824-byte limit");
+	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
+	assert_null(manifest_from_json(json, len, &err));
+	tu_assert_msg(err.msg, "manifest: artifacts add up to 1073741825 "
+	    "bytes, over the 1073741824-byte limit");
+	free(json);
+	manifest_free(m);
+}
+
 int
 main(void)
 {
@@ -1643,6 +1686,7 @@ main(void)
 		cmocka_unit_test(test_apply_refused),
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test(test_from_json_error_text_is_clean),
+		cmocka_unit_test(test_total_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

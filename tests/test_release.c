@@ -21,10 +21,12 @@
 #include "release.h"
 #include "snap.h"
 #include "testutil.h"
+#include "xmlcheck.h"
 
 struct env {
 	char top[TU_PATH], src[TU_PATH], sync[TU_PATH], dep[TU_PATH];
 	char cur[TU_PATH];
+	struct xmlcheck *xc;	/* for apply: validate what it writes */
 };
 
 static int
@@ -83,6 +85,7 @@ apply(struct env *e, struct deploy *d, struct apply_stats *st,
 	if (snap_open(rootfd, 0, &v, err) == -1)
 		fail_msg("open: %s", err->msg);
 	p.v = &v;
+	p.xc = e->xc;
 	p.upstream = v.m;
 	p.target = ovr_target(v.m, &none, NULL, err);
 	assert_non_null(p.target);
@@ -317,6 +320,55 @@ test_bad_archive_keeps_current_and_releases(void **state)
 	deploy_close(&d);
 }
 
+/*
+ * The publisher here does not validate (no xc), as a writer on the share
+ * who gets every checksum right would not: an apply that validates
+ * refuses the artifact publish would have refused, and writes none of it.
+ */
+static void
+test_invalid_artifact_refused_at_apply(void **state)
+{
+	struct env *e = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], *list, *after;
+	struct apply_stats st;
+	struct deploy d;
+
+	assert_non_null(e->xc = xmlcheck_new(&err));
+	open_deploy(e, &d, 2, true);
+	publish(e);
+	apply_ok(e, &d, &st);
+	tu_path(path, "%s/releases", e->dep);
+	list = tu_list_dir(path);
+
+	tu_path(path, "%s/api/Evil.xml", e->src);
+	tu_write_str(path, "<!DOCTYPE api [<!ENTITY x SYSTEM "
+	    "\"file:///etc/passwd\">]><api xmlns=\"http://ws.apache.org/ns/"
+	    "synapse\" name=\"Evil\" context=\"/e\">&x;</api>");
+	publish(e);
+	assert_int_equal(apply(e, &d, &st, &err), -1);
+	assert_string_equal(err.msg, "snapshots/2.tar.zst: api/Evil.xml: "
+	    "invalid artifact: line 1: DOCTYPE is not allowed in an artifact");
+	assert_string_equal(d.current.name, "v1-r1");
+	tu_path(path, "%s/current/api/Evil.xml", e->dep);
+	assert_false(tu_exists(path));
+	tu_path(path, "%s/.staging", e->dep);
+	tu_assert_dir(path, "");
+	tu_path(path, "%s/releases", e->dep);
+	after = tu_list_dir(path);
+	assert_string_equal(after, list);
+	free(after);
+
+	/* Without a validator (checksums only) it would have gone live. */
+	xmlcheck_free(e->xc);
+	e->xc = NULL;
+	apply_ok(e, &d, &st);
+	tu_path(path, "%s/current/api/Evil.xml", e->dep);
+	assert_true(tu_exists(path));
+	free(list);
+	deploy_close(&d);
+}
+
 static void
 test_start_removes_crash_leftovers(void **state)
 {
@@ -473,6 +525,8 @@ main(void)
 		    test_kept_releases_stay_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bad_archive_keeps_current_and_releases, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_invalid_artifact_refused_at_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_start_removes_crash_leftovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(

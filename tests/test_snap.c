@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -2345,6 +2347,95 @@ test_changes_relabel(void **state)
 	snap_memo_clear(&p.memo);
 }
 
+/*
+ * state.json has no checksum of its own; it must be byte for byte the copy
+ * its version was published with. A hand edit that keeps it valid JSON
+ * (another node_id) is refused like damage, and repaired by a publish.
+ */
+static void
+test_state_must_equal_its_copy(void **state)
+{
+	struct env e;
+	char p[TU_PATH], q[TU_PATH], *buf, *at;
+	size_t len;
+
+	env_init(*state, &e);
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	in_root(&e, "state.json", p);
+	buf = tu_slurp(p, &len);
+	at = strstr(buf, "\"node_1\"");
+	assert_non_null(at);
+	at[6] = '2';		/* "node_2": as valid as before */
+	tu_write(p, buf, len);
+	free(buf);
+	verify_fails(&e, 0, "state.json differs from its copy "
+	    "snapshots/1.state.json");
+	verify_ok(&e, 1, 1);	/* the version itself is intact */
+
+	/* Without its copy, state.json alone is not trusted either. */
+	in_root(&e, "snapshots/1.state.json", q);
+	tu_copy_file(q, p);
+	verify_ok(&e, 0, 1);
+	assert_int_equal(unlink(q), 0);
+	verify_fails(&e, 0, "snapshots/1.state.json: No such file");
+
+	change_hello(&e, "repaired");
+	assert_repaired(&e, 2, "snapshots/1.state.json: No such file");
+	verify_ok(&e, 0, 2);
+}
+
+/*
+ * A publish that fails half-way (here: a file size limit that lets the
+ * archive through and stops the manifest, as a full disk would) leaves
+ * nothing of its version: no archive, no temp file. The next publish,
+ * with room again, takes the same number.
+ */
+static void
+test_failed_publish_leaves_nothing(void **state)
+{
+	enum snap_publish_result res;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct rlimit old, small;
+	char p[TU_PATH], name[32], body[256];
+	struct env e;
+	uint64_t ver;
+	int i, rc;
+
+	/* No fixtures: many tiny artifacts make a manifest several times
+	 * larger than the archive. */
+	tu_path(e.dir, "%s", (const char *)*state);
+	tu_path(e.src, "%s/src", e.dir);
+	tu_path(e.root, "%s/root", e.dir);
+	tu_mkdir(e.src);
+	in_src(&e, "sequences", p);
+	tu_mkdir(p);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "sequences/s%03d.xml", i);
+		in_src(&e, name, p);
+		snprintf(body, sizeof(body), "<sequence xmlns=\"" SYN_NS "\" "
+		    "name=\"s%03d\"/>\n", i);
+		tu_write_str(p, body);
+	}
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 24 * 1024;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	rc = publish(&e, &res, &ver, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, -1);
+	tu_assert_msg(err.msg, "snapshots/1.manifest.json: manifest: write: "
+	    "File too large");
+	in_root(&e, "snapshots", p);
+	tu_assert_dir(p, "");
+	in_root(&e, "", p);
+	tu_assert_dir(p, ".publish.lock,snapshots");
+
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	verify_ok(&e, 0, 1);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -2384,6 +2475,8 @@ main(void)
 		TMP_TEST(test_changes_damaged_chain),
 		TMP_TEST(test_unchanged_over_damaged_archive),
 		TMP_TEST(test_changes_relabel),
+		TMP_TEST(test_state_must_equal_its_copy),
+		TMP_TEST(test_failed_publish_leaves_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
