@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
+#include <sys/stat.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -34,6 +36,15 @@
 #include "snap.h"
 #include "watch.h"
 #include "xmlcheck.h"
+
+/* A file in a type folder that is not NAME.xml: an editor's or sed's temp
+ * file, gone again by the time the tree is quiet (then it costs nothing),
+ * or one that stays (then the rescan refuses it by name, as always). */
+#define STRAYS_MAX 16
+struct stray {
+	int type;
+	char file[256];
+};
 
 struct primary {
 	const struct config *c;
@@ -49,9 +60,29 @@ struct primary {
 	struct snap_change *changes;	/* what may have changed since */
 	size_t nchanges, capchanges;
 	bool changes_unknown;		/* rescan the whole tree */
+	struct stray strays[STRAYS_MAX];	/* not NAME.xml, in a type folder */
+	size_t nstrays;
 	int64_t published_at;		/* wall clock of the last publish */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 };
+
+/* A stray still there: the rescan names it (and refuses the publish). */
+static void
+check_strays(struct primary *p)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < p->nstrays && !p->changes_unknown; i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s/%s", p->c->source,
+		    artifact_types[p->strays[i].type].folder, p->strays[i].file);
+
+		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) == 0 ||
+		    errno != ENOENT)
+			p->changes_unknown = true;
+	}
+}
 
 static void
 publish_now(struct primary *p)
@@ -68,6 +99,7 @@ publish_now(struct primary *p)
 	uint64_t version;
 
 	p->pending = false;
+	check_strays(p);
 	if (snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
 	    &err) == -1) {
@@ -81,6 +113,7 @@ publish_now(struct primary *p)
 		return;
 	}
 	p->nchanges = 0;
+	p->nstrays = 0;
 	p->changes_unknown = false;
 	push_want(p->push, version);
 	p->latest = version;
@@ -94,8 +127,9 @@ publish_now(struct primary *p)
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else
-		log_info("published version %" PRIu64 " in %" PRId64 " ms",
-		    version, daemon_now_ms() - start);
+		log_info("published version %" PRIu64 " in %" PRId64 " ms (%s)",
+		    version, daemon_now_ms() - start, p->memo.rescanned ?
+		    "whole tree read" : "changed files read");
 }
 
 static void
@@ -152,9 +186,14 @@ on_file(const char *dir, const char *name, void *arg)
 		p->changes = n;
 		p->capchanges = ncap;
 	}
-	if (name_from_file(name, p->changes[p->nchanges].name, NULL) == -1)
-		goto unknown;	/* let the rescan name what is wrong */
-	p->changes[p->nchanges++].type = type;
+	if (name_from_file(name, p->changes[p->nchanges].name, NULL) == 0) {
+		p->changes[p->nchanges++].type = type;
+		return;
+	}
+	if (p->nstrays == STRAYS_MAX || strlen(name) >= sizeof(p->strays[0].file))
+		goto unknown;
+	p->strays[p->nstrays].type = type;
+	strcpy(p->strays[p->nstrays++].file, name);
 	return;
 unknown:
 	p->changes_unknown = true;

@@ -55,6 +55,29 @@ test_expect_success 'an edited artifact reaches both' '
 	grep_file "<!-- edited -->" d2/current/sequences/main.xml
 '
 
+# sed -i writes a temp file (sedXXXXXX) beside the artifact and renames it
+# over: the temp file, gone by the time the tree is quiet, must not cost a
+# read of the whole tree.
+test_expect_success 'sed -i: published from the changed files alone' '
+	v0=$(state_version sync) &&
+	sed -i "s/<!-- edited -->/<!-- sed -->/" src/sequences/main.xml &&
+	wait_for 20 "converged && test \$(state_version sync) -gt $v0" &&
+	grep_file "<!-- sed -->" d1/current/sequences/main.xml &&
+	v=$(state_version sync) &&
+	grep_file "published version $v in [0-9]+ ms \\(changed files read\\)" \
+		primary.log
+'
+
+test_expect_success 'a file that is not NAME.xml and stays is refused by name' '
+	v0=$(state_version sync) &&
+	printf "x\n" >src/api/notes.txt &&
+	wait_for_log primary.log "api/notes.txt: not an artifact file" &&
+	test "$(state_version sync)" = "$v0" &&
+	rm src/api/notes.txt &&
+	make_artifact api AfterStray stray &&
+	wait_for 20 "converged && test \$(state_version sync) -gt $v0"
+'
+
 test_expect_success 'a deleted artifact leaves both' '
 	v0=$(state_version sync) &&
 	rm src/endpoints/wsdlEpTest.xml &&
@@ -153,7 +176,7 @@ test_expect_success 'both deploy roots hold complete releases' '
 test_expect_success 'no warning or error was logged but those expected' '
 	! grep -E " (warn|error): " d1.log d2.log &&
 	grep -E " (warn|error): " primary.log >problems &&
-	! grep -E -v "Broken\.xml|watch lost" problems
+	! grep -E -v "Broken\.xml|watch lost|notes\.txt" problems
 '
 
 test_expect_success 'SIGTERM stops all three with status 0' '

@@ -887,6 +887,7 @@ remember(struct snap_memo *memo, struct manifest **m, uint64_t version)
 	snap_memo_clear(memo);
 	memo->m = *m;
 	memo->version = version;
+	memo->rescanned = true;
 	*m = NULL;
 	manifest_clear_events(memo->m);
 }
@@ -1140,6 +1141,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,
 	    err)) == NULL)
 		goto out;
+	memo->rescanned = false;
 	if (d->nev == 0) {
 		*result = SNAP_UNCHANGED;
 		*version = memo->version;

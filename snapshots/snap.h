@@ -94,9 +94,10 @@ int snap_publish(const char *source, const char *sync_root,
 struct snap_memo {
 	struct manifest *m;
 	uint64_t version;
+	bool rescanned;		/* the last publish read the whole tree */
 };
 
-#define SNAP_MEMO_INIT { .m = NULL, .version = 0 }
+#define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */
