@@ -2,9 +2,11 @@
  * fuzz_state.c - libFuzzer target for state_from_json(), the reader of
  * state.json: the first file a secondary reads from the share.
  *
- * What the reader accepts must hold up (ids in the safe alphabet, file names
- * exactly the two we make, checksums hex) and must survive a round trip
- * through state_to_json() unchanged.
+ * What the reader accepts must hold up (ids in the safe alphabet; a base
+ * version and a chain of deltas, strictly rising, that ends at the state's
+ * version; every file name exactly the one we make for its role and
+ * version; checksums hex) and must survive a round trip through
+ * state_to_json() unchanged.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,27 +18,52 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void
+check_file(const struct state_file *f, const char *name)
+{
+	if (strcmp(f->name, name) != 0 || !hash_is_hex(f->xxh128)) {
+		fprintf(stderr, "accepted file '%s' where '%s' belongs\n",
+		    f->name, name);
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_state s, again;
 	char expect[96], *json = NULL;
-	size_t len;
+	uint64_t prev;
+	size_t len, i;
 
 	if (state_from_json((const char *)data, size, &s, &err) == -1) {
 		fuzz_check_msg(err.msg);
 		return 0;
 	}
-	state_manifest_name(s.version, expect, sizeof(expect));
-	if (strcmp(s.manifest.name, expect) != 0)
-		abort();
-	state_archive_name(s.version, expect, sizeof(expect));
-	if (strcmp(s.archive.name, expect) != 0 ||
-	    state_check_id(s.cluster_id, &err) == -1 ||
+	if (state_check_id(s.cluster_id, &err) == -1 ||
 	    state_check_id(s.node_id, &err) == -1 ||
-	    !hash_is_hex(s.manifest.xxh128) || !hash_is_hex(s.archive.xxh128) ||
-	    s.version == 0 || s.parent_version >= s.version)
+	    s.version == 0 || s.parent_version >= s.version ||
+	    s.base_version == 0 || s.base_version > s.version ||
+	    s.ndeltas > STATE_CHAIN_MAX ||
+	    (s.ndeltas == 0) != (s.base_version == s.version))
+		abort();
+	state_manifest_name(s.base_version, expect, sizeof(expect));
+	check_file(&s.manifest, expect);
+	state_archive_name(s.base_version, expect, sizeof(expect));
+	check_file(&s.archive, expect);
+	for (i = 0, prev = s.base_version; i < s.ndeltas; i++) {
+		const struct state_delta *d = &s.deltas[i];
+
+		if (d->version <= prev || d->version > s.version)
+			abort();
+		prev = d->version;
+		state_delta_manifest_name(d->version, expect, sizeof(expect));
+		check_file(&d->manifest, expect);
+		state_delta_archive_name(d->version, expect, sizeof(expect));
+		check_file(&d->archive, expect);
+	}
+	if (s.ndeltas > 0 && prev != s.version)
 		abort();
 	if (state_to_json(&s, &json, &len, &err) == -1) {
 		fprintf(stderr, "state_to_json: %s\n", err.msg);
