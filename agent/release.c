@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "arc.h"
 #include "fsutil.h"
 #include "names.h"
@@ -96,10 +98,16 @@ list_releases(struct deploy *d, struct release **out, size_t *n,
 	return 0;
 }
 
-/* Reads one of our own records, streaming: bounded memory beyond the
- * manifest itself. */
+static void
+upstream_name(uint64_t version, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu64 ".json", version);
+}
+
+/* Reads one file of ours, streaming: bounded memory beyond the manifest
+ * itself. */
 static struct manifest *
-read_record(int dirfd, const char *file, struct snap_err *err)
+read_one(int dirfd, const char *file, struct snap_err *err)
 {
 	struct manifest *m = NULL;
 	int fd;
@@ -109,9 +117,55 @@ read_record(int dirfd, const char *file, struct snap_err *err)
 		snap_err_sys(err, errno, "%s", file);
 		return NULL;
 	}
-	if (fsu_check_regular(fd, file, err) == 0)
-		m = manifest_read(fd, SNAP_MANIFEST_MAX_BYTES, err);
+	if (fsu_check_regular(fd, file, err) == 0 &&
+	    (m = manifest_read(fd, SNAP_MANIFEST_MAX_BYTES, err)) == NULL)
+		snap_err_prefix(err, "%s", file);
 	close(fd);
+	return m;
+}
+
+/*
+ * Reads record `file` in dirfd (release.h): a delta record is applied to
+ * its parent record in upstream/, and so on down to a full one (at most
+ * RECORD_CHAIN_MAX deltas). *depth, when asked, gets the number of deltas.
+ */
+static struct manifest *
+read_record(struct deploy *d, int dirfd, const char *file, unsigned *depth,
+    struct snap_err *err)
+{
+	struct manifest *chain[RECORD_CHAIN_MAX], *m;
+	char parent[32];
+	size_t n = 0;
+
+	while ((m = read_one(dirfd, file, err)) != NULL &&
+	    m->kind == MANIFEST_DELTA) {
+		if (n == RECORD_CHAIN_MAX) {
+			snap_err_set(err, "%s: more than %d deltas above a full "
+			    "record", file, RECORD_CHAIN_MAX);
+			manifest_free(m);
+			m = NULL;
+			break;
+		}
+		chain[n++] = m;
+		upstream_name(m->parent_version, parent, sizeof(parent));
+		dirfd = d->upfd;
+		file = parent;
+	}
+	if (m == NULL && n > 0)
+		snap_err_prefix(err, "upstream");
+	if (depth != NULL)
+		*depth = (unsigned)n;
+	/* Oldest delta first, onto the full record. */
+	while (n > 0) {
+		n--;
+		if (m != NULL && manifest_apply_delta(m, chain[n], err) == -1) {
+			snap_err_prefix(err, "upstream/%" PRIu64 ".json",
+			    chain[n]->version);
+			manifest_free(m);
+			m = NULL;
+		}
+		manifest_free(chain[n]);
+	}
 	return m;
 }
 
@@ -122,7 +176,7 @@ load_manifest(struct deploy *d, const char *name, struct snap_err *err)
 	struct manifest *m;
 
 	snprintf(file, sizeof(file), "%s.json", name);
-	if ((m = read_record(d->relfd, file, err)) == NULL)
+	if ((m = read_record(d, d->relfd, file, NULL, err)) == NULL)
 		snap_err_prefix(err, "releases");
 	return m;
 }
@@ -229,12 +283,6 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 
 static void apply_retention(struct deploy *d);
 
-static void
-upstream_name(uint64_t version, char *out, size_t len)
-{
-	snprintf(out, len, "%" PRIu64 ".json", version);
-}
-
 /* Upstream's record of the current version; missing is survivable (the
  * next sync writes it again), so it is only left NULL. */
 static void
@@ -244,7 +292,8 @@ load_upstream(struct deploy *d)
 	char name[32];
 
 	upstream_name(d->current.version, name, sizeof(name));
-	d->upstream_m = read_record(d->upfd, name, &ignored);
+	d->upstream_m = read_record(d, d->upfd, name, &d->upstream_depth,
+	    &ignored);
 }
 
 static int
@@ -320,10 +369,128 @@ deploy_close(struct deploy *d)
 	d->upfd = d->relfd = d->rootfd = -1;
 }
 
-/* The release to recycle: the keep-th newest, if it is not current. */
+/* --- what a recycled release must change --- */
+
+struct key {
+	int type;
+	const char *name;		/* into one of the keyset's records */
+};
+
+/*
+ * The artifacts that may differ between a retired release and the target,
+ * when both hold exactly an upstream version and the versions between them
+ * are known as deltas (patch_keys): what those deltas name, changed or
+ * removed. Then recycling costs what changed, not the tree.
+ */
+struct keyset {
+	bool valid;
+	struct manifest *recs[RECORD_CHAIN_MAX];	/* delta records read */
+	size_t nrecs;
+	struct key *k;
+	size_t n;
+};
+
+static void
+keyset_free(struct keyset *ks)
+{
+	size_t i;
+
+	for (i = 0; i < ks->nrecs; i++)
+		manifest_free(ks->recs[i]);
+	free(ks->k);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/* Adds what delta m names: its artifacts and its events' (removals). */
+static int
+keys_add(struct keyset *ks, const struct manifest *m)
+{
+	struct key *k = realloc(ks->k, (ks->n + m->n + m->nev + 1) *
+	    sizeof(*k));
+	size_t i;
+
+	if (k == NULL)
+		return -1;
+	ks->k = k;
+	for (i = 0; i < m->n; i++)
+		ks->k[ks->n++] = (struct key){ m->entries[i].type,
+		    m->entries[i].name };
+	for (i = 0; i < m->nev; i++)
+		ks->k[ks->n++] = (struct key){ m->events[i].type,
+		    m->events[i].name };
+	return 0;
+}
+
+static bool
+same_file(int dir1, const char *f1, int dir2, const char *f2)
+{
+	struct stat a, b;
+
+	return fstatat(dir1, f1, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dir2, f2, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Fills ks for recycling release `base` into p->target, or returns -1 when
+ * that needs the base's full record: the target is filtered or overridden,
+ * the base's record is not its upstream record (a hard link, release.h),
+ * or a version between them has no delta record.
+ */
+static int
+keys_since(struct deploy *d, const struct release *base,
+    const struct build_plan *p, struct keyset *ks)
+{
+	const struct manifest *have = d->upstream_m;
+	const struct snap_version *v = p->v;
+	char rec[RELEASE_NAME_MAX + 8], up[32];
+	struct snap_err ignored;
+	struct manifest *m;
+	uint64_t x;
+	size_t i;
+
+	if (p->target != p->upstream || have == NULL ||
+	    have->version < base->version)
+		return -1;
+	if (v != NULL ? !v->from_delta || v->nlayers == 0 ||
+	    v->layers[0].m->parent_version != have->version :
+	    p->upstream != have)
+		return -1;
+	snprintf(rec, sizeof(rec), "%s.json", base->name);
+	upstream_name(base->version, up, sizeof(up));
+	if (!same_file(d->relfd, rec, d->upfd, up))
+		return -1;
+	for (x = have->version; x > base->version; x = m->parent_version) {
+		upstream_name(x, up, sizeof(up));
+		if (ks->nrecs == RECORD_CHAIN_MAX ||
+		    (m = read_one(d->upfd, up, &ignored)) == NULL)
+			goto fail;
+		ks->recs[ks->nrecs++] = m;
+		if (m->kind != MANIFEST_DELTA || m->version != x ||
+		    keys_add(ks, m) == -1)
+			goto fail;
+	}
+	if (x != base->version)
+		goto fail;
+	for (i = 0; v != NULL && i < v->nlayers; i++)
+		if (keys_add(ks, v->layers[i].m) == -1)
+			goto fail;
+	ks->valid = true;
+	return 0;
+fail:
+	keyset_free(ks);
+	return -1;
+}
+
+/*
+ * The release to recycle: the keep-th newest, if it is not current. What
+ * it must change is known by ks (keys_since) or, failing that, by its
+ * record *bm (from the cache, else read).
+ */
 static int
 pick_base(struct deploy *d, const struct release *list, size_t n,
-    struct release *base, struct manifest **bm, struct snap_err *err)
+    const struct build_plan *p, struct release *base, struct manifest **bm,
+    struct keyset *ks, struct snap_err *err)
 {
 	struct snap_err ignored;
 
@@ -333,14 +500,19 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	*base = list[n - d->keep];
 	if (is_current(d, base->name))
 		return 0;
-	/* A release whose record we cannot read is simply not reused. */
-	if ((*bm = cache_take(d, base->name)) == NULL)
-		*bm = load_manifest(d, base->name, &ignored);
-	if (*bm == NULL)
-		return 0;
+	if (keys_since(d, base, p, ks) == 0) {
+		cache_drop(d, base->name);
+	} else {
+		/* A release whose record we cannot read is not reused. */
+		if ((*bm = cache_take(d, base->name)) == NULL)
+			*bm = load_manifest(d, base->name, &ignored);
+		if (*bm == NULL)
+			return 0;
+	}
 	if (renameat(d->relfd, base->name, d->rootfd, BUILD) == -1) {
 		manifest_free(*bm);
 		*bm = NULL;
+		keyset_free(ks);
 		return snap_err_sys(err, errno, "releases/%s: rename to "
 		    BUILD, base->name);
 	}
@@ -365,9 +537,11 @@ base_has(const struct manifest *base, const struct manifest_entry *e)
 	return b != NULL && strcmp(b->xxh128, e->xxh128) == 0;
 }
 
+/* Marks the target entries base lacks (all, without a base), when
+ * `compare`; none otherwise (patch_keys marks them). */
 static int
 need_init(struct need *n, const struct manifest *target,
-    const struct manifest *base)
+    const struct manifest *base, bool compare)
 {
 	size_t i;
 
@@ -375,7 +549,7 @@ need_init(struct need *n, const struct manifest *target,
 	n->count = 0;
 	if ((n->todo = calloc(target->n + 1, sizeof(*n->todo))) == NULL)
 		return -1;
-	for (i = 0; i < target->n; i++)
+	for (i = 0; compare && i < target->n; i++)
 		if (!base_has(base, &target->entries[i])) {
 			n->todo[i] = true;
 			n->count++;
@@ -426,7 +600,37 @@ remove_dropped(int stagefd, const struct manifest *base,
 	return 0;
 }
 
-/* Every type folder exists (empty or not) and is on disk. */
+/* Unlinks every file ks names from the recycled release; those the
+ * target holds are to be written again. */
+static int
+patch_keys(int stagefd, const struct keyset *ks, struct need *n,
+    size_t *removed, bool *touched, struct snap_err *err)
+{
+	char path[NAME_MAX_BYTES + 64];
+	const struct manifest_entry *t;
+	size_t i, at;
+
+	for (i = 0; i < ks->n; i++) {
+		const struct key *k = &ks->k[i];
+
+		t = manifest_find(n->target, k->type, k->name);
+		snprintf(path, sizeof(path), "%s/%s.xml",
+		    artifact_types[k->type].folder, k->name);
+		if (unlinkat(stagefd, path, 0) == 0) {
+			touched[k->type] = true;
+			*removed += t == NULL;
+		} else if (errno != ENOENT) {
+			return snap_err_sys(err, errno, "%s: unlink", path);
+		}
+		if (t == NULL || n->todo[at = (size_t)(t - n->target->entries)])
+			continue;
+		n->todo[at] = true;
+		n->count++;
+		touched[k->type] = true;
+	}
+	return 0;
+}
+
 /* Creates the type folders a fresh build lacks. */
 static int
 make_folders(int stagefd, struct snap_err *err)
@@ -609,10 +813,14 @@ check_artifact(const struct manifest_entry *e, const char *buf, size_t len,
 	return 0;
 }
 
-/* Fills .staging/build with p->target; returns its fd or -1. */
+/*
+ * Fills .staging/build with p->target; returns its fd or -1. The build is
+ * a recycled release when base (its record) or ks (what it must change)
+ * is given, else new.
+ */
 static int
 build(struct deploy *d, struct build_plan *p, const struct manifest *base,
-    struct apply_stats *st, struct snap_err *err)
+    const struct keyset *ks, struct apply_stats *st, struct snap_err *err)
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
@@ -620,22 +828,24 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	int stagefd;
 	size_t i;
 
-	if (base == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
+	if (base == NULL && ks == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
 	if ((stagefd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
 		return -1;
-	if (need_init(&n, p->target, base) == -1) {
+	if (need_init(&n, p->target, ks != NULL ? NULL : base,
+	    ks == NULL) == -1) {
 		snap_err_set(err, "out of memory");
 		goto fail;
 	}
-	x.fsync_files = n.count <= FSYNC_EACH_MAX;
-	for (i = 0; i < p->target->n; i++)
+	for (i = 0; ks == NULL && i < p->target->n; i++)
 		if (n.todo[i] || base == NULL)
 			touched[p->target->entries[i].type] = true;
-	if (make_folders(stagefd, err) == -1 ||
+	if (make_folders(stagefd, err) == -1 || (ks != NULL ?
+	    patch_keys(stagefd, ks, &n, &st->removed, touched, err) :
 	    remove_dropped(stagefd, base, p->target, &st->removed, touched,
-	    err) == -1)
+	    err)) == -1)
 		goto fail;
+	x.fsync_files = n.count <= FSYNC_EACH_MAX;
 	/* Newest layer first: a file changed twice is taken from the delta
 	 * that holds the target's copy, and only once. */
 	for (i = p->v != NULL ? p->v->nlayers : 0; i-- > 0;) {
@@ -670,32 +880,101 @@ fail:
 	return -1;
 }
 
-/* Drops upstream records no kept release refers to. */
+/* The parent of upstream record `version` (0: a full record), from its
+ * first line alone. 0, or -1 when that line cannot be read. */
+static int
+record_parent(struct deploy *d, uint64_t version, uint64_t *parent)
+{
+	char name[32], buf[1024], *nl;
+	const char *kind;
+	json_t *head;
+	ssize_t n;
+	int fd, rc = -1;
+
+	upstream_name(version, name, sizeof(name));
+	fd = openat(d->upfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n <= 0 || (nl = memchr(buf, '\n', (size_t)n)) == NULL ||
+	    (head = json_loadb(buf, (size_t)(nl - buf), 0, NULL)) == NULL)
+		return -1;
+	kind = json_string_value(json_object_get(head, "kind"));
+	if (kind != NULL && strcmp(kind, "full") == 0) {
+		*parent = 0;
+		rc = 0;
+	} else if (kind != NULL && strcmp(kind, "delta") == 0 &&
+	    json_is_integer(json_object_get(head, "parent_version"))) {
+		*parent = (uint64_t)json_integer_value(json_object_get(head,
+		    "parent_version"));
+		rc = 0;
+	}
+	json_decref(head);
+	return rc;
+}
+
+static bool
+holds(const uint64_t *set, size_t n, uint64_t v)
+{
+	while (n-- > 0)
+		if (set[n] == v)
+			return true;
+	return false;
+}
+
+/* Adds `version` and the records its record is a delta on to *set; -1
+ * when a record on the way cannot be read (then nothing is pruned). */
+static int
+need_chain(struct deploy *d, uint64_t version, uint64_t *set, size_t *n)
+{
+	uint64_t parent;
+	unsigned depth;
+
+	for (depth = 0; version != 0 && !holds(set, *n, version); depth++) {
+		if (depth > RECORD_CHAIN_MAX ||
+		    record_parent(d, version, &parent) == -1)
+			return -1;
+		set[(*n)++] = version;
+		version = parent;
+	}
+	return 0;
+}
+
+/* Drops upstream records no kept release needs: its own, and for a delta
+ * record the records down to a full one. */
 static void
 prune_upstream(struct deploy *d, const struct release *list, size_t n)
 {
+	uint64_t v, *need;
+	size_t i, nneed = 0;
 	struct dirent *de;
-	uint64_t v;
-	size_t i;
-	bool used;
+	bool ok;
 	DIR *dir;
 	char *end;
 
-	if ((dir = fsu_opendir_dup(d->upfd)) == NULL)
+	need = malloc((n + 1) * (RECORD_CHAIN_MAX + 1) * sizeof(*need));
+	if (need == NULL)
 		return;
+	ok = !d->has_current ||
+	    need_chain(d, d->current.version, need, &nneed) == 0;
+	for (i = 0; ok && i < n; i++)
+		ok = need_chain(d, list[i].version, need, &nneed) == 0;
+	/* A record that cannot be read: whatever it stood on stays. */
+	if (!ok || (dir = fsu_opendir_dup(d->upfd)) == NULL) {
+		free(need);
+		return;
+	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		v = strtoull(de->d_name, &end, 10);
-		if (strcmp(end, ".json") != 0)
-			continue;
-		used = d->has_current && d->current.version == v;
-		for (i = 0; i < n && !used; i++)
-			used = list[i].version == v;
-		if (!used)
+		if (strcmp(end, ".json") == 0 && !holds(need, nneed, v))
 			unlinkat(d->upfd, de->d_name, 0);
 	}
 	closedir(dir);
+	free(need);
 }
 
 /* Keeps the newest `keep` releases (and current, whatever its age). */
@@ -762,18 +1041,52 @@ write_release_record(struct deploy *d, const char *json,
 	return write_manifest(d->relfd, json, p->target, err);
 }
 
+/*
+ * Upstream's record of p->upstream. Opened as deltas on the version whose
+ * record upstream_m was read from (or written as), the records are those
+ * deltas as they came, one per version: a few hundred bytes, where the
+ * full record of a 100,000-artifact tree is 25 MB. A full record when the
+ * version was opened in full, or RECORD_CHAIN_MAX deltas are reached.
+ * *depth gets the new record's.
+ */
+static int
+write_upstream(struct deploy *d, const struct build_plan *p, unsigned *depth,
+    struct snap_err *err)
+{
+	const struct snap_version *v = p->v;
+	char name[32];
+	size_t i;
+
+	if (v != NULL && v->from_delta && v->nlayers > 0 &&
+	    d->upstream_m != NULL &&
+	    v->layers[0].m->parent_version == d->upstream_m->version &&
+	    d->upstream_depth + v->nlayers <= RECORD_CHAIN_MAX) {
+		for (i = 0; i < v->nlayers; i++) {
+			upstream_name(v->layers[i].m->version, name,
+			    sizeof(name));
+			if (write_manifest(d->upfd, name, v->layers[i].m,
+			    err) == -1)
+				return -1;
+		}
+		*depth = d->upstream_depth + (unsigned)v->nlayers;
+		return 0;
+	}
+	*depth = 0;
+	upstream_name(p->upstream->version, name, sizeof(name));
+	return write_manifest(d->upfd, name, p->upstream, err);
+}
+
 static int
 publish_release(struct deploy *d, const struct release *r,
-    const struct build_plan *p, struct snap_err *err)
+    const struct build_plan *p, unsigned *depth, struct snap_err *err)
 {
 	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
 
 	/* Upstream's record first, so a release never names a missing one. */
-	if (p->upstream != d->upstream_m) {
-		upstream_name(p->upstream->version, json, sizeof(json));
-		if (write_manifest(d->upfd, json, p->upstream, err) == -1)
-			return snap_err_prefix(err, "upstream");
-	}
+	*depth = d->upstream_depth;
+	if (p->upstream != d->upstream_m &&
+	    write_upstream(d, p, depth, err) == -1)
+		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
 	if (write_release_record(d, json, p, err) == -1)
 		return -1;
@@ -813,8 +1126,10 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
     struct snap_err *err)
 {
 	struct release *list = NULL, base, next;
+	struct keyset ks = { .valid = false };
 	struct manifest *bm = NULL;
 	uint64_t serial;
+	unsigned depth;
 	size_t n, i;
 	int stagefd = -1, rc = -1;
 
@@ -833,9 +1148,9 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	serial = n > 0 ? list[n - 1].serial + 1 : 1;
 	if (d->has_current && d->current.serial >= serial)
 		serial = d->current.serial + 1;
-	if (pick_base(d, list, n, &base, &bm, err) == -1)
+	if (pick_base(d, list, n, p, &base, &bm, &ks, err) == -1)
 		goto out;
-	if (bm != NULL) {
+	if (bm != NULL || ks.valid) {
 		char json[RELEASE_NAME_MAX + 8];
 
 		/* Its directory has left releases/; its record goes too. */
@@ -844,12 +1159,13 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 		st->recycled = true;
 		snprintf(st->base, sizeof(st->base), "%s", base.name);
 	}
-	if ((stagefd = build(d, p, bm, st, err)) == -1)
+	if ((stagefd = build(d, p, bm, ks.valid ? &ks : NULL, st, err)) == -1)
 		goto out;
 	release_make(&next, p->upstream->version, serial);
-	if (publish_release(d, &next, p, err) == -1)
+	if (publish_release(d, &next, p, &depth, err) == -1)
 		goto out;
 	install_manifests(d, p->target, p->upstream);
+	d->upstream_depth = depth;
 	p->target = p->upstream = NULL;
 	d->current = next;
 	d->has_current = true;
@@ -864,6 +1180,7 @@ out:
 		(void)fsu_remove_tree(d->rootfd, BUILD, &ignored);
 	}
 	manifest_free(bm);
+	keyset_free(&ks);
 	free(list);
 	return rc;
 }

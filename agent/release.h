@@ -76,6 +76,17 @@ struct release {
  * A bigger tree reads the record instead. Records never change once
  * written, so a cached copy cannot go stale.
  */
+/*
+ * Records (upstream/<V>.json, releases/<name>.json) are manifests. Where a
+ * version was applied as deltas on the one before, upstream/ records the
+ * deltas as they came (kind "delta", parent_version P: the difference from
+ * upstream/<P>.json), so that an apply writes what changed, not the tree;
+ * a full record is written at most every RECORD_CHAIN_MAX deltas. A
+ * release's record is a hard link to its upstream record when it holds
+ * exactly that version, else a full manifest of what it holds.
+ */
+#define RECORD_CHAIN_MAX 64
+
 #define RELEASE_CACHE_MAX 8
 #define RELEASE_CACHE_ENTRIES 60000
 
@@ -97,6 +108,7 @@ struct deploy {
 					 * upstream_m itself) */
 	struct manifest *upstream_m;	/* its upstream version's; owned, may
 					 * be NULL if the record is missing */
+	unsigned upstream_depth;	/* deltas under upstream_m's record */
 	struct release_cached cache[RELEASE_CACHE_MAX];
 };
 

@@ -150,7 +150,7 @@ def release_complete(root):
     name = m.group(1)
     rel_dir = os.path.join(root, "releases", name)
     try:
-        manifest = load_manifest(rel_dir + ".json")
+        manifest = load_record(rel_dir + ".json")
         files = list_files(rel_dir)
     except (OSError, ValueError) as e:
         return fail("release_is_complete: %s: %s" % (name, e))
@@ -195,6 +195,32 @@ def load_manifest(path):
     n = head["artifact_count"]
     return {"header": head, "artifacts": docs[1:1 + n],
             "events": docs[1 + n:]}
+
+
+def load_record(path):
+    """A deploy root's record (releases/NAME.json or upstream/V.json) as a
+    full manifest: a delta record ("kind": "delta") is applied to its
+    parent, upstream/<parent_version>.json, and so on down to a full one.
+    """
+    up = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+        path))), "upstream")
+    chain = [load_manifest(path)]
+    while chain[-1]["header"]["kind"] == "delta":
+        if len(chain) > 65:
+            raise ValueError("%s: record chain over 64 deltas" % path)
+        chain.append(load_manifest(os.path.join(
+            up, "%d.json" % chain[-1]["header"]["parent_version"])))
+    arts = {(a["type"], a["name"]): a for a in chain.pop()["artifacts"]}
+    while chain:
+        d = chain.pop()
+        listed = {(a["type"], a["name"]) for a in d["artifacts"]}
+        for ev in d["events"]:
+            key = tuple(ev["id"].split("/", 1))
+            if ev["action"] == "UNDEPLOY" and key not in listed:
+                arts.pop(key, None)
+        for a in d["artifacts"]:
+            arts[(a["type"], a["name"])] = a
+    return {"header": None, "artifacts": list(arts.values()), "events": []}
 
 
 def manifest_json(path):
@@ -743,7 +769,7 @@ def release_record(path):
         key = (path, st.st_ino, st.st_size, st.st_mtime_ns)
         if key in RECORDS:
             return RECORDS[key]
-    m = load_manifest(path)
+    m = load_record(path)
     if len(RECORDS) > 64:
         RECORDS.clear()
     RECORDS[key] = {"%s/%s.xml" % (a["type"], a["name"]): (a["size"], a["xxh128"])

@@ -254,6 +254,8 @@ manifest_same_content(const struct manifest *a, const struct manifest *b)
 {
 	size_t i;
 
+	if (a == b)
+		return true;
 	if (a->n != b->n)
 		return false;
 	for (i = 0; i < a->n; i++) {

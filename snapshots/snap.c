@@ -298,8 +298,12 @@ file_version(const char *name)
 
 /*
  * The lowest version whose files a retained version needs: each of the
- * newest `keep` versions needs its base and its chain. A state copy that
- * cannot be read needs nothing (it cannot be opened anyway).
+ * newest `keep` versions needs its base and its chain. A version is full
+ * (its own base) or a delta on the version before it (that one's base), so
+ * bases never go down as versions go up: the oldest retained version that
+ * can be read names the lowest base, and one state copy is read, not
+ * `keep`. A state copy that cannot be read needs nothing (it cannot be
+ * opened anyway).
  */
 static uint64_t
 retention_floor(int rootfd, uint64_t latest, unsigned keep)
@@ -314,8 +318,11 @@ retention_floor(int rootfd, uint64_t latest, unsigned keep)
 	for (v = latest - keep + 1; v <= latest; v++) {
 		state_copy_name(v, name, sizeof(name));
 		if (state_read(rootfd, name, st, &ignored) == 0 &&
-		    st->version == v && st->base_version < floor)
-			floor = st->base_version;
+		    st->version == v) {
+			if (st->base_version < floor)
+				floor = st->base_version;
+			break;
+		}
 	}
 	if (state_read(rootfd, STATE_FILE, st, &ignored) == 0 &&
 	    st->base_version < floor)
@@ -874,8 +881,8 @@ void
 snap_memo_clear(struct snap_memo *memo)
 {
 	manifest_free(memo->m);
-	memo->m = NULL;
-	memo->version = 0;
+	free(memo->seen);
+	*memo = (struct snap_memo)SNAP_MEMO_INIT;
 }
 
 /* Keeps what was just published (or found unchanged) in memo. */
@@ -972,12 +979,32 @@ snap_publish(const char *source, const char *sync_root,
 
 /* --- publishing what changed --- */
 
-/* Whether the file f names is there, regular, with f's size, XXH128 and
- * BLAKE2b (when recorded). */
+static void
+seen_of(const char *name, const struct stat *st, struct snap_seen *out)
+{
+	memset(out, 0, sizeof(*out));	/* compared with memcmp */
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->dev = st->st_dev;
+	out->ino = st->st_ino;
+	out->size = (uint64_t)st->st_size;
+	out->mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	out->ctime_ns = st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+}
+
+/*
+ * Whether the file f names is there, regular, with f's size, XXH128 and
+ * BLAKE2b (when recorded). A file memo saw intact and that no write or
+ * rename has touched since (same inode, size, mtime and ctime: a writer
+ * cannot set ctime) is not read again: a publish costs a stat per chain
+ * file, not a read.
+ */
 static bool
-is_intact(int rootfd, const struct state_file *f)
+is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
 {
 	struct snap_err ignored;
+	struct snap_seen now;
+	struct stat st;
+	size_t i;
 	bool ok;
 	int fd;
 
@@ -985,9 +1012,25 @@ is_intact(int rootfd, const struct state_file *f)
 	    O_CLOEXEC);
 	if (fd == -1)
 		return false;
-	ok = fsu_check_regular(fd, f->name, &ignored) == 0 &&
-	    arc_check_file(fd, f, &ignored) == 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
+	seen_of(f->name, &st, &now);
+	for (i = 0; i < memo->nseen; i++)
+		if (memcmp(&memo->seen[i], &now, sizeof(now)) == 0) {
+			close(fd);
+			return (uint64_t)st.st_size == f->size;
+		}
+	ok = arc_check_file(fd, f, &ignored) == 0;
 	close(fd);
+	if (ok && memo->seen == NULL)
+		memo->seen = calloc(2 * STATE_CHAIN_MAX, sizeof(*memo->seen));
+	if (ok && memo->seen != NULL) {
+		if (memo->nseen == 2 * STATE_CHAIN_MAX)
+			memo->nseen = 0;	/* full: forget, read again */
+		memo->seen[memo->nseen++] = now;
+	}
 	return ok;
 }
 
@@ -1003,7 +1046,7 @@ is_intact(int rootfd, const struct state_file *f)
  */
 static int
 open_root_on(struct publisher *p, const char *sync_root,
-    const struct snap_memo *memo, struct snap_err *err)
+    struct snap_memo *memo, struct snap_err *err)
 {
 	struct snap_err ignored;
 	size_t i;
@@ -1013,12 +1056,12 @@ open_root_on(struct publisher *p, const char *sync_root,
 	if (sign_state_read(p->rootfd, STATE_FILE, p->o->key, &p->prev.st,
 	    &ignored) == -1 || p->prev.st.version != memo->version)
 		return 1;
-	/* The deltas are small: check them all, manifest and archive (the
-	 * base was checked when memo was made). One damaged file and no
-	 * reader could open a delta on them. */
+	/* The deltas: all of them, manifest and archive (the base was
+	 * checked when memo was made). One damaged file and no reader could
+	 * open a delta on them. */
 	for (i = 0; i < p->prev.st.ndeltas; i++)
-		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest) ||
-		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive))
+		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest, memo) ||
+		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
 	p->have_prev = true;
 	p->version = highest_on_disk(p->snapfd);

@@ -88,16 +88,28 @@ int snap_publish(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err);
 
+/* A chain file found intact, known by what a write or a rename over it
+ * would change. */
+struct snap_seen {
+	char name[96];
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
 /* What a long-running publisher remembers of its last publish: the full
  * content of that version, so that the next publish need read only what
- * changed. */
+ * changed; and the chain files it checked, so that the next publish need
+ * only stat them. */
 struct snap_memo {
 	struct manifest *m;
 	uint64_t version;
 	bool rescanned;		/* the last publish read the whole tree */
+	struct snap_seen *seen;	/* 2 * STATE_CHAIN_MAX slots, or NULL */
+	size_t nseen;
 };
 
-#define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false }
+#define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false, \
+	.seen = NULL, .nseen = 0 }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */

@@ -222,6 +222,135 @@ test_patching_removes_deleted_artifacts(void **state)
 	deploy_close(&d);
 }
 
+/* Publishes what e->src holds as a delta where it can, the way the
+ * primary does (one-shot publish with a chain). */
+static uint64_t
+publish_delta(struct env *e)
+{
+	struct snap_publish_opts o = { .cluster_id = "c", .node_id = "n",
+	    .max_chain = SNAP_MAX_CHAIN_DEFAULT };
+	struct snap_err err = SNAP_ERR_INIT;
+	enum snap_publish_result res;
+	uint64_t v;
+
+	if (snap_publish(e->src, e->sync, &o, &res, &v, &err) == -1)
+		fail_msg("publish: %s", err.msg);
+	return v;
+}
+
+/* Applies the latest version as a secondary does: as deltas on what the
+ * deploy holds, target = upstream (no labels, no overrides). */
+static void
+apply_since_ok(struct env *e, struct deploy *d, struct apply_stats *st)
+{
+	struct snap_version v = SNAP_VERSION_INIT;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct build_plan p = { .localfd = -1 };
+	int rootfd = open(e->sync, O_RDONLY | O_DIRECTORY);
+
+	assert_true(rootfd >= 0);
+	if (snap_open_since(rootfd, 0, d->upstream_m, &v, &err) == -1)
+		fail_msg("open: %s", err.msg);
+	p.v = &v;
+	p.xc = e->xc;
+	p.upstream = p.target = v.m;
+	if (deploy_build(d, &p, st, &err) == -1)
+		fail_msg("apply: %s", err.msg);
+	v.m = NULL;	/* the deploy took it */
+	snap_close(&v);
+	close(rootfd);
+	tu_assert_trees_equal(e->src, e->cur);
+}
+
+/* Whether dep/upstream/<v>.json is a delta record. */
+static bool
+is_delta_record(struct env *e, uint64_t v)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH];
+	struct manifest *m;
+	bool delta;
+	int fd;
+
+	tu_path(path, "%s/upstream/%llu.json", e->dep, (unsigned long long)v);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	m = manifest_read(fd, 1 << 30, &err);
+	close(fd);
+	if (m == NULL)
+		fail_msg("%s: %s", path, err.msg);
+	delta = m->kind == MANIFEST_DELTA;
+	manifest_free(m);
+	return delta;
+}
+
+/*
+ * Versions applied as deltas are recorded as deltas, and a release is
+ * recycled from what those deltas name, without its own record: so that
+ * record, garbled (it is a hard link to its upstream record), changes
+ * nothing. A restart reads the delta records back.
+ */
+static void
+test_patching_from_delta_records(void **state)
+{
+	struct env *e = *state;
+	char path[TU_PATH], rec[TU_PATH], name[64], *body, *saved;
+	size_t len;
+	struct apply_stats st;
+	struct deploy d;
+	uint64_t v = 0, prev;
+	int i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < 4; i++) {
+		change_one(e, i);
+		v = publish_delta(e);
+		apply_since_ok(e, &d, &st);
+	}
+	assert_true(is_delta_record(e, v));
+	assert_true(is_delta_record(e, v - 1));
+	assert_true(st.recycled);
+	assert_int_equal(st.written, 1);
+
+	/* The release to recycle next is the previous current: garble its
+	 * record in place (the upstream record shares its inode). */
+	prev = v;
+	snprintf(name, sizeof(name), "%s", d.current.name);
+	tu_path(rec, "%s/releases/%s.json", e->dep, name);
+	saved = tu_slurp(rec, &len);
+	tu_write_str(rec, "garbled\n");
+	tu_path(path, "%s/upstream/%llu.json", e->dep, (unsigned long long)prev);
+	body = tu_slurp(path, NULL);
+	assert_string_equal(body, "garbled\n");
+	free(body);
+	change_one(e, 100);
+	tu_path(path, "%s/api/HelloWorld.xml", e->src);
+	assert_int_equal(unlink(path), 0);
+	v = publish_delta(e);
+	apply_since_ok(e, &d, &st);
+	assert_true(st.recycled);	/* from the deltas: no record read */
+	assert_int_equal(st.written, 1);
+	assert_int_equal(st.removed, 1);
+	assert_true(is_delta_record(e, v));
+	deploy_close(&d);
+
+	/* It is an ancestor of the new records: mended, in place. */
+	tu_write(rec, saved, len);
+	free(saved);
+
+	/* A restart: current's record resolves through the delta records. */
+	open_deploy(e, &d, 2, true);
+	assert_int_equal(d.current.version, v);
+	assert_non_null(d.upstream_m);
+	assert_true(d.upstream_depth > 0);
+	assert_true(manifest_find(d.current_m, 0, "HelloWorld") == NULL);
+	change_one(e, 101);
+	publish_delta(e);
+	apply_since_ok(e, &d, &st);
+	assert_int_equal(st.written, 1);
+	deploy_close(&d);
+}
+
 static void
 test_recycle_off_builds_in_full(void **state)
 {
@@ -519,6 +648,8 @@ main(void)
 		    test_patching_writes_only_the_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_patching_removes_deleted_artifacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_patching_from_delta_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recycle_off_builds_in_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(
