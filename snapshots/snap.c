@@ -124,6 +124,8 @@ open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
 	if ((l->m = read_manifest(rootfd, mf, kind, err)) == NULL)
 		return -1;
 	v->nlayers++;
+	if (kind == MANIFEST_FULL && v->drop_full_events)
+		manifest_clear_events(l->m);
 	if (l->m->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
 		    l->m->version);

@@ -174,6 +174,9 @@ struct snap_version {
 	bool m_shared;		/* m is layers[0].m (a full version); a
 				 * caller may take m (set it NULL) */
 	const struct sign_key *pub;	/* in; NULL: signatures ignored */
+	bool drop_full_events;		/* in: a full manifest's events are
+					 * freed as soon as it is read (a
+					 * reader that never needs them) */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
