@@ -752,7 +752,11 @@ def killer(pidfile, delay_us, max_ms, watch_dir=None, ere=None):
     if proc_state(pid) in ("Z", "gone"):
         print("exited %d" % us)
         return 0
-    os.kill(pid, signal.SIGKILL)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:      # ended (and reaped) since the look
+        print("exited %d" % us)
+        return 0
     print("killed %d %s" % (us, how))
     return 0
 
