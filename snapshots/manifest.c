@@ -280,12 +280,25 @@ manifest_dup(const struct manifest *m)
 	c->version = m->version;
 	c->parent_version = m->parent_version;
 	c->published_at = m->published_at;
-	for (i = 0; i < m->n; i++) {
-		const struct manifest_entry *e = &m->entries[i];
-
-		if (manifest_add(c, e->type, e->name, e->labels, e->size,
-		    e->xxh128, e->updated_at) == -1)
+	/* One allocation and one copy for the entries, then their strings:
+	 * a secondary copies its 100,000-entry manifest at every apply. */
+	if (m->n > 0) {
+		c->cap = m->n + m->n / 64 + 16;	/* room for a delta's adds */
+		if ((c->entries = malloc(c->cap * sizeof(*c->entries))) == NULL)
 			goto fail;
+		memcpy(c->entries, m->entries, m->n * sizeof(*m->entries));
+	}
+	for (i = 0; i < m->n; i++) {
+		struct manifest_entry *e = &c->entries[i];
+
+		e->name = strdup(m->entries[i].name);
+		e->labels = labels_dup(m->entries[i].labels);
+		if (e->name == NULL || e->labels == NULL) {
+			free(e->name);
+			labels_release(e->labels);
+			goto fail;
+		}
+		c->n++;
 	}
 	for (i = 0; i < m->nev; i++)
 		if (manifest_add_event(c, m->events[i].type, m->events[i].name,
@@ -368,6 +381,158 @@ take_entry(struct manifest_entry *dst, struct manifest_entry *src)
 	src->name = src->labels = NULL;
 }
 
+/* Where (type, name) is in m, or would be inserted. */
+static size_t
+lower_bound(const struct manifest *m, int type, const char *name)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(m->entries[mid].type, m->entries[mid].name, type,
+		    name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Copies of d's events, made before m changes; NULL on out of memory. */
+static struct manifest_event *
+events_copy(const struct manifest *d)
+{
+	struct manifest_event *ev = calloc(d->nev + 1, sizeof(*ev));
+	size_t k;
+
+	for (k = 0; ev != NULL && k < d->nev; k++) {
+		ev[k] = d->events[k];
+		if ((ev[k].name = strdup(d->events[k].name)) == NULL) {
+			while (k-- > 0)
+				free(ev[k].name);
+			free(ev);
+			return NULL;
+		}
+	}
+	return ev;
+}
+
+/* Adds and removals past which a delta is merged in one pass rather than
+ * moved into place one by one (each move is a memmove of the tail). */
+#define APPLY_IN_PLACE_MOVES 4
+
+/*
+ * manifest_apply_delta() for a small delta (the common one: an artifact or
+ * two changed) on a big manifest: entries replaced where they are, the few
+ * added or removed moved into place, so that applying costs the change
+ * and a few memmoves, not a pass over 100,000 entries. 1 when the delta is
+ * not small (the caller merges), 0 done, -1 with err; m is unchanged
+ * unless 0.
+ */
+static int
+apply_in_place(struct manifest *m, const struct manifest *d,
+    struct snap_err *err)
+{
+	struct manifest_entry copies[APPLY_IN_PLACE_MOVES * 4], *e;
+	size_t gone[APPLY_IN_PLACE_MOVES], ngone = 0, adds = 0, k, at, g;
+	struct manifest_event *evs = NULL;
+	int rc = -1;
+
+	if (d->n > sizeof(copies) / sizeof(copies[0]))
+		return 1;
+	for (k = 0; k < d->nev; k++) {
+		const struct manifest_event *ev = &d->events[k];
+
+		if (ev->action != MANIFEST_UNDEPLOY)
+			continue;
+		if (manifest_find(d, ev->type, ev->name) != NULL)
+			return snap_err_set(err, "delta %" PRIu64 " both removes "
+			    "and lists %s/%s", d->version,
+			    artifact_types[ev->type].folder, ev->name);
+		if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
+			return snap_err_set(err, "delta %" PRIu64 " removes "
+			    "%s/%s, which version %" PRIu64 " does not hold",
+			    d->version, artifact_types[ev->type].folder,
+			    ev->name, m->version);
+		for (g = 0; g < ngone && gone[g] != (size_t)(e - m->entries);)
+			g++;
+		if (g < ngone)
+			continue;		/* the same removal twice */
+		if (ngone == APPLY_IN_PLACE_MOVES)
+			return 1;
+		gone[ngone++] = (size_t)(e - m->entries);
+	}
+	for (k = 0; k < d->n; k++)
+		adds += manifest_find(m, d->entries[k].type,
+		    d->entries[k].name) == NULL;
+	if (adds + ngone > APPLY_IN_PLACE_MOVES)
+		return 1;
+	/* Every allocation first: m changes only once none can fail. */
+	for (k = 0; k < d->n; k++) {
+		copies[k] = d->entries[k];
+		copies[k].name = strdup(d->entries[k].name);
+		copies[k].labels = labels_dup(d->entries[k].labels);
+		if (copies[k].name == NULL || copies[k].labels == NULL) {
+			free(copies[k].name);
+			labels_release(copies[k].labels);
+			goto oom;
+		}
+	}
+	if (m->n + adds > m->cap) {
+		size_t ncap = m->n + adds + m->n / 64 + 16;
+		void *p = realloc(m->entries, ncap * sizeof(*m->entries));
+
+		if (p == NULL)
+			goto oom;
+		m->entries = p;
+		m->cap = ncap;
+	}
+	if ((evs = events_copy(d)) == NULL)
+		goto oom;
+	/* Removals, highest index first so the others stay put. */
+	while (ngone > 0) {
+		for (g = 1, at = 0; g < ngone; g++)
+			if (gone[g] > gone[at])
+				at = g;
+		e = &m->entries[gone[at]];
+		free(e->name);
+		labels_release(e->labels);
+		memmove(e, e + 1, (m->n - gone[at] - 1) * sizeof(*e));
+		m->n--;
+		gone[at] = gone[--ngone];
+	}
+	/* Replaced where they are; added where they sort. */
+	for (k = 0; k < d->n; k++) {
+		at = lower_bound(m, copies[k].type, copies[k].name);
+		e = &m->entries[at];
+		if (at < m->n && entry_cmp(e, &copies[k]) == 0) {
+			free(e->name);
+			labels_release(e->labels);
+		} else {
+			memmove(e + 1, e, (m->n - at) * sizeof(*e));
+			m->n++;
+		}
+		*e = copies[k];
+	}
+	m->version = d->version;
+	m->parent_version = d->parent_version;
+	m->published_at = d->published_at;
+	manifest_clear_events(m);
+	free(m->events);
+	m->events = evs;
+	m->nev = d->nev;
+	m->evcap = d->nev + 1;
+	return 0;
+oom:
+	while (k-- > 0) {
+		free(copies[k].name);
+		labels_release(copies[k].labels);
+	}
+	snap_err_set(err, "out of memory");
+	return rc;
+}
+
 int
 manifest_apply_delta(struct manifest *m, const struct manifest *d,
     struct snap_err *err)
@@ -375,7 +540,7 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	struct manifest_entry *out = NULL, copy;
 	size_t i = 0, j = 0, n = 0, k;
 	bool *gone = NULL;
-	int cmp;
+	int cmp, rc;
 
 	if (d->kind != MANIFEST_DELTA)
 		return snap_err_set(err, "version %" PRIu64 " is not a delta",
@@ -383,6 +548,8 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	if (d->parent_version != m->version)
 		return snap_err_set(err, "delta %" PRIu64 " has parent %" PRIu64
 		    ", not %" PRIu64, d->version, d->parent_version, m->version);
+	if ((rc = apply_in_place(m, d, err)) != 1)
+		return rc;
 	if ((gone = calloc(m->n + 1, sizeof(*gone))) == NULL ||
 	    (out = calloc(m->n + d->n + 1, sizeof(*out))) == NULL) {
 		free(gone);

@@ -1497,6 +1497,61 @@ apply_refused_doc(const char *doc, const char *want)
 	manifest_free(d);
 }
 
+/*
+ * Deltas small enough to be moved into place (a few adds or removals, a
+ * handful of changes) and bigger ones merged in one pass must give the
+ * same manifest: the next version exactly, each time, over 300 versions
+ * of random changes, adds and removals (a fixed seed).
+ */
+static void
+test_apply_in_place_and_merged(void **state)
+{
+	struct manifest *prev = new_sorted(), *cur;
+	char name[32];
+	unsigned seed = 42;
+	int v, k, ops, serial = 0;
+
+	(void)state;
+	for (k = 0; k < 300; k++) {
+		snprintf(name, sizeof(name), "a%04d", serial++);
+		add(prev, k % 10, name, NULL, 10, H1, 0);
+	}
+	prev->version = 1;
+	prev->published_at = 100;
+	finish(NULL, prev);
+	for (v = 0; v < 300; v++) {
+		cur = next_of(prev);
+		/* Small most of the time, now and then past the in-place
+		 * bounds (more than 4 adds and removals, or 16 entries). */
+		ops = rand_r(&seed) % 5 == 0 ? 12 : 3;
+		for (k = rand_r(&seed) % (ops + 1); k > 0 && cur->n > 0; k--) {
+			const struct manifest_entry *e =
+			    &cur->entries[(size_t)rand_r(&seed) % cur->n];
+
+			change(cur, e->type, e->name, rand_r(&seed) % 2 ? H2 :
+			    H3, NULL);
+		}
+		for (k = rand_r(&seed) % (ops + 1); k > 0 && cur->n > 1; k--) {
+			const struct manifest_entry *e =
+			    &cur->entries[(size_t)rand_r(&seed) % cur->n];
+
+			snprintf(name, sizeof(name), "%s", e->name);
+			drop(cur, e->type, name);
+		}
+		for (k = rand_r(&seed) % (ops + 1); k > 0; k--) {
+			snprintf(name, sizeof(name), "a%04d", serial++);
+			add(cur, rand_r(&seed) % 10, name,
+			    rand_r(&seed) % 3 ? NULL : "blue", 7, H2, 0);
+		}
+		finish(prev, cur);
+		if (cur->nev > 0)
+			assert_delta_round_trip(prev, cur);
+		manifest_free(prev);
+		prev = cur;
+	}
+	manifest_free(prev);
+}
+
 static void
 test_apply_refused(void **state)
 {
@@ -1683,6 +1738,7 @@ main(void)
 		cmocka_unit_test(test_delta_kinds),
 		cmocka_unit_test(test_delta_chain),
 		cmocka_unit_test(test_apply_then_add),
+		cmocka_unit_test(test_apply_in_place_and_merged),
 		cmocka_unit_test(test_apply_refused),
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test(test_from_json_error_text_is_clean),
