@@ -369,6 +369,42 @@ deploy_close(struct deploy *d)
 	d->upfd = d->relfd = d->rootfd = -1;
 }
 
+/* --- the deltas from the applied upstream version --- */
+
+/*
+ * The deltas that take the applied upstream version (upstream_m) to
+ * p->upstream, oldest first, into out (STATE_CHAIN_MAX + 1 slots): the
+ * version's layers when it was opened as deltas on it; for a version
+ * opened in full (the primary's periodic full one), the difference
+ * computed here, which *own holds for the caller to free. 0 when there is
+ * none to give (a local change, no applied version, out of memory).
+ */
+static size_t
+deltas_since(const struct deploy *d, const struct build_plan *p,
+    const struct manifest **out, struct manifest **own)
+{
+	const struct snap_version *v = p->v;
+	const struct manifest *have = d->upstream_m;
+	size_t i;
+
+	*own = NULL;
+	if (v == NULL || have == NULL || p->upstream == have ||
+	    p->upstream->version <= have->version)
+		return 0;
+	if (v->from_delta) {
+		if (v->nlayers == 0 ||
+		    v->layers[0].m->parent_version != have->version)
+			return 0;
+		for (i = 0; i < v->nlayers; i++)
+			out[i] = v->layers[i].m;
+		return v->nlayers;
+	}
+	if ((*own = manifest_between(have, p->upstream)) == NULL)
+		return 0;
+	out[0] = *own;
+	return 1;
+}
+
 /* --- what a recycled release must change --- */
 
 struct key {
@@ -439,10 +475,10 @@ same_file(int dir1, const char *f1, int dir2, const char *f2)
  */
 static int
 keys_since(struct deploy *d, const struct release *base,
-    const struct build_plan *p, struct keyset *ks)
+    const struct build_plan *p, const struct manifest *const *deltas,
+    size_t ndeltas, struct keyset *ks)
 {
 	const struct manifest *have = d->upstream_m;
-	const struct snap_version *v = p->v;
 	char rec[RELEASE_NAME_MAX + 8], up[32];
 	struct snap_err ignored;
 	struct manifest *m;
@@ -452,9 +488,7 @@ keys_since(struct deploy *d, const struct release *base,
 	if (p->target != p->upstream || have == NULL ||
 	    have->version < base->version)
 		return -1;
-	if (v != NULL ? !v->from_delta || v->nlayers == 0 ||
-	    v->layers[0].m->parent_version != have->version :
-	    p->upstream != have)
+	if (p->v != NULL ? ndeltas == 0 : p->upstream != have)
 		return -1;
 	snprintf(rec, sizeof(rec), "%s.json", base->name);
 	upstream_name(base->version, up, sizeof(up));
@@ -472,8 +506,8 @@ keys_since(struct deploy *d, const struct release *base,
 	}
 	if (x != base->version)
 		goto fail;
-	for (i = 0; v != NULL && i < v->nlayers; i++)
-		if (keys_add(ks, v->layers[i].m) == -1)
+	for (i = 0; i < ndeltas; i++)
+		if (keys_add(ks, deltas[i]) == -1)
 			goto fail;
 	ks->valid = true;
 	return 0;
@@ -489,7 +523,8 @@ fail:
  */
 static int
 pick_base(struct deploy *d, const struct release *list, size_t n,
-    const struct build_plan *p, struct release *base, struct manifest **bm,
+    const struct build_plan *p, const struct manifest *const *deltas,
+    size_t ndeltas, struct release *base, struct manifest **bm,
     struct keyset *ks, struct snap_err *err)
 {
 	struct snap_err ignored;
@@ -500,7 +535,7 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	*base = list[n - d->keep];
 	if (is_current(d, base->name))
 		return 0;
-	if (keys_since(d, base, p, ks) == 0) {
+	if (keys_since(d, base, p, deltas, ndeltas, ks) == 0) {
 		cache_drop(d, base->name);
 	} else {
 		/* A release whose record we cannot read is not reused. */
@@ -1042,33 +1077,27 @@ write_release_record(struct deploy *d, const char *json,
 }
 
 /*
- * Upstream's record of p->upstream. Opened as deltas on the version whose
- * record upstream_m was read from (or written as), the records are those
- * deltas as they came, one per version: a few hundred bytes, where the
- * full record of a 100,000-artifact tree is 25 MB. A full record when the
- * version was opened in full, or RECORD_CHAIN_MAX deltas are reached.
- * *depth gets the new record's.
+ * Upstream's record of p->upstream: the deltas from the applied version
+ * (deltas_since) as records, one per version - a few hundred bytes, where
+ * the full record of a 100,000-artifact tree is 25 MB - or a full record
+ * when there are none, or RECORD_CHAIN_MAX deltas are reached. *depth
+ * gets the new record's.
  */
 static int
-write_upstream(struct deploy *d, const struct build_plan *p, unsigned *depth,
+write_upstream(struct deploy *d, const struct build_plan *p,
+    const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
     struct snap_err *err)
 {
-	const struct snap_version *v = p->v;
 	char name[32];
 	size_t i;
 
-	if (v != NULL && v->from_delta && v->nlayers > 0 &&
-	    d->upstream_m != NULL &&
-	    v->layers[0].m->parent_version == d->upstream_m->version &&
-	    d->upstream_depth + v->nlayers <= RECORD_CHAIN_MAX) {
-		for (i = 0; i < v->nlayers; i++) {
-			upstream_name(v->layers[i].m->version, name,
-			    sizeof(name));
-			if (write_manifest(d->upfd, name, v->layers[i].m,
-			    err) == -1)
+	if (ndeltas > 0 && d->upstream_depth + ndeltas <= RECORD_CHAIN_MAX) {
+		for (i = 0; i < ndeltas; i++) {
+			upstream_name(deltas[i]->version, name, sizeof(name));
+			if (write_manifest(d->upfd, name, deltas[i], err) == -1)
 				return -1;
 		}
-		*depth = d->upstream_depth + (unsigned)v->nlayers;
+		*depth = d->upstream_depth + (unsigned)ndeltas;
 		return 0;
 	}
 	*depth = 0;
@@ -1078,14 +1107,15 @@ write_upstream(struct deploy *d, const struct build_plan *p, unsigned *depth,
 
 static int
 publish_release(struct deploy *d, const struct release *r,
-    const struct build_plan *p, unsigned *depth, struct snap_err *err)
+    const struct build_plan *p, const struct manifest *const *deltas,
+    size_t ndeltas, unsigned *depth, struct snap_err *err)
 {
 	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
 
 	/* Upstream's record first, so a release never names a missing one. */
 	*depth = d->upstream_depth;
 	if (p->upstream != d->upstream_m &&
-	    write_upstream(d, p, depth, err) == -1)
+	    write_upstream(d, p, deltas, ndeltas, depth, err) == -1)
 		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
 	if (write_release_record(d, json, p, err) == -1)
@@ -1125,9 +1155,11 @@ int
 deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
     struct snap_err *err)
 {
+	const struct manifest *deltas[STATE_CHAIN_MAX + 1];
 	struct release *list = NULL, base, next;
 	struct keyset ks = { .valid = false };
-	struct manifest *bm = NULL;
+	struct manifest *bm = NULL, *between = NULL;
+	size_t ndeltas;
 	uint64_t serial;
 	unsigned depth;
 	size_t n, i;
@@ -1148,7 +1180,9 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	serial = n > 0 ? list[n - 1].serial + 1 : 1;
 	if (d->has_current && d->current.serial >= serial)
 		serial = d->current.serial + 1;
-	if (pick_base(d, list, n, p, &base, &bm, &ks, err) == -1)
+	ndeltas = deltas_since(d, p, deltas, &between);
+	if (pick_base(d, list, n, p, deltas, ndeltas, &base, &bm, &ks,
+	    err) == -1)
 		goto out;
 	if (bm != NULL || ks.valid) {
 		char json[RELEASE_NAME_MAX + 8];
@@ -1162,7 +1196,7 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	if ((stagefd = build(d, p, bm, ks.valid ? &ks : NULL, st, err)) == -1)
 		goto out;
 	release_make(&next, p->upstream->version, serial);
-	if (publish_release(d, &next, p, &depth, err) == -1)
+	if (publish_release(d, &next, p, deltas, ndeltas, &depth, err) == -1)
 		goto out;
 	install_manifests(d, p->target, p->upstream);
 	d->upstream_depth = depth;
@@ -1180,6 +1214,7 @@ out:
 		(void)fsu_remove_tree(d->rootfd, BUILD, &ignored);
 	}
 	manifest_free(bm);
+	manifest_free(between);
 	keyset_free(&ks);
 	free(list);
 	return rc;

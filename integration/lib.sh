@@ -545,6 +545,18 @@ leftovers_clean() {
 	fi
 }
 
+# one_secondary_on_v1: the fixtures published as version 1 into sync/, a
+# secondary s1 (deploy root d1, poll 100 ms, its REST port in EP) that has
+# applied it. The setup of the hostile-input scenarios.
+one_secondary_on_v1() {
+	fixture_tree src &&
+	"$ARTSYNC" publish --source src --sync-root sync >"$TRASH/.v1" &&
+	test "$(cat "$TRASH/.v1")" = 1 &&
+	start_secondary s1 --sync-root sync --deploy-root d1 --poll-ms 100 &&
+	listen_port s1.log &&
+	wait_for 20 "test \"\$(current_version d1)\" = 1"
+}
+
 # current_release DEPLOY_ROOT: the name current points at (vV-rS).
 current_release() {
 	local -

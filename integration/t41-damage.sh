@@ -135,13 +135,8 @@ open(p, \"w\").write(json.dumps(s, indent=2) + \"\n\")" "$1"
 }
 
 test_expect_success 'setup: version 1 applied; aside/ mirrors the sync root' '
-	fixture_tree src &&
-	"$ARTSYNC" publish --source src --sync-root sync >out &&
-	test "$(cat out)" = 1 &&
+	one_secondary_on_v1 &&
 	cp -R sync aside &&
-	start_secondary s1 --sync-root sync --deploy-root d1 --poll-ms 100 &&
-	listen_port s1.log &&
-	wait_for 20 "test \"\$(current_version d1)\" = 1" &&
 	rel=$(current_release d1) &&
 	cp -R src tree &&
 	same_tree tree d1/current

@@ -90,12 +90,7 @@ test_expect_success 'setup: a listener, a FIFO, version 1 applied' '
 		"$S/stop-listener" &&
 	wait_for 10 "test -s \"\$S/port\"" &&
 	LPORT=$(cat "$S/port") &&
-	fixture_tree src &&
-	"$ARTSYNC" publish --source src --sync-root sync >out &&
-	test "$(cat out)" = 1 &&
-	start_secondary s1 --sync-root sync --deploy-root d1 --poll-ms 100 &&
-	listen_port s1.log &&
-	wait_for 20 "test \"\$(current_version d1)\" = 1" &&
+	one_secondary_on_v1 &&
 	rel=$(current_release d1) &&
 	untouched
 '

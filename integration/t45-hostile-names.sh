@@ -12,12 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'setup: version 1 published and applied' '
-	fixture_tree src &&
-	"$ARTSYNC" publish --source src --sync-root sync >out &&
-	test "$(cat out)" = 1 &&
-	start_secondary s1 --sync-root sync --deploy-root d1 --poll-ms 100 &&
-	listen_port s1.log &&
-	wait_for 20 "test \"\$(current_version d1)\" = 1" &&
+	one_secondary_on_v1 &&
 	rel1=$(current_release d1)
 '
 

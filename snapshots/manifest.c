@@ -311,6 +311,48 @@ fail:
 }
 
 struct manifest *
+manifest_between(const struct manifest *prev, const struct manifest *cur)
+{
+	struct manifest *d = manifest_new();
+	size_t i = 0, j = 0;
+	int cmp, rc = 0;
+
+	if (d == NULL)
+		return NULL;
+	d->kind = MANIFEST_DELTA;
+	d->version = cur->version;
+	d->parent_version = prev->version;
+	d->published_at = cur->published_at;
+	/* One merge pass: d's entries come out sorted. */
+	while (rc == 0 && (i < prev->n || j < cur->n)) {
+		const struct manifest_entry *p = i < prev->n ?
+		    &prev->entries[i] : NULL;
+		const struct manifest_entry *c = j < cur->n ?
+		    &cur->entries[j] : NULL;
+
+		cmp = p == NULL ? 1 : c == NULL ? -1 : entry_cmp(p, c);
+		if (cmp < 0) {
+			rc = manifest_add_event(d, p->type, p->name,
+			    MANIFEST_UNDEPLOY, cur->published_at);
+			i++;
+			continue;
+		}
+		if (cmp > 0 || !entry_same(p, c))
+			rc = manifest_add(d, c->type, c->name, c->labels, c->size,
+			    c->xxh128, c->updated_at) == -1 ? -1 :
+			    manifest_add_event(d, c->type, c->name,
+			    MANIFEST_DEPLOY, c->updated_at);
+		i += cmp == 0;
+		j++;
+	}
+	if (rc == -1) {
+		manifest_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+struct manifest *
 manifest_delta(const struct manifest *cur)
 {
 	struct manifest *d = manifest_new();

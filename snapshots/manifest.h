@@ -151,6 +151,16 @@ struct manifest *manifest_read_checked(int fd, const struct state_file *f,
 struct manifest *manifest_delta(const struct manifest *cur);
 
 /*
+ * The delta that takes full manifest prev to full manifest cur, both
+ * sorted and left as they are: kind MANIFEST_DELTA, cur's version and
+ * time, parent prev's version; cur's entries that prev lacks or holds
+ * otherwise (as cur has them), a DEPLOY event for each and an UNDEPLOY
+ * event for each entry of prev that cur lacks. NULL on out of memory.
+ */
+struct manifest *manifest_between(const struct manifest *prev,
+    const struct manifest *cur);
+
+/*
  * Applies delta d (its parent must be m's version) to the full manifest m
  * in place: changed and new entries replace or join m's, UNDEPLOY events
  * remove them; m takes d's version, parent, time and events. A delta that

@@ -351,6 +351,47 @@ test_patching_from_delta_records(void **state)
 	deploy_close(&d);
 }
 
+/*
+ * A full version (the primary's periodic one, here a publish without a
+ * chain) on top of the applied one is recorded as the delta between them,
+ * computed in memory, and recycles a release from what that delta names:
+ * the full record of the release being recycled is not read.
+ */
+static void
+test_full_version_recorded_as_delta(void **state)
+{
+	struct env *e = *state;
+	char rec[TU_PATH], *saved;
+	struct apply_stats st;
+	struct deploy d;
+	uint64_t v = 0;
+	size_t len;
+	int i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < 3; i++) {
+		change_one(e, i);
+		v = publish_delta(e);
+		apply_since_ok(e, &d, &st);
+	}
+	tu_path(rec, "%s/releases/%s.json", e->dep, d.current.name);
+	saved = tu_slurp(rec, &len);
+	tu_write_str(rec, "garbled\n");	/* the next one to recycle */
+	change_one(e, 50);
+	v = publish(e);			/* full */
+	apply_since_ok(e, &d, &st);
+	assert_true(st.recycled);
+	assert_int_equal(st.written, 1);
+	assert_true(is_delta_record(e, v));
+	tu_write(rec, saved, len);
+	free(saved);
+	deploy_close(&d);
+	open_deploy(e, &d, 2, true);	/* and it reads back */
+	assert_int_equal(d.current.version, v);
+	assert_non_null(d.upstream_m);
+	deploy_close(&d);
+}
+
 static void
 test_recycle_off_builds_in_full(void **state)
 {
@@ -564,8 +605,14 @@ test_start_applies_retention(void **state)
 	assert_string_equal(d.current.name, "v3-r3");
 	tu_path(path, "%s/releases", e->dep);
 	tu_assert_dir(path, "v2-r2,v2-r2.json,v3-r3,v3-r3.json");
+	/* Versions 2 and 3 were recorded as deltas (each computed from the
+	 * version applied before: these publishes are full), so version 1's
+	 * record stays under them. */
 	tu_path(path, "%s/upstream", e->dep);
-	tu_assert_dir(path, "2.json,3.json");
+	tu_assert_dir(path, "1.json,2.json,3.json");
+	assert_true(is_delta_record(e, 2));
+	assert_true(is_delta_record(e, 3));
+	assert_false(is_delta_record(e, 1));
 	tu_assert_trees_equal(e->src, e->cur);
 	deploy_close(&d);
 }
@@ -650,6 +697,8 @@ main(void)
 		    test_patching_removes_deleted_artifacts, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_patching_from_delta_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_full_version_recorded_as_delta, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recycle_off_builds_in_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(
