@@ -104,6 +104,24 @@ upstream_name(uint64_t version, char *out, size_t len)
 	snprintf(out, len, "%" PRIu64 ".json", version);
 }
 
+/* The full record written beside a delta record every RECORD_CHAIN_MAX
+ * deltas: what reading stops at, so the chain read stays bounded while
+ * the delta records stay continuous (recycling walks those). */
+static void
+upstream_full_name(uint64_t version, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu64 ".full.json", version);
+}
+
+static bool
+has_full(const struct deploy *d, uint64_t version)
+{
+	char name[40];
+
+	upstream_full_name(version, name, sizeof(name));
+	return faccessat(d->upfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Reads one file of ours, streaming: bounded memory beyond the manifest
  * itself. */
 static struct manifest *
@@ -134,7 +152,7 @@ read_record(struct deploy *d, int dirfd, const char *file, unsigned *depth,
     struct snap_err *err)
 {
 	struct manifest *chain[RECORD_CHAIN_MAX], *m;
-	char parent[32];
+	char parent[40];
 	size_t n = 0;
 
 	while ((m = read_one(dirfd, file, err)) != NULL &&
@@ -147,7 +165,12 @@ read_record(struct deploy *d, int dirfd, const char *file, unsigned *depth,
 			break;
 		}
 		chain[n++] = m;
-		upstream_name(m->parent_version, parent, sizeof(parent));
+		if (has_full(d, m->parent_version))
+			upstream_full_name(m->parent_version, parent,
+			    sizeof(parent));
+		else
+			upstream_name(m->parent_version, parent,
+			    sizeof(parent));
 		dirfd = d->upfd;
 		file = parent;
 	}
@@ -289,9 +312,12 @@ static void
 load_upstream(struct deploy *d)
 {
 	struct snap_err ignored;
-	char name[32];
+	char name[40];
 
-	upstream_name(d->current.version, name, sizeof(name));
+	if (has_full(d, d->current.version))
+		upstream_full_name(d->current.version, name, sizeof(name));
+	else
+		upstream_name(d->current.version, name, sizeof(name));
 	d->upstream_m = read_record(d, d->upfd, name, &d->upstream_depth,
 	    &ignored);
 }
@@ -972,17 +998,20 @@ need_chain(struct deploy *d, uint64_t version, uint64_t *set, size_t *n)
 		    record_parent(d, version, &parent) == -1)
 			return -1;
 		set[(*n)++] = version;
+		if (has_full(d, version))
+			break;	/* reading stops there */
 		version = parent;
 	}
 	return 0;
 }
 
-/* Drops upstream records no kept release needs: its own, and for a delta
- * record the records down to a full one. */
+/* Drops upstream records no kept release needs: its own; for a delta
+ * record the records down to a full one; and every record from the
+ * oldest kept release's version up, which recycling walks (keys_since). */
 static void
 prune_upstream(struct deploy *d, const struct release *list, size_t n)
 {
-	uint64_t v, *need;
+	uint64_t v, *need, from = d->has_current ? d->current.version : 0;
 	size_t i, nneed = 0;
 	struct dirent *de;
 	bool ok;
@@ -994,8 +1023,11 @@ prune_upstream(struct deploy *d, const struct release *list, size_t n)
 		return;
 	ok = !d->has_current ||
 	    need_chain(d, d->current.version, need, &nneed) == 0;
-	for (i = 0; ok && i < n; i++)
+	for (i = 0; ok && i < n; i++) {
 		ok = need_chain(d, list[i].version, need, &nneed) == 0;
+		if (from == 0 || list[i].version < from)
+			from = list[i].version;
+	}
 	/* A record that cannot be read: whatever it stood on stays. */
 	if (!ok || (dir = fsu_opendir_dup(d->upfd)) == NULL) {
 		free(need);
@@ -1005,7 +1037,9 @@ prune_upstream(struct deploy *d, const struct release *list, size_t n)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		v = strtoull(de->d_name, &end, 10);
-		if (strcmp(end, ".json") == 0 && !holds(need, nneed, v))
+		if (strcmp(end, ".full.json") == 0 ? !holds(need, nneed, v) :
+		    strcmp(end, ".json") == 0 && v < from &&
+		    !holds(need, nneed, v))
 			unlinkat(d->upfd, de->d_name, 0);
 	}
 	closedir(dir);
@@ -1080,28 +1114,33 @@ write_release_record(struct deploy *d, const char *json,
  * Upstream's record of p->upstream: the deltas from the applied version
  * (deltas_since) as records, one per version - a few hundred bytes, where
  * the full record of a 100,000-artifact tree is 25 MB - or a full record
- * when there are none, or RECORD_CHAIN_MAX deltas are reached. *depth
- * gets the new record's.
+ * when there are none. Every RECORD_CHAIN_MAX deltas a full record is
+ * written beside the delta one (<V>.full.json). *depth gets the new
+ * record's.
  */
 static int
 write_upstream(struct deploy *d, const struct build_plan *p,
     const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
     struct snap_err *err)
 {
-	char name[32];
+	char name[40];
 	size_t i;
 
-	if (ndeltas > 0 && d->upstream_depth + ndeltas <= RECORD_CHAIN_MAX) {
-		for (i = 0; i < ndeltas; i++) {
-			upstream_name(deltas[i]->version, name, sizeof(name));
-			if (write_manifest(d->upfd, name, deltas[i], err) == -1)
-				return -1;
-		}
-		*depth = d->upstream_depth + (unsigned)ndeltas;
-		return 0;
+	if (ndeltas == 0) {
+		*depth = 0;
+		upstream_name(p->upstream->version, name, sizeof(name));
+		return write_manifest(d->upfd, name, p->upstream, err);
 	}
+	for (i = 0; i < ndeltas; i++) {
+		upstream_name(deltas[i]->version, name, sizeof(name));
+		if (write_manifest(d->upfd, name, deltas[i], err) == -1)
+			return -1;
+	}
+	*depth = d->upstream_depth + (unsigned)ndeltas;
+	if (*depth < RECORD_CHAIN_MAX)
+		return 0;
 	*depth = 0;
-	upstream_name(p->upstream->version, name, sizeof(name));
+	upstream_full_name(p->upstream->version, name, sizeof(name));
 	return write_manifest(d->upfd, name, p->upstream, err);
 }
 

@@ -77,13 +77,16 @@ struct release {
  * written, so a cached copy cannot go stale.
  */
 /*
- * Records (upstream/<V>.json, releases/<name>.json) are manifests. Where a
- * version was applied as deltas on the one before, upstream/ records the
- * deltas as they came (kind "delta", parent_version P: the difference from
- * upstream/<P>.json), so that an apply writes what changed, not the tree;
- * a full record is written at most every RECORD_CHAIN_MAX deltas. A
- * release's record is a hard link to its upstream record when it holds
- * exactly that version, else a full manifest of what it holds.
+ * Records (upstream/<V>.json, releases/<name>.json) are manifests. A
+ * version applied on top of the applied one is recorded as the delta
+ * between them (kind "delta", parent_version P: the difference from
+ * upstream/<P>.json): the deltas as they came from the sync root, or the
+ * one computed in memory for a full version. So an apply writes what
+ * changed, not the tree, and recycling walks the delta records. Every
+ * RECORD_CHAIN_MAX deltas a full record is written beside the delta one
+ * (upstream/<V>.full.json), where reading a chain stops. A release's
+ * record is a hard link to its upstream record when it holds exactly that
+ * version, else a full manifest of what it holds.
  */
 #define RECORD_CHAIN_MAX 64
 

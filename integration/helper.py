@@ -200,16 +200,18 @@ def load_manifest(path):
 def load_record(path):
     """A deploy root's record (releases/NAME.json or upstream/V.json) as a
     full manifest: a delta record ("kind": "delta") is applied to its
-    parent, upstream/<parent_version>.json, and so on down to a full one.
-    """
+    parent, upstream/<parent_version>.full.json if there is one, else
+    upstream/<parent_version>.json, and so on down to a full one."""
     up = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
         path))), "upstream")
     chain = [load_manifest(path)]
     while chain[-1]["header"]["kind"] == "delta":
         if len(chain) > 65:
             raise ValueError("%s: record chain over 64 deltas" % path)
-        chain.append(load_manifest(os.path.join(
-            up, "%d.json" % chain[-1]["header"]["parent_version"])))
+        parent = chain[-1]["header"]["parent_version"]
+        full = os.path.join(up, "%d.full.json" % parent)
+        chain.append(load_manifest(full if os.path.exists(full) else
+                                   os.path.join(up, "%d.json" % parent)))
     arts = {(a["type"], a["name"]): a for a in chain.pop()["artifacts"]}
     while chain:
         d = chain.pop()

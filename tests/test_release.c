@@ -392,6 +392,52 @@ test_full_version_recorded_as_delta(void **state)
 	deploy_close(&d);
 }
 
+/*
+ * Past RECORD_CHAIN_MAX deltas a full record is written beside the delta
+ * one (<V>.full.json): reading stops there, the delta records go on, so
+ * every apply of a long run - across the primary's own periodic full
+ * version too - still recycles from the deltas, and records below the
+ * full one that no kept release needs are pruned.
+ */
+static void
+test_record_chain_bounded(void **state)
+{
+	struct env *e = *state;
+	char path[TU_PATH], *list;
+	struct apply_stats st;
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < RECORD_CHAIN_MAX + 10; i++) {
+		change_one(e, i);
+		publish_delta(e);
+		apply_since_ok(e, &d, &st);
+		if (i >= 2) {
+			assert_true(st.recycled);
+			assert_int_equal(st.written, 1);
+		}
+		assert_true(d.upstream_depth < RECORD_CHAIN_MAX);
+	}
+	tu_path(path, "%s/upstream", e->dep);
+	list = tu_list_dir(path);
+	assert_non_null(strstr(list, ".full.json"));
+	free(list);
+	tu_path(path, "%s/upstream/1.json", e->dep);	/* pruned */
+	assert_int_equal(access(path, F_OK), -1);
+	deploy_close(&d);
+
+	open_deploy(e, &d, 2, true);
+	assert_non_null(d.upstream_m);
+	assert_true(d.upstream_depth < RECORD_CHAIN_MAX);
+	change_one(e, 1000);
+	publish_delta(e);
+	apply_since_ok(e, &d, &st);
+	assert_true(st.recycled);
+	assert_int_equal(st.written, 1);
+	deploy_close(&d);
+}
+
 static void
 test_recycle_off_builds_in_full(void **state)
 {
@@ -699,6 +745,8 @@ main(void)
 		    test_patching_from_delta_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_full_version_recorded_as_delta, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_record_chain_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recycle_off_builds_in_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(
