@@ -338,9 +338,11 @@ primary_run(const struct config *c)
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 
-	if ((p.xc = xmlcheck_new(&err)) == NULL ||
-	    (p.push = push_new(c, &err)) == NULL ||
-	    (sigfd = daemon_signals(&err)) == -1 || watch_init(&err) == -1) {
+	/* Signals first: a SIGTERM while the schemas compile must still
+	 * stop us cleanly (status 0), not by its default action. */
+	if ((sigfd = daemon_signals(&err)) == -1 ||
+	    (p.xc = xmlcheck_new(&err)) == NULL ||
+	    (p.push = push_new(c, &err)) == NULL || watch_init(&err) == -1) {
 		log_error("%s", err.msg);
 		goto out;
 	}

@@ -163,6 +163,8 @@ static int
 spawn(struct target *t, char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, pipe_only;
 	int pfd[2], devnull, rc;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1)
@@ -176,7 +178,19 @@ spawn(struct target *t, char *const argv[])
 	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
 	posix_spawn_file_actions_adddup2(&fa, devnull, 1);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	rc = posix_spawnp(&t->pid, "rsync", &fa, NULL, argv, environ);
+	/* The daemon blocks SIGTERM, SIGINT and SIGHUP (it reads them from a
+	 * signalfd) and ignores SIGPIPE: rsync must get neither, or
+	 * stop_child()'s SIGTERM would wait for it to end by itself. */
+	sigemptyset(&none);
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &pipe_only);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawnp(&t->pid, "rsync", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(devnull);
 	close(pfd[1]);

@@ -420,8 +420,10 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	if (c->token_file[0] != '\0' && config_read_token(c->token_file,
 	    a->token, sizeof(a->token), err) == -1)
 		return -1;
-	if ((a->xc = xmlcheck_new(err)) == NULL ||
-	    (l->sigfd = daemon_signals(err)) == -1 || watch_init(err) == -1 ||
+	/* Signals first: a SIGTERM while the schemas compile must still
+	 * stop us cleanly (status 0), not by its default action. */
+	if ((l->sigfd = daemon_signals(err)) == -1 ||
+	    (a->xc = xmlcheck_new(err)) == NULL || watch_init(err) == -1 ||
 	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
 	    c->recycle_releases, err) == -1 ||
 	    ovr_open(&a->ovr, a->d.rootfd, err) == -1)
