@@ -387,28 +387,39 @@ fail:
 	return NULL;
 }
 
+/* The index in m of the entry UNDEPLOY event ev of delta d removes; -1
+ * with err when d also lists it, or m does not hold it. */
+static ssize_t
+removal_index(const struct manifest *m, const struct manifest *d,
+    const struct manifest_event *ev, struct snap_err *err)
+{
+	const char *folder = artifact_types[ev->type].folder;
+	const struct manifest_entry *e;
+
+	if (manifest_find(d, ev->type, ev->name) != NULL)
+		return snap_err_set(err, "delta %" PRIu64 " both removes and "
+		    "lists %s/%s", d->version, folder, ev->name);
+	if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
+		return snap_err_set(err, "delta %" PRIu64 " removes %s/%s, "
+		    "which version %" PRIu64 " does not hold", d->version,
+		    folder, ev->name, m->version);
+	return e - m->entries;
+}
+
 /* Marks the entries of m that d's UNDEPLOY events remove. */
 static int
 mark_removals(const struct manifest *m, const struct manifest *d, bool *gone,
     struct snap_err *err)
 {
-	const struct manifest_entry *e;
+	ssize_t at;
 	size_t i;
 
 	for (i = 0; i < d->nev; i++) {
-		const struct manifest_event *ev = &d->events[i];
-		const char *folder = artifact_types[ev->type].folder;
-
-		if (ev->action != MANIFEST_UNDEPLOY)
+		if (d->events[i].action != MANIFEST_UNDEPLOY)
 			continue;
-		if (manifest_find(d, ev->type, ev->name) != NULL)
-			return snap_err_set(err, "delta %" PRIu64 " both removes "
-			    "and lists %s/%s", d->version, folder, ev->name);
-		if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
-			return snap_err_set(err, "delta %" PRIu64 " removes "
-			    "%s/%s, which version %" PRIu64 " does not hold",
-			    d->version, folder, ev->name, m->version);
-		gone[e - m->entries] = true;
+		if ((at = removal_index(m, d, &d->events[i], err)) == -1)
+			return -1;
+		gone[at] = true;
 	}
 	return 0;
 }
@@ -460,6 +471,22 @@ events_copy(const struct manifest *d)
 	return ev;
 }
 
+/* m becomes d's version: its header, and its events (evs, a copy of d's
+ * from events_copy(), made before m changed). Cannot fail. */
+static void
+take_version(struct manifest *m, const struct manifest *d,
+    struct manifest_event *evs)
+{
+	m->version = d->version;
+	m->parent_version = d->parent_version;
+	m->published_at = d->published_at;
+	manifest_clear_events(m);
+	free(m->events);
+	m->events = evs;
+	m->nev = d->nev;
+	m->evcap = d->nev + 1;
+}
+
 /* Adds and removals past which a delta is merged in one pass rather than
  * moved into place one by one (each move is a memmove of the tail). */
 #define APPLY_IN_PLACE_MOVES 4
@@ -484,26 +511,19 @@ apply_in_place(struct manifest *m, const struct manifest *d,
 	if (d->n > sizeof(copies) / sizeof(copies[0]))
 		return 1;
 	for (k = 0; k < d->nev; k++) {
-		const struct manifest_event *ev = &d->events[k];
+		ssize_t idx;
 
-		if (ev->action != MANIFEST_UNDEPLOY)
+		if (d->events[k].action != MANIFEST_UNDEPLOY)
 			continue;
-		if (manifest_find(d, ev->type, ev->name) != NULL)
-			return snap_err_set(err, "delta %" PRIu64 " both removes "
-			    "and lists %s/%s", d->version,
-			    artifact_types[ev->type].folder, ev->name);
-		if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
-			return snap_err_set(err, "delta %" PRIu64 " removes "
-			    "%s/%s, which version %" PRIu64 " does not hold",
-			    d->version, artifact_types[ev->type].folder,
-			    ev->name, m->version);
-		for (g = 0; g < ngone && gone[g] != (size_t)(e - m->entries);)
+		if ((idx = removal_index(m, d, &d->events[k], err)) == -1)
+			return -1;
+		for (g = 0; g < ngone && gone[g] != (size_t)idx;)
 			g++;
 		if (g < ngone)
 			continue;		/* the same removal twice */
 		if (ngone == APPLY_IN_PLACE_MOVES)
 			return 1;
-		gone[ngone++] = (size_t)(e - m->entries);
+		gone[ngone++] = (size_t)idx;
 	}
 	for (k = 0; k < d->n; k++)
 		adds += manifest_find(m, d->entries[k].type,
@@ -557,14 +577,7 @@ apply_in_place(struct manifest *m, const struct manifest *d,
 		}
 		*e = copies[k];
 	}
-	m->version = d->version;
-	m->parent_version = d->parent_version;
-	m->published_at = d->published_at;
-	manifest_clear_events(m);
-	free(m->events);
-	m->events = evs;
-	m->nev = d->nev;
-	m->evcap = d->nev + 1;
+	take_version(m, d, evs);
 	return 0;
 oom:
 	while (k-- > 0) {
@@ -580,6 +593,7 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
     struct snap_err *err)
 {
 	struct manifest_entry *out = NULL, copy;
+	struct manifest_event *evs = NULL;
 	size_t i = 0, j = 0, n = 0, k;
 	bool *gone = NULL;
 	int cmp, rc;
@@ -599,6 +613,10 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	}
 	if (mark_removals(m, d, gone, err) == -1)
 		goto fail;
+	if ((evs = events_copy(d)) == NULL) {
+		snap_err_set(err, "out of memory");
+		goto fail;
+	}
 	/* Copies of d's strings first: nothing of m changes until all
 	 * allocations have succeeded. */
 	for (k = 0; k < d->n; k++) {
@@ -642,22 +660,18 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	m->entries = out;
 	m->cap = m->n + d->n + 1;	/* what out holds: m's old count */
 	m->n = n;
-	m->version = d->version;
-	m->parent_version = d->parent_version;
-	m->published_at = d->published_at;
-	manifest_clear_events(m);
-	for (k = 0; k < d->nev; k++)
-		if (manifest_add_event(m, d->events[k].type, d->events[k].name,
-		    d->events[k].action, d->events[k].updated_at) == -1) {
-			free(gone);
-			return snap_err_set(err, "out of memory");
-		}
+	take_version(m, d, evs);
 	free(gone);
 	return 0;
 fail:
 	for (k = 0; k < d->n; k++) {
 		free(out[m->n + k].name);
 		labels_release(out[m->n + k].labels);
+	}
+	if (evs != NULL) {
+		for (k = 0; k < d->nev; k++)
+			free(evs[k].name);
+		free(evs);
 	}
 	free(out);
 	free(gone);
