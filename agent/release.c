@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "arc.h"
 #include "fsutil.h"
 #include "names.h"
@@ -122,6 +120,18 @@ has_full(const struct deploy *d, uint64_t version)
 	return faccessat(d->upfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* The upstream record of `version` to read: its full copy when there is
+ * one, else the record itself. */
+static void
+readable_name(const struct deploy *d, uint64_t version, char *out,
+    size_t len)
+{
+	if (has_full(d, version))
+		upstream_full_name(version, out, len);
+	else
+		upstream_name(version, out, len);
+}
+
 /* Reads one file of ours, streaming: bounded memory beyond the manifest
  * itself. */
 static struct manifest *
@@ -165,12 +175,7 @@ read_record(struct deploy *d, int dirfd, const char *file, unsigned *depth,
 			break;
 		}
 		chain[n++] = m;
-		if (has_full(d, m->parent_version))
-			upstream_full_name(m->parent_version, parent,
-			    sizeof(parent));
-		else
-			upstream_name(m->parent_version, parent,
-			    sizeof(parent));
+		readable_name(d, m->parent_version, parent, sizeof(parent));
 		dirfd = d->upfd;
 		file = parent;
 	}
@@ -314,10 +319,7 @@ load_upstream(struct deploy *d)
 	struct snap_err ignored;
 	char name[40];
 
-	if (has_full(d, d->current.version))
-		upstream_full_name(d->current.version, name, sizeof(name));
-	else
-		upstream_name(d->current.version, name, sizeof(name));
+	readable_name(d, d->current.version, name, sizeof(name));
 	d->upstream_m = read_record(d, d->upfd, name, &d->upstream_depth,
 	    &ignored);
 }
@@ -893,8 +895,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		return snap_err_sys(err, errno, BUILD ": mkdir");
 	if ((stagefd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
 		return -1;
-	if (need_init(&n, p->target, ks != NULL ? NULL : base,
-	    ks == NULL) == -1) {
+	if (need_init(&n, p->target, base, ks == NULL) == -1) {
 		snap_err_set(err, "out of memory");
 		goto fail;
 	}
@@ -942,38 +943,27 @@ fail:
 }
 
 /* The parent of upstream record `version` (0: a full record), from its
- * first line alone. 0, or -1 when that line cannot be read. */
+ * header line alone. 0, or -1 when that line cannot be read. */
 static int
 record_parent(struct deploy *d, uint64_t version, uint64_t *parent)
 {
-	char name[32], buf[1024], *nl;
-	const char *kind;
-	json_t *head;
-	ssize_t n;
-	int fd, rc = -1;
+	struct snap_err ignored;
+	struct manifest *head;
+	char name[32];
+	int fd;
 
 	upstream_name(version, name, sizeof(name));
 	fd = openat(d->upfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return -1;
-	n = pread(fd, buf, sizeof(buf), 0);
+	head = manifest_read_header(fd, &ignored);
 	close(fd);
-	if (n <= 0 || (nl = memchr(buf, '\n', (size_t)n)) == NULL ||
-	    (head = json_loadb(buf, (size_t)(nl - buf), 0, NULL)) == NULL)
+	if (head == NULL)
 		return -1;
-	kind = json_string_value(json_object_get(head, "kind"));
-	if (kind != NULL && strcmp(kind, "full") == 0) {
-		*parent = 0;
-		rc = 0;
-	} else if (kind != NULL && strcmp(kind, "delta") == 0 &&
-	    json_is_integer(json_object_get(head, "parent_version"))) {
-		*parent = (uint64_t)json_integer_value(json_object_get(head,
-		    "parent_version"));
-		rc = 0;
-	}
-	json_decref(head);
-	return rc;
+	*parent = head->kind == MANIFEST_DELTA ? head->parent_version : 0;
+	manifest_free(head);
+	return 0;
 }
 
 static bool

@@ -1319,6 +1319,29 @@ manifest_read(int fd, uint64_t max, struct snap_err *err)
 }
 
 struct manifest *
+manifest_read_header(int fd, struct snap_err *err)
+{
+	struct snap_reader r = { .m = manifest_new() };
+	char buf[MANIFEST_LINE_MAX + 1], *nl = NULL;
+	ssize_t n;
+
+	if (r.m == NULL) {
+		snap_err_set(err, "manifest: out of memory");
+		return NULL;
+	}
+	if ((n = pread(fd, buf, sizeof(buf), 0)) == -1)
+		snap_err_sys(err, errno, "manifest: read");
+	else if ((nl = memchr(buf, '\n', (size_t)n)) == NULL)
+		snap_err_set(err, "manifest: no header line");
+	else if (feed_line(&r, buf, (size_t)(nl - buf), err) == -1)
+		snap_err_prefix(err, "manifest");
+	else
+		return r.m;
+	manifest_free(r.m);
+	return NULL;
+}
+
+struct manifest *
 manifest_read_checked(int fd, const struct state_file *f,
     struct snap_err *err)
 {

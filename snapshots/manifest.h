@@ -129,6 +129,10 @@ struct manifest *manifest_from_json(const char *buf, size_t len,
  * beyond the manifest itself. */
 struct manifest *manifest_read(int fd, uint64_t max, struct snap_err *err);
 
+/* Only the header line of the manifest at fd's start, checked as the
+ * readers check it: a manifest with no entries or events, NULL with err. */
+struct manifest *manifest_read_header(int fd, struct snap_err *err);
+
 /*
  * manifest_read() of a file that state record f describes: its size,
  * XXH128 and (when f has one) BLAKE2b are computed over the very bytes

@@ -909,6 +909,38 @@ read_pipe(const char *doc, size_t len, struct snap_err *err)
 	return m;
 }
 
+/* manifest_read_header: the header of a written manifest, and the
+ * readers' refusals for a first line that is not one. */
+static void
+test_read_header(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *m = big_manifest(50), *h;
+	int fd = open_tmp(*state, "h.json");
+
+	m->kind = MANIFEST_DELTA;
+	assert_int_equal(manifest_write(m, fd, NULL, &err), 0);
+	if ((h = manifest_read_header(fd, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(h->kind, MANIFEST_DELTA);
+	assert_int_equal(h->version, 9);
+	assert_int_equal(h->parent_version, 8);
+	assert_int_equal(h->n, 0);
+	manifest_free(h);
+	manifest_free(m);
+	close(fd);
+
+	fd = open_tmp(*state, "bad.json");
+	assert_int_equal(fsu_write_all(fd, "{\"format\":2", 12), 0);
+	assert_null(manifest_read_header(fd, &err));
+	tu_assert_msg(err.msg, "manifest: no header line");
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(fsu_write_all(fd, "{\"format\":1}\n", 13), 0);
+	assert_null(manifest_read_header(fd, &err));
+	tu_assert_msg(err.msg, "manifest: line 1:");
+	close(fd);
+}
+
 static void
 test_read_pipe(void **state)
 {
@@ -1727,6 +1759,8 @@ main(void)
 		cmocka_unit_test(test_from_json_bad_fields),
 		cmocka_unit_test(test_from_json_inconsistent),
 		cmocka_unit_test_setup_teardown(test_write_read, tu_setup_tmp,
+		    tu_teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_read_header, tu_setup_tmp,
 		    tu_teardown_tmp),
 		cmocka_unit_test(test_read_pipe),
 		cmocka_unit_test(test_read_checked),
