@@ -24,6 +24,9 @@ struct agent {
 					 * every artifact an apply writes */
 	struct metrics m;
 	uint64_t latest_seen;		/* highest version in the sync root */
+	uint64_t labeled_version;	/* an upstream version known to hold
+					 * only artifacts with one of our
+					 * labels (0: none) */
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
 	int64_t down_since_ms;		/* monotonic; 0 while the sync root
 					 * and its state.json can be read */

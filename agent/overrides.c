@@ -310,15 +310,12 @@ ovr_prune(struct overrides *o)
 }
 
 bool
-ovr_target_is_upstream(const struct manifest *upstream,
-    const struct overrides *o, const char *labels)
+ovr_all_labeled(const struct manifest *m, const char *labels)
 {
 	size_t i;
 
-	if (o->n != 0)
-		return false;
-	for (i = 0; labels != NULL && i < upstream->n; i++)
-		if (!labels_intersect(upstream->entries[i].labels, labels))
+	for (i = 0; labels != NULL && i < m->n; i++)
+		if (!labels_intersect(m->entries[i].labels, labels))
 			return false;
 	return true;
 }

@@ -74,6 +74,10 @@ int ovr_copy(struct overrides *dst, const struct overrides *src);
 /* Frees the list only (not the dirfd): the other half of ovr_copy(). */
 void ovr_clear(struct overrides *o);
 
+/* Whether every artifact of m carries one of `labels` (NULL: all do):
+ * with no override, whether ovr_target() would hold exactly m. */
+bool ovr_all_labeled(const struct manifest *m, const char *labels);
+
 /*
  * What the gateway must hold: the artifacts of `upstream` that share a label
  * with `labels` (NULL: all of them), with every override applied
@@ -81,11 +85,6 @@ void ovr_clear(struct overrides *o);
  * labels: an operator's local deploy is deliberate). A new sorted manifest,
  * version fields copied from upstream; NULL on out of memory.
  */
-/* Whether ovr_target() would hold exactly upstream: no override, and
- * every artifact carries one of `labels` (NULL: all do). */
-bool ovr_target_is_upstream(const struct manifest *upstream,
-    const struct overrides *o, const char *labels);
-
 struct manifest *ovr_target(const struct manifest *upstream,
     const struct overrides *o, const char *labels, struct snap_err *err);
 

@@ -322,6 +322,8 @@ load_upstream(struct deploy *d)
 	readable_name(d, d->current.version, name, sizeof(name));
 	d->upstream_m = read_record(d, d->upfd, name, &d->upstream_depth,
 	    &ignored);
+	d->upstream_version = d->upstream_m != NULL ? d->upstream_m->version :
+	    0;
 }
 
 static int
@@ -384,6 +386,7 @@ deploy_close(struct deploy *d)
 		manifest_free(d->upstream_m);
 	manifest_free(d->current_m);
 	d->current_m = d->upstream_m = NULL;
+	d->upstream_version = 0;
 	cache_drop(d, NULL);
 	if (d->upfd >= 0)
 		close(d->upfd);
@@ -400,7 +403,7 @@ deploy_close(struct deploy *d)
 /* --- the deltas from the applied upstream version --- */
 
 /*
- * The deltas that take the applied upstream version (upstream_m) to
+ * The deltas that take the applied upstream version (upstream_version) to
  * p->upstream, oldest first, into out (STATE_CHAIN_MAX + 1 slots): the
  * version's layers when it was opened as deltas on it; for a version
  * opened in full (the primary's periodic full one), the difference
@@ -412,22 +415,22 @@ deltas_since(const struct deploy *d, const struct build_plan *p,
     const struct manifest **out, struct manifest **own)
 {
 	const struct snap_version *v = p->v;
-	const struct manifest *have = d->upstream_m;
 	size_t i;
 
 	*own = NULL;
-	if (v == NULL || have == NULL || p->upstream == have ||
-	    p->upstream->version <= have->version)
+	if (v == NULL || d->upstream_m == NULL ||
+	    p->upstream->version <= d->upstream_version)
 		return 0;
 	if (v->from_delta) {
 		if (v->nlayers == 0 ||
-		    v->layers[0].m->parent_version != have->version)
+		    v->layers[0].m->parent_version != d->upstream_version)
 			return 0;
 		for (i = 0; i < v->nlayers; i++)
 			out[i] = v->layers[i].m;
 		return v->nlayers;
 	}
-	if ((*own = manifest_between(have, p->upstream)) == NULL)
+	/* Opened in full: upstream_m was not touched. */
+	if ((*own = manifest_between(d->upstream_m, p->upstream)) == NULL)
 		return 0;
 	out[0] = *own;
 	return 1;
@@ -506,23 +509,23 @@ keys_since(struct deploy *d, const struct release *base,
     const struct build_plan *p, const struct manifest *const *deltas,
     size_t ndeltas, struct keyset *ks)
 {
-	const struct manifest *have = d->upstream_m;
+	uint64_t have = d->upstream_version;
 	char rec[RELEASE_NAME_MAX + 8], up[32];
 	struct snap_err ignored;
 	struct manifest *m;
 	uint64_t x;
 	size_t i;
 
-	if (p->target != p->upstream || have == NULL ||
-	    have->version < base->version)
+	if (p->target != p->upstream || d->upstream_m == NULL ||
+	    have < base->version)
 		return -1;
-	if (p->v != NULL ? ndeltas == 0 : p->upstream != have)
+	if (p->v != NULL ? ndeltas == 0 : p->upstream != d->upstream_m)
 		return -1;
 	snprintf(rec, sizeof(rec), "%s.json", base->name);
 	upstream_name(base->version, up, sizeof(up));
 	if (!same_file(d->relfd, rec, d->upfd, up))
 		return -1;
-	for (x = have->version; x > base->version; x = m->parent_version) {
+	for (x = have; x > base->version; x = m->parent_version) {
 		upstream_name(x, up, sizeof(up));
 		if (ks->nrecs == RECORD_CHAIN_MAX ||
 		    (m = read_one(d->upfd, up, &ignored)) == NULL)
@@ -1143,7 +1146,7 @@ publish_release(struct deploy *d, const struct release *r,
 
 	/* Upstream's record first, so a release never names a missing one. */
 	*depth = d->upstream_depth;
-	if (p->upstream != d->upstream_m &&
+	if (p->upstream->version != d->upstream_version &&
 	    write_upstream(d, p, deltas, ndeltas, depth, err) == -1)
 		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
@@ -1170,6 +1173,7 @@ install_manifests(struct deploy *d, struct manifest *target,
 
 	d->current_m = target;
 	d->upstream_m = upstream;
+	d->upstream_version = upstream->version;
 	if (old_up != NULL && old_up != upstream && old_up != old_cur)
 		manifest_free(old_up);
 	if (old_cur == NULL || old_cur == upstream)

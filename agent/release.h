@@ -111,6 +111,12 @@ struct deploy {
 					 * upstream_m itself) */
 	struct manifest *upstream_m;	/* its upstream version's; owned, may
 					 * be NULL if the record is missing */
+	uint64_t upstream_version;	/* the version upstream_m's record
+					 * holds (0: none). During an apply
+					 * upstream_m may already be the next
+					 * one: changed in place by
+					 * snap_open_since(), put back if the
+					 * apply fails */
 	unsigned upstream_depth;	/* deltas under upstream_m's record */
 	struct release_cached cache[RELEASE_CACHE_MAX];
 };

@@ -55,6 +55,32 @@ clear_error(struct agent *a)
 	a->last_sync_at = fsu_now();
 }
 
+/*
+ * Whether the release holds exactly upstream (no override, every
+ * artifact labeled for us), at the cost of the change. When every artifact
+ * of the applied upstream version is known to carry one of our labels, a
+ * version opened as deltas on it needs only what its deltas bring checked
+ * (what they remove cannot matter), and a local change nothing.
+ */
+static bool
+target_is_upstream(struct agent *a, const struct manifest *up,
+    const struct snap_version *v)
+{
+	bool known = a->labeled_version != 0 &&
+	    a->labeled_version == a->d.upstream_version, ok = true;
+	size_t i;
+
+	if (a->ovr.n != 0)
+		return false;
+	if (!known || (v != NULL && !v->from_delta))
+		ok = ovr_all_labeled(up, a->c->labels);
+	else if (v != NULL)
+		for (i = 0; ok && i < v->nlayers; i++)
+			ok = ovr_all_labeled(v->layers[i].m, a->c->labels);
+	a->labeled_version = ok ? up->version : 0;
+	return ok;
+}
+
 int
 agent_rebuild(struct agent *a, struct snap_version *v, int *http,
     struct snap_err *err)
@@ -70,8 +96,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	if (p.upstream == NULL)
 		return snap_err_set(err, "no record of the applied upstream "
 		    "version; waiting for the next sync");
-	p.target = ovr_target_is_upstream(p.upstream, &a->ovr, a->c->labels) ?
-	    p.upstream : ovr_target(p.upstream, &a->ovr, a->c->labels, err);
+	p.target = target_is_upstream(a, p.upstream, v) ? p.upstream :
+	    ovr_target(p.upstream, &a->ovr, a->c->labels, err);
 	if (p.target == NULL)
 		return -1;
 	rc = deploy_build(&a->d, &p, &st, err);
@@ -231,14 +257,17 @@ agent_check(struct agent *a)
 		report_error(a, err.msg, true);
 	} else if (v.st.version > applied ||
 	    (v.st.version == applied && a->d.upstream_m == NULL)) {
+		bool in_place = v.m_borrowed;
+
 		/* Opened afresh: state.json may have moved on since, but
 		 * never back past what is applied. */
 		apply(a, &v);
-		/* What an apply freed (a replaced manifest: ~14 MB at
-		 * 100,000 artifacts) goes back to the system, not into a
-		 * heap that only grows. */
 		snap_close(&v);
-		malloc_trim(0);
+		/* What an apply that copied freed (a replaced manifest:
+		 * ~14 MB at 100,000 artifacts) goes back to the system, not
+		 * into a heap that only grows. */
+		if (!in_place)
+			malloc_trim(0);
 	}
 out:
 	snap_close(&v);

@@ -124,7 +124,8 @@ same_manifest(const struct manifest *a, const struct manifest *b)
 
 	if (!manifest_same_content(a, b) || a->kind != b->kind ||
 	    a->version != b->version || a->parent_version != b->parent_version ||
-	    a->published_at != b->published_at || !same_events(a, b))
+	    a->published_at != b->published_at || !same_events(a, b) ||
+	    a->total_bytes != b->total_bytes)
 		return false;
 	for (i = 0; i < a->n; i++)
 		if (a->entries[i].updated_at != b->entries[i].updated_at)
@@ -288,6 +289,37 @@ same_entry(const struct manifest_entry *a, const struct manifest_entry *b)
 	    a->updated_at == b->updated_at && strcmp(a->xxh128, b->xxh128) == 0;
 }
 
+/* The same delta applied undoably to a copy of `before`: m exactly, or
+ * (too big for that) nothing done; and undone, `before` exactly. */
+static void
+check_undo(const struct manifest *before, const struct manifest *d,
+    const struct manifest *m)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *c = manifest_dup(before);
+	struct manifest_undo u;
+	int rc;
+
+	if (c == NULL)
+		die("manifest_dup");
+	if ((rc = manifest_apply_delta_undoable(c, d, &u, &err)) == -1) {
+		fprintf(stderr, "undoable apply refused what apply took: %s\n",
+		    err.msg);
+		abort();
+	}
+	if (rc == 0 && !same_manifest(c, m)) {
+		fprintf(stderr, "undoable apply: not the applied manifest\n");
+		abort();
+	}
+	if (rc == 0)
+		manifest_undo(c, &u);
+	if (!same_manifest(c, before)) {
+		fprintf(stderr, "undone apply: not the manifest before\n");
+		abort();
+	}
+	manifest_free(c);
+}
+
 /* Applies d to m (both parsed) and checks the outcome. */
 static void
 check_apply(struct manifest *m, const struct manifest *d)
@@ -348,6 +380,7 @@ check_apply(struct manifest *m, const struct manifest *d)
 		    m->n, expect);
 		abort();
 	}
+	check_undo(before, d, m);
 	/* What a secondary applied, written, reads back the same. */
 	round_trip(m);
 	manifest_free(before);

@@ -114,6 +114,7 @@ manifest_add(struct manifest *m, int type, const char *name,
 		return -1;
 	}
 	m->n++;
+	m->total_bytes += size;
 	return 0;
 }
 
@@ -280,6 +281,7 @@ manifest_dup(const struct manifest *m)
 	c->version = m->version;
 	c->parent_version = m->parent_version;
 	c->published_at = m->published_at;
+	c->total_bytes = m->total_bytes;
 	/* One allocation and one copy for the entries, then their strings:
 	 * a secondary copies its 100,000-entry manifest at every apply. */
 	if (m->n > 0) {
@@ -471,8 +473,19 @@ events_copy(const struct manifest *d)
 	return ev;
 }
 
+/* What m's version was, for manifest_undo(): its header, byte count and
+ * events (taken over, not copied); the entries stay m's. */
+static void
+save_version(struct manifest_undo *u, struct manifest *m)
+{
+	u->was = *m;
+	m->events = NULL;
+	m->nev = m->evcap = 0;
+}
+
 /* m becomes d's version: its header, and its events (evs, a copy of d's
- * from events_copy(), made before m changed). Cannot fail. */
+ * from events_copy(), made before m changed). m's own events are gone
+ * already (save_version), or freed here. Cannot fail. */
 static void
 take_version(struct manifest *m, const struct manifest *d,
     struct manifest_event *evs)
@@ -490,25 +503,60 @@ take_version(struct manifest *m, const struct manifest *d,
 /* Adds and removals past which a delta is merged in one pass rather than
  * moved into place one by one (each move is a memmove of the tail). */
 #define APPLY_IN_PLACE_MOVES 4
+/* Entries past which it is merged: what one undo record can hold. */
+#define APPLY_IN_PLACE_ENTRIES (MANIFEST_UNDO_OPS - APPLY_IN_PLACE_MOVES)
+
+static void
+undo_push(struct manifest_undo *u, enum manifest_undo_kind kind,
+    const struct manifest_entry *e)
+{
+	u->ops[u->nops].kind = kind;
+	u->ops[u->nops].e = *e;
+	u->nops++;
+}
+
+/* Removes m's entry at `at` (its strings stay with whoever holds them). */
+static void
+cut_entry(struct manifest *m, size_t at)
+{
+	struct manifest_entry *e = &m->entries[at];
+
+	m->total_bytes -= e->size;
+	memmove(e, e + 1, (m->n - at - 1) * sizeof(*e));
+	m->n--;
+}
+
+/* Puts e into m at `at`; m has room (m->n < m->cap). */
+static void
+insert_entry(struct manifest *m, size_t at, const struct manifest_entry *e)
+{
+	struct manifest_entry *slot = &m->entries[at];
+
+	memmove(slot + 1, slot, (m->n - at) * sizeof(*slot));
+	*slot = *e;
+	m->n++;
+	m->total_bytes += e->size;
+}
 
 /*
  * manifest_apply_delta() for a small delta (the common one: an artifact or
  * two changed) on a big manifest: entries replaced where they are, the few
  * added or removed moved into place, so that applying costs the change
- * and a few memmoves, not a pass over 100,000 entries. 1 when the delta is
- * not small (the caller merges), 0 done, -1 with err; m is unchanged
- * unless 0.
+ * and a few memmoves, not a pass over 100,000 entries. What it replaces,
+ * adds and removes goes to u, the old entries with their strings: nothing
+ * of m is freed, so manifest_undo() can put it all back. 1 when the delta
+ * is not small (the caller merges), 0 done, -1 with err; m and u are
+ * unchanged unless 0.
  */
 static int
 apply_in_place(struct manifest *m, const struct manifest *d,
-    struct snap_err *err)
+    struct manifest_undo *u, struct snap_err *err)
 {
-	struct manifest_entry copies[APPLY_IN_PLACE_MOVES * 4], *e;
+	struct manifest_entry copies[APPLY_IN_PLACE_ENTRIES], *e;
 	size_t gone[APPLY_IN_PLACE_MOVES], ngone = 0, adds = 0, k, at, g;
 	struct manifest_event *evs = NULL;
-	int rc = -1;
 
-	if (d->n > sizeof(copies) / sizeof(copies[0]))
+	if (d->n > APPLY_IN_PLACE_ENTRIES)
 		return 1;
 	for (k = 0; k < d->nev; k++) {
 		ssize_t idx;
@@ -552,16 +600,15 @@ apply_in_place(struct manifest *m, const struct manifest *d,
 	}
 	if ((evs = events_copy(d)) == NULL)
 		goto oom;
+	u->nops = 0;
+	save_version(u, m);
 	/* Removals, highest index first so the others stay put. */
 	while (ngone > 0) {
 		for (g = 1, at = 0; g < ngone; g++)
 			if (gone[g] > gone[at])
 				at = g;
-		e = &m->entries[gone[at]];
-		free(e->name);
-		labels_release(e->labels);
-		memmove(e, e + 1, (m->n - gone[at] - 1) * sizeof(*e));
-		m->n--;
+		undo_push(u, MANIFEST_UNDO_REMOVED, &m->entries[gone[at]]);
+		cut_entry(m, gone[at]);
 		gone[at] = gone[--ngone];
 	}
 	/* Replaced where they are; added where they sort. */
@@ -569,13 +616,13 @@ apply_in_place(struct manifest *m, const struct manifest *d,
 		at = lower_bound(m, copies[k].type, copies[k].name);
 		e = &m->entries[at];
 		if (at < m->n && entry_cmp(e, &copies[k]) == 0) {
-			free(e->name);
-			labels_release(e->labels);
+			undo_push(u, MANIFEST_UNDO_REPLACED, e);
+			m->total_bytes += copies[k].size - e->size;
+			*e = copies[k];
 		} else {
-			memmove(e + 1, e, (m->n - at) * sizeof(*e));
-			m->n++;
+			undo_push(u, MANIFEST_UNDO_ADDED, &copies[k]);
+			insert_entry(m, at, &copies[k]);
 		}
-		*e = copies[k];
 	}
 	take_version(m, d, evs);
 	return 0;
@@ -584,8 +631,84 @@ oom:
 		free(copies[k].name);
 		labels_release(copies[k].labels);
 	}
-	snap_err_set(err, "out of memory");
-	return rc;
+	return snap_err_set(err, "out of memory");
+}
+
+/* Both appliers refuse a delta that is not one, or not on m's version. */
+static int
+check_parent(const struct manifest *m, const struct manifest *d,
+    struct snap_err *err)
+{
+	if (d->kind != MANIFEST_DELTA)
+		return snap_err_set(err, "version %" PRIu64 " is not a delta",
+		    d->version);
+	if (d->parent_version != m->version)
+		return snap_err_set(err, "delta %" PRIu64 " has parent %" PRIu64
+		    ", not %" PRIu64, d->version, d->parent_version, m->version);
+	return 0;
+}
+
+int
+manifest_apply_delta_undoable(struct manifest *m, const struct manifest *d,
+    struct manifest_undo *u, struct snap_err *err)
+{
+	if (check_parent(m, d, err) == -1)
+		return -1;
+	return apply_in_place(m, d, u, err);
+}
+
+void
+manifest_undo(struct manifest *m, struct manifest_undo *u)
+{
+	struct manifest_undo_op *op;
+	size_t at;
+
+	/* Last change first: each op finds m as it left it. */
+	while (u->nops > 0) {
+		op = &u->ops[--u->nops];
+		at = lower_bound(m, op->e.type, op->e.name);
+		switch (op->kind) {
+		case MANIFEST_UNDO_ADDED:
+			free(m->entries[at].name);
+			labels_release(m->entries[at].labels);
+			cut_entry(m, at);
+			break;
+		case MANIFEST_UNDO_REPLACED:
+			free(m->entries[at].name);
+			labels_release(m->entries[at].labels);
+			m->entries[at] = op->e;
+			break;
+		case MANIFEST_UNDO_REMOVED:
+			insert_entry(m, at, &op->e);	/* its slot is there */
+			break;
+		}
+	}
+	manifest_clear_events(m);
+	free(m->events);
+	u->was.entries = m->entries;	/* as they were again */
+	u->was.n = m->n;
+	u->was.cap = m->cap;
+	*m = u->was;
+	u->was.events = NULL;
+	u->was.nev = u->was.evcap = 0;
+}
+
+void
+manifest_undo_forget(struct manifest_undo *u)
+{
+	size_t k;
+
+	for (k = 0; k < u->nops; k++) {
+		if (u->ops[k].kind == MANIFEST_UNDO_ADDED)
+			continue;	/* its strings are m's */
+		free(u->ops[k].e.name);
+		labels_release(u->ops[k].e.labels);
+	}
+	u->nops = 0;
+	manifest_clear_events(&u->was);
+	free(u->was.events);
+	u->was.events = NULL;
+	u->was.evcap = 0;
 }
 
 int
@@ -594,18 +717,18 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 {
 	struct manifest_entry *out = NULL, copy;
 	struct manifest_event *evs = NULL;
+	struct manifest_undo u;
 	size_t i = 0, j = 0, n = 0, k;
 	bool *gone = NULL;
 	int cmp, rc;
 
-	if (d->kind != MANIFEST_DELTA)
-		return snap_err_set(err, "version %" PRIu64 " is not a delta",
-		    d->version);
-	if (d->parent_version != m->version)
-		return snap_err_set(err, "delta %" PRIu64 " has parent %" PRIu64
-		    ", not %" PRIu64, d->version, d->parent_version, m->version);
-	if ((rc = apply_in_place(m, d, err)) != 1)
+	if (check_parent(m, d, err) == -1)
+		return -1;
+	if ((rc = apply_in_place(m, d, &u, err)) != 1) {
+		if (rc == 0)
+			manifest_undo_forget(&u);
 		return rc;
+	}
 	if ((gone = calloc(m->n + 1, sizeof(*gone))) == NULL ||
 	    (out = calloc(m->n + d->n + 1, sizeof(*out))) == NULL) {
 		free(gone);
@@ -660,6 +783,8 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	m->entries = out;
 	m->cap = m->n + d->n + 1;	/* what out holds: m's old count */
 	m->n = n;
+	for (m->total_bytes = 0, k = 0; k < n; k++)
+		m->total_bytes += out[k].size;
 	take_version(m, d, evs);
 	free(gone);
 	return 0;
@@ -926,12 +1051,8 @@ manifest_to_json(const struct manifest *m, char **out, size_t *len,
 int
 manifest_check_total(const struct manifest *m, struct snap_err *err)
 {
-	uint64_t total = 0;
-	size_t i;
+	uint64_t total = m->total_bytes;
 
-	/* Each size is at most ARTIFACT_MAX_BYTES: the sum cannot wrap. */
-	for (i = 0; i < m->n; i++)
-		total += m->entries[i].size;
 	if (total > TREE_MAX_BYTES)
 		return snap_err_set(err, "artifacts add up to %llu bytes, over "
 		    "the %llu-byte limit", (unsigned long long)total,

@@ -65,6 +65,10 @@ struct manifest {
 	int64_t published_at;
 	struct manifest_entry *entries;
 	size_t n, cap;
+	/* The sum of the entries' sizes, kept by every function here that
+	 * adds, changes or removes entries (so that checking it costs
+	 * nothing): code that sets an entry's size itself must keep it. */
+	uint64_t total_bytes;
 	struct manifest_event *events;
 	size_t nev, evcap;
 };
@@ -173,6 +177,41 @@ struct manifest *manifest_between(const struct manifest *prev,
  */
 int manifest_apply_delta(struct manifest *m, const struct manifest *d,
     struct snap_err *err);
+
+/*
+ * Undoable apply, for a reader that keeps one big manifest and moves it
+ * from version to version: manifest_apply_delta_undoable() applies a small
+ * delta (at most MANIFEST_UNDO_OPS - 4 entries, at most 4 of them added or
+ * removed) in place, at the cost of the change, and records in u what it
+ * replaced, added and removed - the old entries themselves, nothing of m
+ * is freed. manifest_undo() then puts m back exactly as it was, and cannot
+ * fail (m never needs more room than it had); manifest_undo_forget() keeps
+ * the change and frees what u held. Undo records of successive deltas are
+ * undone last first. 1 when d is not small (nothing done: apply it with
+ * manifest_apply_delta()), 0, or -1 with err (m unchanged).
+ */
+#define MANIFEST_UNDO_OPS 20
+
+enum manifest_undo_kind {
+	MANIFEST_UNDO_ADDED,		/* e: its key (m owns the strings) */
+	MANIFEST_UNDO_REPLACED,		/* e: the old entry, owned */
+	MANIFEST_UNDO_REMOVED,		/* e: the old entry, owned */
+};
+
+struct manifest_undo {
+	struct manifest_undo_op {
+		enum manifest_undo_kind kind;
+		struct manifest_entry e;
+	} ops[MANIFEST_UNDO_OPS];
+	size_t nops;
+	struct manifest was;	/* m's header, byte count and events
+				 * (owned), as they were */
+};
+
+int manifest_apply_delta_undoable(struct manifest *m, const struct manifest *d,
+    struct manifest_undo *u, struct snap_err *err);
+void manifest_undo(struct manifest *m, struct manifest_undo *u);
+void manifest_undo_forget(struct manifest_undo *u);
 
 /* A deep copy, or NULL on out of memory. */
 struct manifest *manifest_dup(const struct manifest *m);

@@ -152,8 +152,41 @@ chain_start(const struct snap_state *st, const struct manifest *have)
 	return -1;
 }
 
+/* Puts a borrowed m back at the version it was borrowed at. */
+static void
+undo_all(struct snap_version *v)
+{
+	while (v->nundo > 0)
+		manifest_undo(v->m, &v->undo[--v->nundo]);
+}
+
+/* Applies delta d to v->m: in place on the borrowed manifest while the
+ * deltas are small; at the first that is not, on a copy from then on. */
 static int
-open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
+apply_layer(struct snap_version *v, const struct manifest *d,
+    struct snap_err *err)
+{
+	struct manifest *copy;
+	int rc;
+
+	if (v->m_borrowed) {
+		rc = manifest_apply_delta_undoable(v->m, d,
+		    &v->undo[v->nundo], err);
+		if (rc != 1) {
+			v->nundo += rc == 0;
+			return rc;
+		}
+		if ((copy = manifest_dup(v->m)) == NULL)
+			return snap_err_set(err, "out of memory");
+		undo_all(v);
+		v->m_borrowed = false;
+		v->m = copy;
+	}
+	return manifest_apply_delta(v->m, d, err);
+}
+
+static int
+open_chain(int rootfd, struct snap_version *v, struct manifest *have,
     struct snap_err *err)
 {
 	const struct snap_state *st = &v->st;
@@ -162,8 +195,12 @@ open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
 
 	if (from >= 0) {
 		v->from_delta = true;
-		if ((v->m = manifest_dup(have)) == NULL)
+		v->undo = calloc(st->ndeltas - (size_t)from + 1,
+		    sizeof(*v->undo));
+		if (v->undo == NULL)
 			return snap_err_set(err, "out of memory");
+		v->m = have;
+		v->m_borrowed = true;
 	} else {
 		from = 0;
 		if (open_layer(rootfd, v, &st->manifest, &st->archive,
@@ -182,8 +219,7 @@ open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
 		if (open_layer(rootfd, v, &d->manifest, &d->archive, d->version,
 		    MANIFEST_DELTA, err) == -1)
 			return -1;
-		if (manifest_apply_delta(v->m, v->layers[v->nlayers - 1].m,
-		    err) == -1)
+		if (apply_layer(v, v->layers[v->nlayers - 1].m, err) == -1)
 			return snap_err_prefix(err, "%s", d->manifest.name);
 	}
 	/* Each delta passed the limit alone; the tree they make must too. */
@@ -193,7 +229,7 @@ open_chain(int rootfd, struct snap_version *v, const struct manifest *have,
 }
 
 int
-snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+snap_open_since(int rootfd, uint64_t version, struct manifest *have,
     struct snap_version *v, struct snap_err *err)
 {
 	if (open_state(rootfd, version, v->pub, &v->st, err) == -1)
@@ -226,6 +262,16 @@ snap_close(struct snap_version *v)
 {
 	size_t i;
 
+	if (v->m_borrowed) {
+		if (v->m != NULL)
+			undo_all(v);
+		while (v->nundo > 0)
+			manifest_undo_forget(&v->undo[--v->nundo]);
+		v->m = NULL;		/* the reader's */
+		v->m_borrowed = false;
+	}
+	free(v->undo);
+	v->undo = NULL;
 	/* Shared: freed once, as layer 0, unless a caller took v->m. */
 	if (!v->m_shared)
 		manifest_free(v->m);
@@ -623,6 +669,8 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 		e = &cur->entries[i];
 		if (read_artifact(p, srcfd, label, e, &len, err) == -1)
 			return -1;
+		/* The scan's size gives way to the bytes read. */
+		cur->total_bytes += len - e->size;
 		e->size = len;
 		hash_buf(p->buf, len, e->xxh128);
 		old = p->have_prev ? manifest_find(p->prev.m, e->type, e->name) :

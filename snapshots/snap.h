@@ -173,6 +173,10 @@ struct snap_version {
 	bool from_delta;	/* layers start past the reader's version */
 	bool m_shared;		/* m is layers[0].m (a full version); a
 				 * caller may take m (set it NULL) */
+	bool m_borrowed;	/* m is the reader's `have`, moved to this
+				 * version in place (snap_open_since) */
+	struct manifest_undo *undo;	/* with m_borrowed: one per delta */
+	size_t nundo;
 	const struct sign_key *pub;	/* in; NULL: signatures ignored */
 	bool drop_full_events;		/* in: a full manifest's events are
 					 * freed as soon as it is read (a
@@ -195,12 +199,21 @@ int snap_open(int rootfd, uint64_t version, struct snap_version *v,
 /*
  * The same, for a reader that holds `have` (a full manifest, or NULL): when
  * have's version is on the chain of `version`, only the later deltas are
- * read (from_delta is set and m starts as a copy of have); otherwise the
- * whole chain.
+ * read (from_delta is set); otherwise the whole chain. Small deltas (the
+ * usual one or two artifacts) are applied to have itself, in place, so
+ * that opening costs what changed, not a copy of the tree: m is then have
+ * (m_borrowed), now at `version`. Bigger ones are applied to a copy.
  */
-int snap_open_since(int rootfd, uint64_t version, const struct manifest *have,
+int snap_open_since(int rootfd, uint64_t version, struct manifest *have,
     struct snap_version *v, struct snap_err *err);
-void snap_close(struct snap_version *v);	/* safe on SNAP_VERSION_INIT */
+
+/*
+ * Closes v (safe on SNAP_VERSION_INIT). A borrowed m goes back to the
+ * version it had before snap_open_since() - exactly, it cannot fail -
+ * unless the caller took it (set v->m to NULL): then it stays at v's
+ * version, and stays the caller's.
+ */
+void snap_close(struct snap_version *v);
 
 /* Verifies every layer's archive in full (file and every entry). */
 int snap_verify_layers(struct snap_version *v, struct snap_err *err);

@@ -741,6 +741,17 @@ test_from_json_inconsistent(void **state)
 /* --- streaming: manifest_write() and manifest_read() --- */
 
 /* Every field of a and b, entries and events in order, is the same. */
+static uint64_t
+sum_of_sizes(const struct manifest *m)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		total += m->entries[i].size;
+	return total;
+}
+
 static void
 assert_manifests_equal(const struct manifest *a, const struct manifest *b)
 {
@@ -762,6 +773,8 @@ assert_manifests_equal(const struct manifest *a, const struct manifest *b)
 		assert_int_equal(x->updated_at, y->updated_at);
 		assert_string_equal(x->xxh128, y->xxh128);
 	}
+	assert_int_equal(a->total_bytes, b->total_bytes);
+	assert_int_equal(a->total_bytes, sum_of_sizes(a));
 	assert_int_equal(a->nev, b->nev);
 	for (i = 0; i < a->nev; i++) {
 		assert_int_equal(a->events[i].type, b->events[i].type);
@@ -1214,6 +1227,7 @@ drop(struct manifest *m, int type, const char *name)
 	assert_non_null(e);
 	free(e->name);
 	assert_int_equal(manifest_entry_set_labels(e, "default"), 0);
+	m->total_bytes -= e->size;	/* kept by whoever edits entries */
 	memmove(e, e + 1, (size_t)(m->entries + m->n - (e + 1)) * sizeof(*e));
 	m->n--;
 }
@@ -1228,6 +1242,7 @@ change(struct manifest *m, int type, const char *name, const char *hash,
 	if (hash != NULL) {
 		strcpy(e->xxh128, hash);
 		e->size++;
+		m->total_bytes++;
 	}
 	if (labels != NULL) {
 		assert_int_equal(manifest_entry_set_labels(e, labels), 0);
@@ -1267,8 +1282,31 @@ version_two(const struct manifest *v1)
 	return m;
 }
 
+/* Delta d of prev -> cur, applied undoably to a copy of prev: cur exactly
+ * (or, past the in-place bounds, nothing done), and undone: prev exactly. */
+static void
+assert_undo_round_trip(const struct manifest *prev, const struct manifest *cur,
+    const struct manifest *d)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *m = manifest_dup(prev);
+	struct manifest_undo u;
+	int rc;
+
+	assert_non_null(m);
+	rc = manifest_apply_delta_undoable(m, d, &u, &err);
+	if (rc == -1)
+		fail_msg("apply undoable: %s", err.msg);
+	if (rc == 0) {
+		assert_manifests_equal(m, cur);
+		manifest_undo(m, &u);
+	}
+	assert_manifests_equal(m, prev);
+	manifest_free(m);
+}
+
 /* delta(cur) applied to a copy of prev, directly and after a trip through
- * the on-disk format, must be cur exactly. */
+ * the on-disk format, must be cur exactly; and undone, prev exactly. */
 static void
 assert_delta_round_trip(const struct manifest *prev, const struct manifest *cur)
 {
@@ -1284,6 +1322,7 @@ assert_delta_round_trip(const struct manifest *prev, const struct manifest *cur)
 		fail_msg("apply: %s", err.msg);
 	assert_manifests_equal(m, cur);
 	manifest_free(m);
+	assert_undo_round_trip(prev, cur, d);
 
 	assert_int_equal(manifest_to_json(d, &json, &len, &err), 0);
 	if ((parsed = manifest_from_json(json, len, &err)) == NULL)
@@ -1529,16 +1568,73 @@ apply_refused_doc(const char *doc, const char *want)
 	manifest_free(d);
 }
 
+/* One manifest moved in place from version to version (as a secondary's
+ * applied one is), with the undo records of every step. */
+struct undo_chain {
+	struct manifest *start;		/* a copy of where it began */
+	struct manifest *held;		/* moved in place */
+	struct manifest_undo u[8];
+	size_t n;
+};
+
+static void
+chain_start_at(struct undo_chain *ch, const struct manifest *m)
+{
+	ch->start = manifest_dup(m);
+	ch->held = manifest_dup(m);
+	ch->n = 0;
+	assert_non_null(ch->start);
+	assert_non_null(ch->held);
+}
+
+/* Undoes every step, last first: held is where it began, exactly. */
+static void
+chain_undo(struct undo_chain *ch)
+{
+	while (ch->n > 0)
+		manifest_undo(ch->held, &ch->u[--ch->n]);
+	assert_manifests_equal(ch->held, ch->start);
+}
+
+/* Moves held to cur in place; after 8 steps, or at a delta too big for
+ * that, undoes them all and starts again from cur. */
+static void
+chain_step(struct undo_chain *ch, const struct manifest *cur)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *d = manifest_delta(cur);
+	int rc;
+
+	assert_non_null(d);
+	rc = manifest_apply_delta_undoable(ch->held, d, &ch->u[ch->n], &err);
+	manifest_free(d);
+	if (rc == -1)
+		fail_msg("chain step to %llu: %s",
+		    (unsigned long long)cur->version, err.msg);
+	if (rc == 0) {
+		ch->n++;
+		assert_manifests_equal(ch->held, cur);
+	}
+	if (rc == 1 || ch->n == sizeof(ch->u) / sizeof(ch->u[0])) {
+		chain_undo(ch);
+		manifest_free(ch->held);
+		manifest_free(ch->start);
+		chain_start_at(ch, cur);
+	}
+}
+
 /*
  * Deltas small enough to be moved into place (a few adds or removals, a
  * handful of changes) and bigger ones merged in one pass must give the
- * same manifest: the next version exactly, each time, over 300 versions
+ * same manifest; one moved in place over up to 8 versions and undone,
+ * the one it started as: the next version exactly, each time, over 300 versions
  * of random changes, adds and removals (a fixed seed).
  */
 static void
 test_apply_in_place_and_merged(void **state)
 {
 	struct manifest *prev = new_sorted(), *cur;
+	struct undo_chain ch;
 	char name[32];
 	unsigned seed = 42;
 	int v, k, ops, serial = 0;
@@ -1551,6 +1647,7 @@ test_apply_in_place_and_merged(void **state)
 	prev->version = 1;
 	prev->published_at = 100;
 	finish(NULL, prev);
+	chain_start_at(&ch, prev);
 	for (v = 0; v < 300; v++) {
 		cur = next_of(prev);
 		/* Small most of the time, now and then past the in-place
@@ -1578,9 +1675,13 @@ test_apply_in_place_and_merged(void **state)
 		finish(prev, cur);
 		if (cur->nev > 0)
 			assert_delta_round_trip(prev, cur);
+		chain_step(&ch, cur);
 		manifest_free(prev);
 		prev = cur;
 	}
+	chain_undo(&ch);
+	manifest_free(ch.held);
+	manifest_free(ch.start);
 	manifest_free(prev);
 }
 

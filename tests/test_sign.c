@@ -172,7 +172,7 @@ change_hello(const struct env *e, const char *context)
  * signature when pub is set, on top of `have` (NULL: the whole chain). */
 static int
 open_since(const struct env *e, uint64_t version, const struct sign_key *pub,
-    const struct manifest *have, struct snap_version *v, struct snap_err *err)
+    struct manifest *have, struct snap_version *v, struct snap_err *err)
 {
 	int rootfd = open(e->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc;

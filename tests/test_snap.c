@@ -1253,7 +1253,7 @@ test_delta_composes_like_full(void **state)
 
 /* snap_open_since(version, have) for a reader holding `have`. */
 static void
-open_since(const struct env *e, uint64_t version, const struct manifest *have,
+open_since(const struct env *e, uint64_t version, struct manifest *have,
     struct snap_version *v)
 {
 	struct snap_err err = SNAP_ERR_INIT;
@@ -1307,6 +1307,15 @@ test_open_since(void **state)
 				    (unsigned long long)to, err.msg);
 			snap_close(&all);
 			snap_close(&v);
+			/* have.m, moved to `to` in place, is back at h. */
+			open_version(&e, h, &all);
+			assert_int_equal(have.m->version, h);
+			assert_int_equal(have.m->parent_version,
+			    all.m->parent_version);
+			assert_same_entries(have.m, all.m);
+			assert_int_equal(have.m->total_bytes,
+			    all.m->total_bytes);
+			snap_close(&all);
 		}
 		snap_close(&have);
 	}
