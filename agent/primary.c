@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "basecopy.h"
 #include "daemon.h"
 #include "log.h"
 #include "names.h"
@@ -64,6 +65,7 @@ struct primary {
 	size_t nstrays;
 	int64_t published_at;		/* wall clock of the last publish */
 	struct rest *rest;		/* read-only endpoint, or NULL */
+	struct basecopy base;		/* the full copy ahead of need */
 };
 
 /* A stray still there: the rescan names it (and refuses the publish). */
@@ -84,15 +86,21 @@ check_strays(struct primary *p)
 	}
 }
 
-static void
-publish_now(struct primary *p)
+static struct snap_publish_opts
+publish_opts(const struct primary *p)
 {
-	struct snap_publish_opts o = { .cluster_id = p->c->cluster_id,
+	return (struct snap_publish_opts){ .cluster_id = p->c->cluster_id,
 	    .node_id = p->c->node_id, .xc = p->xc,
 	    .keep_versions = p->c->keep_versions,
 	    .grace_s = p->c->keep_grace_ms / 1000,
 	    .max_chain = p->c->max_chain,
 	    .key = p->c->have_key ? &p->c->key : NULL };
+}
+
+static void
+publish_now(struct primary *p)
+{
+	struct snap_publish_opts o = publish_opts(p);
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();
@@ -126,10 +134,17 @@ publish_now(struct primary *p)
 		log_warn("%s", err.msg);
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
+	else if (p->memo.rebased != 0)
+		log_info("published version %" PRIu64 " in %" PRId64 " ms "
+		    "(changed files read; the chain restarts on the full copy "
+		    "of version %" PRIu64 ")", version,
+		    daemon_now_ms() - start, p->memo.rebased);
 	else
 		log_info("published version %" PRIu64 " in %" PRId64 " ms (%s)",
 		    version, daemon_now_ms() - start, p->memo.rescanned ?
 		    "whole tree read" : "changed files read");
+	basecopy_maybe_start(&p->base, p->c->source, p->c->sync_root, &o,
+	    &p->memo);
 }
 
 static void
@@ -271,9 +286,9 @@ healthy(void *arg, char *why, size_t len)
 static int
 loop(struct primary *p, int sigfd)
 {
-	struct pollfd pfd[3 + CONFIG_MAX_PUSH];
+	struct pollfd pfd[4 + CONFIG_MAX_PUSH];
 	int64_t now;
-	int timeout, sig, npush, pt, nrest;
+	int timeout, sig, npush, pt, nrest, nbase;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -298,9 +313,14 @@ loop(struct primary *p, int sigfd)
 		if (nrest)
 			pfd[2] = (struct pollfd){ .fd = rest_fd(p->rest),
 			    .events = POLLIN };
-		npush = push_pollfds(p->push, pfd + 2 + nrest, CONFIG_MAX_PUSH);
-		if (poll(pfd, 2 + (nfds_t)(nrest + npush), timeout) == -1 &&
-		    errno != EINTR) {
+		nbase = basecopy_fd(&p->base) >= 0;
+		if (nbase)
+			pfd[2 + nrest] = (struct pollfd){
+			    .fd = basecopy_fd(&p->base), .events = POLLIN };
+		npush = push_pollfds(p->push, pfd + 2 + nrest + nbase,
+		    CONFIG_MAX_PUSH);
+		if (poll(pfd, 2 + (nfds_t)(nrest + nbase + npush),
+		    timeout) == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
@@ -317,7 +337,9 @@ loop(struct primary *p, int sigfd)
 		}
 		if (pfd[1].revents & POLLIN)
 			on_inotify(p);
-		push_handle(p->push, pfd + 2 + nrest, npush);
+		if (nbase && pfd[2 + nrest].revents != 0)
+			basecopy_collect(&p->base, &p->memo);
+		push_handle(p->push, pfd + 2 + nrest + nbase, npush);
 		if (p->rest != NULL)
 			rest_run(p->rest);
 		if (!p->watching && !p->pending) {
@@ -334,7 +356,8 @@ int
 primary_run(const struct config *c)
 {
 	struct primary p = { .c = c, .pending = true, .due = 0,
-	    .memo = SNAP_MEMO_INIT, .changes_unknown = true };
+	    .memo = SNAP_MEMO_INIT, .changes_unknown = true,
+	    .base = BASECOPY_INIT };
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 
@@ -371,6 +394,7 @@ primary_run(const struct config *c)
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();
 out:
+	basecopy_stop(&p.base);
 	rest_free(p.rest);
 	watch_on_file(NULL, NULL);
 	watch_cleanup();

@@ -488,10 +488,11 @@ start(struct rest *rs, const char *listen, struct snap_err *err)
 	}
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	/* The logger first, or MHD says so on stderr (its own logger). */
 	rs->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, rs,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rs,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rs,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rs,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, rs,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,

@@ -937,13 +937,15 @@ snap_memo_clear(struct snap_memo *memo)
 
 /* Keeps what was just published (or found unchanged) in memo. */
 static void
-remember(struct snap_memo *memo, struct manifest **m, uint64_t version)
+remember(struct snap_memo *memo, struct manifest **m, uint64_t version,
+    size_t chain)
 {
 	if (memo == NULL)
 		return;
 	snap_memo_clear(memo);
 	memo->m = *m;
 	memo->version = version;
+	memo->chain = chain;
 	memo->rescanned = true;
 	*m = NULL;
 	manifest_clear_events(memo->m);
@@ -997,7 +999,8 @@ publish_full(const char *source, const char *sync_root,
 	if (p.have_prev && !p.repaired && manifest_same_content(p.prev.m, cur)) {
 		*result = SNAP_UNCHANGED;
 		*version = p.prev.st.version;
-		remember(memo, &p.prev.m, p.prev.st.version);
+		remember(memo, &p.prev.m, p.prev.st.version,
+		    p.prev.st.ndeltas);
 		rc = 0;
 		goto out;
 	}
@@ -1010,7 +1013,7 @@ publish_full(const char *source, const char *sync_root,
 		goto out;
 	}
 	finish_publish(&p, result, version, err);
-	remember(memo, &cur, p.version);
+	remember(memo, &cur, p.version, st.ndeltas);
 	rc = 0;
 out:
 	manifest_free(cur);
@@ -1025,6 +1028,41 @@ snap_publish(const char *source, const char *sync_root,
     uint64_t *version, struct snap_err *err)
 {
 	return publish_full(source, sync_root, o, NULL, result, version, err);
+}
+
+/* --- a full copy ahead of need --- */
+
+int
+snap_write_base(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, const struct snap_memo *memo,
+    struct snap_base *base, struct snap_err *err)
+{
+	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
+	    .prev = SNAP_VERSION_INIT };
+	int srcfd = -1, rc = -1;
+
+	memset(base, 0, sizeof(*base));
+	if (memo->m == NULL)
+		return snap_err_set(err, "nothing published yet");
+	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1 ||
+	    (p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
+	    (p.snapfd = fsu_open_dir(p.rootfd, "snapshots", err)) == -1)
+		goto out;
+	state_manifest_name(memo->version, base->manifest.name,
+	    sizeof(base->manifest.name));
+	state_archive_name(memo->version, base->archive.name,
+	    sizeof(base->archive.name));
+	if (write_archive(&p, srcfd, source, memo->m, &base->archive,
+	    err) == -1 ||
+	    write_manifest_file(&p, memo->m, &base->manifest, err) == -1)
+		goto out;
+	base->version = memo->version;
+	rc = 0;
+out:
+	close_root(&p);
+	if (srcfd >= 0)
+		close(srcfd);
+	return rc;
 }
 
 /* --- publishing what changed --- */
@@ -1118,6 +1156,34 @@ open_root_on(struct publisher *p, const char *sync_root,
 	if (p->prev.st.version > p->version)
 		p->version = p->prev.st.version;
 	return next_version(p, sync_root, err);
+}
+
+/*
+ * A full chain restarts on the full copy of one of its versions that
+ * memo->base names (snap_write_base): prev's chain becomes that base and
+ * the deltas above it. Nothing done when there is none, it is not on this
+ * chain, or its files are not intact.
+ */
+static void
+rebase(struct publisher *p, struct snap_memo *memo)
+{
+	struct snap_state *st = &p->prev.st;
+	const struct snap_base *b = &memo->base;
+	size_t i;
+
+	for (i = 0; i < st->ndeltas && st->deltas[i].version != b->version;)
+		i++;
+	if (b->version == 0 || i == st->ndeltas ||
+	    !is_intact(p->rootfd, &b->manifest, memo) ||
+	    !is_intact(p->rootfd, &b->archive, memo))
+		return;
+	st->base_version = b->version;
+	st->manifest = b->manifest;
+	st->archive = b->archive;
+	st->ndeltas -= i + 1;
+	memmove(st->deltas, st->deltas + i + 1,
+	    st->ndeltas * sizeof(st->deltas[0]));
+	memo->rebased = b->version;
 }
 
 static int
@@ -1248,6 +1314,9 @@ snap_publish_changes(const char *source, const char *sync_root,
 		added += manifest_find(memo->m, d->entries[i].type,
 		    d->entries[i].name) == NULL;
 	removed = d->nev - d->n;
+	memo->rebased = 0;
+	if (p.prev.st.ndeltas + 1 > p.o->max_chain)
+		rebase(&p, memo);
 	if (!is_delta(&p, d->n, memo->m->n + added - removed)) {
 		on = 1;	/* the chain is full, or most of the tree changed */
 		goto out;
@@ -1261,6 +1330,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 		goto out;
 	}
 	memo->version = p.version;
+	memo->chain = st.ndeltas;
 	manifest_clear_events(memo->m);
 	finish_publish(&p, result, version, err);
 	rc = 0;

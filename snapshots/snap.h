@@ -96,6 +96,13 @@ struct snap_seen {
 	int64_t mtime_ns, ctime_ns;
 };
 
+/* The full files of a version published as a delta, written beside it
+ * ahead of need (snap_write_base): where its chain can restart. */
+struct snap_base {
+	uint64_t version;	/* 0: none */
+	struct state_file manifest, archive;
+};
+
 /* What a long-running publisher remembers of its last publish: the full
  * content of that version, so that the next publish need read only what
  * changed; and the chain files it checked, so that the next publish need
@@ -104,12 +111,18 @@ struct snap_memo {
 	struct manifest *m;
 	uint64_t version;
 	bool rescanned;		/* the last publish read the whole tree */
+	size_t chain;		/* deltas in the latest version's chain */
+	struct snap_base base;	/* in: a full copy of a version of the
+				 * chain, for when the chain is full */
+	uint64_t rebased;	/* the last publish restarted the chain on
+				 * base (its version), 0: it did not */
 	struct snap_seen *seen;	/* 2 * STATE_CHAIN_MAX slots, or NULL */
 	size_t nseen;
 };
 
 #define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false, \
-	.seen = NULL, .nseen = 0 }
+	.chain = 0, .base = { .version = 0 }, .rebased = 0, .seen = NULL, \
+	.nseen = 0 }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */
@@ -133,6 +146,21 @@ int snap_publish_changes(const char *source, const char *sync_root,
     struct snap_change *changes, size_t nchanges,
     enum snap_publish_result *result, uint64_t *version,
     struct snap_err *err);
+
+/*
+ * A full version every max_chain deltas would cost a publish the whole
+ * tree (read, compressed, written) while a change waits. Instead a daemon
+ * writes, off that path (a child process), the full files of memo's
+ * version: snapshots/<V>.json from memo, <V>.tar.zst from the source, each
+ * file checked against memo as it is read (a file changed since fails
+ * the write: try later). Nothing names them until the chain is full: then
+ * snap_publish_changes() restarts the chain on them (memo->base = *base)
+ * with the deltas above V, and publishes a delta, not the tree. Takes no
+ * lock and changes nothing a reader sees. 0 with *base filled, or -1.
+ */
+int snap_write_base(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, const struct snap_memo *memo,
+    struct snap_base *base, struct snap_err *err);
 
 /*
  * Publishes the content of an older retained version `to` as a new, higher

@@ -2235,6 +2235,74 @@ test_changes_chain_bound(void **state)
 	snap_memo_clear(&p.memo);
 }
 
+/* snap_write_base() of memo's version, handed to memo as the primary's
+ * child does; asserts it is version `want`. */
+static void
+write_base_ok(const struct env *e, struct pub *p, uint64_t want)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_base b;
+
+	if (snap_write_base(e->src, e->root, &p->o, &p->memo, &b, &err) != 0)
+		fail_msg("snap_write_base: %s", err.msg);
+	assert_int_equal(b.version, want);
+	p->memo.base = b;
+}
+
+/*
+ * A full copy written ahead of need: when the chain is full, the next
+ * version is a delta on it (the deltas above it kept), not a full version
+ * - unless its files are damaged. A copy from a source that has moved on
+ * since memo's version is refused.
+ */
+static void
+test_changes_restart_on_base(void **state)
+{
+	struct snap_version have = SNAP_VERSION_INIT, v = SNAP_VERSION_INIT;
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH];
+	struct snap_base b;
+	struct env e;
+	struct pub p;
+	uint64_t i;
+
+	pub_start(*state, &e, &p, 3);
+	hello_ok(&e, &p, "v2", 2);
+	hello_ok(&e, &p, "v3", 3);
+	write_base_ok(&e, &p, 3);
+	assert_chain(&e, 3, 1, 2);	/* named by nothing yet */
+	hello_ok(&e, &p, "v4", 4);
+	assert_int_equal(p.memo.rebased, 0);
+	open_version(&e, 4, &have);
+	hello_ok(&e, &p, "v5", 5);	/* the chain was full */
+	assert_int_equal(p.memo.rebased, 3);
+	assert_false(p.memo.rescanned);
+	assert_chain(&e, 5, 3, 2);	/* on 3: 4, 5 */
+	for (i = 1; i <= 5; i++)
+		verify_ok(&e, i, i);
+	/* A reader at 4 still needs only the one delta. */
+	open_since(&e, 5, have.m, &v);
+	assert_true(v.from_delta);
+	assert_int_equal(v.nlayers, 1);
+	snap_close(&v);
+	snap_close(&have);
+	/* A damaged copy is not built on: the next version is full. */
+	hello_ok(&e, &p, "v6", 6);
+	write_base_ok(&e, &p, 6);
+	in_root(&e, p.memo.base.archive.name, path);
+	flip_byte(path, 20);
+	hello_ok(&e, &p, "v7", 7);
+	assert_int_equal(p.memo.rebased, 0);
+	assert_chain(&e, 7, 7, 0);
+	/* The source moved on since memo's version: no copy. */
+	change_hello(&e, "v8, not yet published");
+	assert_int_equal(snap_write_base(e.src, e.root, &p.o, &p.memo, &b,
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "changed while being published"));
+	assert_int_equal(b.version, 0);
+	snap_memo_clear(&p.memo);
+}
+
 /* The same rule as snap_publish: a delta while at most half the tree
  * changed, removals aside (see test_delta_half_the_tree). */
 static void
@@ -2480,6 +2548,7 @@ main(void)
 		TMP_TEST(test_changes_invalid_refused),
 		TMP_TEST(test_changes_someone_else_published),
 		TMP_TEST(test_changes_chain_bound),
+		TMP_TEST(test_changes_restart_on_base),
 		TMP_TEST(test_changes_half_the_tree),
 		TMP_TEST(test_changes_damaged_chain),
 		TMP_TEST(test_unchanged_over_damaged_archive),
