@@ -66,7 +66,24 @@ struct primary {
 	int64_t published_at;		/* wall clock of the last publish */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 	struct basecopy base;		/* the full copy ahead of need */
+	int64_t prune_due;		/* retention, once quiet; 0: none */
+	int64_t pruned_at;		/* monotonic, the last retention */
 };
+
+/* Retention waits this long after the last publish: removing old files is
+ * work that need not compete with secondaries fetching the new version.
+ * A tree that never goes quiet is pruned at publish every PRUNE_MAX_MS. */
+#define PRUNE_QUIET_MS 1000
+#define PRUNE_MAX_MS 10000
+
+static void
+prune_now(struct primary *p)
+{
+	p->prune_due = 0;
+	p->pruned_at = daemon_now_ms();
+	(void)snap_prune_root(p->c->sync_root, p->c->keep_versions,
+	    p->c->keep_grace_ms / 1000);
+}
 
 /* A stray still there: the rescan names it (and refuses the publish). */
 static void
@@ -93,7 +110,7 @@ publish_opts(const struct primary *p)
 	    .node_id = p->c->node_id, .xc = p->xc,
 	    .keep_versions = p->c->keep_versions,
 	    .grace_s = p->c->keep_grace_ms / 1000,
-	    .max_chain = p->c->max_chain,
+	    .max_chain = p->c->max_chain, .defer_prune = true,
 	    .key = p->c->have_key ? &p->c->key : NULL };
 }
 
@@ -125,8 +142,10 @@ publish_now(struct primary *p)
 	p->changes_unknown = false;
 	push_want(p->push, version);
 	p->latest = version;
-	if (res != SNAP_UNCHANGED)
+	if (res != SNAP_UNCHANGED) {
 		p->published_at = fsu_now();
+		p->prune_due = daemon_now_ms() + PRUNE_QUIET_MS;
+	}
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
 	p->last_error[0] = '\0';
@@ -145,6 +164,8 @@ publish_now(struct primary *p)
 		    "whole tree read" : "changed files read");
 	basecopy_maybe_start(&p->base, p->c->source, p->c->sync_root, &o,
 	    &p->memo);
+	if (p->prune_due != 0 && daemon_now_ms() - p->pruned_at >= PRUNE_MAX_MS)
+		prune_now(p);
 }
 
 static void
@@ -297,8 +318,12 @@ loop(struct primary *p, int sigfd)
 			publish_now(p);
 			continue;
 		}
+		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
+			prune_now(p);
 		push_start_due(p->push);
 		timeout = p->pending ? (int)(p->due - now) : -1;
+		if (p->prune_due != 0 && !p->pending)
+			timeout = (int)(p->prune_due - now);
 		if (!p->watching && (timeout < 0 || timeout > (int)p->c->retry_ms))
 			timeout = (int)p->c->retry_ms;
 		pt = push_timeout_ms(p->push);

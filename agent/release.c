@@ -697,24 +697,30 @@ patch_keys(int stagefd, const struct keyset *ks, struct need *n,
 	return 0;
 }
 
-/* Creates the type folders a fresh build lacks. */
+/* Creates the type folders a fresh build lacks; *made says whether it
+ * made any (the build's own directory then changed). */
 static int
-make_folders(int stagefd, struct snap_err *err)
+make_folders(int stagefd, bool *made, struct snap_err *err)
 {
 	size_t i;
 
-	for (i = 0; i < artifact_type_count; i++)
-		if (mkdirat(stagefd, artifact_types[i].folder, 0755) == -1 &&
-		    errno != EEXIST)
+	*made = false;
+	for (i = 0; i < artifact_type_count; i++) {
+		if (mkdirat(stagefd, artifact_types[i].folder, 0755) == 0)
+			*made = true;
+		else if (errno != EEXIST)
 			return snap_err_sys(err, errno, "%s: mkdir",
 			    artifact_types[i].folder);
+	}
 	return 0;
 }
 
 /* Makes the folders whose entries changed durable, and the build's own
- * directory: a patched release pays for the folders it touched, not ten. */
+ * directory when folders were made in it: a patched release pays for the
+ * folders it touched, not ten. */
 static int
-sync_folders(int stagefd, const bool *touched, struct snap_err *err)
+sync_folders(int stagefd, const bool *touched, bool made,
+    struct snap_err *err)
 {
 	size_t i;
 	int fd;
@@ -734,7 +740,7 @@ sync_folders(int stagefd, const bool *touched, struct snap_err *err)
 		}
 		close(fd);
 	}
-	return fsu_fsync_dir(stagefd, "staging", err);
+	return made ? fsu_fsync_dir(stagefd, "staging", err) : 0;
 }
 
 /*
@@ -890,7 +896,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
-	bool touched[ARTIFACT_TYPES_MAX] = { false };
+	bool touched[ARTIFACT_TYPES_MAX] = { false }, made;
 	int stagefd;
 	size_t i;
 
@@ -905,7 +911,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	for (i = 0; ks == NULL && i < p->target->n; i++)
 		if (n.todo[i] || base == NULL)
 			touched[p->target->entries[i].type] = true;
-	if (make_folders(stagefd, err) == -1 || (ks != NULL ?
+	if (make_folders(stagefd, &made, err) == -1 || (ks != NULL ?
 	    patch_keys(stagefd, ks, &n, &st->removed, touched, err) :
 	    remove_dropped(stagefd, base, p->target, &st->removed, touched,
 	    err)) == -1)
@@ -935,7 +941,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		snap_err_sys(err, errno, BUILD ": syncfs");
 		goto fail;
 	}
-	if (sync_folders(stagefd, touched, err) == -1)
+	if (sync_folders(stagefd, touched, made, err) == -1)
 		goto fail;
 	free(n.todo);
 	return stagefd;

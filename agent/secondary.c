@@ -239,7 +239,7 @@ agent_check(struct agent *a)
 	 * at 100,000) serve no one here; a delta's are kept: its record
 	 * holds its removals. */
 	v.drop_full_events = true;
-	if (sign_state_read(rootfd, STATE_FILE, v.pub, &v.st, &err) == -1) {
+	if (snap_read_state(rootfd, &v, &err) == -1) {
 		report_error(a, err.msg, true);
 		goto out;
 	}
@@ -259,8 +259,6 @@ agent_check(struct agent *a)
 	    (v.st.version == applied && a->d.upstream_m == NULL)) {
 		bool in_place = v.m_borrowed;
 
-		/* Opened afresh: state.json may have moved on since, but
-		 * never back past what is applied. */
 		apply(a, &v);
 		snap_close(&v);
 		/* What an apply that copied freed (a replaced manifest:

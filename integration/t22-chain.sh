@@ -54,6 +54,24 @@ test_expect_success 'every retained version verifies, the restarted chains too' 
 	done
 '
 
+# Retention runs once the tree is quiet, not inside each publish: removing
+# old files need not compete with secondaries fetching the new version.
+test_expect_success 'retention once quiet: old versions go a moment later' '
+	mkdir src2 &&
+	cp -r src/api src2/ &&
+	start_bg primary2 "$ARTSYNC" primary --source src2 --sync-root sync2 		--quiet-ms 20 --max-chain 0 --keep-versions 2 		--keep-grace-ms 0 &&
+	wait_for_log primary2.log "published version 1 " &&
+	for v in 2 3 4 5; do
+		printf "<!-- %s -->
+" $v >>src2/api/$(ls src2/api | head -n 1) &&
+		wait_for 20 "test \$(state_version sync2) = $v" || return 1
+	done &&
+	wait_for 10 "test \$(ls sync2/snapshots | wc -l) = 6" &&
+	test -f sync2/snapshots/5.tar.zst &&
+	test -f sync2/snapshots/4.tar.zst &&
+	stop $pid_primary2
+'
+
 test_expect_success 'SIGTERM: status 0, and no child left behind' '
 	stop $pid_primary &&
 	! pgrep -f -- "--sync-root sync --quiet-ms 50 --max-chain 4" >/dev/null

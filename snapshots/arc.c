@@ -432,22 +432,16 @@ check_complete(const struct manifest *m, const bool *seen,
 	return 0;
 }
 
-static int
-close_dirs(struct outdirs *od, bool do_fsync, struct snap_err *err)
+static void
+close_dirs(struct outdirs *od)
 {
 	size_t i;
-	int rc = 0;
 
 	for (i = 0; i < artifact_type_count; i++) {
-		if (od->fd[i] < 0)
-			continue;
-		if (do_fsync && rc == 0 && fsync(od->fd[i]) == -1)
-			rc = snap_err_sys(err, errno, "%s: fsync",
-			    artifact_types[i].folder);
-		close(od->fd[i]);
+		if (od->fd[i] >= 0)
+			close(od->fd[i]);
 		od->fd[i] = -1;
 	}
-	return rc;
 }
 
 /* The blake2b comparison both passes end with. */
@@ -599,8 +593,7 @@ arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
 		goto out;
 	rc = 0;
 out:
-	if (close_dirs(&od, x->fsync_files && rc == 0, err) == -1)
-		rc = -1;
+	close_dirs(&od);
 	archive_read_free(a);
 	free(b.p);
 	free(seen);

@@ -59,7 +59,8 @@ struct arc_extract {
 	arc_check_fn check;	/* NULL: none; else called on every entry
 				 * written, before a byte of it is */
 	void *check_arg;
-	bool fsync_files;	/* fsync each file and touched folder */
+	bool fsync_files;	/* fsync each file written (the folders are
+				 * the caller's: it may touch them too) */
 	bool file_checked;	/* caller ran arc_check_file() on this fd just
 				 * now: skip that pass (the in-stream hash is
 				 * still compared at the end) */

@@ -24,54 +24,66 @@
 /*
  * state.json is the one file no checksum covers, so it is checked against
  * its twin: it must be byte for byte the copy its version was published
- * with (snapshots/<V>.state.json). A flipped bit in a field that nothing
- * else checks (an id, a time) is then refused like any other damage.
+ * with (snapshots/<V>.state.json), compared by the XXH128 of the bytes
+ * each was parsed from. A flipped bit in a field that nothing else checks
+ * (an id, a time) is then refused like any other damage.
  */
 static int
-open_latest(int rootfd, const struct sign_key *pub, struct snap_state *st,
-    struct snap_err *err)
+check_copy(int rootfd, const struct snap_version *v, struct snap_err *err)
 {
-	char *buf = NULL, *copy = NULL, name[96];
-	size_t len, clen;
-	int rc = -1;
+	char *copy = NULL, name[96], sum[HASH_HEX_LEN + 1];
+	size_t clen;
+
+	state_copy_name(v->st.version, name, sizeof(name));
+	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &copy, &clen,
+	    err) == -1)
+		return -1;
+	hash_buf(copy, clen, sum);
+	free(copy);
+	if (strcmp(sum, v->st_xxh128) != 0)
+		return snap_err_set(err, STATE_FILE " differs from its copy %s "
+		    "(damaged, or not written by a publisher)", name);
+	return 0;
+}
+
+int
+snap_read_state(int rootfd, struct snap_version *v, struct snap_err *err)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
 
 	if (fsu_read_file(rootfd, STATE_FILE, STATE_MAX_BYTES, &buf, &len,
 	    err) == -1)
 		return -1;
-	if (sign_state_parse(rootfd, buf, len, pub, st, err) == -1) {
+	if ((rc = sign_state_parse(rootfd, buf, len, v->pub, &v->st,
+	    err)) == -1)
 		snap_err_prefix(err, STATE_FILE);
-		goto out;
+	else {
+		hash_buf(buf, len, v->st_xxh128);
+		v->st_read = true;
 	}
-	state_copy_name(st->version, name, sizeof(name));
-	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &copy, &clen,
-	    err) == -1)
-		goto out;
-	if (clen != len || memcmp(buf, copy, len) != 0) {
-		snap_err_set(err, STATE_FILE " differs from its copy %s "
-		    "(damaged, or not written by a publisher)", name);
-		goto out;
-	}
-	rc = 0;
-out:
 	free(buf);
-	free(copy);
 	return rc;
 }
 
 static int
-open_state(int rootfd, uint64_t version, const struct sign_key *pub,
-    struct snap_state *st, struct snap_err *err)
+open_state(int rootfd, uint64_t version, struct snap_version *v,
+    struct snap_err *err)
 {
 	char name[96];
 
-	if (version == 0)
-		return open_latest(rootfd, pub, st, err);
-	state_copy_name(version, name, sizeof(name));
-	if (sign_state_read(rootfd, name, pub, st, err) == -1)
+	if (version == 0 && !v->st_read &&
+	    snap_read_state(rootfd, v, err) == -1)
 		return -1;
-	if (st->version != version)
+	if (version == 0)
+		return check_copy(rootfd, v, err);
+	state_copy_name(version, name, sizeof(name));
+	if (sign_state_read(rootfd, name, v->pub, &v->st, err) == -1)
+		return -1;
+	if (v->st.version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, name,
-		    st->version);
+		    v->st.version);
 	return 0;
 }
 
@@ -232,7 +244,7 @@ int
 snap_open_since(int rootfd, uint64_t version, struct manifest *have,
     struct snap_version *v, struct snap_err *err)
 {
-	if (open_state(rootfd, version, v->pub, &v->st, err) == -1)
+	if (open_state(rootfd, version, v, err) == -1)
 		return -1;
 	if (open_chain(rootfd, v, have, err) == -1)
 		goto fail;
@@ -285,6 +297,7 @@ snap_close(struct snap_version *v)
 	v->nlayers = 0;
 	v->from_delta = false;
 	v->m_shared = false;
+	v->st_read = false;
 }
 
 int
@@ -613,6 +626,23 @@ close_root(struct publisher *p)
 	if (p->rootfd >= 0)
 		close(p->rootfd);
 	free(p->buf);
+}
+
+size_t
+snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s)
+{
+	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1,
+	    .prev = SNAP_VERSION_INIT };
+	struct snap_err ignored;
+	struct snap_state st;
+	size_t removed = 0;
+
+	if ((p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, &ignored)) >= 0 &&
+	    lock_root(&p, sync_root, &ignored) == 0 &&
+	    state_read(p.rootfd, STATE_FILE, &st, &ignored) == 0)
+		removed = snap_prune(p.rootfd, st.version, keep, grace_s);
+	close_root(&p);
+	return removed;
 }
 
 /* Reads TYPE/NAME.xml below srcfd into p->buf. */
@@ -960,8 +990,9 @@ finish_publish(struct publisher *p, enum snap_publish_result *result,
 	if (p->repaired)
 		snap_err_set(err, "replaced an unreadable latest version: %s",
 		    p->repair_reason);
-	(void)snap_prune(p->rootfd, p->version, p->o->keep_versions,
-	    p->o->grace_s);
+	if (!p->o->defer_prune)
+		(void)snap_prune(p->rootfd, p->version, p->o->keep_versions,
+		    p->o->grace_s);
 }
 
 /* The whole tree: scanned, hashed, validated where it changed. */

@@ -67,6 +67,9 @@ struct snap_publish_opts {
 	/* Deltas allowed past a full version, at most STATE_CHAIN_MAX;
 	 * 0 publishes every version in full. */
 	unsigned max_chain;
+	/* The caller runs retention itself (snap_prune_root), off the
+	 * publish: a daemon, once the tree is quiet. */
+	bool defer_prune;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
@@ -179,6 +182,11 @@ int snap_rollback(const char *sync_root, uint64_t to,
  */
 size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
 
+/* snap_prune() of the sync root at path for its latest version, under the
+ * publish lock: nothing done while a publish holds it (try again later).
+ * The number of files removed. */
+size_t snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s);
+
 /* One archive to read: the base's or a delta's, with the manifest that
  * lists exactly its entries. */
 struct snap_layer {
@@ -206,12 +214,25 @@ struct snap_version {
 	struct manifest_undo *undo;	/* with m_borrowed: one per delta */
 	size_t nundo;
 	const struct sign_key *pub;	/* in; NULL: signatures ignored */
+	bool st_read;			/* st is state.json, read by
+					 * snap_read_state(): opening the
+					 * latest (version 0) checks only
+					 * its copy against it */
+	char st_xxh128[HASH_HEX_LEN + 1];	/* of the bytes st came from */
 	bool drop_full_events;		/* in: a full manifest's events are
 					 * freed as soon as it is read (a
 					 * reader that never needs them) */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }
+
+/*
+ * Reads state.json into v->st (with v->pub set, its signature first: sign.h)
+ * without opening anything else: a reader's look at whether there is a new
+ * version. Opening the latest afterwards (snap_open_since, version 0) uses
+ * what was read here rather than reading it again. 0 or -1 with err.
+ */
+int snap_read_state(int rootfd, struct snap_version *v, struct snap_err *err);
 
 /*
  * Opens version `version` of the sync root at rootfd (0: the latest, from
