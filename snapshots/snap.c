@@ -23,10 +23,10 @@
 
 /*
  * state.json is the one file no checksum covers, so it is checked against
- * its twin: it must be byte for byte the copy its version was published
- * with (snapshots/<V>.state.json), compared by the XXH128 of the bytes
- * each was parsed from. A flipped bit in a field that nothing else checks
- * (an id, a time) is then refused like any other damage.
+ * its twin, the copy its version was published with
+ * (snapshots/<V>.state.json): the XXH128 of the bytes each was read from
+ * must match. A flipped bit in a field that nothing else checks (an id, a
+ * time) is then refused like any other damage.
  */
 static int
 check_copy(int rootfd, const struct snap_version *v, struct snap_err *err)
