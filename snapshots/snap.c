@@ -848,6 +848,21 @@ write_delta(struct publisher *p, int srcfd, const char *label,
 	return write_manifest_file(p, d, &sd->manifest, err);
 }
 
+/* Writes full manifest cur, of `version`, and its archive: the files of a
+ * full version (snapshots/<V>.manifest.json, <V>.tar.zst), recorded in mf
+ * and af. */
+static int
+write_full_files(struct publisher *p, int srcfd, const char *label,
+    const struct manifest *cur, uint64_t version, struct state_file *mf,
+    struct state_file *af, struct snap_err *err)
+{
+	state_manifest_name(version, mf->name, sizeof(mf->name));
+	state_archive_name(version, af->name, sizeof(af->name));
+	if (write_archive(p, srcfd, label, cur, af, err) == -1)
+		return -1;
+	return write_manifest_file(p, cur, mf, err);
+}
+
 /* Writes full manifest cur and its archive; st gets them as its base. */
 static int
 write_full(struct publisher *p, int srcfd, const char *label,
@@ -855,13 +870,8 @@ write_full(struct publisher *p, int srcfd, const char *label,
 {
 	st->base_version = p->version;
 	st->ndeltas = 0;
-	state_manifest_name(p->version, st->manifest.name,
-	    sizeof(st->manifest.name));
-	state_archive_name(p->version, st->archive.name,
-	    sizeof(st->archive.name));
-	if (write_archive(p, srcfd, label, cur, &st->archive, err) == -1)
-		return -1;
-	return write_manifest_file(p, cur, &st->manifest, err);
+	return write_full_files(p, srcfd, label, cur, p->version,
+	    &st->manifest, &st->archive, err);
 }
 
 /* The version's own files, full or delta. */
@@ -1079,13 +1089,8 @@ snap_write_base(const char *source, const char *sync_root,
 	    (p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
 	    (p.snapfd = fsu_open_dir(p.rootfd, "snapshots", err)) == -1)
 		goto out;
-	state_manifest_name(memo->version, base->manifest.name,
-	    sizeof(base->manifest.name));
-	state_archive_name(memo->version, base->archive.name,
-	    sizeof(base->archive.name));
-	if (write_archive(&p, srcfd, source, memo->m, &base->archive,
-	    err) == -1 ||
-	    write_manifest_file(&p, memo->m, &base->manifest, err) == -1)
+	if (write_full_files(&p, srcfd, source, memo->m, memo->version,
+	    &base->manifest, &base->archive, err) == -1)
 		goto out;
 	base->version = memo->version;
 	rc = 0;
