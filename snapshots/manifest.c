@@ -454,6 +454,17 @@ lower_bound(const struct manifest *m, int type, const char *name)
 	return lo;
 }
 
+/* Frees an events array of n and the names it holds (NULL ones too). */
+static void
+events_free(struct manifest_event *ev, size_t n)
+{
+	size_t k;
+
+	for (k = 0; ev != NULL && k < n; k++)
+		free(ev[k].name);
+	free(ev);
+}
+
 /* Copies of d's events, made before m changes; NULL on out of memory. */
 static struct manifest_event *
 events_copy(const struct manifest *d)
@@ -463,10 +474,9 @@ events_copy(const struct manifest *d)
 
 	for (k = 0; ev != NULL && k < d->nev; k++) {
 		ev[k] = d->events[k];
+		/* calloc: the names past k, and k's on failure, are NULL. */
 		if ((ev[k].name = strdup(d->events[k].name)) == NULL) {
-			while (k-- > 0)
-				free(ev[k].name);
-			free(ev);
+			events_free(ev, d->nev);
 			return NULL;
 		}
 	}
@@ -705,10 +715,9 @@ manifest_undo_forget(struct manifest_undo *u)
 		labels_release(u->ops[k].e.labels);
 	}
 	u->nops = 0;
-	manifest_clear_events(&u->was);
-	free(u->was.events);
+	events_free(u->was.events, u->was.nev);
 	u->was.events = NULL;
-	u->was.evcap = 0;
+	u->was.nev = u->was.evcap = 0;
 }
 
 int
@@ -793,11 +802,7 @@ fail:
 		free(out[m->n + k].name);
 		labels_release(out[m->n + k].labels);
 	}
-	if (evs != NULL) {
-		for (k = 0; k < d->nev; k++)
-			free(evs[k].name);
-		free(evs);
-	}
+	events_free(evs, d->nev);
 	free(out);
 	free(gone);
 	return -1;
