@@ -240,6 +240,10 @@ start_primary_as() {
 # stops cleanly on SIGTERM.
 recover_primary() {
 	start_primary_as "$1" &&
+	# Converged may already hold before it starts: wait for its own
+	# word, or the SIGTERM may land before it takes signals.
+	wait_for 60 "grep -q -e 'source unchanged' -e 'published version' \
+	    $1.log" &&
 	wait_for 60 converged &&
 	stop "$prim_pid"
 }
