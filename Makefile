@@ -21,10 +21,10 @@ PKGS     := libarchive libxml-2.0 libxxhash libcurl libmicrohttpd jansson inih \
             libsystemd libsodium
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Werror
-CFLAGS   += -std=gnu11 $(OPT) $(WARN) $(SAN)
+CFLAGS   += -std=gnu11 -pthread $(OPT) $(WARN) $(SAN)
 CPPFLAGS += -D_GNU_SOURCE -I. -Isnapshots -Iagent \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDFLAGS  += $(SAN)
+LDFLAGS  += -pthread $(SAN)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools
 
 SNAP_SRC  := $(sort $(wildcard snapshots/*.c))

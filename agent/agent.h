@@ -15,13 +15,15 @@
 #include "release.h"
 #include "snap.h"
 #include "xmlcheck.h"
+#include "xmlpool.h"
 
 struct agent {
 	const struct config *c;
 	struct deploy d;
 	struct overrides ovr;
-	struct xmlcheck *xc;		/* validates deploy-local bodies and
-					 * every artifact an apply writes */
+	struct xmlcheck *xc;		/* validates deploy-local bodies */
+	struct xmlpool *checks;		/* validates every artifact an apply
+					 * writes, on every core (uses xc) */
 	struct metrics m;
 	uint64_t latest_seen;		/* highest version in the sync root */
 	uint64_t labeled_version;	/* an upstream version known to hold

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -874,15 +875,45 @@ out:
 	return rc;
 }
 
-/* arc_check_fn: the XML checks of publish, for a file from the archive. */
+/* What check_artifact() needs to hand an artifact over. */
+struct artifact_checks {
+	struct xmlpool *pool;
+	const char *archive;	/* the layer being read */
+};
+
+/*
+ * arc_check_fn: the XML checks of publish, for a file from the archive.
+ * The pool judges it while the extraction goes on: a file may be written
+ * before its verdict, and build() takes the verdict before the build is
+ * synced or used (an invalid artifact throws the whole build away).
+ */
 static int
 check_artifact(const struct manifest_entry *e, const char *buf, size_t len,
     void *arg, struct snap_err *err)
 {
-	if (xmlcheck_validate(arg, artifact_types[e->type].folder, buf, len,
-	    err) == -1)
-		return snap_err_prefix(err, "invalid artifact");
-	return 0;
+	const struct artifact_checks *ac = arg;
+	const char *folder = artifact_types[e->type].folder;
+	char label[PATH_MAX];
+
+	snprintf(label, sizeof(label), "%s: %s/%s.xml", ac->archive, folder,
+	    e->name);
+	return xmlpool_submit(ac->pool, folder, label, buf, len, err);
+}
+
+/*
+ * The verdict on every artifact handed to the pool since the last one. An
+ * invalid artifact is the reason a build failed even when a later step
+ * failed too: done in order, its check would have stopped everything.
+ */
+static int
+checks_verdict(const struct build_plan *p, struct snap_err *err)
+{
+	struct snap_err why = SNAP_ERR_INIT;
+
+	if (p->checks == NULL || xmlpool_wait(p->checks, &why) == 0)
+		return 0;
+	*err = why;
+	return -1;
 }
 
 /*
@@ -896,6 +927,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
+	struct artifact_checks ac = { .pool = p->checks };
 	bool touched[ARTIFACT_TYPES_MAX] = { false }, made;
 	int stagefd;
 	size_t i;
@@ -924,9 +956,10 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 
 		x.destfd = stagefd;
 		x.file_checked = true;	/* deploy_build() did, up front */
-		if (p->xc != NULL) {
+		if (p->checks != NULL) {
+			ac.archive = l->archive_f->name;
 			x.check = check_artifact;
-			x.check_arg = p->xc;
+			x.check_arg = &ac;
 		}
 		if (arc_extract(l->archfd, l->archive_f, l->m, &x, err) == -1) {
 			snap_err_prefix(err, "%s", l->archive_f->name);
@@ -935,7 +968,8 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		st->written += x.written;
 		st->bytes += x.bytes_written;
 	}
-	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1)
+	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1 ||
+	    checks_verdict(p, err) == -1)
 		goto fail;
 	if (!x.fsync_files && syncfs(stagefd) == -1) {
 		snap_err_sys(err, errno, BUILD ": syncfs");
@@ -946,6 +980,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	free(n.todo);
 	return stagefd;
 fail:
+	checks_verdict(p, err);
 	free(n.todo);
 	close(stagefd);
 	return -1;

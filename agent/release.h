@@ -58,7 +58,7 @@
 #include "manifest.h"
 #include "snap.h"
 #include "snap_err.h"
-#include "xmlcheck.h"
+#include "xmlpool.h"
 
 #define RELEASE_NAME_MAX 48
 #define RELEASE_KEEP_MIN 2
@@ -143,7 +143,7 @@ struct build_plan {
 	struct manifest *upstream;	/* the upstream version it is based on */
 	struct snap_version *v;		/* upstream's archive, or NULL */
 	int localfd;			/* overrides store, or -1 */
-	struct xmlcheck *xc;		/* validates every artifact taken from
+	struct xmlpool *checks;		/* validates every artifact taken from
 					 * the archive, as publish does; NULL:
 					 * checksums only */
 };
@@ -161,10 +161,10 @@ void deploy_close(struct deploy *d);	/* safe on DEPLOY_INIT */
  * Builds a release holding p->target, swaps current to it and applies
  * retention. When p->v is given its archive is verified in full (file and
  * every entry) even where no file is taken from it, and every artifact
- * taken from it is validated with p->xc before it is written: a writer on
- * the share who gets the checksums right still cannot deploy what publish
- * would have refused. On any failure current
- * is untouched and the partial build is removed; st->missing_source says
+ * taken from it is validated by p->checks before the build is used: a
+ * writer on the share who gets the checksums right still cannot deploy
+ * what publish would have refused. On any failure current is untouched
+ * and the partial build is removed; st->missing_source says
  * the failure was a file that only the upstream archive could provide.
  * 0 or -1 with err.
  */

@@ -86,7 +86,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
     struct snap_err *err)
 {
 	struct snap_version local = SNAP_VERSION_INIT;
-	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd, .xc = a->xc };
+	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd,
+	    .checks = a->checks };
 	struct apply_stats st;
 	int rc = -1, rootfd = -1;
 	int64_t start = daemon_now_ms();
@@ -450,7 +451,9 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	/* Signals first: a SIGTERM while the schemas compile must still
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((l->sigfd = daemon_signals(err)) == -1 ||
-	    (a->xc = xmlcheck_new(err)) == NULL || watch_init(err) == -1 ||
+	    (a->xc = xmlcheck_new(err)) == NULL ||
+	    (a->checks = xmlpool_new(a->xc, XMLPOOL_PER_CPU, err)) == NULL ||
+	    watch_init(err) == -1 ||
 	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
 	    c->recycle_releases, err) == -1 ||
 	    ovr_open(&a->ovr, a->d.rootfd, err) == -1)
@@ -497,6 +500,7 @@ out:
 	watch_cleanup();
 	ovr_close(&a.ovr);
 	deploy_close(&a.d);
+	xmlpool_free(a.checks);
 	xmlcheck_free(a.xc);
 	if (l.sigfd >= 0)
 		close(l.sigfd);

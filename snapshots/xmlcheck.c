@@ -2,6 +2,11 @@
  * xmlcheck.c - safe parsing and schema validation of artifacts (see
  * xmlcheck.h).
  *
+ * The document is validated as it streams through the parser: the schema
+ * validator is plugged into our own SAX layer (xmlSchemaSAXPlug), and no
+ * tree is ever built. That is half the cost of parsing into a DOM and then
+ * walking it, and a secondary validates every artifact it applies.
+ *
  * The parser runs with libxml2's default limits (no XML_PARSE_HUGE), no
  * network, and never substitutes entities. A DOCTYPE is refused from the SAX
  * callback that announces it, before its internal subset is read: XXE and
@@ -23,6 +28,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlschemastypes.h>
 
 #include "names.h"
 #include "xmlcheck.h"
@@ -76,9 +82,17 @@ struct xmlcheck {
 
 /* What the handlers saw during one xmlcheck_validate() call. */
 struct xc_call {
+	xmlParserCtxtPtr parser;
 	bool failed;		/* msg holds the first error */
 	char msg[sizeof(((struct snap_err *)0)->msg)];
 };
+
+/*
+ * The call in progress on this thread. Once the validator is plugged in,
+ * our DOCTYPE hooks are handed the plug as their context, not the parser,
+ * so they find the parser here.
+ */
+static __thread struct xc_call *active_call;
 
 static const struct embedded_xsd *
 embedded_find(const char *file)
@@ -185,14 +199,14 @@ on_generic_error(void *arg, const char *fmt, ...)
 
 /* Stops the parser at the DOCTYPE; this reason wins over any earlier one. */
 static void
-refuse_doctype(xmlParserCtxtPtr ctxt)
+refuse_doctype(void)
 {
-	struct xc_call *call = ctxt->_private;
-	int line = ctxt->input != NULL ? ctxt->input->line : 0;
+	struct xc_call *call = active_call;
+	int line;
 
-	xmlStopParser(ctxt);
-	if (call == NULL)
-		return;
+	assert(call != NULL && call->parser != NULL);
+	line = call->parser->input != NULL ? call->parser->input->line : 0;
+	xmlStopParser(call->parser);
 	call->failed = true;
 	snprintf(call->msg, sizeof(call->msg), "line %d: %s", line,
 	    DOCTYPE_REFUSED);
@@ -202,10 +216,11 @@ static void
 on_subset(void *ctx, const xmlChar *name, const xmlChar *public_id,
     const xmlChar *system_id)
 {
+	(void)ctx;
 	(void)name;
 	(void)public_id;
 	(void)system_id;
-	refuse_doctype(ctx);
+	refuse_doctype();
 }
 
 /* Unreachable once on_subset has stopped the parser; kept as a second lock. */
@@ -213,12 +228,13 @@ static void
 on_entity_decl(void *ctx, const xmlChar *name, int type,
     const xmlChar *public_id, const xmlChar *system_id, xmlChar *content)
 {
+	(void)ctx;
 	(void)name;
 	(void)type;
 	(void)public_id;
 	(void)system_id;
 	(void)content;
-	refuse_doctype(ctx);
+	refuse_doctype();
 }
 
 struct xmlcheck *
@@ -227,6 +243,12 @@ xmlcheck_new(struct snap_err *err)
 	struct xmlcheck *xc = NULL;
 
 	xmlInitParser();
+	/*
+	 * libxml2 2.9 builds its table of built-in XSD types on first use,
+	 * unlocked: two threads compiling their first schema at once would
+	 * both build it. Done here, before any validation thread starts.
+	 */
+	xmlSchemaInitTypes();
 	/* Process-wide and idempotent: see load_embedded_only(). */
 	xmlSetExternalEntityLoader(load_embedded_only);
 
@@ -298,15 +320,76 @@ out:
 	return schema;
 }
 
+/* Where the parser is, for the validator's messages (it has no tree). */
+static int
+parser_position(void *arg, const char **file, unsigned long *line)
+{
+	xmlParserCtxtPtr ctxt = arg;
+
+	*file = NULL;
+	*line = ctxt->input != NULL && ctxt->input->line > 0 ?
+	    (unsigned long)ctxt->input->line : 0;
+	return 0;
+}
+
+/*
+ * A parser for buf whose own SAX layer builds nothing and only refuses a
+ * DOCTYPE; the validator's element callbacks are plugged on top of it.
+ */
+static xmlParserCtxtPtr
+parser_new(const char *buf, int len)
+{
+	xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, len);
+
+	if (ctxt == NULL)
+		return NULL;
+	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+	ctxt->sax->initialized = XML_SAX2_MAGIC;
+	ctxt->sax->internalSubset = on_subset;
+	ctxt->sax->externalSubset = on_subset;
+	ctxt->sax->entityDecl = on_entity_decl;
+	/*
+	 * No NOENT, DTDLOAD, DTDATTR, DTDVALID or HUGE: each would either
+	 * change what the document means or lift a limit that protects us.
+	 * BIG_LINES only keeps line numbers past 65535 right in messages.
+	 */
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR |
+	    XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
+	return ctxt;
+}
+
+/* Parses and validates in one pass; call.failed or -1 when refused. */
+static int
+parse_validating(xmlSchemaPtr schema, xmlParserCtxtPtr ctxt,
+    struct xc_call *call)
+{
+	xmlSchemaValidCtxtPtr vctxt;
+	xmlSchemaSAXPlugPtr plug = NULL;
+	int rc = -1;
+
+	if ((vctxt = xmlSchemaNewValidCtxt(schema)) == NULL)
+		return -1;
+	xmlSchemaSetValidStructuredErrors(vctxt, on_error, call);
+	xmlSchemaValidateSetLocator(vctxt, parser_position, ctxt);
+	if ((plug = xmlSchemaSAXPlug(vctxt, &ctxt->sax,
+	    &ctxt->userData)) == NULL)
+		goto out;
+	xmlParseDocument(ctxt);
+	/* Unplugging ends the validation: it may still report an error. */
+	xmlSchemaSAXUnplug(plug);
+	if (!call->failed && ctxt->wellFormed && xmlSchemaIsValid(vctxt) == 1)
+		rc = 0;
+out:
+	xmlSchemaFreeValidCtxt(vctxt);
+	return rc;
+}
+
 int
 xmlcheck_validate(struct xmlcheck *xc, const char *folder,
     const char *buf, size_t len, struct snap_err *err)
 {
 	struct xc_call call = { .failed = false };
-	xmlParserCtxtPtr ctxt = NULL;
-	xmlDocPtr doc = NULL;
 	xmlSchemaPtr schema;
-	xmlSchemaValidCtxtPtr vctxt = NULL;
 	xmlStructuredErrorFunc old_serror;
 	xmlGenericErrorFunc old_gerror;
 	void *old_sctx, *old_gctx;
@@ -336,38 +419,13 @@ xmlcheck_validate(struct xmlcheck *xc, const char *folder,
 	if ((schema = schema_get(xc, type, &call)) == NULL)
 		goto out;
 
-	if ((ctxt = xmlNewParserCtxt()) == NULL)
+	if ((call.parser = parser_new(buf, (int)len)) == NULL)
 		goto out;
-	ctxt->_private = &call;
-	ctxt->sax->internalSubset = on_subset;
-	ctxt->sax->externalSubset = on_subset;
-	ctxt->sax->entityDecl = on_entity_decl;
-	/*
-	 * No NOENT, DTDLOAD, DTDATTR, DTDVALID or HUGE: each would either
-	 * change what the document means or lift a limit that protects us.
-	 * BIG_LINES only keeps line numbers past 65535 right in messages.
-	 */
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	    XML_PARSE_BIG_LINES);
-	if (call.failed || doc == NULL || !ctxt->wellFormed)
-		goto out;
-	if (xmlDocGetRootElement(doc) == NULL) {
-		call.failed = true;
-		snprintf(call.msg, sizeof(call.msg), "no root element");
-		goto out;
-	}
-
-	if ((vctxt = xmlSchemaNewValidCtxt(schema)) == NULL)
-		goto out;
-	xmlSchemaSetValidStructuredErrors(vctxt, on_error, &call);
-	if (xmlSchemaValidateDoc(vctxt, doc) != 0 || call.failed)
-		goto out;
-	rc = 0;
+	active_call = &call;
+	rc = parse_validating(schema, call.parser, &call);
+	active_call = NULL;
 out:
-	xmlSchemaFreeValidCtxt(vctxt);
-	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
+	xmlFreeParserCtxt(call.parser);
 	xmlSetStructuredErrorFunc(old_sctx, old_serror);
 	xmlSetGenericErrorFunc(old_gctx, old_gerror);
 	if (rc == -1)

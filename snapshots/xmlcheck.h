@@ -13,7 +13,8 @@
  *	xmlcheck_validate(xc, "api", buf, len, &err);	any number of times
  *	xmlcheck_free(xc);
  * Each schema is compiled once, on first use, and kept until xmlcheck_free().
- * Not thread-safe: one xmlcheck per thread.
+ * Not thread-safe: one xmlcheck per thread, each made with xmlcheck_new()
+ * before the threads that use it start (it sets up libxml2 for them).
  */
 #ifndef XMLCHECK_H
 #define XMLCHECK_H

@@ -22,11 +22,13 @@
 #include "snap.h"
 #include "testutil.h"
 #include "xmlcheck.h"
+#include "xmlpool.h"
 
 struct env {
 	char top[TU_PATH], src[TU_PATH], sync[TU_PATH], dep[TU_PATH];
 	char cur[TU_PATH];
-	struct xmlcheck *xc;	/* for apply: validate what it writes */
+	struct xmlpool *checks;	/* for apply: validate what it writes */
+	struct xmlcheck *xc;	/* the pool's, for the caller's checks */
 };
 
 static int
@@ -51,9 +53,31 @@ teardown(void **state)
 {
 	struct env *e = *state;
 
+	xmlpool_free(e->checks);
+	xmlcheck_free(e->xc);
 	tu_rmtree(e->top);
 	free(e);
 	return 0;
+}
+
+/* Applies validate from here on, with `workers` threads besides ours. */
+static void
+start_checks(struct env *e, int workers)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	assert_non_null(e->xc = xmlcheck_new(&err));
+	assert_non_null(e->checks = xmlpool_new(e->xc, workers, &err));
+	assert_int_equal(xmlpool_workers(e->checks), (unsigned)workers);
+}
+
+static void
+stop_checks(struct env *e)
+{
+	xmlpool_free(e->checks);
+	xmlcheck_free(e->xc);
+	e->checks = NULL;
+	e->xc = NULL;
 }
 
 static uint64_t
@@ -85,7 +109,7 @@ apply(struct env *e, struct deploy *d, struct apply_stats *st,
 	if (snap_open(rootfd, 0, &v, err) == -1)
 		fail_msg("open: %s", err->msg);
 	p.v = &v;
-	p.xc = e->xc;
+	p.checks = e->checks;
 	p.upstream = v.m;
 	p.target = ovr_target(v.m, &none, NULL, err);
 	assert_non_null(p.target);
@@ -252,7 +276,7 @@ apply_since_ok(struct env *e, struct deploy *d, struct apply_stats *st)
 	if (snap_open_since(rootfd, 0, d->upstream_m, &v, &err) == -1)
 		fail_msg("open: %s", err.msg);
 	p.v = &v;
-	p.xc = e->xc;
+	p.checks = e->checks;
 	p.upstream = p.target = v.m;
 	if (deploy_build(d, &p, st, &err) == -1)
 		fail_msg("apply: %s", err.msg);
@@ -550,7 +574,7 @@ test_invalid_artifact_refused_at_apply(void **state)
 	struct apply_stats st;
 	struct deploy d;
 
-	assert_non_null(e->xc = xmlcheck_new(&err));
+	start_checks(e, 1);
 	open_deploy(e, &d, 2, true);
 	publish(e);
 	apply_ok(e, &d, &st);
@@ -576,13 +600,74 @@ test_invalid_artifact_refused_at_apply(void **state)
 	free(after);
 
 	/* Without a validator (checksums only) it would have gone live. */
-	xmlcheck_free(e->xc);
-	e->xc = NULL;
+	stop_checks(e);
 	apply_ok(e, &d, &st);
 	tu_path(path, "%s/current/api/Evil.xml", e->dep);
 	assert_true(tu_exists(path));
 	free(list);
 	deploy_close(&d);
+}
+
+/*
+ * A full apply hands hundreds of artifacts to the validation threads; the
+ * one named is the first invalid one in the archive, whichever thread
+ * judged which, and nothing goes live.
+ */
+static void
+check_first_invalid_named(struct env *e, int workers)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], body[256];
+	struct apply_stats st;
+	struct deploy d;
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		snprintf(body, sizeof(body), "<sequence xmlns=\"http://ws.apache."
+		    "org/ns/synapse\" name=\"s%04d\"/>", i);
+		tu_path(path, "%s/sequences/s%04d.xml", e->src, i);
+		tu_write_str(path, i == 450 ? "<sequence" : i == 300 ?
+		    "<api xmlns=\"http://ws.apache.org/ns/synapse\"/>" : body);
+	}
+	start_checks(e, workers);
+	open_deploy(e, &d, 2, true);
+	publish(e);
+	assert_int_equal(apply(e, &d, &st, &err), -1);
+	assert_true(strncmp(err.msg, "snapshots/1.tar.zst: sequences/"
+	    "s0300.xml: invalid artifact: line 1: ", 57) == 0);
+	assert_false(d.has_current);
+	tu_path(path, "%s/.staging", e->dep);
+	tu_assert_dir(path, "");
+
+	/* The pool starts a clean batch: the valid tree goes live. */
+	tu_path(path, "%s/sequences/s0300.xml", e->src);
+	tu_write_str(path, "<sequence xmlns=\"http://ws.apache.org/ns/"
+	    "synapse\" name=\"s0300\"/>");
+	tu_path(path, "%s/sequences/s0450.xml", e->src);
+	tu_write_str(path, "<sequence xmlns=\"http://ws.apache.org/ns/"
+	    "synapse\" name=\"s0450\"/>");
+	publish(e);
+	apply_ok(e, &d, &st);
+	tu_assert_trees_equal(e->src, e->cur);
+	deploy_close(&d);
+	stop_checks(e);
+}
+
+static void
+test_first_invalid_named_in_a_full_apply(void **state)
+{
+	struct env *e = *state;
+
+	check_first_invalid_named(e, 1);
+}
+
+/* All checks on the caller's thread (a one-CPU machine): the same. */
+static void
+test_first_invalid_named_without_threads(void **state)
+{
+	struct env *e = *state;
+
+	check_first_invalid_named(e, 0);
 }
 
 static void
@@ -763,6 +848,10 @@ main(void)
 		    test_overrides_open_sweeps_temps, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_foreign_current_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_first_invalid_named_in_a_full_apply, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_first_invalid_named_without_threads, setup, teardown),
 		cmocka_unit_test(test_release_names),
 	};
 
