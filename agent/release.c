@@ -768,12 +768,7 @@ copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
 		rc = 1;		/* not the content we need */
 		goto out;
 	}
-	if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT) {
-		snap_err_sys(err, errno, "%s: unlink", path);
-		goto out;
-	}
-	fd = openat(stagefd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
+	fd = fsu_create_new(stagefd, path);
 	if (fd == -1 || fsu_write_all(fd, buf, len) == -1 ||
 	    (do_fsync && fsync(fd) == -1)) {
 		snap_err_sys(err, errno, "%s: write", path);
@@ -838,7 +833,7 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 /* Writes what the archive did not provide, from local verified copies. */
 static int
 copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
-    struct need *n, bool do_fsync, struct apply_stats *st,
+    struct need *n, bool do_fsync, struct wb *wb, struct apply_stats *st,
     struct snap_err *err)
 {
 	struct sources src = { .curfd = -1, .localfd = p->localfd };
@@ -866,6 +861,7 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 		n->todo[i] = false;
 		st->written++;
 		st->bytes += e->size;
+		wb_wrote(wb, e->size);
 	}
 	rc = 0;
 out:
@@ -928,6 +924,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
 	struct artifact_checks ac = { .pool = p->checks };
+	struct wb wb = WB_INIT;
 	bool touched[ARTIFACT_TYPES_MAX] = { false }, made;
 	int stagefd;
 	size_t i;
@@ -949,6 +946,10 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	    err)) == -1)
 		goto fail;
 	x.fsync_files = n.count <= FSYNC_EACH_MAX;
+	if (!x.fsync_files) {
+		wb_start(&wb, stagefd);
+		x.writeback = &wb;
+	}
 	/* Newest layer first: a file changed twice is taken from the delta
 	 * that holds the target's copy, and only once. */
 	for (i = p->v != NULL ? p->v->nlayers : 0; i-- > 0;) {
@@ -968,9 +969,10 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		st->written += x.written;
 		st->bytes += x.bytes_written;
 	}
-	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, st, err) == -1 ||
-	    checks_verdict(p, err) == -1)
+	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, x.writeback, st,
+	    err) == -1 || checks_verdict(p, err) == -1)
 		goto fail;
+	wb_stop(&wb);
 	if (!x.fsync_files && syncfs(stagefd) == -1) {
 		snap_err_sys(err, errno, BUILD ": syncfs");
 		goto fail;
@@ -981,6 +983,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	return stagefd;
 fail:
 	checks_verdict(p, err);
+	wb_stop(&wb);
 	free(n.todo);
 	close(stagefd);
 	return -1;

@@ -305,11 +305,7 @@ write_entry(int outdir, const char *folder, const char *file, const char *buf,
 {
 	int fd, rc = -1;
 
-	if (unlinkat(outdir, file, 0) == -1 && errno != ENOENT)
-		return snap_err_sys(err, errno, "%s/%s: unlink", folder, file);
-	fd = openat(outdir, file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
-	if (fd == -1)
+	if ((fd = fsu_create_new(outdir, file)) == -1)
 		return snap_err_sys(err, errno, "%s/%s: create", folder, file);
 	if (fsu_write_all(fd, buf, len) == -1)
 		snap_err_sys(err, errno, "%s/%s: write", folder, file);
@@ -377,6 +373,7 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 		return -1;
 	x->written++;
 	x->bytes_written += total;
+	wb_wrote(x->writeback, total);
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "manifest.h"
 #include "snap_err.h"
 #include "state.h"
+#include "writeback.h"
 
 struct arc_writer;
 
@@ -61,6 +62,7 @@ struct arc_extract {
 	void *check_arg;
 	bool fsync_files;	/* fsync each file written (the folders are
 				 * the caller's: it may touch them too) */
+	struct wb *writeback;	/* told of each file written; NULL: none */
 	bool file_checked;	/* caller ran arc_check_file() on this fd just
 				 * now: skip that pass (the in-stream hash is
 				 * still compared at the end) */

@@ -33,6 +33,20 @@ fsu_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int
+fsu_create_new(int dirfd, const char *name)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	int fd;
+
+	/* Most names are new (a fresh build): one call, no unlink. */
+	if ((fd = openat(dirfd, name, flags, 0644)) >= 0 || errno != EEXIST)
+		return fd;
+	if (unlinkat(dirfd, name, 0) == -1)
+		return -1;
+	return openat(dirfd, name, flags, 0644);
+}
+
 static int
 tmp_open(struct fsu_tmp *t, int dirfd, const char *name, mode_t mode,
     struct snap_err *err)

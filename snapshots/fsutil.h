@@ -61,6 +61,13 @@ int fsu_write_all(int fd, const void *buf, size_t len);
 int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
 
 /*
+ * Creates name below dirfd as a new file for writing (0644): an existing
+ * one is unlinked first, never written through (a release being patched
+ * may share its inode with a kept one). A fd, or -1 with errno set.
+ */
+int fsu_create_new(int dirfd, const char *name);
+
+/*
  * Reads all of dirfd/name into a malloc'ed, NUL-terminated buffer (*out,
  * owned by the caller). Refuses files over `max` bytes and anything that is
  * not a regular file (O_NOFOLLOW). 0 or -1.

@@ -537,6 +537,29 @@ test_rfc3339_strict(void **state)
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
+/* A name that exists is replaced by a new inode, never written through. */
+static void
+test_create_new_never_writes_through(void **state)
+{
+	char top[TU_PATH], path[TU_PATH], kept[TU_PATH];
+	int dirfd, fd;
+
+	(void)state;
+	tu_mkdtemp(top);
+	tu_path(path, "%s/a.xml", top);
+	tu_write_str(path, "old");
+	tu_path(kept, "%s/kept.xml", top);
+	assert_int_equal(link(path, kept), 0);
+	assert_true((dirfd = open(top, O_RDONLY | O_DIRECTORY)) >= 0);
+	assert_true((fd = fsu_create_new(dirfd, "a.xml")) >= 0);
+	assert_int_equal(fsu_write_all(fd, "new", 3), 0);
+	close(fd);
+	tu_assert_file(top, "kept.xml", "old");
+	tu_assert_file(top, "a.xml", "new");
+	close(dirfd);
+	tu_rmtree(top);
+}
+
 int
 main(void)
 {
@@ -555,6 +578,7 @@ main(void)
 		TMP_TEST(test_mkdirs_open_dir),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_rfc3339_strict),
+		cmocka_unit_test(test_create_new_never_writes_through),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
