@@ -155,17 +155,19 @@ start_workers(struct xmlpool *xp, struct snap_err *err)
 	unsigned i;
 	int rc = 0, e;
 
+	/* Every validator first: xmlcheck_new() sets up libxml2's globals,
+	 * which must not change under a running thread. */
+	for (i = 0; i < xp->nworkers; i++) {
+		xp->workers[i].xp = xp;
+		if ((xp->workers[i].xc = xmlcheck_new(err)) == NULL)
+			return -1;
+	}
 	/* Threads inherit the mask: none of ours ever takes a signal. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < xp->nworkers && rc == 0; i++) {
 		struct worker *w = &xp->workers[i];
 
-		w->xp = xp;
-		if ((w->xc = xmlcheck_new(err)) == NULL) {
-			rc = -1;
-			break;
-		}
 		if ((e = pthread_create(&w->thread, NULL, worker_main, w)) != 0)
 			rc = snap_err_sys(err, e, "xml validation thread");
 		else
