@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +23,22 @@
 
 #define STAGING ".staging"
 #define BUILD ".staging/build"
-/* Above this many files one syncfs(2) beats an fsync(2) per file. */
+/* Above this many files one syncfs(2) beats an fsync(2) per file (and
+ * the batch would hold too many open files). */
 #define FSYNC_EACH_MAX 256
+
+/*
+ * A build written but not yet durable: its files, the folders whose
+ * entries changed. publish_release() syncs it in one batch with the
+ * release's records.
+ */
+struct staged {
+	int fd;				/* .staging/build */
+	struct batch files;		/* each file written, or (big builds)
+					 * syncfs of the whole file system */
+	bool touched[ARTIFACT_TYPES_MAX];
+	bool made;			/* folders were made in it */
+};
 
 bool
 release_parse_name(const char *s, struct release *r)
@@ -389,6 +404,7 @@ deploy_close(struct deploy *d)
 	d->current_m = d->upstream_m = NULL;
 	d->upstream_version = 0;
 	cache_drop(d, NULL);
+	memset(d->parents, 0, sizeof(d->parents));
 	if (d->upfd >= 0)
 		close(d->upfd);
 	if (d->lockfd >= 0)
@@ -751,7 +767,7 @@ sync_folders(int stagefd, const bool *touched, bool made,
  */
 static int
 copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
-    bool do_fsync, struct snap_err *err)
+    struct batch *batch, struct snap_err *err)
 {
 	char path[NAME_MAX_BYTES + 64], sum[HASH_HEX_LEN + 1], *buf = NULL;
 	struct snap_err ignored;
@@ -769,12 +785,15 @@ copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
 		goto out;
 	}
 	fd = fsu_create_new(stagefd, path);
-	if (fd == -1 || fsu_write_all(fd, buf, len) == -1 ||
-	    (do_fsync && fsync(fd) == -1)) {
+	if (fd == -1 || fsu_write_all(fd, buf, len) == -1) {
 		snap_err_sys(err, errno, "%s: write", path);
 		goto out;
 	}
 	rc = 0;
+	if (batch != NULL) {
+		rc = batch_add_fd(batch, fd, path, err);
+		fd = -1;
+	}
 out:
 	if (fd >= 0 && close(fd) == -1 && rc == 0)
 		rc = snap_err_sys(err, errno, "%s: close", path);
@@ -800,16 +819,16 @@ struct sources {
  */
 static int
 copy_local(struct deploy *d, struct sources *src, int stagefd,
-    const struct manifest_entry *e, bool do_fsync, struct snap_err *err)
+    const struct manifest_entry *e, struct batch *batch, struct snap_err *err)
 {
 	struct snap_err ignored;
 	int got = 1, fd;
 	size_t i;
 
 	if (src->curfd >= 0)
-		got = copy_verified(src->curfd, stagefd, e, do_fsync, err);
+		got = copy_verified(src->curfd, stagefd, e, batch, err);
 	if (got == 1 && src->localfd >= 0)
-		got = copy_verified(src->localfd, stagefd, e, do_fsync, err);
+		got = copy_verified(src->localfd, stagefd, e, batch, err);
 	if (got != 1)
 		return got;
 	if (!src->listed) {
@@ -824,7 +843,7 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue;
-		got = copy_verified(fd, stagefd, e, do_fsync, err);
+		got = copy_verified(fd, stagefd, e, batch, err);
 		close(fd);
 	}
 	return got;
@@ -833,7 +852,7 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 /* Writes what the archive did not provide, from local verified copies. */
 static int
 copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
-    struct need *n, bool do_fsync, struct wb *wb, struct apply_stats *st,
+    struct need *n, struct batch *batch, struct wb *wb, struct apply_stats *st,
     struct snap_err *err)
 {
 	struct sources src = { .curfd = -1, .localfd = p->localfd };
@@ -848,7 +867,7 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 
 		if (!n->todo[i])
 			continue;
-		got = copy_local(d, &src, stagefd, e, do_fsync, err);
+		got = copy_local(d, &src, stagefd, e, batch, err);
 		if (got == -1)
 			goto out;
 		if (got == 1) {
@@ -912,26 +931,39 @@ checks_verdict(const struct build_plan *p, struct snap_err *err)
 	return -1;
 }
 
+/* How many files a build may sync one by one: each is held open until
+ * then, and a quarter of the open-file limit is left to them at most. */
+static size_t
+batch_max(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 4 < FSYNC_EACH_MAX)
+		return (size_t)(rl.rlim_cur / 4);
+	return FSYNC_EACH_MAX;
+}
+
 /*
- * Fills .staging/build with p->target; returns its fd or -1. The build is
- * a recycled release when base (its record) or ks (what it must change)
- * is given, else new.
+ * Fills .staging/build (s->fd) with p->target, written but not synced
+ * (s). The build is a recycled release when base (its record) or ks (what
+ * it must change) is given, else new.
  */
 static int
 build(struct deploy *d, struct build_plan *p, const struct manifest *base,
-    const struct keyset *ks, struct apply_stats *st, struct snap_err *err)
+    const struct keyset *ks, struct staged *s, struct apply_stats *st,
+    struct snap_err *err)
 {
 	struct need n = { 0 };
 	struct arc_extract x = { .want = want_from_archive, .arg = &n };
 	struct artifact_checks ac = { .pool = p->checks };
 	struct wb wb = WB_INIT;
-	bool touched[ARTIFACT_TYPES_MAX] = { false }, made;
 	int stagefd;
 	size_t i;
 
 	if (base == NULL && ks == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
-	if ((stagefd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
+	if ((stagefd = s->fd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
 		return -1;
 	if (need_init(&n, p->target, base, ks == NULL) == -1) {
 		snap_err_set(err, "out of memory");
@@ -939,16 +971,18 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	}
 	for (i = 0; ks == NULL && i < p->target->n; i++)
 		if (n.todo[i] || base == NULL)
-			touched[p->target->entries[i].type] = true;
-	if (make_folders(stagefd, &made, err) == -1 || (ks != NULL ?
-	    patch_keys(stagefd, ks, &n, &st->removed, touched, err) :
-	    remove_dropped(stagefd, base, p->target, &st->removed, touched,
+			s->touched[p->target->entries[i].type] = true;
+	if (make_folders(stagefd, &s->made, err) == -1 || (ks != NULL ?
+	    patch_keys(stagefd, ks, &n, &st->removed, s->touched, err) :
+	    remove_dropped(stagefd, base, p->target, &st->removed, s->touched,
 	    err)) == -1)
 		goto fail;
-	x.fsync_files = n.count <= FSYNC_EACH_MAX;
-	if (!x.fsync_files) {
+	if (n.count <= batch_max()) {
+		x.batch = &s->files;
+	} else {
 		wb_start(&wb, stagefd);
 		x.writeback = &wb;
+		batch_syncfs(&s->files, stagefd);
 	}
 	/* Newest layer first: a file changed twice is taken from the delta
 	 * that holds the target's copy, and only once. */
@@ -969,36 +1003,66 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		st->written += x.written;
 		st->bytes += x.bytes_written;
 	}
-	if (copy_remaining(d, p, stagefd, &n, x.fsync_files, x.writeback, st,
+	if (copy_remaining(d, p, stagefd, &n, x.batch, x.writeback, st,
 	    err) == -1 || checks_verdict(p, err) == -1)
 		goto fail;
 	wb_stop(&wb);
-	if (!x.fsync_files && syncfs(stagefd) == -1) {
-		snap_err_sys(err, errno, BUILD ": syncfs");
-		goto fail;
-	}
-	if (sync_folders(stagefd, touched, made, err) == -1)
-		goto fail;
 	free(n.todo);
-	return stagefd;
+	return 0;
 fail:
 	checks_verdict(p, err);
 	wb_stop(&wb);
 	free(n.todo);
-	close(stagefd);
 	return -1;
 }
 
+/*
+ * Makes the build and the records added to its batch durable: the batch
+ * (one journal commit for all its files), the folders whose entries
+ * changed (in that commit already, on a journaling file system), then the
+ * records renamed into place.
+ */
+static int
+seal(struct staged *s, struct snap_err *err)
+{
+	if (batch_sync(&s->files, err) == -1 ||
+	    sync_folders(s->fd, s->touched, s->made, err) == -1)
+		return -1;
+	return batch_rename(&s->files, s->files.n, err);
+}
+
+static struct parent_cached *
+parent_slot(struct deploy *d, uint64_t version)
+{
+	return &d->parents[version % PARENT_CACHE_MAX];
+}
+
+/* Upstream record `version` is being written or removed. */
+static void
+forget_parent(struct deploy *d, uint64_t version)
+{
+	struct parent_cached *c = parent_slot(d, version);
+
+	if (c->version == version)
+		c->version = 0;
+}
+
 /* The parent of upstream record `version` (0: a full record), from its
- * header line alone. 0, or -1 when that line cannot be read. */
+ * header line alone (or the cache of those). 0, or -1 when that line
+ * cannot be read. */
 static int
 record_parent(struct deploy *d, uint64_t version, uint64_t *parent)
 {
+	struct parent_cached *c = parent_slot(d, version);
 	struct snap_err ignored;
 	struct manifest *head;
 	char name[32];
 	int fd;
 
+	if (c->version == version) {
+		*parent = c->parent;
+		return 0;
+	}
 	upstream_name(version, name, sizeof(name));
 	fd = openat(d->upfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
@@ -1010,6 +1074,8 @@ record_parent(struct deploy *d, uint64_t version, uint64_t *parent)
 		return -1;
 	*parent = head->kind == MANIFEST_DELTA ? head->parent_version : 0;
 	manifest_free(head);
+	c->version = version;
+	c->parent = *parent;
 	return 0;
 }
 
@@ -1076,8 +1142,10 @@ prune_upstream(struct deploy *d, const struct release *list, size_t n)
 		v = strtoull(de->d_name, &end, 10);
 		if (strcmp(end, ".full.json") == 0 ? !holds(need, nneed, v) :
 		    strcmp(end, ".json") == 0 && v < from &&
-		    !holds(need, nneed, v))
+		    !holds(need, nneed, v)) {
 			unlinkat(d->upfd, de->d_name, 0);
+			forget_parent(d, v);
+		}
 	}
 	closedir(dir);
 	free(need);
@@ -1112,10 +1180,11 @@ apply_retention(struct deploy *d)
 }
 
 /* Records are streamed: a 100,000-artifact record never sits in memory
- * as text. */
+ * as text. Written as a temp of batch (renamed when it is sealed), or on
+ * its own (temp, fsync, rename) when batch is NULL. */
 static int
 write_manifest(int dirfd, const char *name, const struct manifest *m,
-    struct snap_err *err)
+    struct batch *batch, struct snap_err *err)
 {
 	struct fsu_tmp t = FSU_TMP_INIT;
 
@@ -1125,7 +1194,8 @@ write_manifest(int dirfd, const char *name, const struct manifest *m,
 		fsu_tmp_abort(&t);
 		return snap_err_prefix(err, "%s", name);
 	}
-	return fsu_tmp_commit(&t, err);
+	return batch != NULL ? batch_add(batch, &t, err) :
+	    fsu_tmp_commit(&t, err);
 }
 
 /*
@@ -1134,17 +1204,36 @@ write_manifest(int dirfd, const char *name, const struct manifest *m,
  * the upstream record, not a second copy of the same lines: records are
  * never changed in place, so sharing the inode is safe.
  */
+static bool
+links_upstream(const struct build_plan *p)
+{
+	return manifest_same_content(p->target, p->upstream);
+}
+
+/* A record of its own, written with the build (batch). */
 static int
 write_release_record(struct deploy *d, const char *json,
+    const struct build_plan *p, struct batch *batch, struct snap_err *err)
+{
+	if (links_upstream(p))
+		return 0;
+	return write_manifest(d->relfd, json, p->target, batch, err);
+}
+
+/* The link, once the upstream record has its name (after seal()); a copy
+ * when that record is missing (a lost one is survivable). */
+static int
+link_release_record(struct deploy *d, const char *json,
     const struct build_plan *p, struct snap_err *err)
 {
 	char up[32];
 
-	upstream_name(p->upstream->version, up, sizeof(up));
-	if (manifest_same_content(p->target, p->upstream) &&
-	    linkat(d->upfd, up, d->relfd, json, 0) == 0)
+	if (!links_upstream(p))
 		return 0;
-	return write_manifest(d->relfd, json, p->target, err);
+	upstream_name(p->upstream->version, up, sizeof(up));
+	if (linkat(d->upfd, up, d->relfd, json, 0) == 0)
+		return 0;
+	return write_manifest(d->relfd, json, p->target, NULL, err);
 }
 
 /*
@@ -1157,20 +1246,22 @@ write_release_record(struct deploy *d, const char *json,
  */
 static int
 write_upstream(struct deploy *d, const struct build_plan *p,
-    const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
-    struct snap_err *err)
+    const struct manifest *const *deltas, size_t ndeltas, struct batch *batch,
+    unsigned *depth, struct snap_err *err)
 {
 	char name[40];
 	size_t i;
 
 	if (ndeltas == 0) {
 		*depth = 0;
+		forget_parent(d, p->upstream->version);
 		upstream_name(p->upstream->version, name, sizeof(name));
-		return write_manifest(d->upfd, name, p->upstream, err);
+		return write_manifest(d->upfd, name, p->upstream, batch, err);
 	}
 	for (i = 0; i < ndeltas; i++) {
+		forget_parent(d, deltas[i]->version);
 		upstream_name(deltas[i]->version, name, sizeof(name));
-		if (write_manifest(d->upfd, name, deltas[i], err) == -1)
+		if (write_manifest(d->upfd, name, deltas[i], batch, err) == -1)
 			return -1;
 	}
 	*depth = d->upstream_depth + (unsigned)ndeltas;
@@ -1178,23 +1269,31 @@ write_upstream(struct deploy *d, const struct build_plan *p,
 		return 0;
 	*depth = 0;
 	upstream_full_name(p->upstream->version, name, sizeof(name));
-	return write_manifest(d->upfd, name, p->upstream, err);
+	return write_manifest(d->upfd, name, p->upstream, batch, err);
 }
 
+/*
+ * The records, in the build's batch; the batch synced; the upstream
+ * records named before the release record that may link one; the build
+ * renamed into releases/, that made durable, and only then current
+ * swapped. Three journal commits in all. (upstream/ is not synced on its
+ * own: a lost upstream record is survivable, load_upstream().)
+ */
 static int
 publish_release(struct deploy *d, const struct release *r,
-    const struct build_plan *p, const struct manifest *const *deltas,
-    size_t ndeltas, unsigned *depth, struct snap_err *err)
+    const struct build_plan *p, struct staged *s,
+    const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
+    struct snap_err *err)
 {
 	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
 
-	/* Upstream's record first, so a release never names a missing one. */
 	*depth = d->upstream_depth;
 	if (p->upstream->version != d->upstream_version &&
-	    write_upstream(d, p, deltas, ndeltas, depth, err) == -1)
+	    write_upstream(d, p, deltas, ndeltas, &s->files, depth, err) == -1)
 		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
-	if (write_release_record(d, json, p, err) == -1)
+	if (write_release_record(d, json, p, &s->files, err) == -1 ||
+	    seal(s, err) == -1 || link_release_record(d, json, p, err) == -1)
 		return -1;
 	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
@@ -1236,11 +1335,12 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	struct release *list = NULL, base, next;
 	struct keyset ks = { .valid = false };
 	struct manifest *bm = NULL, *between = NULL;
+	struct staged s = { .fd = -1 };
 	size_t ndeltas;
 	uint64_t serial;
 	unsigned depth;
 	size_t n, i;
-	int stagefd = -1, rc = -1;
+	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	/* A bad file must not cost us the release we would patch. */
@@ -1270,10 +1370,11 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 		st->recycled = true;
 		snprintf(st->base, sizeof(st->base), "%s", base.name);
 	}
-	if ((stagefd = build(d, p, bm, ks.valid ? &ks : NULL, st, err)) == -1)
+	if (build(d, p, bm, ks.valid ? &ks : NULL, &s, st, err) == -1)
 		goto out;
 	release_make(&next, p->upstream->version, serial);
-	if (publish_release(d, &next, p, deltas, ndeltas, &depth, err) == -1)
+	if (publish_release(d, &next, p, &s, deltas, ndeltas, &depth,
+	    err) == -1)
 		goto out;
 	install_manifests(d, p->target, p->upstream);
 	d->upstream_depth = depth;
@@ -1283,8 +1384,9 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	apply_retention(d);
 	rc = 0;
 out:
-	if (stagefd >= 0)
-		close(stagefd);
+	batch_free(&s.files);
+	if (s.fd >= 0)
+		close(s.fd);
 	if (rc == -1) {
 		struct snap_err ignored;
 

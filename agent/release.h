@@ -98,6 +98,19 @@ struct release_cached {
 	struct manifest *m;		/* owned; NULL: free slot */
 };
 
+/*
+ * What the header of upstream record <version>.json says of its parent (0:
+ * a full record), so that pruning, which walks every kept release's chain
+ * after each apply, reads no record twice. Direct-mapped by version; a
+ * slot is cleared whenever its record is written or removed.
+ */
+#define PARENT_CACHE_MAX 256
+
+struct parent_cached {
+	uint64_t version;		/* 0: free slot */
+	uint64_t parent;
+};
+
 struct deploy {
 	int rootfd;
 	int lockfd;			/* flock: one agent per deploy root */
@@ -119,6 +132,7 @@ struct deploy {
 					 * apply fails */
 	unsigned upstream_depth;	/* deltas under upstream_m's record */
 	struct release_cached cache[RELEASE_CACHE_MAX];
+	struct parent_cached parents[PARENT_CACHE_MAX];
 };
 
 #define DEPLOY_INIT { .rootfd = -1, .lockfd = -1, .relfd = -1, .upfd = -1 }

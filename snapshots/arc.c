@@ -298,24 +298,29 @@ entry_buf_reserve(struct entry_buf *b, size_t need, struct snap_err *err)
 	return 0;
 }
 
-/* Writes a verified entry as a new file (never through an existing one). */
+/* Writes a verified entry as a new file (never through an existing one),
+ * handed to batch when there is one. */
 static int
 write_entry(int outdir, const char *folder, const char *file, const char *buf,
-    size_t len, bool do_fsync, struct snap_err *err)
+    size_t len, struct batch *batch, struct snap_err *err)
 {
-	int fd, rc = -1;
+	char what[NAME_MAX_BYTES + 64];
+	int fd;
 
 	if ((fd = fsu_create_new(outdir, file)) == -1)
 		return snap_err_sys(err, errno, "%s/%s: create", folder, file);
-	if (fsu_write_all(fd, buf, len) == -1)
+	if (fsu_write_all(fd, buf, len) == -1) {
 		snap_err_sys(err, errno, "%s/%s: write", folder, file);
-	else if (do_fsync && fsync(fd) == -1)
-		snap_err_sys(err, errno, "%s/%s: fsync", folder, file);
-	else
-		rc = 0;
-	if (close(fd) == -1 && rc == 0)
-		rc = snap_err_sys(err, errno, "%s/%s: close", folder, file);
-	return rc;
+		close(fd);
+		return -1;
+	}
+	if (batch != NULL) {
+		snprintf(what, sizeof(what), "%s/%s", folder, file);
+		return batch_add_fd(batch, fd, what, err);
+	}
+	if (close(fd) == -1)
+		return snap_err_sys(err, errno, "%s/%s: close", folder, file);
+	return 0;
 }
 
 /*
@@ -369,7 +374,7 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 	    err) == -1)
 		return snap_err_prefix(err, "%s/%s", folder, file);
 	if (write_entry(outdir, folder, file, b->p, (size_t)total,
-	    x->fsync_files, err) == -1)
+	    x->batch, err) == -1)
 		return -1;
 	x->written++;
 	x->bytes_written += total;

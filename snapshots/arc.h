@@ -27,6 +27,7 @@
 
 #include "hash.h"
 #include "manifest.h"
+#include "batch.h"
 #include "snap_err.h"
 #include "state.h"
 #include "writeback.h"
@@ -60,8 +61,9 @@ struct arc_extract {
 	arc_check_fn check;	/* NULL: none; else called on every entry
 				 * written, before a byte of it is */
 	void *check_arg;
-	bool fsync_files;	/* fsync each file written (the folders are
-				 * the caller's: it may touch them too) */
+	struct batch *batch;	/* each file written joins it, for the
+				 * caller to sync (and the folders); NULL:
+				 * closed at once, the caller syncs */
 	struct wb *writeback;	/* told of each file written; NULL: none */
 	bool file_checked;	/* caller ran arc_check_file() on this fd just
 				 * now: skip that pass (the in-stream hash is

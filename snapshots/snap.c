@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "batch.h"
 #include "fsutil.h"
 #include "labels.h"
 #include "names.h"
@@ -445,6 +446,10 @@ struct publisher {
 	uint64_t version;
 	int64_t now;
 	char *buf;			/* reused file buffer */
+	struct batch files;		/* the version's files, written but not
+					 * yet synced (commit_state) */
+	struct snap_seen state_seen;	/* the state.json it wrote, once */
+	bool wrote_state;		/* renamed and synced */
 };
 
 static int
@@ -461,6 +466,31 @@ lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return snap_err_sys(err, errno, "%s/.publish.lock", sync_root);
 	}
 	return 0;
+}
+
+/* Every name a version's files may have, relative to the sync root. */
+static void (*const version_file_names[])(uint64_t, char *, size_t) = {
+	state_archive_name, state_manifest_name, state_delta_archive_name,
+	state_delta_manifest_name, sign_sig_name, state_copy_name,
+};
+#define VERSION_FILE_NAMES \
+	(sizeof(version_file_names) / sizeof(version_file_names[0]))
+
+/* Whether no file of `version` is on disk: a stat per name, where
+ * highest_on_disk() reads the whole directory. */
+static bool
+version_unused(int rootfd, uint64_t version)
+{
+	char name[96];
+	size_t i;
+
+	for (i = 0; i < VERSION_FILE_NAMES; i++) {
+		version_file_names[i](version, name, sizeof(name));
+		if (faccessat(rootfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+		    errno != ENOENT)
+			return false;
+	}
+	return true;
 }
 
 /* The highest version number any snapshot file of ours carries: versions
@@ -596,11 +626,6 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 static void
 discard_version(struct publisher *p)
 {
-	static void (*const names[])(uint64_t, char *, size_t) = {
-		state_archive_name, state_manifest_name,
-		state_delta_archive_name, state_delta_manifest_name,
-		sign_sig_name, state_copy_name,
-	};
 	struct snap_err ignored;
 	struct snap_state st;
 	char name[96];
@@ -609,8 +634,8 @@ discard_version(struct publisher *p)
 	if (state_read(p->rootfd, STATE_FILE, &st, &ignored) == 0 &&
 	    st.version == p->version)
 		return;		/* committed; only a last fsync failed */
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		names[i](p->version, name, sizeof(name));
+	for (i = 0; i < VERSION_FILE_NAMES; i++) {
+		version_file_names[i](p->version, name, sizeof(name));
 		(void)unlinkat(p->rootfd, name, 0);
 	}
 }
@@ -618,6 +643,7 @@ discard_version(struct publisher *p)
 static void
 close_root(struct publisher *p)
 {
+	batch_free(&p->files);	/* its temps' directories are still open */
 	snap_close(&p->prev);
 	if (p->lockfd >= 0)
 		close(p->lockfd);	/* releases the flock */
@@ -752,14 +778,14 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	}
 	if (arc_writer_finish(w, f, err) == -1)
 		goto out;
-	rc = fsu_tmp_commit(&t, err);
+	rc = batch_add(&p->files, &t, err);
 out:
 	arc_writer_free(w);
 	fsu_tmp_abort(&t);
 	return rc;
 }
 
-/* Writes buf as snapshots/<base> (temp, fsync, rename) and records it. */
+/* Writes buf as snapshots/<base> (a temp of p->files) and records it. */
 static int
 write_snapshot_file(struct publisher *p, const char *name, const char *buf,
     size_t len, struct state_file *f, struct snap_err *err)
@@ -780,10 +806,10 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		fsu_tmp_abort(&t);
 		return snap_err_sys(err, saved, "%s: write", name);
 	}
-	return fsu_tmp_commit(&t, err);
+	return batch_add(&p->files, &t, err);
 }
 
-/* Streams manifest m as snapshots/<f->name> (temp, fsync, rename) and
+/* Streams manifest m as snapshots/<f->name> (a temp of p->files) and
  * records its size and hashes in f. */
 static int
 write_manifest_file(struct publisher *p, const struct manifest *m,
@@ -798,7 +824,7 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 		fsu_tmp_abort(&t);
 		return snap_err_prefix(err, "%s", f->name);
 	}
-	return fsu_tmp_commit(&t, err);
+	return batch_add(&p->files, &t, err);
 }
 
 /* A delta when there is a readable parent, the chain has room and at most
@@ -912,8 +938,66 @@ sign_version(struct publisher *p, const char *sbuf, size_t slen,
 	return rc;
 }
 
-/* The state record, its copy and (with a key) its signature, fsync
- * snapshots/, then state.json: the commit. st already names the files. */
+/* What identifies a file's content without reading it: no write or rename
+ * leaves all of these as they were (a writer cannot set ctime). */
+static void
+seen_of(const char *name, const struct stat *st, struct snap_seen *out)
+{
+	memset(out, 0, sizeof(*out));	/* compared with memcmp */
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->dev = st->st_dev;
+	out->ino = st->st_ino;
+	out->size = (uint64_t)st->st_size;
+	out->mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+	out->ctime_ns = st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+}
+
+/* state.json's next content, as a temp of p->files (renamed last). */
+static int
+write_state_temp(struct publisher *p, const char *sbuf, size_t slen,
+    struct snap_err *err)
+{
+	struct fsu_tmp t = FSU_TMP_INIT;
+
+	if (fsu_tmp_open(&t, p->rootfd, STATE_FILE, err) == -1)
+		return -1;
+	if (fsu_write_all(t.fd, sbuf, slen) == -1) {
+		int saved = errno;
+
+		fsu_tmp_abort(&t);
+		return snap_err_sys(err, saved, STATE_FILE ": write");
+	}
+	return batch_add(&p->files, &t, err);
+}
+
+/*
+ * Makes the version's files durable, all in one batch (one journal commit,
+ * not one per file), names them in snapshots/ and makes that durable, and
+ * only then renames state.json, the last of the batch: the commit. Three
+ * commits in all, whatever the number of files.
+ */
+static int
+sync_version(struct publisher *p, struct snap_err *err)
+{
+	struct stat st;
+
+	if (batch_sync(&p->files, err) == -1 ||
+	    batch_rename(&p->files, p->files.n - 1, err) == -1 ||
+	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1 ||
+	    batch_rename(&p->files, p->files.n, err) == -1 ||
+	    fsu_fsync_dir(p->rootfd, STATE_FILE, err) == -1)
+		return -1;
+	/* After the rename, which changes its ctime. */
+	if (fstatat(p->rootfd, STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		seen_of(STATE_FILE, &st, &p->state_seen);
+		p->wrote_state = true;
+	}
+	return 0;
+}
+
+/* The state record, its copy and (with a key) its signature, then all the
+ * version's files synced and state.json renamed last: the commit. st
+ * already names the files. */
 static int
 commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
     uint64_t artifact_count, struct snap_err *err)
@@ -936,9 +1020,9 @@ commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 	state_copy_name(p->version, name, sizeof(name));
 	if (write_snapshot_file(p, name, sbuf, slen, NULL, err) == -1 ||
 	    sign_version(p, sbuf, slen, err) == -1 ||
-	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1)
+	    write_state_temp(p, sbuf, slen, err) == -1)
 		goto out;
-	rc = fsu_write_atomic(p->rootfd, STATE_FILE, sbuf, slen, err);
+	rc = sync_version(p, err);
 out:
 	free(sbuf);
 	return rc;
@@ -972,6 +1056,7 @@ snap_memo_clear(struct snap_memo *memo)
 {
 	manifest_free(memo->m);
 	free(memo->seen);
+	free(memo->state);
 	*memo = (struct snap_memo)SNAP_MEMO_INIT;
 }
 
@@ -989,6 +1074,24 @@ remember(struct snap_memo *memo, struct manifest **m, uint64_t version,
 	memo->rescanned = true;
 	*m = NULL;
 	manifest_clear_events(memo->m);
+}
+
+/* Keeps the state p just committed, st, for the next publish on memo. */
+static void
+remember_state(struct snap_memo *memo, const struct publisher *p,
+    const struct snap_state *st)
+{
+	if (memo == NULL)
+		return;
+	if (p->wrote_state && memo->state == NULL)
+		memo->state = malloc(sizeof(*memo->state));
+	if (!p->wrote_state || memo->state == NULL) {
+		free(memo->state);
+		memo->state = NULL;
+		return;
+	}
+	*memo->state = *st;
+	memo->state_seen = p->state_seen;
 }
 
 static void
@@ -1055,6 +1158,7 @@ publish_full(const char *source, const char *sync_root,
 	}
 	finish_publish(&p, result, version, err);
 	remember(memo, &cur, p.version, st.ndeltas);
+	remember_state(memo, &p, &st);
 	rc = 0;
 out:
 	manifest_free(cur);
@@ -1089,8 +1193,12 @@ snap_write_base(const char *source, const char *sync_root,
 	    (p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
 	    (p.snapfd = fsu_open_dir(p.rootfd, "snapshots", err)) == -1)
 		goto out;
+	/* Named by no state.json yet: the state that first names them
+	 * makes snapshots/ durable before it commits. */
 	if (write_full_files(&p, srcfd, source, memo->m, memo->version,
-	    &base->manifest, &base->archive, err) == -1)
+	    &base->manifest, &base->archive, err) == -1 ||
+	    batch_sync(&p.files, err) == -1 ||
+	    batch_rename(&p.files, p.files.n, err) == -1)
 		goto out;
 	base->version = memo->version;
 	rc = 0;
@@ -1103,17 +1211,6 @@ out:
 
 /* --- publishing what changed --- */
 
-static void
-seen_of(const char *name, const struct stat *st, struct snap_seen *out)
-{
-	memset(out, 0, sizeof(*out));	/* compared with memcmp */
-	snprintf(out->name, sizeof(out->name), "%s", name);
-	out->dev = st->st_dev;
-	out->ino = st->st_ino;
-	out->size = (uint64_t)st->st_size;
-	out->mtime_ns = st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-	out->ctime_ns = st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
-}
 
 /*
  * Whether the file f names is there, regular, with f's size, XXH128 and
@@ -1122,16 +1219,39 @@ seen_of(const char *name, const struct stat *st, struct snap_seen *out)
  * cannot set ctime) is not read again: a publish costs a stat per chain
  * file, not a read.
  */
+/* Chain files are checked in the order they were first recorded: the
+ * search starts after the last match, and mostly ends at once. */
+static bool
+seen_before(struct snap_memo *memo, const struct snap_seen *now)
+{
+	size_t i, k;
+
+	for (k = 0; k < memo->nseen; k++) {
+		i = (memo->seen_at + k) % memo->nseen;
+		if (memcmp(&memo->seen[i], now, sizeof(*now)) == 0) {
+			memo->seen_at = i + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool
 is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
 {
 	struct snap_err ignored;
 	struct snap_seen now;
 	struct stat st;
-	size_t i;
 	bool ok;
 	int fd;
 
+	if (fstatat(rootfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	seen_of(f->name, &st, &now);
+	if (seen_before(memo, &now))
+		return (uint64_t)st.st_size == f->size;
+	/* Read it: its identity is taken again from what was opened. */
 	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1)
@@ -1141,11 +1261,6 @@ is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
 		return false;
 	}
 	seen_of(f->name, &st, &now);
-	for (i = 0; i < memo->nseen; i++)
-		if (memcmp(&memo->seen[i], &now, sizeof(now)) == 0) {
-			close(fd);
-			return (uint64_t)st.st_size == f->size;
-		}
 	ok = arc_check_file(fd, f, &ignored) == 0;
 	close(fd);
 	if (ok && memo->seen == NULL)
@@ -1156,6 +1271,27 @@ is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
 		memo->seen[memo->nseen++] = now;
 	}
 	return ok;
+}
+
+/*
+ * Whether state.json is still the very file memo's publish wrote (same
+ * inode, size, mtime and ctime): then memo's parsed copy is what it holds,
+ * and it need not be read, parsed or its signature checked again.
+ */
+static bool
+reuse_state(int rootfd, const struct snap_memo *memo, struct snap_state *out)
+{
+	struct snap_seen now;
+	struct stat st;
+
+	if (memo->state == NULL || fstatat(rootfd, STATE_FILE, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+		return false;
+	seen_of(STATE_FILE, &st, &now);
+	if (memcmp(&now, &memo->state_seen, sizeof(now)) != 0)
+		return false;
+	*out = *memo->state;
+	return true;
 }
 
 /*
@@ -1177,8 +1313,11 @@ open_root_on(struct publisher *p, const char *sync_root,
 
 	if (open_locked(p, sync_root, err) == -1)
 		return -1;
-	if (sign_state_read(p->rootfd, STATE_FILE, p->o->key, &p->prev.st,
-	    &ignored) == -1 || p->prev.st.version != memo->version)
+	if (!reuse_state(p->rootfd, memo, &p->prev.st) &&
+	    sign_state_read(p->rootfd, STATE_FILE, p->o->key, &p->prev.st,
+	    &ignored) == -1)
+		return 1;
+	if (p->prev.st.version != memo->version)
 		return 1;
 	/* The deltas: all of them, manifest and archive (the base was
 	 * checked when memo was made). One damaged file and no reader could
@@ -1188,7 +1327,12 @@ open_root_on(struct publisher *p, const char *sync_root,
 		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
 	p->have_prev = true;
-	p->version = highest_on_disk(p->snapfd);
+	/* A number is never used twice: the next one is taken when a
+	 * publisher that died left a file of it, and only then is the
+	 * directory read for the highest (a leftover further up is found
+	 * the same way when its number comes). */
+	p->version = version_unused(p->rootfd, p->prev.st.version + 1) ? 0 :
+	    highest_on_disk(p->snapfd);
 	if (p->prev.st.version > p->version)
 		p->version = p->prev.st.version;
 	return next_version(p, sync_root, err);
@@ -1367,6 +1511,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	}
 	memo->version = p.version;
 	memo->chain = st.ndeltas;
+	remember_state(memo, &p, &st);
 	manifest_clear_events(memo->m);
 	finish_publish(&p, result, version, err);
 	rc = 0;

@@ -121,11 +121,16 @@ struct snap_memo {
 				 * base (its version), 0: it did not */
 	struct snap_seen *seen;	/* 2 * STATE_CHAIN_MAX slots, or NULL */
 	size_t nseen;
+	size_t seen_at;		/* where the next search starts */
+	struct snap_state *state;	/* the state.json it wrote, parsed; */
+	struct snap_seen state_seen;	/* while that file is still there, the
+					 * next publish neither reads nor
+					 * parses it. NULL: not known */
 };
 
 #define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false, \
 	.chain = 0, .base = { .version = 0 }, .rebased = 0, .seen = NULL, \
-	.nseen = 0 }
+	.nseen = 0, .state = NULL }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */

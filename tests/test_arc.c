@@ -206,6 +206,7 @@ test_round_trip(void **state)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	struct arc_extract x = { .destfd = -1 };
+	struct batch b = BATCH_INIT;
 	struct state_file sf, sf2;
 	struct manifest *m;
 	struct sample s;
@@ -228,9 +229,16 @@ test_round_trip(void **state)
 	assert_int_equal(x.written, 0);
 	tu_assert_dir(p.dest, "");
 
-	x.fsync_files = true;
+	x.batch = &b;
 	if (extract(p.arc, &sf, m, p.dest, &x, &err) != 0)
 		fail_msg("extract: %s", err.msg);
+	/* Each file written joined the batch, open until it is synced. */
+	assert_int_equal(b.n, 5);
+	assert_string_equal(b.m[0].final, "api/HelloWorld.xml");
+	assert_int_equal(batch_sync(&b, &err), 0);
+	assert_int_equal(batch_rename(&b, b.n, &err), 0);
+	batch_free(&b);
+	x.batch = NULL;
 	for (i = 0; i < 5; i++) {
 		assert_item_file(p.dest, &s.it[i]);
 		bytes += s.it[i].len;

@@ -26,16 +26,6 @@
 #include "fsutil.h"
 #include "testutil.h"
 
-static int
-open_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1)
-		fail_msg("open %s: %s", path, strerror(errno));
-	return fd;
-}
-
 static void
 test_write_atomic_creates(void **state)
 {
@@ -43,7 +33,7 @@ test_write_atomic_creates(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char path[TU_PATH];
 	struct stat st;
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	assert_int_equal(fsu_write_atomic(dfd, "state.json", "{\"v\":1}\n", 8,
 	    &err), 0);
@@ -69,7 +59,7 @@ test_write_atomic_replaces(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char path[TU_PATH], old[64];
 	ssize_t n;
-	int dfd = open_dir(dir), oldfd;
+	int dfd = tu_open_dir(dir), oldfd;
 
 	assert_int_equal(fsu_write_atomic(dfd, "f", "the first version", 17,
 	    &err), 0);
@@ -106,7 +96,7 @@ test_write_atomic_symlink(void **state)
 	tu_path(link, "%s/root/state.json", dir);
 	assert_int_equal(symlink(victim, link), 0);
 
-	dfd = open_dir(sub);
+	dfd = tu_open_dir(sub);
 	assert_int_equal(fsu_write_atomic(dfd, "state.json", "new", 3, &err), 0);
 	close(dfd);
 	assert_int_equal(lstat(link, &st), 0);
@@ -121,7 +111,7 @@ test_write_atomic_failure(void **state)
 	const char *dir = *state;
 	struct snap_err err = SNAP_ERR_INIT;
 	char name[300];
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	/* The temp file cannot be created: nothing is left, err says why. */
 	assert_int_equal(fsu_write_atomic(dfd, "no-such-dir/f", "x", 1, &err),
@@ -143,7 +133,7 @@ test_tmp_commit_abort(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct fsu_tmp t = FSU_TMP_INIT, never = FSU_TMP_INIT;
 	char *list, path[TU_PATH];
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	/* Abort of a never-opened temp is a no-op, and so is a second one. */
 	fsu_tmp_abort(&never);
@@ -182,7 +172,7 @@ test_read_file(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char path[TU_PATH], *buf = NULL;
 	size_t len = 0;
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	tu_path(path, "%s/f", dir);
 	tu_write_str(path, "0123456789");
@@ -244,7 +234,7 @@ test_read_file_exact_limit(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char path[TU_PATH], *buf = NULL;
 	size_t len = 0;
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	tu_path(path, "%s/f", dir);
 	tu_write_str(path, "0123456789");
@@ -262,7 +252,7 @@ test_read_file_not_regular(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char path[TU_PATH], target[TU_PATH], *buf = NULL;
 	size_t len = 0;
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	tu_path(target, "%s/target", dir);
 	tu_write_str(target, "secret");
@@ -339,7 +329,7 @@ test_tmp_sweep(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct fsu_tmp t = FSU_TMP_INIT, u = FSU_TMP_INIT;
 	char p[TU_PATH];
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	/* Two writers "killed" mid-write: their temps stay open, uncommitted. */
 	assert_int_equal(fsu_tmp_open(&t, dfd, "state.json", &err), 0);
@@ -381,7 +371,7 @@ test_remove_tree(void **state)
 	const char *dir = *state;
 	struct snap_err err = SNAP_ERR_INIT;
 	char p[TU_PATH], outside[TU_PATH];
-	int dfd = open_dir(dir);
+	int dfd = tu_open_dir(dir);
 
 	tu_path(outside, "%s/outside", dir);
 	tu_mkdir(outside);

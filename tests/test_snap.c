@@ -2199,6 +2199,31 @@ test_changes_someone_else_published(void **state)
 	snap_memo_clear(&p.memo);
 }
 
+/*
+ * A publisher that died between its renames left files of the next number
+ * (state.json never named it): a publish on memo passes them, whether the
+ * leftover is right above the latest or further up.
+ */
+static void
+test_changes_pass_leftovers(void **state)
+{
+	char path[TU_PATH];
+	struct env e;
+	struct pub p;
+
+	pub_start(*state, &e, &p, 8);
+	hello_ok(&e, &p, "two", 2);
+	in_root(&e, "snapshots/3.delta.json", path);
+	tu_write_str(path, "{}");
+	hello_ok(&e, &p, "four", 4);
+	in_root(&e, "snapshots/6.state.json", path);
+	tu_write_str(path, "{}");
+	hello_ok(&e, &p, "five", 5);
+	hello_ok(&e, &p, "seven", 7);
+	assert_chain(&e, 7, 1, 4);	/* 2, 4, 5, 7 */
+	snap_memo_clear(&p.memo);
+}
+
 static void
 test_changes_chain_bound(void **state)
 {
@@ -2547,6 +2572,7 @@ main(void)
 		TMP_TEST(test_changes_remove_add_touch),
 		TMP_TEST(test_changes_invalid_refused),
 		TMP_TEST(test_changes_someone_else_published),
+		TMP_TEST(test_changes_pass_leftovers),
 		TMP_TEST(test_changes_chain_bound),
 		TMP_TEST(test_changes_restart_on_base),
 		TMP_TEST(test_changes_half_the_tree),

@@ -120,6 +120,17 @@ tu_rmtree(const char *path)
 		fail_msg("rmdir %s: %s", path, strerror(errno));
 }
 
+/* Opens a directory (for the *at() calls), or fails the test. */
+static inline int
+tu_open_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		fail_msg("open %s: %s", path, strerror(errno));
+	return fd;
+}
+
 static inline void
 tu_mkdir(const char *path)
 {
