@@ -1025,7 +1025,10 @@ fail:
 static int
 seal(struct staged *s, struct snap_err *err)
 {
-	if (batch_sync(&s->files, err) == -1 ||
+	if (batch_sync(&s->files, err) == -1)
+		return -1;
+	/* A syncfs (a big build) covered the folders too. */
+	if (!s->files.use_syncfs &&
 	    sync_folders(s->fd, s->touched, s->made, err) == -1)
 		return -1;
 	return batch_rename(&s->files, s->files.n, err);

@@ -16,10 +16,11 @@
 #	sec-start   a secondary started with the change waiting for it
 # at a moment chosen, in turn, three ways: a short delay (0-3 ms), a delay
 # anywhere in the last such operation's duration (x1.3), or the moment a
-# file of the step to hit appears (a temp file being fsynced before its
-# rename, .staging/build, current.tmp), so that kills land inside the
-# fsync/rename windows and not only between them. The killer is a helper
-# that is ready before the victim starts, so even 0 ms means 0 ms.
+# file of the step to hit appears (a snapshot file being written, a temp
+# file before its rename, .staging/build, current.tmp), so that kills land
+# inside the write/fsync/rename windows and not only between them. The
+# killer is a helper that is ready before the victim starts, so even 0 ms
+# means 0 ms.
 #
 # After each kill: the sync root's latest version verifies, both current
 # links resolve to complete releases, the agent restarts and the cluster
@@ -185,9 +186,9 @@ plan() {
 		i=$((RANDOM % 4))
 		if [ "$kind" = publish ]; then
 			case $i in
-			0) watch=("$TRASH/sync/snapshots" "^\\.$v\\.tar\\.zst\\.tmp-") ;;
-			1) watch=("$TRASH/sync/snapshots" "^\\.$v\\.manifest\\.json\\.tmp-") ;;
-			2) watch=("$TRASH/sync/snapshots" "^\\.$v\\.state\\.json\\.tmp-") ;;
+			0) watch=("$TRASH/sync/snapshots" "^$v\\.tar\\.zst$") ;;
+			1) watch=("$TRASH/sync/snapshots" "^$v\\.manifest\\.json$") ;;
+			2) watch=("$TRASH/sync/snapshots" "^$v\\.state\\.json$") ;;
 			3) watch=("$TRASH/sync" "^\\.state\\.json\\.tmp-") ;;
 			esac
 		else

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -65,15 +66,29 @@ batch_syncfs(struct batch *b, int fd)
 	b->syncfs_fd = fd;
 }
 
+/* Whether fd's file lives on the file system of dev (already synced). */
+static bool
+on_device(int fd, dev_t dev)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_dev == dev;
+}
+
 int
 batch_sync(struct batch *b, struct snap_err *err)
 {
+	struct stat fs;
 	size_t i;
 
-	if (b->use_syncfs && syncfs(b->syncfs_fd) == -1)
+	if (b->use_syncfs && (fstat(b->syncfs_fd, &fs) == -1 ||
+	    syncfs(b->syncfs_fd) == -1))
 		return snap_err_sys(err, errno, "syncfs");
+	/* After a syncfs, an fsync of a file it covered only flushes the
+	 * device cache once more. */
 	for (i = b->done; i < b->n; i++)
-		if (fsync(b->m[i].fd) == -1)
+		if (!(b->use_syncfs && on_device(b->m[i].fd, fs.st_dev)) &&
+		    fsync(b->m[i].fd) == -1)
 			return snap_err_sys(err, errno, "%s: fsync",
 			    b->m[i].final);
 	return 0;

@@ -40,8 +40,8 @@ int batch_add(struct batch *b, struct fsu_tmp *t, struct snap_err *err);
  * on, even when this fails. */
 int batch_add_fd(struct batch *b, int fd, const char *what,
     struct snap_err *err);
-/* For a batch too big to fsync file by file: syncfs() fd's file system
- * before the members' fsyncs (which then find nothing left to write). */
+/* For a batch too big to fsync file by file: batch_sync() calls syncfs()
+ * on fd's file system, and fsyncs only the members that live elsewhere. */
 void batch_syncfs(struct batch *b, int fd);
 /* Makes every member durable: 0, or -1 naming the first that failed. */
 int batch_sync(struct batch *b, struct snap_err *err);

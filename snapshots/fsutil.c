@@ -88,6 +88,22 @@ fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
 	return tmp_open(t, dirfd, name, 0644, err);
 }
 
+int
+fsu_tmp_open_final(struct fsu_tmp *t, int dirfd, const char *name,
+    struct snap_err *err)
+{
+	*t = (struct fsu_tmp)FSU_TMP_INIT;
+	t->dirfd = dirfd;
+	if (snprintf(t->final, sizeof(t->final), "%s", name) >=
+	    (int)sizeof(t->final))
+		return snap_err_set(err, "%s: name too long", name);
+	t->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644);
+	if (t->fd == -1)
+		return snap_err_sys(err, errno, "%s: cannot create", name);
+	return 0;
+}
+
 /* Is s a temp name fsu_tmp_open() makes for name (any name when NULL)? */
 static bool
 is_tmp_name(const char *s, const char *name)

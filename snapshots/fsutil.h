@@ -32,6 +32,12 @@ struct fsu_tmp {
 /* Creates a temp file beside `name` in dirfd (".NAME.tmp-XXXXXX"). */
 int fsu_tmp_open(struct fsu_tmp *t, int dirfd, const char *name,
     struct snap_err *err);
+/* Creates `name` itself, which must not exist yet, where a writer that
+ * needs no temp name (a batch member, batch.h, whose file no reader opens
+ * before it is complete) writes: t->tmp stays empty, so that neither
+ * batch_rename() nor fsu_tmp_abort() renames or removes it. */
+int fsu_tmp_open_final(struct fsu_tmp *t, int dirfd, const char *name,
+    struct snap_err *err);
 /* fsync, close and rename the temp file over its final name. The caller
  * fsyncs the directory (once, after a batch). On failure the temp is gone. */
 int fsu_tmp_commit(struct fsu_tmp *t, struct snap_err *err);

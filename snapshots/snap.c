@@ -450,6 +450,8 @@ struct publisher {
 					 * yet synced (commit_state) */
 	struct snap_seen state_seen;	/* the state.json it wrote, once */
 	bool wrote_state;		/* renamed and synced */
+	bool via_temps;			/* write snapshot files under temp
+					 * names (open_version_file) */
 };
 
 static int
@@ -744,6 +746,26 @@ hash_and_validate(struct publisher *p, int srcfd, const char *label,
 	return 0;
 }
 
+/*
+ * Opens snapshots/<base>, a file of the version being written, as a member
+ * of p->files. A version's own files are written under their final names:
+ * no reader opens a file of a version that state.json does not name, a
+ * number is never used twice (open_root, open_root_on), and a publish that
+ * fails removes what it wrote (discard_version). With no renames to make
+ * durable, the sync of snapshots/ before state.json costs no journal
+ * commit of its own. A full copy written ahead of need (snap_write_base)
+ * may be killed midway with nobody to remove what it wrote: it writes
+ * temps (p->via_temps), renamed once synced.
+ */
+static int
+open_version_file(struct publisher *p, const char *base, struct fsu_tmp *t,
+    struct snap_err *err)
+{
+	if (p->via_temps)
+		return fsu_tmp_open(t, p->snapfd, base, err);
+	return fsu_tmp_open_final(t, p->snapfd, base, err);
+}
+
 /* Pass two: the archive of cur's entries, from a second read that must
  * match the first. */
 static int
@@ -757,7 +779,7 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	int rc = -1;
 
 	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
-	if (fsu_tmp_open(&t, p->snapfd, base, err) == -1)
+	if (open_version_file(p, base, &t, err) == -1)
 		return -1;
 	if ((w = arc_writer_new(t.fd, err)) == NULL)
 		goto out;
@@ -798,7 +820,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		hash_buf(buf, len, f->xxh128);
 		sign_hash_buf(buf, len, f->blake2b);
 	}
-	if (fsu_tmp_open(&t, p->snapfd, name + strlen("snapshots/"), err) == -1)
+	if (open_version_file(p, name + strlen("snapshots/"), &t, err) == -1)
 		return -1;
 	if (fsu_write_all(t.fd, buf, len) == -1) {
 		int saved = errno;
@@ -817,7 +839,7 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 {
 	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (fsu_tmp_open(&t, p->snapfd, f->name + strlen("snapshots/"),
+	if (open_version_file(p, f->name + strlen("snapshots/"), &t,
 	    err) == -1)
 		return -1;
 	if (manifest_write(m, t.fd, f, err) == -1) {
@@ -972,9 +994,10 @@ write_state_temp(struct publisher *p, const char *sbuf, size_t slen,
 
 /*
  * Makes the version's files durable, all in one batch (one journal commit,
- * not one per file), names them in snapshots/ and makes that durable, and
- * only then renames state.json, the last of the batch: the commit. Three
- * commits in all, whatever the number of files.
+ * not one per file), and their names in snapshots/ (made in that same
+ * commit on a journaling file system), and only then renames state.json,
+ * the last of the batch: the commit. Two journal commits before the new
+ * version is visible, one after (the root), whatever the number of files.
  */
 static int
 sync_version(struct publisher *p, struct snap_err *err)
@@ -1183,7 +1206,7 @@ snap_write_base(const char *source, const char *sync_root,
     struct snap_base *base, struct snap_err *err)
 {
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
-	    .prev = SNAP_VERSION_INIT };
+	    .prev = SNAP_VERSION_INIT, .via_temps = true };
 	int srcfd = -1, rc = -1;
 
 	memset(base, 0, sizeof(*base));

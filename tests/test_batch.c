@@ -4,9 +4,9 @@
  * A batch's promise, from the outside: nothing has its final name before
  * batch_rename() reaches it, and then exactly the members up to the index
  * asked for do (state.json is renamed last, after its directory sync);
- * plain members are closed, never renamed or removed; a batch freed early
- * leaves no temp file behind; an fsync or rename that fails names the
- * member.
+ * plain members and members made under their final names are closed,
+ * never renamed or removed; a batch freed early leaves no temp file
+ * behind; an fsync or rename that fails names the member.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,6 +212,45 @@ test_rename_failure_named(void **state)
 	close(dfd);
 }
 
+/* A member under its final name: made new (never over an existing file),
+ * closed by the rename step, left in place by a free. */
+static void
+test_final_name_member(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct fsu_tmp t = FSU_TMP_INIT;
+	struct batch b = BATCH_INIT;
+	char path[TU_PATH];
+	int dfd = tu_open_dir(dir), fd;
+
+	tu_path(path, "%s/7.tar.zst", dir);
+	tu_write_str(path, "someone's");
+	assert_int_equal(fsu_tmp_open_final(&t, dfd, "7.tar.zst", &err), -1);
+	tu_assert_msg(err.msg, "7.tar.zst: cannot create");
+	tu_assert_file(dir, "7.tar.zst", "someone's");
+
+	assert_int_equal(fsu_tmp_open_final(&t, dfd, "8.tar.zst", &err), 0);
+	fd = t.fd;
+	assert_int_equal(fsu_write_all(t.fd, "eight", 5), 0);
+	assert_int_equal(batch_add(&b, &t, &err), 0);
+	assert_int_equal(batch_sync(&b, &err), 0);
+	assert_int_equal(batch_rename(&b, b.n, &err), 0);
+	assert_false(is_open(fd));
+	batch_free(&b);
+	tu_assert_file(dir, "8.tar.zst", "eight");
+
+	/* Freed before its rename step: closed, and still there for the
+	 * writer to remove (a publish's discard_version). */
+	assert_int_equal(fsu_tmp_open_final(&t, dfd, "9.tar.zst", &err), 0);
+	fd = t.fd;
+	assert_int_equal(batch_add(&b, &t, &err), 0);
+	batch_free(&b);
+	assert_false(is_open(fd));
+	tu_assert_dir(dir, "7.tar.zst,8.tar.zst,9.tar.zst");
+	close(dfd);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -225,6 +264,7 @@ main(void)
 		TMP_TEST(test_syncfs_mode),
 		TMP_TEST(test_sync_failure_named),
 		TMP_TEST(test_rename_failure_named),
+		TMP_TEST(test_final_name_member),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
