@@ -23,7 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WB_EVERY	(8u << 20)
+/* 8 MiB left a 1,000-artifact build (7.6 MB) all to the final syncfs;
+ * 2 MiB: that apply 60 -> 55 ms, 10,000 no slower (journaled ext4). */
+#define WB_EVERY	(2u << 20)
 
 struct wb {
 	pthread_t thread;
