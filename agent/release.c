@@ -1205,34 +1205,16 @@ write_manifest(int dirfd, const char *name, const struct manifest *m,
  * The release's record. Where it holds exactly its upstream version (no
  * override, every label deployed: the common case) it is a hard link to
  * the upstream record, not a second copy of the same lines: records are
- * never changed in place, so sharing the inode is safe.
+ * never changed in place, so sharing the inode is safe. The link is made
+ * once the upstream record has its name (after seal()); a copy is written
+ * when that record is missing (a lost one is survivable).
  */
-static bool
-links_upstream(const struct build_plan *p)
-{
-	return manifest_same_content(p->target, p->upstream);
-}
-
-/* A record of its own, written with the build (batch). */
-static int
-write_release_record(struct deploy *d, const char *json,
-    const struct build_plan *p, struct batch *batch, struct snap_err *err)
-{
-	if (links_upstream(p))
-		return 0;
-	return write_manifest(d->relfd, json, p->target, batch, err);
-}
-
-/* The link, once the upstream record has its name (after seal()); a copy
- * when that record is missing (a lost one is survivable). */
 static int
 link_release_record(struct deploy *d, const char *json,
     const struct build_plan *p, struct snap_err *err)
 {
 	char up[32];
 
-	if (!links_upstream(p))
-		return 0;
 	upstream_name(p->upstream->version, up, sizeof(up));
 	if (linkat(d->upfd, up, d->relfd, json, 0) == 0)
 		return 0;
@@ -1289,14 +1271,17 @@ publish_release(struct deploy *d, const struct release *r,
     struct snap_err *err)
 {
 	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
+	bool link = manifest_same_content(p->target, p->upstream);
 
 	*depth = d->upstream_depth;
 	if (p->upstream->version != d->upstream_version &&
 	    write_upstream(d, p, deltas, ndeltas, &s->files, depth, err) == -1)
 		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
-	if (write_release_record(d, json, p, &s->files, err) == -1 ||
-	    seal(s, err) == -1 || link_release_record(d, json, p, err) == -1)
+	/* A record of its own is written with the build's batch. */
+	if ((!link && write_manifest(d->relfd, json, p->target, &s->files,
+	    err) == -1) || seal(s, err) == -1 ||
+	    (link && link_release_record(d, json, p, err) == -1))
 		return -1;
 	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);

@@ -807,7 +807,22 @@ out:
 	return rc;
 }
 
-/* Writes buf as snapshots/<base> (a temp of p->files) and records it. */
+/* Writes buf into t, just opened for `name`, and hands t to p->files
+ * (gone on failure). */
+static int
+add_written(struct publisher *p, struct fsu_tmp *t, const char *name,
+    const char *buf, size_t len, struct snap_err *err)
+{
+	if (fsu_write_all(t->fd, buf, len) == -1) {
+		int saved = errno;
+
+		fsu_tmp_abort(t);
+		return snap_err_sys(err, saved, "%s: write", name);
+	}
+	return batch_add(&p->files, t, err);
+}
+
+/* Writes buf as snapshots/<base> (a member of p->files) and records it. */
 static int
 write_snapshot_file(struct publisher *p, const char *name, const char *buf,
     size_t len, struct state_file *f, struct snap_err *err)
@@ -822,13 +837,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 	}
 	if (open_version_file(p, name + strlen("snapshots/"), &t, err) == -1)
 		return -1;
-	if (fsu_write_all(t.fd, buf, len) == -1) {
-		int saved = errno;
-
-		fsu_tmp_abort(&t);
-		return snap_err_sys(err, saved, "%s: write", name);
-	}
-	return batch_add(&p->files, &t, err);
+	return add_written(p, &t, name, buf, len, err);
 }
 
 /* Streams manifest m as snapshots/<f->name> (a temp of p->files) and
@@ -983,13 +992,7 @@ write_state_temp(struct publisher *p, const char *sbuf, size_t slen,
 
 	if (fsu_tmp_open(&t, p->rootfd, STATE_FILE, err) == -1)
 		return -1;
-	if (fsu_write_all(t.fd, sbuf, slen) == -1) {
-		int saved = errno;
-
-		fsu_tmp_abort(&t);
-		return snap_err_sys(err, saved, STATE_FILE ": write");
-	}
-	return batch_add(&p->files, &t, err);
+	return add_written(p, &t, STATE_FILE, sbuf, slen, err);
 }
 
 /*
