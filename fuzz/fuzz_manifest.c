@@ -215,7 +215,7 @@ check_streamed(const uint8_t *data, size_t size, const struct manifest *want)
 	sign_hash_buf(data, size, f.blake2b);
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		abort();
-	m = manifest_read_checked(fd, &f, &err);
+	m = manifest_read_checked(fd, &f, 0, &err);
 	if ((m == NULL) != (want == NULL)) {
 		fprintf(stderr, "streamed reader %s what the other %s: %s\n",
 		    m ? "accepted" : "refused", m ? "refused" : "accepted",
@@ -231,7 +231,7 @@ check_streamed(const uint8_t *data, size_t size, const struct manifest *want)
 	f.blake2b[0] = f.blake2b[0] == '0' ? '1' : '0';
 	if (lseek(fd, 0, SEEK_SET) != 0)
 		abort();
-	if ((m = manifest_read_checked(fd, &f, &err)) != NULL ||
+	if ((m = manifest_read_checked(fd, &f, 0, &err)) != NULL ||
 	    strstr(err.msg, "blake2b mismatch") == NULL) {
 		fprintf(stderr, "another blake2b not refused: %s\n", err.msg);
 		abort();

@@ -27,6 +27,8 @@ struct snap_reader {
 	struct manifest *m;
 	uint64_t line;
 	uint64_t entries, events;	/* counts the header promises */
+	bool skip_full_events;		/* MANIFEST_NO_FULL_EVENTS */
+	uint64_t skipped;		/* event lines counted, not parsed */
 };
 
 /*
@@ -1231,6 +1233,12 @@ feed_line(struct snap_reader *r, const char *line, size_t len,
 	int rc;
 
 	r->line++;
+	/* Half of a full manifest, and half of the time to read it. */
+	if (r->line > 1 && r->skip_full_events && m->kind == MANIFEST_FULL &&
+	    m->n == r->entries && m->nev + r->skipped < r->events) {
+		r->skipped++;
+		return 0;
+	}
 	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL)
 		return snap_err_set(err, "line %llu: malformed JSON: %s",
@@ -1239,7 +1247,7 @@ feed_line(struct snap_reader *r, const char *line, size_t len,
 		rc = parse_header(m, obj, r, err);
 	else if (m->n < r->entries)
 		rc = parse_entry(m, obj, err);
-	else if (m->nev < r->events)
+	else if (m->nev + r->skipped < r->events)
 		rc = parse_event(m, obj, err);
 	else
 		rc = snap_err_set(err, "more lines than the header counts");
@@ -1255,11 +1263,12 @@ reader_finish(struct snap_reader *r, struct snap_err *err)
 {
 	if (r->line == 0)
 		return snap_err_set(err, "empty");
-	if (r->m->n != r->entries || r->m->nev != r->events)
+	if (r->m->n != r->entries || r->m->nev + r->skipped != r->events)
 		return snap_err_set(err, "header counts %llu artifacts and %llu "
-		    "events, %zu and %zu are listed",
+		    "events, %zu and %llu are listed",
 		    (unsigned long long)r->entries,
-		    (unsigned long long)r->events, r->m->n, r->m->nev);
+		    (unsigned long long)r->events, r->m->n,
+		    (unsigned long long)(r->m->nev + r->skipped));
 	if (manifest_sort(r->m, err) == -1)
 		return -1;
 	return manifest_check_total(r->m, err);
@@ -1364,9 +1373,11 @@ digest_check(struct digest *d, int fd, uint64_t total, struct snap_err *err)
  * which says more, is reported first.
  */
 static struct manifest *
-read_stream(int fd, uint64_t max, struct digest *d, struct snap_err *err)
+read_stream(int fd, uint64_t max, struct digest *d, unsigned flags,
+    struct snap_err *err)
 {
-	struct snap_reader r = { .m = manifest_new() };
+	struct snap_reader r = { .m = manifest_new(),
+	    .skip_full_events = (flags & MANIFEST_NO_FULL_EVENTS) != 0 };
 	struct snap_err perr = SNAP_ERR_INIT;	/* why parsing stopped */
 	size_t have = 0, chunk = 1 << 16;
 	bool parsing = true;
@@ -1441,7 +1452,7 @@ fail:
 struct manifest *
 manifest_read(int fd, uint64_t max, struct snap_err *err)
 {
-	return read_stream(fd, max, NULL, err);
+	return read_stream(fd, max, NULL, 0, err);
 }
 
 struct manifest *
@@ -1468,7 +1479,7 @@ manifest_read_header(int fd, struct snap_err *err)
 }
 
 struct manifest *
-manifest_read_checked(int fd, const struct state_file *f,
+manifest_read_checked(int fd, const struct state_file *f, unsigned flags,
     struct snap_err *err)
 {
 	struct digest *d = calloc(1, sizeof(*d));
@@ -1482,7 +1493,7 @@ manifest_read_checked(int fd, const struct state_file *f,
 	hash_init(&d->h);
 	if ((d->want_b2 = f->blake2b[0] != '\0'))
 		sign_hash_init(&d->b2);
-	m = read_stream(fd, f->size, d, err);
+	m = read_stream(fd, f->size, d, flags, err);
 	free(d);
 	return m;
 }

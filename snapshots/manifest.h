@@ -146,9 +146,16 @@ struct manifest *manifest_read_header(int fd, struct snap_err *err);
  * reported as such ("N bytes, state records M", "checksum mismatch",
  * "blake2b mismatch"), even where it also fails to parse: it is read to
  * its end, or to one read past f->size, either way. NULL with err.
+ *
+ * flags: MANIFEST_NO_FULL_EVENTS leaves out a full manifest's events
+ * (version 1's is a DEPLOY per artifact): their lines are counted against
+ * the header, bounded and hashed like every other, but not parsed, and
+ * the result has none. A delta's events are always read (they hold its
+ * removals).
  */
+#define MANIFEST_NO_FULL_EVENTS	1u
 struct manifest *manifest_read_checked(int fd, const struct state_file *f,
-    struct snap_err *err);
+    unsigned flags, struct snap_err *err);
 
 /*
  * The delta from prev (a full manifest, or NULL) to cur (full, sorted, with

@@ -93,7 +93,7 @@ open_state(int rootfd, uint64_t version, struct snap_version *v,
  * (manifest_read_checked), so a file swapped meanwhile cannot get in. */
 static struct manifest *
 read_manifest(int rootfd, const struct state_file *f,
-    enum manifest_kind kind, struct snap_err *err)
+    enum manifest_kind kind, unsigned flags, struct snap_err *err)
 {
 	struct manifest *m = NULL;
 	int fd;
@@ -110,7 +110,7 @@ read_manifest(int rootfd, const struct state_file *f,
 		return NULL;
 	}
 	if (fsu_check_regular(fd, f->name, err) == -1 ||
-	    (m = manifest_read_checked(fd, f, err)) == NULL)
+	    (m = manifest_read_checked(fd, f, flags, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
 	else if (m->kind != kind) {
 		snap_err_set(err, "%s: a %s manifest where a %s one belongs",
@@ -134,11 +134,10 @@ open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
 	l->manifest_f = mf;
 	l->archive_f = af;
 	l->archfd = -1;
-	if ((l->m = read_manifest(rootfd, mf, kind, err)) == NULL)
+	if ((l->m = read_manifest(rootfd, mf, kind, v->drop_full_events ?
+	    MANIFEST_NO_FULL_EVENTS : 0, err)) == NULL)
 		return -1;
 	v->nlayers++;
-	if (kind == MANIFEST_FULL && v->drop_full_events)
-		manifest_clear_events(l->m);
 	if (l->m->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
 		    l->m->version);

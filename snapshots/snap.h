@@ -225,8 +225,8 @@ struct snap_version {
 					 * its copy against it */
 	char st_xxh128[HASH_HEX_LEN + 1];	/* of the bytes st came from */
 	bool drop_full_events;		/* in: a full manifest's events are
-					 * freed as soon as it is read (a
-					 * reader that never needs them) */
+					 * not read (a reader that never
+					 * needs them) */
 };
 
 #define SNAP_VERSION_INIT { .m = NULL, .nlayers = 0 }

@@ -860,7 +860,7 @@ assert_write_read(const char *dir, const struct manifest *m)
 	assert_manifests_equal(r, m);
 	manifest_free(r);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	if ((r = manifest_read_checked(fd, &f, &err)) == NULL)
+	if ((r = manifest_read_checked(fd, &f, 0, &err)) == NULL)
 		fail_msg("manifest_read_checked: %s", err.msg);
 	assert_manifests_equal(r, m);
 	manifest_free(r);
@@ -1068,8 +1068,8 @@ test_read_long_lines(void **state)
 /* manifest_read_checked() of doc[0..len) through a pipe: one pass, no
  * seek back - what is hashed is what is parsed. */
 static struct manifest *
-read_pipe_checked(const char *doc, size_t len, const struct state_file *f,
-    struct snap_err *err)
+read_pipe_flags(const char *doc, size_t len, const struct state_file *f,
+    unsigned flags, struct snap_err *err)
 {
 	struct manifest *m;
 	int p[2];
@@ -1078,9 +1078,16 @@ read_pipe_checked(const char *doc, size_t len, const struct state_file *f,
 	assert_int_equal(pipe(p), 0);
 	assert_true(fsu_write_all(p[1], doc, len) == 0);
 	close(p[1]);
-	m = manifest_read_checked(p[0], f, err);
+	m = manifest_read_checked(p[0], f, flags, err);
 	close(p[0]);
 	return m;
+}
+
+static struct manifest *
+read_pipe_checked(const char *doc, size_t len, const struct state_file *f,
+    struct snap_err *err)
+{
+	return read_pipe_flags(doc, len, f, 0, err);
 }
 
 /* The record of doc, as a publisher writes it. */
@@ -1162,8 +1169,69 @@ test_read_checked(void **state)
 	assert_null(read_pipe_checked("", 0, &g, &err));
 	tu_assert_msg(err.msg, "manifest: empty");
 	/* A read error. */
-	assert_null(manifest_read_checked(-1, &f, &err));
+	assert_null(manifest_read_checked(-1, &f, 0, &err));
 	tu_assert_msg(err.msg, "manifest: read");
+}
+
+/* Reads doc, recorded as published, with MANIFEST_NO_FULL_EVENTS. */
+static struct manifest *
+read_without_full_events(const char *doc, struct snap_err *err)
+{
+	struct state_file f;
+
+	record_of(doc, strlen(doc), &f);
+	return read_pipe_flags(doc, strlen(doc), &f, MANIFEST_NO_FULL_EVENTS,
+	    err);
+}
+
+/* A full manifest's event lines are counted, not parsed; a delta's are
+ * read as ever. */
+static void
+test_read_checked_no_full_events(void **state)
+{
+	static const char full[] = L(HEAD("2", "1", "2", "2"))
+	    L(ART("api", "a", "10", H1)) L(ART("sequences", "s", "3", H2))
+	    L(GOOD_EV) L("{\"not\":\"an event\"}");
+	static const char delta[] = L(HEADK("delta", "2", "1", "1", "1"))
+	    L(ART("api", "a", "10", H1)) L(GOOD_EV);
+	static const char short_full[] = L(HEAD("2", "1", "1", "2"))
+	    L(ART("api", "a", "10", H1)) L(GOOD_EV);
+	static const char long_full[] = L(HEAD("2", "1", "1", "1"))
+	    L(ART("api", "a", "10", H1)) L(GOOD_EV) L(GOOD_EV);
+	static const char bad_art[] = L(HEAD("2", "1", "1", "1"))
+	    L("{\"not\":\"an artifact\"}") L(GOOD_EV);
+	struct snap_err err = SNAP_ERR_INIT;
+	struct state_file f;
+	struct manifest *m;
+
+	(void)state;
+	if ((m = read_without_full_events(full, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(m->kind, MANIFEST_FULL);
+	assert_int_equal(m->n, 2);
+	assert_string_equal(m->entries[1].name, "s");
+	assert_int_equal(m->nev, 0);
+	manifest_free(m);
+	/* Read whole, the second event is what it is: not one. */
+	record_of(full, sizeof(full) - 1, &f);
+	assert_null(read_pipe_checked(full, sizeof(full) - 1, &f, &err));
+	tu_assert_msg(err.msg, "line 5");
+
+	if ((m = read_without_full_events(delta, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(m->nev, 1);
+	assert_string_equal(m->events[0].name, "a");
+	manifest_free(m);
+
+	/* The lines still have to add up to the header's counts. */
+	assert_null(read_without_full_events(short_full, &err));
+	tu_assert_msg(err.msg, "header counts 1 artifacts and 2 events, 1 "
+	    "and 1 are listed");
+	assert_null(read_without_full_events(long_full, &err));
+	tu_assert_msg(err.msg, "line 4: more lines than the header counts");
+	/* Entries are parsed as ever. */
+	assert_null(read_without_full_events(bad_art, &err));
+	tu_assert_msg(err.msg, "line 2");
 }
 
 /* A file longer than its record is read no further than one byte past
@@ -1183,7 +1251,7 @@ test_read_checked_longer(void **state)
 	for (i = 0; i < 64; i++)
 		assert_int_equal(fsu_write_all(fd, doc, sizeof(doc) - 1), 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
-	assert_null(manifest_read_checked(fd, &f, &err));
+	assert_null(manifest_read_checked(fd, &f, 0, &err));
 	snprintf(want, sizeof(want), "%zu bytes, longer than the %zu state",
 	    65 * (sizeof(doc) - 1), sizeof(doc) - 1);
 	tu_assert_msg(err.msg, want);
@@ -1865,6 +1933,7 @@ main(void)
 		    tu_teardown_tmp),
 		cmocka_unit_test(test_read_pipe),
 		cmocka_unit_test(test_read_checked),
+		cmocka_unit_test(test_read_checked_no_full_events),
 		cmocka_unit_test_setup_teardown(test_read_checked_longer,
 		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_read_long_lines,
