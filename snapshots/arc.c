@@ -58,8 +58,16 @@ writer_fail(struct arc_writer *w, const char *what, struct snap_err *err)
 	    archive_error_string(w->a));
 }
 
+/*
+ * Below this much input, zstd level 1: level 3 zeroes 768 KiB of match
+ * tables for every archive, which costs more than compressing a delta of
+ * a few artifacts (7% of a one-artifact publish's CPU); level 1's output
+ * is 5% larger (the 840 KB of fixtures: 93 KB against 88).
+ */
+#define ARC_SMALL_INPUT (1u << 20)
+
 struct arc_writer *
-arc_writer_new(int fd, struct snap_err *err)
+arc_writer_new(int fd, uint64_t input, struct snap_err *err)
 {
 	struct arc_writer *w;
 
@@ -76,6 +84,8 @@ arc_writer_new(int fd, struct snap_err *err)
 	 * better ratio than lz4; level 3 is its own default. */
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
 	    archive_write_add_filter_zstd(w->a) != ARCHIVE_OK ||
+	    (input < ARC_SMALL_INPUT && archive_write_set_filter_option(w->a,
+	    "zstd", "compression-level", "1") != ARCHIVE_OK) ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
 	    archive_write_open2(w->a, w, NULL, writer_cb, NULL, NULL) !=
 	    ARCHIVE_OK) {

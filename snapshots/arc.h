@@ -34,8 +34,10 @@
 
 struct arc_writer;
 
-/* A writer streaming to fd (not owned), or NULL with err. */
-struct arc_writer *arc_writer_new(int fd, struct snap_err *err);
+/* A writer streaming to fd (not owned), or NULL with err. input: about
+ * how many bytes its entries will hold (it picks the zstd level). */
+struct arc_writer *arc_writer_new(int fd, uint64_t input,
+    struct snap_err *err);
 /* Adds TYPE/NAME.xml with the given content; mtime from e->updated_at. */
 int arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
     const void *buf, size_t len, struct snap_err *err);

@@ -101,7 +101,7 @@ write_archive(const char *path, const struct manifest *m,
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
-	w = arc_writer_new(fd, &err);
+	w = arc_writer_new(fd, 1u << 30, &err);	/* level 3 */
 	if (w == NULL)
 		fail_msg("%s", err.msg);
 	for (i = 0; i < m->n; i++) {

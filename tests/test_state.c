@@ -285,6 +285,60 @@ test_round_trip(void **state)
 	free(buf);
 }
 
+/* state_to_json() of s, compared byte for byte with what jansson's
+ * JSON_INDENT(2) makes of the same document (plus the final newline). */
+static void
+assert_jansson_layout(const struct snap_state *s)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	json_error_t jerr;
+	char *buf, *again;
+	json_t *root;
+	size_t len;
+
+	assert_int_equal(state_to_json(s, &buf, &len, &err), 0);
+	assert_int_equal(len, strlen(buf));
+	if ((root = json_loadb(buf, len, 0, &jerr)) == NULL)
+		fail_msg("not JSON (%s): %s", jerr.text, buf);
+	again = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_non_null(again);
+	assert_int_equal(len, strlen(again) + 1);
+	assert_memory_equal(buf, again, len - 1);
+	assert_int_equal(buf[len - 1], '\n');
+	free(again);
+	json_decref(root);
+	free(buf);
+}
+
+/* Written by hand, state.json keeps jansson's layout to the byte, with
+ * and without deltas and BLAKE2b, and strings that need escapes still
+ * get them (a node_version from another build may hold anything). */
+static void
+test_jansson_layout(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state *s = malloc(sizeof(*s));
+	char *buf = NULL;
+	size_t len;
+
+	(void)state;
+	assert_non_null(s);
+	sample(s);
+	assert_jansson_layout(s);
+	sample_chain(s);
+	assert_jansson_layout(s);
+	s->deltas[1].archive.blake2b[0] = '\0';
+	s->manifest.blake2b[0] = '\0';
+	strcpy(s->node_version, "artsync \"x\"\\ \t\x7f caf\xc3\xa9");
+	assert_jansson_layout(s);
+	/* Not UTF-8: refused, nothing returned. */
+	strcpy(s->node_version, "artsync \xff");
+	assert_int_equal(state_to_json(s, &buf, &len, &err), -1);
+	assert_null(buf);
+	tu_assert_msg(err.msg, "not UTF-8");
+	free(s);
+}
+
 static void
 test_round_trip_chain(void **state)
 {
@@ -945,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_round_trip_chain),
+		cmocka_unit_test(test_jansson_layout),
 		cmocka_unit_test(test_longest_chain),
 		cmocka_unit_test(test_refuses_file_names),
 		cmocka_unit_test(test_refuses_files_list),
