@@ -447,10 +447,11 @@ days_from_civil(int64_t y, int m, int d)
 }
 
 /*
- * Exactly what fsu_rfc3339() prints, and only real dates: no blanks, no
- * short fields, no Feb 31 or second 60 (strptime and timegm forgive all
- * of those). Every manifest line holds a time: strptime, and the round
- * trip through strftime that made it strict, were 6% of reading one.
+ * Exactly what fsu_rfc3339() prints (years 1000 to 9999), and only real
+ * dates: no blanks, no short fields, no Feb 31 or second 60 (strptime
+ * and timegm forgive all of those). Every manifest line holds a time:
+ * strptime, and the round trip through strftime that made it strict,
+ * were 6% of reading one.
  */
 int
 fsu_parse_rfc3339(const char *s, int64_t *t)
@@ -474,10 +475,10 @@ fsu_parse_rfc3339(const char *s, int64_t *t)
 	h = digits(s + 11, 2);
 	mi = digits(s + 14, 2);
 	sec = digits(s + 17, 2);
-	if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] ||
-	    (mo == 2 && d == 29 && (y % 4 != 0 ||
-	    (y % 100 == 0 && y % 400 != 0))) ||
-	    h > 23 || mi > 59 || sec > 59)
+	/* Below 1000, strftime's %Y has fewer than four digits. */
+	if (y < 1000 || mo < 1 || mo > 12 || d < 1 ||
+	    d > month_days[mo - 1] || (mo == 2 && d == 29 && (y % 4 != 0 ||
+	    (y % 100 == 0 && y % 400 != 0))) || h > 23 || mi > 59 || sec > 59)
 		return -1;
 	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	return 0;
