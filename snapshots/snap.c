@@ -774,16 +774,13 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	struct fsu_tmp t = FSU_TMP_INIT;
 	struct arc_writer *w = NULL;
 	char base[96], sum[HASH_HEX_LEN + 1];
-	uint64_t input = 0;
 	size_t i, len;
 	int rc = -1;
 
 	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
 	if (open_version_file(p, base, &t, err) == -1)
 		return -1;
-	for (i = 0; i < cur->n; i++)
-		input += cur->entries[i].size;
-	if ((w = arc_writer_new(t.fd, input, err)) == NULL)
+	if ((w = arc_writer_new(t.fd, cur->total_bytes, err)) == NULL)
 		goto out;
 	for (i = 0; i < cur->n; i++) {
 		const struct manifest_entry *e = &cur->entries[i];
