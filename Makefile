@@ -32,11 +32,9 @@ LDLIBS   += $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) \
 
 SNAP_SRC  := $(sort $(wildcard snapshots/*.c))
 AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))
-XSD       := $(sort $(wildcard schemas/*.xsd))
 
 # Everything but main.o: the binary, the unit tests and the fuzzers link it.
-LIB_OBJ  := $(SNAP_SRC:%.c=$(BUILD)/%.o) $(AGENT_SRC:%.c=$(BUILD)/%.o) \
-            $(BUILD)/snapshots/xsd_embed.o
+LIB_OBJ  := $(SNAP_SRC:%.c=$(BUILD)/%.o) $(AGENT_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/agent/main.o
 BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
 
@@ -63,10 +61,6 @@ $(BIN): $(LIB_OBJ) $(MAIN_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
-
-$(BUILD)/snapshots/xsd_embed.o: snapshots/xsd_embed.S $(XSD)
-	@mkdir -p $(dir $@)
-	$(CC) -I. $(SAN) -c -o $@ $<
 
 # The benchmark's clock (scripts/bench): standalone, no project code.
 $(BUILD)/bench-probe: scripts/bench-probe.c

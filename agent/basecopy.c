@@ -15,13 +15,13 @@
 #include "log.h"
 
 /* What the child says, in one write (well under PIPE_BUF: atomic). */
-struct report {
+struct copy_report {
 	int rc;
 	struct snap_base base;
 	char msg[sizeof(((struct snap_err *)0)->msg)];
 };
 
-_Static_assert(sizeof(struct report) <= 4096, "a report is one pipe write");
+_Static_assert(sizeof(struct copy_report) <= 4096, "a report is one pipe write");
 
 /* Versions to publish after a failed copy before the next try. */
 #define COPY_RETRY_VERSIONS 4
@@ -44,7 +44,7 @@ run_child(int fd, const char *source, const char *sync_root,
 {
 	const struct sched_param idle = { .sched_priority = 0 };
 	struct snap_err err = SNAP_ERR_INIT;
-	struct report r;
+	struct copy_report r;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -100,7 +100,7 @@ basecopy_fd(const struct basecopy *b)
 void
 basecopy_collect(struct basecopy *b, struct snap_memo *memo)
 {
-	struct report r;
+	struct copy_report r;
 	ssize_t n;
 
 	n = read(b->fd, &r, sizeof(r));

@@ -39,6 +39,7 @@ enum client_cmd {
 	CMD_REDEPLOY,
 	CMD_UNDEPLOY,
 	CMD_DEPLOY_LOCAL,
+	CMD_FORGET,
 };
 
 static const struct command {
@@ -52,6 +53,7 @@ static const struct command {
 	[CMD_REDEPLOY] = { "redeploy", 2, " TYPE NAME" },
 	[CMD_UNDEPLOY] = { "undeploy", 2, " TYPE NAME" },
 	[CMD_DEPLOY_LOCAL] = { "deploy-local", 3, " TYPE NAME FILE" },
+	[CMD_FORGET] = { "forget", 2, " TYPE NAME" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -62,9 +64,13 @@ static const char usage_text[] =
 "       artsync redeploy TYPE NAME [OPTIONS]\n"
 "       artsync undeploy TYPE NAME [OPTIONS]\n"
 "       artsync deploy-local TYPE NAME FILE [OPTIONS]\n"
+"       artsync forget TYPE NAME [OPTIONS]\n"
 "\n"
 "Talk to the REST endpoint of a running secondary. redeploy, undeploy and\n"
-"deploy-local change this gateway only, until the next redeploy.\n"
+"deploy-local change this gateway only, until the next redeploy; forget\n"
+"drops a local override whatever it is. NAME is the file name without\n"
+".xml, or the name Synapse knows the artifact by (an API's name:vVERSION,\n"
+"a local entry's key). TYPE config names the files at the top (synapse).\n"
 "\n"
 "options:\n"
 "  --endpoint URL       http://HOST:PORT of the agent (default: [secondary]\n"
@@ -142,8 +148,8 @@ client_endpoint_from_listen(const char *listen, char *out, size_t outlen)
 		if (hostlen == 0)
 			return -1;
 	} else {
-		/* The last colon, as the server reads it: "::1:9443" is
-		 * host ::1, port 9443. */
+		/* The last colon, as the server reads it: "::1:7846" is
+		 * host ::1, port 7846. */
 		if ((end = strrchr(listen, ':')) == NULL)
 			return -1;
 		hostlen = (size_t)(end - listen);
@@ -637,9 +643,12 @@ build_request(const struct client_opts *o, struct request *rq, char **file)
 	}
 	snprintf(rq->path, sizeof(rq->path), "/api/v1/artifacts/%s/%s%s",
 	    type, name, o->cmd == CMD_REDEPLOY ? "/redeploy" :
-	    o->cmd == CMD_UNDEPLOY ? "/undeploy" : "");
+	    o->cmd == CMD_UNDEPLOY ? "/undeploy" : o->cmd == CMD_FORGET ?
+	    "/override" : "");
 	if (o->cmd == CMD_REDEPLOY || o->cmd == CMD_UNDEPLOY)
 		rq->method = "POST";
+	if (o->cmd == CMD_FORGET)
+		rq->method = "DELETE";
 	if (o->cmd == CMD_DEPLOY_LOCAL) {
 		rq->method = "PUT";
 		if (read_user_file(o->args[2], ARTIFACT_MAX_BYTES, file,
@@ -725,6 +734,8 @@ http_do(const struct curl_api *cu, const struct request *rq,
 		cu->easy_setopt(curl, CURLOPT_POST, 1L);
 		cu->easy_setopt(curl, CURLOPT_POSTFIELDS, "");
 		cu->easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	} else if (strcmp(rq->method, "DELETE") == 0) {
+		cu->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	/* No "Expect: 100-continue" round trip before a large PUT. */
 	if ((h = cu->slist_append(hdrs, "Expect:")) == NULL)

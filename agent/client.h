@@ -20,7 +20,7 @@
 #include "snap_err.h"
 
 /* Where the client goes when neither --endpoint nor --config says. */
-#define CLIENT_DEFAULT_ENDPOINT "http://127.0.0.1:9443"
+#define CLIENT_DEFAULT_ENDPOINT "http://127.0.0.1:7846"
 /* Longest token: what the server's config_read_token() takes. */
 #define CLIENT_TOKEN_MAX 255
 

@@ -58,7 +58,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->poll_ms = 1000;
 	/* A secondary always serves; a primary only when asked to. */
 	snprintf(c->listen, sizeof(c->listen), "%s",
-	    role == CONFIG_SECONDARY ? "127.0.0.1:9443" : "");
+	    role == CONFIG_SECONDARY ? "127.0.0.1:7846" : "");
 	snprintf(c->labels, sizeof(c->labels), "default");
 	c->max_lag_ms = 60000;
 	c->max_body_bytes = 1024 * 1024;

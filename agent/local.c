@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "fsutil.h"
+#include "identity.h"
 #include "log.h"
 #include "names.h"
 
@@ -55,7 +56,9 @@ save_copy(struct agent *a, struct overrides *saved, struct snap_err *err)
 }
 
 /* Keeps a copy of the list in `saved`, then sets type/name's override,
- * noting upstream's checksum now (for upstream_changed later). */
+ * noting upstream's checksum now (for upstream_changed later). A
+ * deployed-local copy gets a time of its own (manifest_stamp): the file's
+ * mtime changes, and WSO2 redeploys it. */
 static int
 set_override(struct agent *a, struct overrides *saved, int type,
     const char *name, enum ovr_state state, const char *xxh128,
@@ -63,6 +66,9 @@ set_override(struct agent *a, struct overrides *saved, int type,
 {
 	const struct manifest_entry *u = manifest_find(a->d.upstream_m, type,
 	    name);
+	const struct manifest_entry *cur = manifest_find(a->d.current_m, type,
+	    name);
+	struct override *ov;
 
 	if (save_copy(a, saved, err) == -1)
 		return -1;
@@ -71,6 +77,10 @@ set_override(struct agent *a, struct overrides *saved, int type,
 		ovr_clear(saved);
 		return snap_err_set(err, "out of memory");
 	}
+	ov = ovr_find(&a->ovr, type, name);
+	ov->identity[0] = '\0';
+	if (state == OVR_DEPLOYED)
+		ov->since = manifest_stamp(cur, xxh128, fsu_now());
 	return 0;
 }
 
@@ -104,10 +114,66 @@ local_undeploy(struct agent *a, int type, const char *name,
 		snap_err_set(err, "%s/%s is not deployed", folder, name);
 		return 404;
 	}
+	if (ov != NULL && manifest_find(a->d.upstream_m, type, name) == NULL) {
+		/* Only here through deploy-local: gone with its override,
+		 * so that nothing hides the name if upstream ever has it. */
+		if (save_copy(a, &saved, err) == -1)
+			return 500;
+		ovr_remove(&a->ovr, type, name);
+		return commit(a, &saved, "undeploy", type, name, err);
+	}
 	if (set_override(a, &saved, type, name, OVR_UNDEPLOYED, "", 0,
 	    err) == -1)
 		return 500;
 	return commit(a, &saved, "undeploy", type, name, err);
+}
+
+int
+local_forget(struct agent *a, int type, const char *name,
+    struct snap_err *err)
+{
+	struct overrides saved = OVERRIDES_INIT;
+	int rc;
+
+	if ((rc = not_ready(a, err)) != 0)
+		return rc;
+	if (ovr_find(&a->ovr, type, name) == NULL) {
+		snap_err_set(err, "%s/%s has no local override",
+		    artifact_types[type].folder, name);
+		return 404;
+	}
+	if (save_copy(a, &saved, err) == -1)
+		return 500;
+	ovr_remove(&a->ovr, type, name);
+	return commit(a, &saved, "forget", type, name, err);
+}
+
+int
+local_resolve(const struct agent *a, int type, const char *name, char *out,
+    struct snap_err *err)
+{
+	const struct manifest *where[2] = { a->d.current_m, a->d.upstream_m };
+	const struct manifest_entry *e = NULL;
+	const char *found = name;
+	bool ambiguous = false;
+	size_t i;
+
+	for (i = 0; i < 2 && e == NULL && !ambiguous; i++)
+		e = identity_lookup(where[i], type, name, &ambiguous);
+	if (ambiguous) {
+		snap_err_set(err, "more than one %s is called '%s': name its "
+		    "file instead", artifact_types[type].what, name);
+		return 409;
+	}
+	if (e != NULL)
+		found = e->name;
+	for (i = 0; found == name && i < a->ovr.n; i++)
+		if (a->ovr.v[i].type == type &&
+		    strcmp(a->ovr.v[i].identity, name) == 0)
+			found = a->ovr.v[i].name;
+	/* name may be out itself: a move, not a copy. */
+	memmove(out, found, strlen(found) + 1);
+	return 200;
 }
 
 int
@@ -134,12 +200,48 @@ local_redeploy(struct agent *a, int type, const char *name,
 	return commit(a, &saved, "redeploy", type, name, err);
 }
 
+/*
+ * Whether a body that Synapse knows as `id` may be deployed as type/name:
+ * an artifact that exists keeps its identity, a new one is deployed under
+ * its identity, and no other artifact may have it (Synapse would deploy
+ * only one). 0, or the HTTP status with err.
+ */
+static int
+check_identity(const struct agent *a, int type, const char *name,
+    const char *id, struct snap_err *err)
+{
+	const struct artifact_type *t = &artifact_types[type];
+	const struct manifest_entry *e, *other;
+	const char *had;
+	bool ambiguous;
+
+	if (*id == '\0')
+		return 0;	/* no identity: the file name is all there is */
+	e = manifest_find(a->d.current_m, type, name);
+	if (e == NULL)
+		e = manifest_find(a->d.upstream_m, type, name);
+	had = e != NULL ? manifest_identity(e) : name;
+	if (*had != '\0' && strcmp(had, id) != 0) {
+		snap_err_set(err, "the file defines %s '%s', but %s/%s is '%s'%s",
+		    t->what, id, t->folder, name, had, e == NULL ?
+		    ": deploy it under its own name" : "");
+		return 400;
+	}
+	other = identity_find(a->d.current_m, type, id, &ambiguous);
+	if (other != NULL && strcmp(other->name, name) != 0) {
+		snap_err_set(err, "%s '%s' is already deployed as %s/%s", t->what,
+		    id, t->folder, other->name);
+		return 409;
+	}
+	return 0;
+}
+
 int
 local_deploy(struct agent *a, int type, const char *name, const char *body,
     size_t len, struct snap_err *err)
 {
 	struct overrides saved = OVERRIDES_INIT;
-	const char *folder = artifact_types[type].folder;
+	struct xmlcheck_result res;
 	char sum[HASH_HEX_LEN + 1];
 	int rc;
 
@@ -147,13 +249,18 @@ local_deploy(struct agent *a, int type, const char *name, const char *body,
 		return rc;
 	/* The same validator as publish: the gateway gets nothing a
 	 * primary would have refused. */
-	if (xmlcheck_validate(a->xc, folder, body, len, err) == -1)
+	if (xmlcheck_validate(a->xc, type, name, body, len, &res, err) == -1)
 		return 400;
+	if ((rc = check_identity(a, type, name, res.identity, err)) != 0)
+		return rc;
 	if (ovr_write_content(&a->ovr, type, name, body, len, err) == -1)
 		return 500;
 	hash_buf(body, len, sum);
 	if (set_override(a, &saved, type, name, OVR_DEPLOYED, sum, len,
 	    err) == -1)
 		return 500;
+	if (strcmp(res.identity, name) != 0)
+		snprintf(ovr_find(&a->ovr, type, name)->identity,
+		    sizeof(res.identity), "%s", res.identity);
 	return commit(a, &saved, "deploy-local", type, name, err);
 }

@@ -76,6 +76,7 @@ static const char usage_text[] =
 "\n"
 "commands:\n"
 "  publish   --source DIR --sync-root DIR    validate and publish the tree once\n"
+"  check     --source DIR                    validate the tree, publish nothing\n"
 "  primary   --config FILE | flags           watch the source, publish on change\n"
 "  secondary --config FILE | flags           follow the sync root, swap current\n"
 "  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
@@ -90,7 +91,8 @@ static const char usage_text[] =
 "  undeploy TYPE NAME                       remove it from this gateway only\n"
 "  redeploy TYPE NAME                       restore upstream's, dropping overrides\n"
 "  deploy-local TYPE NAME FILE              deploy FILE on this gateway only\n"
-"  options: --endpoint URL (default http://127.0.0.1:9443, or the config's\n"
+"  forget TYPE NAME                         drop a local override, whatever it is\n"
+"  options: --endpoint URL (default http://127.0.0.1:7846, or the config's\n"
 "  listen), --token-file FILE, --config FILE, --json\n"
 "\n"
 "common options:\n"
@@ -127,7 +129,7 @@ static const char usage_text[] =
 "  --keep-releases N    releases kept on disk, at least 2 (default 5)\n"
 "  --recycle-releases yes|no  build new releases by patching the oldest\n"
 "                       kept one (default yes; see README)\n"
-"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:9443; port 0 picks\n"
+"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:7846; port 0 picks\n"
 "                       a free one, logged at start)\n"
 "  --labels A,B         gateway labels to deploy (default: default)\n"
 "  --token-file FILE    bearer token for mutating REST calls\n"
@@ -297,10 +299,71 @@ new_validator(void)
 	return xc;
 }
 
+/* What a publish skipped, one line each; and when more than one thing
+ * was wrong, every problem (one is said by the failure line itself). */
+static void
+print_report(const struct report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++)
+		if (rep->v[i].kind == REPORT_WARNING || rep->nerrors > 1)
+			fprintf(stderr, "artsync: %s%s\n", rep->v[i].kind ==
+			    REPORT_WARNING ? "warning: " : "", rep->v[i].text);
+}
+
+/* A publish's failure, said once: every problem when there were several,
+ * and the line that sums them up. */
+static void
+print_failure(const char *what, const struct report *rep,
+    const struct snap_err *err)
+{
+	print_report(rep);
+	if (rep->nerrors > 1)
+		fprintf(stderr, "artsync: %s failed: %zu problems above, nothing "
+		    "published\n", what, rep->nerrors);
+	else
+		fprintf(stderr, "artsync: %s failed: %s\n", what, err->msg);
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct report rep = REPORT_INIT;
+	struct snap_publish_opts o;
+	struct cmdline cl;
+	size_t count;
+	int rc;
+
+	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+		return parse_exit(rc);
+	if (cl.nrest > 0)
+		return client_usage_error("check: unexpected argument '%s'",
+		    cl.rest[0]);
+	if (cl.c.source[0] == '\0')
+		return client_usage_error("check: %s", "--source is required");
+	o = publish_opts(&cl.c);
+	if ((o.xc = new_validator()) == NULL)
+		return 1;
+	o.report = &rep;
+	rc = snap_check(cl.c.source, &o, &count, &err);
+	xmlcheck_free(o.xc);
+	if (rc == -1)
+		print_failure("check", &rep, &err);
+	else
+		print_report(&rep);
+	if (rc == 0)
+		printf("%zu artifacts OK\n", count);
+	report_free(&rep);
+	return rc == -1 ? 1 : 0;
+}
+
 static int
 cmd_publish(int argc, char **argv)
 {
 	struct snap_err err = SNAP_ERR_INIT;
+	struct report rep = REPORT_INIT;
 	enum snap_publish_result res;
 	struct snap_publish_opts o;
 	struct cmdline cl;
@@ -323,12 +386,16 @@ cmd_publish(int argc, char **argv)
 	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
+	o.report = &rep;
 	rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res, &version, &err);
 	xmlcheck_free(o.xc);
-	if (rc == -1) {
-		fprintf(stderr, "artsync: publish failed: %s\n", err.msg);
+	if (rc == -1)
+		print_failure("publish", &rep, &err);
+	else
+		print_report(&rep);
+	report_free(&rep);
+	if (rc == -1)
 		return 1;
-	}
 	if (res == SNAP_UNCHANGED)
 		printf("unchanged\n");
 	else
@@ -489,6 +556,8 @@ main(int argc, char **argv)
 	argv++;
 	if (!strcmp(cmd, "publish"))
 		return cmd_publish(argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "verify"))
 		return cmd_verify(argc, argv);
 	if (!strcmp(cmd, "rollback"))

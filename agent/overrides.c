@@ -119,6 +119,8 @@ ovr_copy(struct overrides *dst, const struct overrides *src)
 			return -1;
 		}
 		dst->v[dst->n - 1].since = s->since;
+		memcpy(dst->v[dst->n - 1].identity, s->identity,
+		    sizeof(s->identity));
 	}
 	return 0;
 }
@@ -134,6 +136,7 @@ parse_one(struct overrides *o, json_t *j, struct snap_err *err)
 	const char *xxh = json_string_value(json_object_get(j, "xxh128"));
 	const char *base = json_string_value(json_object_get(j, "base_xxh128"));
 	const char *since = json_string_value(json_object_get(j, "since"));
+	json_t *id = json_object_get(j, "identity");
 	json_t *size = json_object_get(j, "size");
 	enum ovr_state st;
 	int64_t when = 0;
@@ -154,10 +157,17 @@ parse_one(struct overrides *o, json_t *j, struct snap_err *err)
 	    (since != NULL && fsu_parse_rfc3339(since, &when) == -1))
 		return snap_err_set(err, "%s/%s: bad checksum, size or time",
 		    type, name);
+	if (id != NULL && (!json_is_string(id) ||
+	    json_string_length(id) > XML_IDENTITY_MAX ||
+	    strlen(json_string_value(id)) != json_string_length(id)))
+		return snap_err_set(err, "%s/%s: bad identity", type, name);
 	if (ovr_set(o, t, name, st, xxh, (uint64_t)json_integer_value(size),
 	    base) == -1)
 		return snap_err_set(err, "out of memory");
 	o->v[o->n - 1].since = when;
+	if (id != NULL)
+		snprintf(o->v[o->n - 1].identity, sizeof(o->v[0].identity), "%s",
+		    json_string_value(id));
 	return 0;
 }
 
@@ -237,12 +247,17 @@ ovr_save(struct overrides *o, struct snap_err *err)
 	for (i = 0; i < o->n; i++) {
 		const struct override *ov = &o->v[i];
 
+		json_t *j;
+
 		fsu_rfc3339(ov->since, when);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:I, s:s, s:s}", "type", artifact_types[ov->type].folder,
-		    "name", ov->name, "state", ovr_state_name(ov->state),
-		    "xxh128", ov->xxh128, "size", (json_int_t)ov->size,
-		    "base_xxh128", ov->base, "since", when));
+		j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "type",
+		    artifact_types[ov->type].folder, "name", ov->name, "state",
+		    ovr_state_name(ov->state), "xxh128", ov->xxh128, "size",
+		    (json_int_t)ov->size, "base_xxh128", ov->base, "since", when);
+		if (j != NULL && ov->identity[0] != '\0')
+			json_object_set_new(j, "identity",
+			    json_string(ov->identity));
+		json_array_append_new(list, j);
 	}
 	root = json_pack("{s:i, s:o}", "format", OVR_FORMAT, "overrides", list);
 	buf = root != NULL ? json_dumps(root, JSON_INDENT(2)) : NULL;
@@ -258,15 +273,17 @@ int
 ovr_write_content(struct overrides *o, int type, const char *name,
     const void *buf, size_t len, struct snap_err *err)
 {
-	const char *folder = artifact_types[type].folder;
+	const char *dir = artifact_types[type].dir;
 	char file[NAME_MAX_BYTES + 8];
 	int fd, rc;
 
-	if (mkdirat(o->dirfd, folder, 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "overrides/%s", folder);
-	if ((fd = fsu_open_dir(o->dirfd, folder, err)) == -1)
-		return -1;
 	snprintf(file, sizeof(file), "%s.xml", name);
+	if (*dir == '\0')	/* a file at the top of a tree */
+		return fsu_write_atomic(o->dirfd, file, buf, len, err);
+	if (mkdirat(o->dirfd, dir, 0755) == -1 && errno != EEXIST)
+		return snap_err_sys(err, errno, "overrides/%s", dir);
+	if ((fd = fsu_open_dir(o->dirfd, dir, err)) == -1)
+		return -1;
 	rc = fsu_write_atomic(fd, file, buf, len, err);
 	close(fd);
 	return rc;
@@ -282,7 +299,8 @@ prune_folder(struct overrides *o, int type)
 	DIR *d;
 	int fd;
 
-	fd = openat(o->dirfd, artifact_types[type].folder,
+	fd = openat(o->dirfd, type == TYPE_CONFIG ? "." :
+	    artifact_types[type].dir,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -334,14 +352,16 @@ ovr_target(const struct manifest *upstream, const struct overrides *o,
 	t->version = upstream->version;
 	t->parent_version = upstream->parent_version;
 	t->published_at = upstream->published_at;
+	t->folders = upstream->folders;
+	t->has_folders = upstream->has_folders;
+	t->has_identities = upstream->has_identities;
 	for (i = 0; i < upstream->n; i++) {
 		e = &upstream->entries[i];
 		if (ovr_find(o, e->type, e->name) != NULL)
 			continue;	/* added below, or undeployed */
 		if (labels != NULL && !labels_intersect(e->labels, labels))
 			continue;	/* for other gateways */
-		if (manifest_add(t, e->type, e->name, e->labels, e->size,
-		    e->xxh128, e->updated_at) == -1)
+		if (manifest_add_entry(t, e) == -1)
 			goto oom;
 	}
 	for (i = 0; i < o->n; i++) {
@@ -349,7 +369,9 @@ ovr_target(const struct manifest *upstream, const struct overrides *o,
 		if (ov->state != OVR_DEPLOYED)
 			continue;
 		if (manifest_add(t, ov->type, ov->name, NULL, ov->size,
-		    ov->xxh128, ov->since) == -1)
+		    ov->xxh128, ov->since) == -1 ||
+		    (ov->identity[0] != '\0' && manifest_entry_set_identity(
+		    &t->entries[t->n - 1], ov->identity) == -1))
 			goto oom;
 	}
 	if (manifest_sort(t, err) == -1) {

@@ -4,8 +4,10 @@
  * a redeploy clears them.
  *
  * Store: DEPLOY_ROOT/overrides/overrides.json (the list, written
- * atomically) and DEPLOY_ROOT/overrides/TYPE/NAME.xml (the content of each
- * deployed-local artifact, written atomically before the list names it).
+ * atomically) and below DEPLOY_ROOT/overrides/ the content of each
+ * deployed-local artifact at its place in a tree (DIR/NAME.xml, or NAME.xml
+ * for a file at the top; names.h: name_path), written atomically before
+ * the list names it.
  * The list is the truth: at start the agent rebuilds its release if what is
  * deployed does not match upstream plus overrides.
  */
@@ -17,6 +19,7 @@
 
 #include "hash.h"
 #include "manifest.h"
+#include "xmlcheck.h"
 #include "snap_err.h"
 
 enum ovr_state {
@@ -32,6 +35,9 @@ struct override {
 	uint64_t size;
 	char base[HASH_HEX_LEN + 1];		/* upstream's when made; "" if none */
 	int64_t since;
+	/* A deployed-local artifact's Synapse identity (identity.h) when it
+	 * is not its name; "" otherwise. */
+	char identity[XML_IDENTITY_MAX + 1];
 };
 
 struct overrides {

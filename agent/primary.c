@@ -34,18 +34,10 @@
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
+#include "report.h"
 #include "snap.h"
 #include "watch.h"
 #include "xmlcheck.h"
-
-/* A file in a type folder that is not NAME.xml: an editor's or sed's temp
- * file, gone again by the time the tree is quiet (then it costs nothing),
- * or one that stays (then the rescan refuses it by name, as always). */
-#define STRAYS_MAX 16
-struct stray {
-	int type;
-	char file[256];
-};
 
 struct primary {
 	const struct config *c;
@@ -61,8 +53,6 @@ struct primary {
 	struct snap_change *changes;	/* what may have changed since */
 	size_t nchanges, capchanges;
 	bool changes_unknown;		/* rescan the whole tree */
-	struct stray strays[STRAYS_MAX];	/* not NAME.xml, in a type folder */
-	size_t nstrays;
 	int64_t published_at;		/* wall clock of the last publish */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 	struct basecopy base;		/* the full copy ahead of need */
@@ -85,24 +75,6 @@ prune_now(struct primary *p)
 	    p->c->keep_grace_ms / 1000);
 }
 
-/* A stray still there: the rescan names it (and refuses the publish). */
-static void
-check_strays(struct primary *p)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	size_t i;
-
-	for (i = 0; i < p->nstrays && !p->changes_unknown; i++) {
-		int n = snprintf(path, sizeof(path), "%s/%s/%s", p->c->source,
-		    artifact_types[p->strays[i].type].folder, p->strays[i].file);
-
-		if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) == 0 ||
-		    errno != ENOENT)
-			p->changes_unknown = true;
-	}
-}
-
 static struct snap_publish_opts
 publish_opts(const struct primary *p)
 {
@@ -114,6 +86,20 @@ publish_opts(const struct primary *p)
 	    .key = p->c->have_key ? &p->c->key : NULL };
 }
 
+/* Every problem of the tree, and what was skipped, one line each. */
+static void
+log_report(const struct report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		if (rep->v[i].kind == REPORT_ERROR)
+			log_error("%s", rep->v[i].text);
+		else
+			log_warn("%s", rep->v[i].text);
+	}
+}
+
 static void
 publish_now(struct primary *p)
 {
@@ -121,15 +107,21 @@ publish_now(struct primary *p)
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();
+	struct report rep = REPORT_INIT;
 	uint64_t version;
+	int rc;
 
 	p->pending = false;
-	check_strays(p);
-	if (snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
+	o.report = &rep;
+	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
-	    &err) == -1) {
+	    &err);
+	/* Same failure again: say it once, not at every retry. */
+	if (rc == 0 || strcmp(err.msg, p->last_error) != 0)
+		log_report(&rep);
+	report_free(&rep);
+	if (rc == -1) {
 		/* The changes stay listed: the retry must cover them too. */
-		/* Same failure again: say it once, not at every retry. */
 		if (strcmp(err.msg, p->last_error) != 0)
 			log_error("publish failed: %s", err.msg);
 		snprintf(p->last_error, sizeof(p->last_error), "%s", err.msg);
@@ -138,7 +130,6 @@ publish_now(struct primary *p)
 		return;
 	}
 	p->nchanges = 0;
-	p->nstrays = 0;
 	p->changes_unknown = false;
 	push_want(p->push, version);
 	p->latest = version;
@@ -210,7 +201,7 @@ on_file(const char *dir, const char *name, void *arg)
 	    strncmp(dir, p->c->source, len) != 0 || dir[len] != '/' ||
 	    sscanf(dir + len + 1, "%63[^/]/", folder) != 1 ||
 	    strlen(dir + len + 1) != strlen(folder) + 1 ||
-	    (type = name_type_index(folder)) < 0)
+	    (type = name_type_of_dir(folder)) < 0)
 		goto unknown;	/* top level (labels.conf), or not ours */
 	if (p->nchanges == p->capchanges) {
 		size_t ncap = p->capchanges ? p->capchanges * 2 : 64;
@@ -222,15 +213,15 @@ on_file(const char *dir, const char *name, void *arg)
 		p->changes = n;
 		p->capchanges = ncap;
 	}
+	/* Not *.xml: WSO2 does not read it, nor do we (an editor's temp
+	 * file, a README). A *.xml whose name we cannot carry: the rescan
+	 * names it among the tree's problems. */
+	if (!name_is_xml_file(name))
+		return;
 	if (name_from_file(name, p->changes[p->nchanges].name, NULL) == 0) {
 		p->changes[p->nchanges++].type = type;
 		return;
 	}
-	if (p->nstrays == STRAYS_MAX || strlen(name) >= sizeof(p->strays[0].file))
-		goto unknown;
-	p->strays[p->nstrays].type = type;
-	strcpy(p->strays[p->nstrays++].file, name);
-	return;
 unknown:
 	p->changes_unknown = true;
 }
@@ -355,8 +346,10 @@ loop(struct primary *p, int sigfd)
 				log_info("stopping on signal %d", sig);
 				return 0;
 			}
-			if (sig == SIGHUP) {	/* a manual "publish now" */
+			if (sig == SIGHUP) {	/* a manual "publish now", of
+						 * the whole tree as it is */
 				p->pending = true;
+				p->changes_unknown = true;
 				p->due = 0;
 			}
 		}

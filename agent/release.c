@@ -37,7 +37,9 @@ struct staged {
 	struct batch files;		/* each file written, or (big builds)
 					 * syncfs of the whole file system */
 	bool touched[ARTIFACT_TYPES_MAX];
-	bool made;			/* folders were made in it */
+	uint32_t folders;		/* the type folders it holds */
+	bool made;			/* folders were made or removed in it,
+					 * or files at its top changed */
 };
 
 bool
@@ -665,7 +667,7 @@ remove_dropped(int stagefd, const struct manifest *base,
     const struct manifest *target, size_t *removed, bool *touched,
     struct snap_err *err)
 {
-	char path[NAME_MAX_BYTES + 64];
+	char path[NAME_PATH_MAX];
 	size_t i;
 
 	for (i = 0; base != NULL && i < base->n; i++) {
@@ -673,8 +675,7 @@ remove_dropped(int stagefd, const struct manifest *base,
 
 		if (manifest_find(target, e->type, e->name) != NULL)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s.xml",
-		    artifact_types[e->type].folder, e->name);
+		name_path(e->type, e->name, path, sizeof(path));
 		if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT)
 			return snap_err_sys(err, errno, "%s: unlink", path);
 		touched[e->type] = true;
@@ -689,7 +690,7 @@ static int
 patch_keys(int stagefd, const struct keyset *ks, struct need *n,
     size_t *removed, bool *touched, struct snap_err *err)
 {
-	char path[NAME_MAX_BYTES + 64];
+	char path[NAME_PATH_MAX];
 	const struct manifest_entry *t;
 	size_t i, at;
 
@@ -697,8 +698,7 @@ patch_keys(int stagefd, const struct keyset *ks, struct need *n,
 		const struct key *k = &ks->k[i];
 
 		t = manifest_find(n->target, k->type, k->name);
-		snprintf(path, sizeof(path), "%s/%s.xml",
-		    artifact_types[k->type].folder, k->name);
+		name_path(k->type, k->name, path, sizeof(path));
 		if (unlinkat(stagefd, path, 0) == 0) {
 			touched[k->type] = true;
 			*removed += t == NULL;
@@ -714,50 +714,64 @@ patch_keys(int stagefd, const struct keyset *ks, struct need *n,
 	return 0;
 }
 
-/* Creates the type folders a fresh build lacks; *made says whether it
- * made any (the build's own directory then changed). */
+/*
+ * Gives the build exactly the type folders of `folders` (manifest.h:
+ * manifest_folders): an empty folder of the source is an empty folder of
+ * the release, and one the source dropped goes (it is empty by now: its
+ * files were removed first). *made says whether any was made or removed
+ * (the build's own directory then changed).
+ */
 static int
-make_folders(int stagefd, bool *made, struct snap_err *err)
+make_folders(int stagefd, uint32_t folders, bool *made, struct snap_err *err)
 {
+	const char *dir;
 	size_t i;
 
-	*made = false;
 	for (i = 0; i < artifact_type_count; i++) {
-		if (mkdirat(stagefd, artifact_types[i].folder, 0755) == 0)
+		if (i == TYPE_CONFIG)
+			continue;
+		dir = artifact_types[i].dir;
+		if (folders & (1u << i)) {
+			if (mkdirat(stagefd, dir, 0755) == 0)
+				*made = true;
+			else if (errno != EEXIST)
+				return snap_err_sys(err, errno, "%s: mkdir", dir);
+		} else if (unlinkat(stagefd, dir, AT_REMOVEDIR) == 0) {
 			*made = true;
-		else if (errno != EEXIST)
-			return snap_err_sys(err, errno, "%s: mkdir",
-			    artifact_types[i].folder);
+		} else if (errno != ENOENT) {
+			return snap_err_sys(err, errno, "%s: rmdir", dir);
+		}
 	}
 	return 0;
 }
 
 /* Makes the folders whose entries changed durable, and the build's own
- * directory when folders were made in it: a patched release pays for the
- * folders it touched, not ten. */
+ * directory when its folders or its top files changed: a patched release
+ * pays for the folders it touched, not all of them. */
 static int
-sync_folders(int stagefd, const bool *touched, bool made,
-    struct snap_err *err)
+sync_folders(int stagefd, const struct staged *s, struct snap_err *err)
 {
+	const char *dir;
 	size_t i;
 	int fd;
 
 	for (i = 0; i < artifact_type_count; i++) {
-		const char *folder = artifact_types[i].folder;
-
-		if (!touched[i])
+		dir = artifact_types[i].dir;
+		if (!s->touched[i] || i == TYPE_CONFIG ||
+		    !(s->folders & (1u << i)))
 			continue;
-		if ((fd = fsu_open_dir(stagefd, folder, err)) == -1)
+		if ((fd = fsu_open_dir(stagefd, dir, err)) == -1)
 			return -1;
 		if (fsync(fd) == -1) {
 			int saved = errno;
 
 			close(fd);
-			return snap_err_sys(err, saved, "%s: fsync", folder);
+			return snap_err_sys(err, saved, "%s: fsync", dir);
 		}
 		close(fd);
 	}
-	return made ? fsu_fsync_dir(stagefd, "staging", err) : 0;
+	return s->made || s->touched[TYPE_CONFIG] ?
+	    fsu_fsync_dir(stagefd, "staging", err) : 0;
 }
 
 /*
@@ -769,13 +783,12 @@ static int
 copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
     struct batch *batch, struct snap_err *err)
 {
-	char path[NAME_MAX_BYTES + 64], sum[HASH_HEX_LEN + 1], *buf = NULL;
+	char path[NAME_PATH_MAX], sum[HASH_HEX_LEN + 1], *buf = NULL;
 	struct snap_err ignored;
 	size_t len;
 	int fd = -1, rc = -1;
 
-	snprintf(path, sizeof(path), "%s/%s.xml", artifact_types[e->type].folder,
-	    e->name);
+	name_path(e->type, e->name, path, sizeof(path));
 	if (fsu_read_file(srcdir, path, ARTIFACT_MAX_BYTES, &buf, &len,
 	    &ignored) == -1)
 		return 1;
@@ -785,7 +798,8 @@ copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
 		goto out;
 	}
 	fd = fsu_create_new(stagefd, path);
-	if (fd == -1 || fsu_write_all(fd, buf, len) == -1) {
+	if (fd == -1 || fsu_write_all(fd, buf, len) == -1 ||
+	    fsu_set_mtime(fd, e->updated_at) == -1) {
 		snap_err_sys(err, errno, "%s: write", path);
 		goto out;
 	}
@@ -874,7 +888,8 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 			st->missing_source = true;
 			snap_err_set(err, "%s/%s: no verified copy here (xxh128 "
 			    "%s); the sync root is needed",
-			    artifact_types[e->type].folder, e->name, e->xxh128);
+			    artifact_types[e->type].folder, e->name,
+			    e->xxh128);
 			goto out;
 		}
 		n->todo[i] = false;
@@ -894,6 +909,7 @@ out:
 struct artifact_checks {
 	struct xmlpool *pool;
 	const char *archive;	/* the layer being read */
+	bool identities;	/* its manifest records identities */
 };
 
 /*
@@ -907,12 +923,14 @@ check_artifact(const struct manifest_entry *e, const char *buf, size_t len,
     void *arg, struct snap_err *err)
 {
 	const struct artifact_checks *ac = arg;
-	const char *folder = artifact_types[e->type].folder;
-	char label[PATH_MAX];
+	char label[PATH_MAX], path[NAME_PATH_MAX];
+	struct xmlpool_item it = { .type = e->type, .name = e->name,
+	    .identity = ac->identities ? manifest_identity(e) : NULL,
+	    .label = label, .buf = buf, .len = len };
 
-	snprintf(label, sizeof(label), "%s: %s/%s.xml", ac->archive, folder,
-	    e->name);
-	return xmlpool_submit(ac->pool, folder, label, buf, len, err);
+	snprintf(label, sizeof(label), "%s: %s", ac->archive,
+	    name_path(e->type, e->name, path, sizeof(path)));
+	return xmlpool_submit(ac->pool, &it, err);
 }
 
 /*
@@ -972,10 +990,12 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	for (i = 0; ks == NULL && i < p->target->n; i++)
 		if (n.todo[i] || base == NULL)
 			s->touched[p->target->entries[i].type] = true;
-	if (make_folders(stagefd, &s->made, err) == -1 || (ks != NULL ?
+	s->folders = manifest_folders(p->target);
+	if ((ks != NULL ?
 	    patch_keys(stagefd, ks, &n, &st->removed, s->touched, err) :
 	    remove_dropped(stagefd, base, p->target, &st->removed, s->touched,
-	    err)) == -1)
+	    err)) == -1 || make_folders(stagefd, s->folders, &s->made,
+	    err) == -1)
 		goto fail;
 	if (n.count <= batch_max()) {
 		x.batch = &s->files;
@@ -993,6 +1013,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		x.file_checked = true;	/* deploy_build() did, up front */
 		if (p->checks != NULL) {
 			ac.archive = l->archive_f->name;
+			ac.identities = l->m->has_identities;
 			x.check = check_artifact;
 			x.check_arg = &ac;
 		}
@@ -1028,8 +1049,7 @@ seal(struct staged *s, struct snap_err *err)
 	if (batch_sync(&s->files, err) == -1)
 		return -1;
 	/* A syncfs (a big build) covered the folders too. */
-	if (!s->files.use_syncfs &&
-	    sync_folders(s->fd, s->touched, s->made, err) == -1)
+	if (!s->files.use_syncfs && sync_folders(s->fd, s, err) == -1)
 		return -1;
 	return batch_rename(&s->files, s->files.n, err);
 }

@@ -101,13 +101,36 @@ respond_error(struct rest *rs, struct MHD_Connection *conn, struct req *q,
 
 /* --- the routes --- */
 
+/* An override is stale when upstream moved since it was made. */
+static bool
+upstream_changed(const struct agent *a, const struct override *ov)
+{
+	const struct manifest_entry *u = a->d.upstream_m == NULL ? NULL :
+	    manifest_find(a->d.upstream_m, ov->type, ov->name);
+
+	return strcmp(u != NULL ? u->xxh128 : "", ov->base) != 0;
+}
+
+/* How many overrides hide or replace an upstream artifact that changed
+ * since they were made: the operator's to look at (list, redeploy). */
+static json_int_t
+stale_overrides(const struct agent *a)
+{
+	json_int_t n = 0;
+	size_t i;
+
+	for (i = 0; i < a->ovr.n; i++)
+		n += upstream_changed(a, &a->ovr.v[i]);
+	return n;
+}
+
 static json_t *
 status_json(struct agent *a)
 {
 	const struct deploy *d = &a->d;
 
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
-	    "s:I, s:b, s:b}",
+	    "s:I, s:I, s:b, s:b}",
 	    "role", "secondary",
 	    "node_id", a->c->node_id,
 	    "cluster_id", a->c->cluster_id,
@@ -122,6 +145,7 @@ status_json(struct agent *a)
 	    json_null(),
 	    "artifact_count", (json_int_t)(d->current_m ? d->current_m->n : 0),
 	    "overrides", (json_int_t)a->ovr.n,
+	    "overrides_upstream_changed", stale_overrides(a),
 	    "healthy", agent_healthy(a, NULL, 0),
 	    "sync_root_ok", a->down_since_ms == 0);
 }
@@ -134,16 +158,6 @@ artifact_json(const struct agent *a, int type, const char *name,
 	    "type", artifact_types[type].folder, "name", name, "xxh128", xxh,
 	    "version", (json_int_t)a->d.current.version, "state", state,
 	    "upstream_changed", changed);
-}
-
-/* An override is stale when upstream moved since it was made. */
-static bool
-upstream_changed(const struct agent *a, const struct override *ov)
-{
-	const struct manifest_entry *u = a->d.upstream_m == NULL ? NULL :
-	    manifest_find(a->d.upstream_m, ov->type, ov->name);
-
-	return strcmp(u != NULL ? u->xxh128 : "", ov->base) != 0;
 }
 
 static json_t *
@@ -185,14 +199,14 @@ show(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 {
 	struct agent *a = rs->a;
 	struct snap_err err = SNAP_ERR_INIT;
-	char path[RELEASE_NAME_MAX + NAME_MAX_BYTES + 64], *buf;
+	char path[RELEASE_NAME_MAX + NAME_PATH_MAX], rel[NAME_PATH_MAX], *buf;
 	size_t len;
 
 	if (a->d.current_m == NULL ||
 	    manifest_find(a->d.current_m, q->r.type, q->r.name) == NULL)
 		return respond_error(rs, conn, q, 404, "not deployed");
-	snprintf(path, sizeof(path), "%s/%s/%s.xml", a->d.current.name,
-	    artifact_types[q->r.type].folder, q->r.name);
+	snprintf(path, sizeof(path), "%s/%s", a->d.current.name,
+	    name_path(q->r.type, q->r.name, rel, sizeof(rel)));
 	if (fsu_read_file(a->d.relfd, path, ARTIFACT_MAX_BYTES, &buf, &len,
 	    &err) == -1)
 		return respond_error(rs, conn, q, 500, err.msg);
@@ -211,6 +225,8 @@ local_op(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 		status = local_undeploy(a, q->r.type, q->r.name, &err);
 	else if (q->r.id == ROUTE_REDEPLOY)
 		status = local_redeploy(a, q->r.type, q->r.name, &err);
+	else if (q->r.id == ROUTE_FORGET)
+		status = local_forget(a, q->r.type, q->r.name, &err);
 	else
 		status = local_deploy(a, q->r.type, q->r.name,
 		    q->body ? q->body : "", q->len, &err);
@@ -291,10 +307,16 @@ static enum MHD_Result
 dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 {
 	struct agent *a = rs->a;
+	struct snap_err err = SNAP_ERR_INIT;
 	char why[512];
+	int status;
 
 	if (a == NULL)
 		return dispatch_source(rs, conn, q);
+	/* An artifact may be named by its file or by its Synapse name. */
+	if (q->r.type >= 0 && (status = local_resolve(a, q->r.type, q->r.name,
+	    q->r.name, &err)) != 200)
+		return respond_error(rs, conn, q, status, err.msg);
 
 	switch (q->r.id) {
 	case ROUTE_STATUS:
@@ -307,6 +329,7 @@ dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	case ROUTE_UNDEPLOY:
 	case ROUTE_REDEPLOY:
 	case ROUTE_DEPLOY_LOCAL:
+	case ROUTE_FORGET:
 		return local_op(rs, conn, q);
 	case ROUTE_SYNC:
 		agent_retry(a);

@@ -30,6 +30,7 @@ enum route_method {
 	M_GET,		/* GET and HEAD */
 	M_PUT,
 	M_POST,
+	M_DELETE,
 };
 
 struct route_def {
@@ -48,6 +49,7 @@ static const struct route_def route_defs[ROUTE_COUNT] = {
 	[ROUTE_SYNC] = { "/api/v1/sync", M_POST, "sync" },
 	[ROUTE_HEALTHZ] = { "/healthz", M_GET, "healthz" },
 	[ROUTE_METRICS] = { "/metrics", M_GET, "metrics" },
+	[ROUTE_FORGET] = { NULL, M_DELETE, "forget" },
 };
 
 struct seg {
@@ -66,6 +68,8 @@ method_is(const char *method, enum route_method m)
 		return strcmp(method, "PUT") == 0;
 	case M_POST:
 		return strcmp(method, "POST") == 0;
+	case M_DELETE:
+		return strcmp(method, "DELETE") == 0;
 	}
 	return false;
 }
@@ -229,6 +233,8 @@ match_artifact(const char *method, const char *rest, struct route *r,
 		r->id = ROUTE_UNDEPLOY;
 	else if (n == 3 && seg_is(&segs[2], "redeploy"))
 		r->id = ROUTE_REDEPLOY;
+	else if (n == 3 && seg_is(&segs[2], "override"))
+		r->id = ROUTE_FORGET;
 	else
 		return fail(status, 404, err, "no such route");
 	if (!method_is(method, route_defs[r->id].method))

@@ -10,10 +10,13 @@
  *	PUT  /api/v1/artifacts/TYPE/NAME           ROUTE_DEPLOY_LOCAL
  *	POST /api/v1/artifacts/TYPE/NAME/undeploy  ROUTE_UNDEPLOY
  *	POST /api/v1/artifacts/TYPE/NAME/redeploy  ROUTE_REDEPLOY
+ *	DELETE /api/v1/artifacts/TYPE/NAME/override ROUTE_FORGET
  *	POST /api/v1/sync                          ROUTE_SYNC
  *	GET  /healthz                              ROUTE_HEALTHZ
  *	GET  /metrics                              ROUTE_METRICS
- * HEAD is accepted wherever GET is.
+ * HEAD is accepted wherever GET is. NAME is a file name (without .xml) or
+ * the artifact's Synapse identity (identity.h): both pass name_check(),
+ * and the endpoint resolves which one it is.
  */
 #ifndef ROUTE_H
 #define ROUTE_H
@@ -33,6 +36,7 @@ enum route_id {
 	ROUTE_SYNC,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_FORGET,
 	ROUTE_COUNT,
 };
 
@@ -54,7 +58,8 @@ int route_match(const char *method, const char *path, const char *type_query,
     struct route *r, int *status, struct snap_err *err);
 
 /* A short stable label for metrics: "status", "artifacts", "artifact",
- * "undeploy", "redeploy", "deploy_local", "sync", "healthz", "metrics". */
+ * "undeploy", "redeploy", "deploy_local", "sync", "healthz", "metrics",
+ * "forget". */
 const char *route_label(enum route_id id);
 
 #endif

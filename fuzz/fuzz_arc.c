@@ -150,9 +150,14 @@ setup(void)
 	/* The type folders stay: arc_extract() finds them there, as it does
 	 * in a recycled release. Only their files go after each input. */
 	for (i = 0; i < artifact_type_count; i++) {
-		if (mkdirat(destfd, artifact_types[i].folder, 0755) == -1)
+		if (i == TYPE_CONFIG) {		/* its files are at the top */
+			if ((typedir[i] = dup(destfd)) == -1)
+				die("dup");
+			continue;
+		}
+		if (mkdirat(destfd, artifact_types[i].dir, 0755) == -1)
 			die("mkdir");
-		if ((typedir[i] = openat(destfd, artifact_types[i].folder,
+		if ((typedir[i] = openat(destfd, artifact_types[i].dir,
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 			die("open");
 	}
@@ -299,14 +304,19 @@ check_and_empty(const struct manifest *m, size_t written)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (name_type_index(de->d_name) < 0) {
+		if (name_type_of_dir(de->d_name) >= 0) {
+			tops++;
+			continue;
+		}
+		/* Anything else at the top is a config file, checked below. */
+		if (fstatat(destfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode)) {
 			fprintf(stderr, "extracted '%s' at the top\n", de->d_name);
 			abort();
 		}
-		tops++;
 	}
 	closedir(d);
-	if (tops != artifact_type_count)
+	if (tops != artifact_type_count - 1)
 		abort();	/* a type folder was replaced or removed */
 	for (i = 0; i < artifact_type_count; i++) {
 		if ((fd = dup(typedir[i])) == -1 || (d = fdopendir(fd)) == NULL)
@@ -314,7 +324,9 @@ check_and_empty(const struct manifest *m, size_t written)
 		rewinddir(d);
 		while ((de = readdir(d)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
+			    strcmp(de->d_name, "..") == 0 ||
+			    (i == TYPE_CONFIG &&
+			    name_type_of_dir(de->d_name) >= 0))
 				continue;
 			if (name_from_file(de->d_name, name, &err) == -1 ||
 			    (e = manifest_find(m, (int)i, name)) == NULL ||

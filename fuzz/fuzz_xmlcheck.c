@@ -1,14 +1,16 @@
 /*
- * fuzz_xmlcheck.c - libFuzzer target for xmlcheck_validate(): every artifact
+ * fuzz_xmlcheck.c - libFuzzer target for xmlcheck_artifact(): every artifact
  * a primary publishes and every deploy-local body goes through it.
  *
- * Input: byte 0 picks the artifact type (modulo the number of types), the
- * rest is the document. One validator lives for the whole process, as in the
- * daemons, so the schema cache is exercised across documents too.
+ * Input: byte 0 picks the artifact type (modulo the number of types; for
+ * config, its high bit picks synapse.xml or another file), the rest is the
+ * document. One checker lives for the whole process, as in the daemons. A
+ * refusal must be one clean line; an identity must be bounded.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz.h"
 #include "names.h"
@@ -22,7 +24,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	const char *folder;
+	struct xmlcheck_result res;
+	int type;
 
 	if (size == 0)
 		return 0;
@@ -30,9 +33,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "xmlcheck_new: %s\n", err.msg);
 		abort();
 	}
-	folder = artifact_types[data[0] % artifact_type_count].folder;
-	if (xmlcheck_validate(xc, folder, (const char *)data + 1, size - 1,
-	    &err) == -1)
+	type = (int)((data[0] & 0x7f) % artifact_type_count);
+	if (xmlcheck_validate(xc, type, data[0] & 0x80 ? "other" : "synapse",
+	    (const char *)data + 1, size - 1, &res, &err) == -1)
 		fuzz_check_msg(err.msg);
+	else if (strlen(res.identity) > XML_IDENTITY_MAX)
+		abort();
 	return 0;
 }

@@ -64,12 +64,27 @@ def fail(msg):
     return 1
 
 
-def list_files(top):
-    """Relative paths of every non-directory entry under top.
+FOLDERS = ["api", "sequences", "endpoints", "local-entries",
+           "proxy-services", "templates", "inbound-endpoints",
+           "message-stores", "message-processors", "tasks", "event-sources",
+           "priority-executors", "imports"]
 
-    Directories count only through what they hold: a release always has all
-    ten type folders, a source tree may lack empty ones. Anything that is not
-    a regular file is returned too, so that the caller can refuse it.
+
+def publishable(rel):
+    """Whether artsync publishes the file at rel in a source tree (scan.h):
+    *.xml at the top or in a type folder, nothing hidden, not labels.conf."""
+    parts = rel.split("/")
+    if any(p.startswith(".") for p in parts) or not rel.endswith(".xml"):
+        return False
+    return len(parts) == 1 or (len(parts) == 2 and parts[0] in FOLDERS)
+
+
+def list_files(top):
+    """Relative paths of every non-directory entry under top that artsync
+    publishes (publishable()).
+
+    Directories count only through what they hold. Anything publishable that
+    is not a regular file is returned too, so that the caller can refuse it.
     """
     out = {}
     top = os.path.realpath(top)
@@ -77,7 +92,9 @@ def list_files(top):
         for name in filenames + [d for d in dirnames
                                  if os.path.islink(os.path.join(dirpath, d))]:
             full = os.path.join(dirpath, name)
-            out[os.path.relpath(full, top)] = full
+            rel = os.path.relpath(full, top)
+            if publishable(rel):
+                out[rel] = full
     return out
 
 
@@ -156,7 +173,7 @@ def release_complete(root):
         return fail("release_is_complete: %s: %s" % (name, e))
     want = {}
     for a in manifest.get("artifacts", []):
-        want["%s/%s.xml" % (a["type"], a["name"])] = a
+        want[art_path(a)] = a
     bad = []
     for rel in sorted(set(want) - set(files)):
         bad.append("missing %s" % rel)
@@ -181,6 +198,13 @@ def release_complete(root):
                   file=sys.stderr)
         return 1
     return 0
+
+
+def art_path(a):
+    """Where artifact a (a manifest line) lives in a tree."""
+    if a["type"] == "config":
+        return a["name"] + ".xml"
+    return "%s/%s.xml" % (a["type"], a["name"])
 
 
 def load_manifest(path):
@@ -309,9 +333,7 @@ def flip_bit(path, seed):
 
 # --- forge: a hostile writer on the share ---------------------------------
 
-TYPES = ["api", "sequences", "endpoints", "local-entries", "proxy-services",
-         "templates", "inbound-endpoints", "message-stores",
-         "message-processors", "tasks"]
+TYPES = FOLDERS + ["config"]
 NS = "http://ws.apache.org/ns/synapse"
 ARTIFACT_MAX = 32 * 1024 * 1024
 

@@ -109,26 +109,51 @@ test_expect_success 'an artifact failing its schema is refused, naming the file'
 	refused bad "bad/api/noctx\.xml"
 '
 
-test_expect_success 'an unknown folder is refused, naming it' '
+test_expect_success 'what WSO2 ignores is skipped with one warning each' '
 	bad_tree &&
 	mkdir bad/scripts &&
 	cp src/sequences/main.xml bad/scripts/main.xml &&
-	refused bad "bad/scripts: unknown folder"
-'
-
-test_expect_success 'a bad file name is refused, naming it' '
-	bad_tree &&
-	cp src/sequences/main.xml "bad/sequences/has space.xml" &&
-	refused bad "bad/sequences/has space\.xml" &&
-	bad_tree &&
 	cp src/sequences/main.xml bad/sequences/main.txt &&
-	refused bad "bad/sequences/main\.txt"
+	cp src/sequences/main.xml bad/sequences/main.xml~ &&
+	echo notes >bad/README.md &&
+	rm -rf skipped && "$ARTSYNC" publish --source bad --sync-root skipped \
+		>out 2>err &&
+	test "$(cat out)" = 1 &&
+	test_line_count 4 err &&
+	grep_file "^artsync: warning: bad/scripts: skipped: not a WSO2 artifact folder" err &&
+	grep_file "^artsync: warning: bad/sequences/main\.txt: skipped: not \*\.xml" err &&
+	grep_file "^artsync: warning: bad/sequences/main\.xml~: skipped" err &&
+	grep_file "^artsync: warning: bad/README\.md: skipped" err &&
+	"$ARTSYNC" verify --sync-root skipped >/dev/null
 '
 
-test_expect_success 'a symlink is refused, naming it' '
+test_expect_success 'a name artsync cannot carry is refused, naming it' '
 	bad_tree &&
-	ln -s ../sequences/main.xml bad/sequences/link.xml &&
-	refused bad "bad/sequences/link\.xml.*symlink"
+	cp src/sequences/main.xml "bad/sequences/tab$(printf "\t")here.xml" &&
+	refused bad "bad/sequences/tab.here\.xml: artifact name has a control character"
+'
+
+test_expect_success 'a symlink to a file is read through: a second main is refused naming both' '
+	bad_tree &&
+	ln -s main.xml bad/sequences/link.xml &&
+	refused bad "bad/sequences/main\.xml: sequence .main. is also defined by sequences/link\.xml"
+'
+
+test_expect_success 'every problem in one run, sorted, one line each' '
+	bad_tree &&
+	printf "<sequence name=\"x\"/>\n" >bad/sequences/nons.xml &&
+	printf "<api xmlns=\"http://ws.apache.org/ns/synapse\" name=\"n\"/>\n" >bad/api/noctx.xml &&
+	printf "<sequence xmlns=\"http://ws.apache.org/ns/synapse\" name=\"t\">\n</sequence>\n<x/>\n" >bad/sequences/two.xml &&
+	cp bad/sequences/main.xml bad/sequences/main2.xml &&
+	test_exit_code 1 "$ARTSYNC" publish --source bad --sync-root sync \
+		>out 2>err &&
+	test_line_count 5 err &&
+	sed -n 1p err | grep -q "bad/api/noctx\.xml:1: <api> has no .context. attribute" &&
+	sed -n 2p err | grep -q "bad/sequences/main2\.xml: sequence .main. is also defined by sequences/main\.xml" &&
+	sed -n 3p err | grep -q "bad/sequences/nons\.xml:1: root element <sequence> has no namespace; sequences/ needs <sequence> in http://ws.apache.org/ns/synapse" &&
+	sed -n 4p err | grep -q "bad/sequences/two\.xml:3: extra content after the root element" &&
+	grep_file "^artsync: publish failed: 4 problems above, nothing published$" err &&
+	cmp state.before sync/state.json
 '
 
 test_expect_success 'a flipped bit in the archive: verify exits 1, checksum mismatch' '

@@ -183,7 +183,7 @@ test_expect_success 'an entry the manifest does not list' '
 '
 
 test_expect_success 'a manifest entry the archive lacks' '
-	hostile hostile_entry "$(refused_at $((V + 1)))api/ghost is in the manifest but not in the archive" \
+	hostile hostile_entry "$(refused_at $((V + 1)))api/ghost.xml is in the manifest but not in the archive" \
 		"$(entries "$(entry kind=none data="$C" manifest=api/ghost)")"
 '
 

@@ -177,7 +177,7 @@ test_expect_success 'a missing artifact: 404 JSON error; the CLI exits 1 saying 
 
 test_expect_success 'bad names: 400 with a JSON error' '
 	long=$(printf "%300s" "" | tr " " a) &&
-	for n in .hidden %2E%2E "$long" "a%20b" "a:b"; do
+	for n in .hidden %2E%2E "$long" "a%09b" "a%22b" "a%5Cb"; do
 		req GET "/api/v1/artifacts/api/$n" &&
 		test "$code" = 400 &&
 		json "len(j[\"error\"]) > 0" || return 1

@@ -101,11 +101,10 @@ arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
     const void *buf, size_t len, struct snap_err *err)
 {
 	struct archive_entry *ae;
-	char path[NAME_MAX_BYTES + 64];
+	char path[NAME_PATH_MAX];
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/%s.xml", artifact_types[e->type].folder,
-	    e->name);
+	name_path(e->type, e->name, path, sizeof(path));
 	if ((ae = archive_entry_new()) == NULL)
 		return snap_err_set(err, "archive: out of memory");
 	archive_entry_set_pathname(ae, path);
@@ -153,22 +152,25 @@ arc_writer_free(struct arc_writer *w)
 int
 arc_parse_path(const char *path, int *type, char *name, struct snap_err *err)
 {
-	const char *slash = strchr(path, '/');
+	const char *slash = strchr(path, '/'), *file = path;
 	char folder[32];
 	size_t flen;
 
-	if (slash == NULL)
-		return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml", path);
-	flen = (size_t)(slash - path);
-	if (flen == 0 || flen >= sizeof(folder))
-		return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml", path);
-	memcpy(folder, path, flen);
-	folder[flen] = '\0';
-	if ((*type = name_type_index(folder)) < 0)
-		return snap_err_set(err, "entry '%s' is not in an artifact folder",
-		    path);
+	*type = TYPE_CONFIG;	/* a file at the top: synapse.xml, ... */
+	if (slash != NULL) {
+		flen = (size_t)(slash - path);
+		if (flen == 0 || flen >= sizeof(folder))
+			return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml",
+			    path);
+		memcpy(folder, path, flen);
+		folder[flen] = '\0';
+		if ((*type = name_type_of_dir(folder)) < 0)
+			return snap_err_set(err, "entry '%s' is not in an "
+			    "artifact folder", path);
+		file = slash + 1;
+	}
 	/* name_from_file refuses '/', "..", hidden and odd bytes. */
-	if (name_from_file(slash + 1, name, err) == -1)
+	if (name_from_file(file, name, err) == -1)
 		return snap_err_prefix(err, "entry '%s'", path);
 	return 0;
 }
@@ -272,8 +274,10 @@ static int
 type_dir(struct arc_extract *x, struct outdirs *od, int type,
     struct snap_err *err)
 {
-	const char *folder = artifact_types[type].folder;
+	const char *folder = artifact_types[type].dir;
 
+	if (type == TYPE_CONFIG)
+		return x->destfd;	/* the top of the tree */
 	if (od->fd[type] >= 0)
 		return od->fd[type];
 	if (mkdirat(x->destfd, folder, 0755) == -1 && errno != EEXIST)
@@ -308,28 +312,28 @@ entry_buf_reserve(struct entry_buf *b, size_t need, struct snap_err *err)
 	return 0;
 }
 
-/* Writes a verified entry as a new file (never through an existing one),
- * handed to batch when there is one. */
+/* Writes a verified entry as a new file (never through an existing one)
+ * with the artifact's time as its mtime (fsutil.h: fsu_set_mtime), handed
+ * to batch when there is one. path names it in messages. */
 static int
-write_entry(int outdir, const char *folder, const char *file, const char *buf,
-    size_t len, struct batch *batch, struct snap_err *err)
+write_entry(int outdir, const char *path, const char *file,
+    const struct manifest_entry *e, const char *buf, struct batch *batch,
+    struct snap_err *err)
 {
-	char what[NAME_MAX_BYTES + 64];
 	int fd;
 
 	if ((fd = fsu_create_new(outdir, file)) == -1)
-		return snap_err_sys(err, errno, "%s/%s: create", folder, file);
-	if (fsu_write_all(fd, buf, len) == -1) {
-		snap_err_sys(err, errno, "%s/%s: write", folder, file);
+		return snap_err_sys(err, errno, "%s: create", path);
+	if (fsu_write_all(fd, buf, (size_t)e->size) == -1 ||
+	    fsu_set_mtime(fd, e->updated_at) == -1) {
+		snap_err_sys(err, errno, "%s: write", path);
 		close(fd);
 		return -1;
 	}
-	if (batch != NULL) {
-		snprintf(what, sizeof(what), "%s/%s", folder, file);
-		return batch_add_fd(batch, fd, what, err);
-	}
+	if (batch != NULL)
+		return batch_add_fd(batch, fd, path, err);
 	if (close(fd) == -1)
-		return snap_err_sys(err, errno, "%s/%s: close", folder, file);
+		return snap_err_sys(err, errno, "%s: close", path);
 	return 0;
 }
 
@@ -343,13 +347,13 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
     int outdir, struct arc_extract *x, struct entry_buf *b,
     struct snap_err *err)
 {
-	const char *folder = artifact_types[e->type].folder;
-	char file[NAME_MAX_BYTES + 8], got[HASH_HEX_LEN + 1];
+	char path[NAME_PATH_MAX], file[NAME_MAX_BYTES + 8];
+	char got[HASH_HEX_LEN + 1], chunk[ARC_BLOCK], *dst;
 	struct hash_state h;
 	uint64_t total = 0;
-	char chunk[ARC_BLOCK], *dst;
 	la_ssize_t n;
 
+	name_path(e->type, e->name, path, sizeof(path));
 	snprintf(file, sizeof(file), "%s.xml", e->name);
 	hash_init(&h);
 	for (;;) {
@@ -363,28 +367,27 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 			break;
 		total += (uint64_t)n;
 		if (total > e->size)
-			return snap_err_set(err, "%s/%s: more data than the %llu "
-			    "bytes the manifest declares", folder, file,
+			return snap_err_set(err, "%s: more data than the %llu "
+			    "bytes the manifest declares", path,
 			    (unsigned long long)e->size);
 		hash_update(&h, dst, (size_t)n);
 	}
 	if (n < 0)
-		return reader_fail(a, r, file, err);
+		return reader_fail(a, r, path, err);
 	hash_final(&h, got);
 	if (total != e->size)
-		return snap_err_set(err, "%s/%s: %llu bytes, the manifest declares "
-		    "%llu (truncated?)", folder, file, (unsigned long long)total,
+		return snap_err_set(err, "%s: %llu bytes, the manifest declares "
+		    "%llu (truncated?)", path, (unsigned long long)total,
 		    (unsigned long long)e->size);
 	if (strcmp(got, e->xxh128) != 0)
-		return snap_err_set(err, "%s/%s: checksum mismatch (xxh128 %s, "
-		    "manifest says %s)", folder, file, got, e->xxh128);
+		return snap_err_set(err, "%s: checksum mismatch (xxh128 %s, "
+		    "manifest says %s)", path, got, e->xxh128);
 	if (outdir < 0)
 		return 0;
 	if (x->check != NULL && x->check(e, b->p, (size_t)total, x->check_arg,
 	    err) == -1)
-		return snap_err_prefix(err, "%s/%s", folder, file);
-	if (write_entry(outdir, folder, file, b->p, (size_t)total,
-	    x->batch, err) == -1)
+		return snap_err_prefix(err, "%s", path);
+	if (write_entry(outdir, path, file, e, b->p, x->batch, err) == -1)
 		return -1;
 	x->written++;
 	x->bytes_written += total;
@@ -434,13 +437,14 @@ static int
 check_complete(const struct manifest *m, const bool *seen,
     struct snap_err *err)
 {
+	char path[NAME_PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < m->n; i++)
 		if (!seen[i])
-			return snap_err_set(err, "%s/%s is in the manifest but not "
-			    "in the archive", artifact_types[m->entries[i].type].
-			    folder, m->entries[i].name);
+			return snap_err_set(err, "%s is in the manifest but not in "
+			    "the archive", name_path(m->entries[i].type,
+			    m->entries[i].name, path, sizeof(path)));
 	return 0;
 }
 

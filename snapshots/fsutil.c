@@ -230,8 +230,26 @@ fsu_check_regular(int fd, const char *name, struct snap_err *err)
 }
 
 int
+fsu_set_mtime(int fd, int64_t secs)
+{
+	struct timespec ts[2] = {
+		{ .tv_sec = 0, .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = (time_t)secs, .tv_nsec = 0 },
+	};
+
+	return futimens(fd, ts);
+}
+
+int
 fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err)
+{
+	return fsu_read_file_flags(dirfd, name, max, 0, out, outlen, err);
+}
+
+int
+fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
+    char **out, size_t *outlen, struct snap_err *err)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -242,7 +260,8 @@ fsu_read_file(int dirfd, const char *name, size_t max, char **out,
 	*out = NULL;
 	/* O_NONBLOCK: a FIFO planted under a trusted name must not hang us;
 	 * it is refused by the fstat below, before any read. */
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    (flags & FSU_FOLLOW ? 0 : O_NOFOLLOW));
 	if (fd == -1)
 		return snap_err_sys(err, errno, "%s", name);
 	if (fstat(fd, &st) == -1) {

@@ -84,6 +84,19 @@ int fsu_check_regular(int fd, const char *name, struct snap_err *err);
 
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
+/* The same; with FSU_FOLLOW a symlink as the last component is followed
+ * (to a regular file only: the source tree's symlinks, as WSO2 reads
+ * them). */
+#define FSU_FOLLOW 1u
+int fsu_read_file_flags(int dirfd, const char *name, size_t max,
+    unsigned flags, char **out, size_t *outlen, struct snap_err *err);
+
+/* Sets the mtime of the file fd to `secs` (unix seconds), its atime left
+ * alone. A deployed artifact carries its manifest time (updated_at): the
+ * same on every gateway, unchanged while its bytes are, and WSO2's hot
+ * deployer redeploys a file exactly when its mtime changes. 0 or -1 with
+ * errno set. */
+int fsu_set_mtime(int fd, int64_t secs);
 
 /* Removes dirfd/name and everything below it, never following symlinks.
  * A missing name is not an error. */

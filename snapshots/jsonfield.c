@@ -1,6 +1,8 @@
 /*
  * jsonfield.c - checked reads of JSON fields (see jsonfield.h).
  */
+#include <stdio.h>
+
 #include "fsutil.h"
 #include "jsonfield.h"
 
@@ -36,4 +38,37 @@ jf_time_or_null(int64_t t)
 		return json_null();
 	fsu_rfc3339(t, when);
 	return json_string(when);
+}
+
+int
+jf_escape(char *out, size_t size, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+	int w;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			if (n + 3 > size)
+				return -1;
+			out[n++] = '\\';
+			out[n++] = (char)*p;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f) {
+			w = n + 7 > size ? -1 : snprintf(out + n, size - n,
+			    "\\u%04x", *p);
+			if (w != 6)
+				return -1;
+			n += 6;
+			continue;
+		}
+		if (n + 2 > size)
+			return -1;
+		out[n++] = (char)*p;
+	}
+	if (size == 0)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
 }

@@ -7,6 +7,7 @@
 #ifndef JSONFIELD_H
 #define JSONFIELD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -22,5 +23,10 @@ int jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err);
 /* t as an RFC 3339 UTC string, or JSON null when t is 0 ("never"): a new
  * reference. */
 json_t *jf_time_or_null(int64_t t);
+
+/* s (UTF-8) as the inside of a JSON string into out (size bytes): '"',
+ * '\\' and control characters escaped, everything else as it is. The
+ * length written, or -1 when it does not fit. */
+int jf_escape(char *out, size_t size, const char *s);
 
 #endif

@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "manifest.h"
+#include "xmlcheck.h"
 #include "names.h"
 #include "sign.h"
 #include "state.h"
@@ -62,6 +63,62 @@ manifest_entry_set_labels(struct manifest_entry *e, const char *labels)
 	labels_release(e->labels);
 	e->labels = dup;
 	return 0;
+}
+
+/* A copy of e's name and identity in one allocation (see manifest.h);
+ * *identity points into it, or is NULL. */
+static char *
+name_dup(const char *name, const char *identity, const char **idcopy)
+{
+	size_t nl = strlen(name) + 1, il;
+	char *p;
+
+	*idcopy = NULL;
+	if (identity == NULL)
+		return strdup(name);
+	il = strlen(identity) + 1;
+	if ((p = malloc(nl + il)) == NULL)
+		return NULL;
+	memcpy(p, name, nl);
+	memcpy(p + nl, identity, il);
+	*idcopy = p + nl;
+	return p;
+}
+
+int
+manifest_entry_set_identity(struct manifest_entry *e, const char *identity)
+{
+	const char *id;
+	char *p;
+
+	if (identity != NULL && strcmp(identity, e->name) == 0)
+		identity = NULL;
+	if ((p = name_dup(e->name, identity, &id)) == NULL)
+		return -1;
+	free(e->name);
+	e->name = p;
+	e->identity = id;
+	return 0;
+}
+
+const char *
+manifest_identity(const struct manifest_entry *e)
+{
+	return e->identity != NULL ? e->identity : e->name;
+}
+
+/* The first ten types: what an older publisher's release always held. */
+#define LEGACY_FOLDERS ((1u << 10) - 1)
+
+uint32_t
+manifest_folders(const struct manifest *m)
+{
+	uint32_t f = m->has_folders ? m->folders : LEGACY_FOLDERS;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		f |= 1u << m->entries[i].type;
+	return f & ~(1u << TYPE_CONFIG);
 }
 
 struct manifest *
@@ -118,6 +175,17 @@ manifest_add(struct manifest *m, int type, const char *name,
 	m->n++;
 	m->total_bytes += size;
 	return 0;
+}
+
+int
+manifest_add_entry(struct manifest *m, const struct manifest_entry *e)
+{
+	if (manifest_add(m, e->type, e->name, e->labels, e->size, e->xxh128,
+	    e->updated_at) == -1)
+		return -1;
+	if (e->identity == NULL)
+		return 0;
+	return manifest_entry_set_identity(&m->entries[m->n - 1], e->identity);
 }
 
 int
@@ -203,6 +271,17 @@ entry_same(const struct manifest_entry *a, const struct manifest_entry *b)
 	    strcmp(a->labels, b->labels) == 0;
 }
 
+int64_t
+manifest_stamp(const struct manifest_entry *old, const char *xxh128,
+    int64_t now)
+{
+	if (old == NULL)
+		return now;
+	if (strcmp(old->xxh128, xxh128) == 0)
+		return old->updated_at;
+	return now > old->updated_at ? now : old->updated_at + 1;
+}
+
 int
 manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 {
@@ -227,14 +306,10 @@ manifest_diff(const struct manifest *prev, struct manifest *cur, int64_t now)
 				return -1;
 			j++;
 		} else {
-			if (entry_same(p, c)) {
-				c->updated_at = p->updated_at;
-			} else {
-				c->updated_at = now;
-				if (manifest_add_event(cur, c->type, c->name,
-				    MANIFEST_DEPLOY, now) == -1)
-					return -1;
-			}
+			c->updated_at = manifest_stamp(p, c->xxh128, now);
+			if (!entry_same(p, c) && manifest_add_event(cur,
+			    c->type, c->name, MANIFEST_DEPLOY, now) == -1)
+				return -1;
 			i++;
 			j++;
 		}
@@ -259,7 +334,7 @@ manifest_same_content(const struct manifest *a, const struct manifest *b)
 
 	if (a == b)
 		return true;
-	if (a->n != b->n)
+	if (a->n != b->n || manifest_folders(a) != manifest_folders(b))
 		return false;
 	for (i = 0; i < a->n; i++) {
 		const struct manifest_entry *x = &a->entries[i], *y = &b->entries[i];
@@ -284,6 +359,9 @@ manifest_dup(const struct manifest *m)
 	c->parent_version = m->parent_version;
 	c->published_at = m->published_at;
 	c->total_bytes = m->total_bytes;
+	c->folders = m->folders;
+	c->has_folders = m->has_folders;
+	c->has_identities = m->has_identities;
 	/* One allocation and one copy for the entries, then their strings:
 	 * a secondary copies its 100,000-entry manifest at every apply. */
 	if (m->n > 0) {
@@ -295,7 +373,8 @@ manifest_dup(const struct manifest *m)
 	for (i = 0; i < m->n; i++) {
 		struct manifest_entry *e = &c->entries[i];
 
-		e->name = strdup(m->entries[i].name);
+		e->name = name_dup(m->entries[i].name, m->entries[i].identity,
+		    &e->identity);
 		e->labels = labels_dup(m->entries[i].labels);
 		if (e->name == NULL || e->labels == NULL) {
 			free(e->name);
@@ -327,6 +406,9 @@ manifest_between(const struct manifest *prev, const struct manifest *cur)
 	d->version = cur->version;
 	d->parent_version = prev->version;
 	d->published_at = cur->published_at;
+	d->folders = cur->folders;
+	d->has_folders = cur->has_folders;
+	d->has_identities = cur->has_identities;
 	/* One merge pass: d's entries come out sorted. */
 	while (rc == 0 && (i < prev->n || j < cur->n)) {
 		const struct manifest_entry *p = i < prev->n ?
@@ -342,8 +424,7 @@ manifest_between(const struct manifest *prev, const struct manifest *cur)
 			continue;
 		}
 		if (cmp > 0 || !entry_same(p, c))
-			rc = manifest_add(d, c->type, c->name, c->labels, c->size,
-			    c->xxh128, c->updated_at) == -1 ? -1 :
+			rc = manifest_add_entry(d, c) == -1 ? -1 :
 			    manifest_add_event(d, c->type, c->name,
 			    MANIFEST_DEPLOY, c->updated_at);
 		i += cmp == 0;
@@ -370,6 +451,9 @@ manifest_delta(const struct manifest *cur)
 	d->version = cur->version;
 	d->parent_version = cur->parent_version;
 	d->published_at = cur->published_at;
+	d->folders = cur->folders;
+	d->has_folders = cur->has_folders;
+	d->has_identities = cur->has_identities;
 	for (i = 0; i < cur->nev; i++) {
 		const struct manifest_event *ev = &cur->events[i];
 
@@ -379,8 +463,7 @@ manifest_delta(const struct manifest *cur)
 		if (ev->action != MANIFEST_DEPLOY ||
 		    (e = manifest_find(cur, ev->type, ev->name)) == NULL)
 			continue;
-		if (manifest_add(d, e->type, e->name, e->labels, e->size,
-		    e->xxh128, e->updated_at) == -1)
+		if (manifest_add_entry(d, e) == -1)
 			goto fail;
 	}
 	if (manifest_sort(d, &ignored) == -1)	/* events name each once */
@@ -505,6 +588,9 @@ take_version(struct manifest *m, const struct manifest *d,
 	m->version = d->version;
 	m->parent_version = d->parent_version;
 	m->published_at = d->published_at;
+	m->folders = d->folders;
+	m->has_folders = d->has_folders;
+	m->has_identities = d->has_identities;
 	manifest_clear_events(m);
 	free(m->events);
 	m->events = evs;
@@ -593,7 +679,8 @@ apply_in_place(struct manifest *m, const struct manifest *d,
 	/* Every allocation first: m changes only once none can fail. */
 	for (k = 0; k < d->n; k++) {
 		copies[k] = d->entries[k];
-		copies[k].name = strdup(d->entries[k].name);
+		copies[k].name = name_dup(d->entries[k].name,
+		    d->entries[k].identity, &copies[k].identity);
 		copies[k].labels = labels_dup(d->entries[k].labels);
 		if (copies[k].name == NULL || copies[k].labels == NULL) {
 			free(copies[k].name);
@@ -757,7 +844,7 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 		const struct manifest_entry *e = &d->entries[k];
 
 		copy = *e;
-		copy.name = strdup(e->name);
+		copy.name = name_dup(e->name, e->identity, &copy.identity);
 		copy.labels = labels_dup(e->labels);
 		if (copy.name == NULL || copy.labels == NULL) {
 			free(copy.name);
@@ -913,8 +1000,8 @@ sink_flush(struct sink *s)
 	s->used = 0;
 }
 
-/* Room for one line; every line we print is far below this. */
-#define LINE_MAX_BYTES 4096
+/* Room for one line: what a reader takes (an identity may need escapes). */
+#define LINE_MAX_BYTES MANIFEST_LINE_MAX
 
 static char *
 sink_room(struct sink *s)
@@ -952,31 +1039,64 @@ print_labels(char *out, size_t len, const char *labels)
 	out[used] = '\0';
 }
 
+/* ,"folders":["api",...] for a manifest that knows its folders: out has
+ * room for every type's name (len >= 512). */
+static void
+print_folders(char *out, size_t len, const struct manifest *m)
+{
+	size_t i, used;
+
+	out[0] = '\0';
+	if (!m->has_folders)
+		return;
+	used = (size_t)snprintf(out, len, ",\"folders\":[");
+	for (i = 0; i < TYPE_CONFIG; i++)
+		if (m->folders & (1u << i))
+			used += (size_t)snprintf(out + used, len - used,
+			    "%s\"%s\"", out[used - 1] == '[' ? "" : ",",
+			    artifact_types[i].folder);
+	snprintf(out + used, len - used, "]");
+}
+
 static void
 print_header(struct sink *s, const struct manifest *m)
 {
-	char when[32];
+	char when[32], folders[512];
 
 	fsu_rfc3339(m->published_at, when);
+	print_folders(folders, sizeof(folders), m);
 	sink_commit(s, snprintf(sink_room(s), LINE_MAX_BYTES,
 	    "{\"format\":%d,\"kind\":\"%s\",\"version\":%" PRIu64
 	    ",\"parent_version\":%" PRIu64 ",\"published_at\":\"%s\","
-	    "\"artifact_count\":%zu,\"event_count\":%zu}\n", MANIFEST_FORMAT,
-	    m->kind == MANIFEST_DELTA ? "delta" : "full", m->version,
-	    m->parent_version, when, m->n, m->nev));
+	    "\"artifact_count\":%zu,\"event_count\":%zu%s%s}\n",
+	    MANIFEST_FORMAT, m->kind == MANIFEST_DELTA ? "delta" : "full",
+	    m->version, m->parent_version, when, m->n, m->nev, folders,
+	    m->has_identities ? ",\"identities\":true" : ""));
 }
 
 static void
 print_entry(struct sink *s, const struct manifest_entry *e)
 {
-	char when[32], labels[LABELS_JSON_MAX];
+	char when[32], labels[LABELS_JSON_MAX], id[6 * XML_IDENTITY_MAX + 32];
+	int n = 0;
 
 	fsu_rfc3339(e->updated_at, when);
 	print_labels(labels, sizeof(labels), e->labels);
+	id[0] = '\0';
+	if (e->identity != NULL) {
+		n = snprintf(id, sizeof(id), ",\"identity\":\"");
+		n = jf_escape(id + n, sizeof(id) - (size_t)n - 1, e->identity);
+		strcat(id, "\"");
+	}
+	if (n < 0) {	/* cannot happen: identities are bounded */
+		if (s->error == 0)
+			s->error = EOVERFLOW;
+		return;
+	}
 	sink_commit(s, snprintf(sink_room(s), LINE_MAX_BYTES,
-	    "{\"type\":\"%s\",\"name\":\"%s\",\"labels\":[%s],\"size\":%"
+	    "{\"type\":\"%s\",\"name\":\"%s\"%s,\"labels\":[%s],\"size\":%"
 	    PRIu64 ",\"xxh128\":\"%s\",\"updated_at\":\"%s\"}\n",
-	    artifact_types[e->type].folder, e->name, labels, e->size,
+	    artifact_types[e->type].folder, e->name, id, labels, e->size,
 	    e->xxh128, when));
 }
 
@@ -1118,6 +1238,26 @@ get_labels(json_t *obj, char *out, size_t outlen, struct snap_err *err)
 	return manifest_check_labels(out, err);
 }
 
+/* The optional "identity": bounded UTF-8 without NUL (what xmlcheck
+ * gives); absent, the name is the identity. */
+static int
+get_identity(json_t *obj, struct manifest_entry *e, struct snap_err *err)
+{
+	json_t *v = json_object_get(obj, "identity");
+	const char *id;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > XML_IDENTITY_MAX ||
+	    strlen(id = json_string_value(v)) != json_string_length(v))
+		return snap_err_set(err, "%s/%s: 'identity' is not a string of "
+		    "at most %d bytes", artifact_types[e->type].folder, e->name,
+		    XML_IDENTITY_MAX);
+	if (manifest_entry_set_identity(e, id) == -1)
+		return snap_err_set(err, "out of memory");
+	return 0;
+}
+
 static int
 parse_entry(struct manifest *m, json_t *obj, struct snap_err *err)
 {
@@ -1146,7 +1286,7 @@ parse_entry(struct manifest *m, json_t *obj, struct snap_err *err)
 		    "hex digits", artifact_types[type].folder, name);
 	if (manifest_add(m, type, name, labels, size, xxh, when) == -1)
 		return snap_err_set(err, "out of memory");
-	return 0;
+	return get_identity(obj, &m->entries[m->n - 1], err);
 }
 
 static int
@@ -1184,6 +1324,30 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	return 0;
 }
 
+/* The optional "folders": type folders the tree holds, each once. */
+static int
+get_folders(struct manifest *m, json_t *root, struct snap_err *err)
+{
+	json_t *arr = json_object_get(root, "folders"), *v;
+	size_t i;
+	int type;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return snap_err_set(err, "'folders' is not an array");
+	m->has_folders = true;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) ||
+		    (type = name_type_of_dir(json_string_value(v))) < 0 ||
+		    (m->folders & (1u << type)))
+			return snap_err_set(err, "'folders' holds something that "
+			    "is not a type folder, or one twice");
+		m->folders |= 1u << type;
+	}
+	return 0;
+}
+
 static int
 parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
     struct snap_err *err)
@@ -1218,7 +1382,11 @@ parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
 		    (unsigned long long)m->parent_version);
 	if (m->kind == MANIFEST_DELTA && m->parent_version == 0)
 		return snap_err_set(err, "a delta without a parent version");
-	return 0;
+	if (json_object_get(root, "identities") != NULL &&
+	    !json_is_true(json_object_get(root, "identities")))
+		return snap_err_set(err, "'identities' is not true");
+	m->has_identities = json_object_get(root, "identities") != NULL;
+	return get_folders(m, root, err);
 }
 
 /* One line: the header, then artifact_count artifacts, then event_count

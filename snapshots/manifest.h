@@ -39,7 +39,11 @@ enum manifest_action {
 
 struct manifest_entry {
 	int type;			/* index into artifact_types[] */
-	char *name;			/* owned */
+	char *name;			/* owned; holds identity too */
+	/* What Synapse knows it by (xmlcheck.h), when that is not name:
+	 * "" for none (config files, anonymous endpoints); NULL when it is
+	 * name itself. Points into name's allocation: never freed apart. */
+	const char *identity;
 	char *labels;			/* owned; comma-separated, "default" */
 	uint64_t size;
 	int64_t updated_at;		/* version time it last changed */
@@ -69,6 +73,15 @@ struct manifest {
 	 * adds, changes or removes entries (so that checking it costs
 	 * nothing): code that sets an entry's size itself must keep it. */
 	uint64_t total_bytes;
+	/* The type folders the tree has (bit i: artifact_types[i]), empty
+	 * ones included, when has_folders; else (a manifest of an older
+	 * publisher) every folder that holds an artifact, and the first ten. */
+	uint32_t folders;
+	bool has_folders;
+	/* Its entries' identities were computed (a validating publisher):
+	 * an entry without one is known by its name. Else they are unknown,
+	 * and nobody checks them. */
+	bool has_identities;
 	struct manifest_event *events;
 	size_t nev, evcap;
 };
@@ -81,6 +94,20 @@ void manifest_free(struct manifest *m);	/* NULL is a no-op */
  * Call manifest_sort() after the last add. 0 or -1 (out of memory). */
 int manifest_add(struct manifest *m, int type, const char *name,
     const char *labels, uint64_t size, const char *xxh128, int64_t updated_at);
+
+/* Appends a copy of e (name, identity, labels and all). 0 or -1. */
+int manifest_add_entry(struct manifest *m, const struct manifest_entry *e);
+
+/* Sets e's identity (NULL or equal to the name: the name itself). 0 or -1
+ * (out of memory). */
+int manifest_entry_set_identity(struct manifest_entry *e,
+    const char *identity);
+
+/* What Synapse knows e by: its identity, or its name; "" for none. */
+const char *manifest_identity(const struct manifest_entry *e);
+
+/* The type folders a tree of m's holds (see has_folders). */
+uint32_t manifest_folders(const struct manifest *m);
 
 /* Replaces e's label list with a copy of labels. 0 or -1 (out of memory). */
 int manifest_entry_set_labels(struct manifest_entry *e, const char *labels);
@@ -97,9 +124,19 @@ struct manifest_entry *manifest_find(const struct manifest *m, int type,
     const char *name);
 
 /*
+ * The updated_at of an artifact whose content is now xxh128, once old (NULL:
+ * new) at `now`: old's when the bytes are the same (a change of labels
+ * only), else a time after old's, `now` if it is. Deployed files carry it
+ * as their mtime, and WSO2 redeploys a file whose mtime changed: two
+ * changes within one second must not share one.
+ */
+int64_t manifest_stamp(const struct manifest_entry *old, const char *xxh128,
+    int64_t now);
+
+/*
  * Fills cur->events with what changed from prev (NULL = empty): DEPLOY for
- * every added or changed artifact, UNDEPLOY for every removed one, stamped
- * `now`. Unchanged entries keep prev's updated_at; changed ones get `now`.
+ * every added or changed artifact (labels included), UNDEPLOY for every
+ * removed one, stamped `now`. Entries get manifest_stamp()'s updated_at.
  * Both must be sorted. 0 or -1 (out of memory).
  */
 int manifest_diff(const struct manifest *prev, struct manifest *cur,

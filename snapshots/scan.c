@@ -1,8 +1,9 @@
 /*
- * scan.c - walk a source tree and refuse what does not belong (see scan.h).
+ * scan.c - walk a source tree the way WSO2 reads it (see scan.h).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,13 +15,17 @@
 #include "names.h"
 #include "scan.h"
 
+struct scan {
+	const char *label;
+	struct manifest *out;
+	struct report *rep;
+};
+
 static const char *
 kind_of(mode_t mode)
 {
-	if (S_ISLNK(mode))
-		return "a symlink";
 	if (S_ISDIR(mode))
-		return "a directory";
+		return "a folder";
 	if (S_ISFIFO(mode))
 		return "a FIFO";
 	if (S_ISSOCK(mode))
@@ -28,57 +33,155 @@ kind_of(mode_t mode)
 	if (S_ISCHR(mode) || S_ISBLK(mode))
 		return "a device";
 	if (S_ISREG(mode))
-		return "a regular file";
-	return "not a regular file";
+		return "a file";
+	return "nothing (a dangling symlink)";
+}
+
+/*
+ * What dirfd/name is, a symlink followed once: *st describes the target
+ * (st_mode 0 for a dangling link) and *link says there was one. -1 with
+ * errno when the entry itself cannot be looked at.
+ */
+static int
+entry_stat(int dirfd, const char *name, struct stat *st, bool *link)
+{
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	*link = S_ISLNK(st->st_mode);
+	if (*link && fstatat(dirfd, name, st, 0) == -1)
+		st->st_mode = 0;
+	return 0;
+}
+
+static void
+path_of(const struct scan *s, const char *dir, const char *name, char *out,
+    size_t size)
+{
+	snprintf(out, size, "%s/%s%s%s", s->label, dir, *dir ? "/" : "", name);
+}
+
+/* Warns about what is not an artifact file; false when name is one. */
+static bool
+skipped(struct scan *s, const char *dir, const char *name,
+    const struct stat *st, bool link)
+{
+	char path[PATH_MAX];
+
+	if (S_ISREG(st->st_mode) && name_is_xml_file(name))
+		return false;
+	path_of(s, dir, name, path, sizeof(path));
+	if (S_ISREG(st->st_mode))
+		report_add(s->rep, REPORT_WARNING, path, 0, "skipped: not *.xml "
+		    "(WSO2 deploys only *.xml files)");
+	else if (link)
+		report_add(s->rep, REPORT_WARNING, path, 0, "skipped: a symlink "
+		    "to %s (only symlinks to files are followed)",
+		    kind_of(st->st_mode));
+	else if (S_ISDIR(st->st_mode) && *dir != '\0')
+		report_add(s->rep, REPORT_WARNING, path, 0, "skipped: a folder "
+		    "inside %s/ (WSO2 reads no subfolders)", dir);
+	else if (S_ISDIR(st->st_mode))
+		report_add(s->rep, REPORT_WARNING, path, 0, "skipped: not a "
+		    "WSO2 artifact folder (those are api, sequences, endpoints, "
+		    "local-entries, proxy-services, templates, "
+		    "inbound-endpoints, message-stores, message-processors, "
+		    "tasks, event-sources, priority-executors, imports)");
+	else
+		report_add(s->rep, REPORT_WARNING, path, 0, "skipped: %s, not a "
+		    "file", kind_of(st->st_mode));
+	return true;
+}
+
+/* Adds dir/name, a regular *.xml file of `type`, or says why it cannot be.
+ * -1 only when out of memory. */
+static int
+add_artifact(struct scan *s, int type, const char *dir, const char *file,
+    const struct stat *st, struct snap_err *err)
+{
+	char name[NAME_MAX_BYTES + 1], path[PATH_MAX];
+	struct snap_err why = SNAP_ERR_INIT;
+
+	path_of(s, dir, file, path, sizeof(path));
+	if (name_from_file(file, name, &why) == -1) {
+		report_add(s->rep, REPORT_ERROR, path, 0, "%s", why.msg);
+		return 0;
+	}
+	if ((uint64_t)st->st_size > ARTIFACT_MAX_BYTES) {
+		report_add(s->rep, REPORT_ERROR, path, 0, "larger than %u bytes, "
+		    "the limit for one artifact", ARTIFACT_MAX_BYTES);
+		return 0;
+	}
+	if (manifest_add(s->out, type, name, NULL, (uint64_t)st->st_size, "",
+	    0) == -1)
+		return snap_err_set(err, "%s: out of memory", s->label);
+	return 0;
+}
+
+/* Walks one directory: the top (type -1) or a type folder. */
+static int
+scan_dir(struct scan *s, int dfd, int type, struct snap_err *err);
+
+/* One entry of the top of the tree. */
+static int
+top_entry(struct scan *s, int dfd, const char *name, const struct stat *st,
+    bool link, struct snap_err *err)
+{
+	int type, fd, rc;
+
+	/* Not an artifact: the rules that label them (labels.h). */
+	if (strcmp(name, LABELS_FILE) == 0 && S_ISREG(st->st_mode) && !link)
+		return 0;
+	if (S_ISDIR(st->st_mode) && !link &&
+	    (type = name_type_of_dir(name)) >= 0) {
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return snap_err_sys(err, errno, "%s/%s", s->label, name);
+		s->out->folders |= 1u << type;
+		rc = scan_dir(s, fd, type, err);
+		close(fd);
+		return rc;
+	}
+	if (skipped(s, "", name, st, link))
+		return 0;
+	return add_artifact(s, TYPE_CONFIG, "", name, st, err);
 }
 
 static int
-scan_type_dir(int typefd, const char *label, int type, struct manifest *out,
-    struct snap_err *err)
+scan_dir(struct scan *s, int dfd, int type, struct snap_err *err)
 {
-	const char *folder = artifact_types[type].folder;
-	char name[NAME_MAX_BYTES + 1];
+	const char *dir = type < 0 ? "" : artifact_types[type].dir;
+	char path[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
+	bool link;
 	DIR *d;
 	int rc = -1;
 
-	if ((d = fdopendir(typefd)) == NULL) {
-		close(typefd);
-		return snap_err_sys(err, errno, "%s/%s", label, folder);
-	}
+	if ((d = fsu_opendir_dup(dfd)) == NULL)
+		return snap_err_sys(err, errno, "%s%s%s", s->label,
+		    *dir ? "/" : "", dir);
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
-			snap_err_sys(err, errno, "%s/%s/%s", label, folder,
-			    de->d_name);
-			goto out;
+		if (entry_stat(dirfd(d), de->d_name, &st, &link) == -1) {
+			path_of(s, dir, de->d_name, path, sizeof(path));
+			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
+			    "it: %s", strerror(errno));
+			continue;
 		}
-		if (!S_ISREG(st.st_mode)) {
-			snap_err_set(err, "%s/%s/%s: %s, only regular files are "
-			    "artifacts", label, folder, de->d_name,
-			    kind_of(st.st_mode));
-			goto out;
-		}
-		if (name_from_file(de->d_name, name, err) == -1) {
-			snap_err_prefix(err, "%s/%s/%s", label, folder,
-			    de->d_name);
-			goto out;
-		}
-		if ((uint64_t)st.st_size > ARTIFACT_MAX_BYTES) {
-			snap_err_set(err, "%s/%s/%s: larger than %u bytes", label,
-			    folder, de->d_name, ARTIFACT_MAX_BYTES);
-			goto out;
-		}
-		if (manifest_add(out, type, name, NULL, (uint64_t)st.st_size, "",
-		    0) == -1) {
-			snap_err_set(err, "%s: out of memory", label);
+		if (type < 0) {
+			if (top_entry(s, dirfd(d), de->d_name, &st, link,
+			    err) == -1)
+				goto out;
+		} else if (!skipped(s, dir, de->d_name, &st, link) &&
+		    add_artifact(s, type, dir, de->d_name, &st, err) == -1) {
 			goto out;
 		}
 	}
 	if (errno != 0) {
-		snap_err_sys(err, errno, "%s/%s: readdir", label, folder);
+		snap_err_sys(err, errno, "%s%s%s: readdir", s->label,
+		    *dir ? "/" : "", dir);
 		goto out;
 	}
 	rc = 0;
@@ -89,79 +192,49 @@ out:
 
 int
 scan_one(int srcfd, const char *label, int type, const char *name,
-    bool *exists, struct snap_err *err)
+    bool *exists, struct report *rep, struct snap_err *err)
 {
-	const char *folder = artifact_types[type].folder;
-	char path[NAME_MAX_BYTES + 64];
+	struct scan s = { .label = label, .out = NULL, .rep = rep };
+	char path[NAME_PATH_MAX], file[NAME_MAX_BYTES + 8];
+	const char *dir = artifact_types[type].dir;
 	struct stat st;
+	bool link;
 
-	snprintf(path, sizeof(path), "%s/%s.xml", folder, name);
 	*exists = false;
-	if (fstatat(srcfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		if (errno == ENOENT)
+	name_path(type, name, path, sizeof(path));
+	if (entry_stat(srcfd, path, &st, &link) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
 		return snap_err_sys(err, errno, "%s/%s", label, path);
 	}
-	*exists = true;
-	if (!S_ISREG(st.st_mode))
-		return snap_err_set(err, "%s/%s: %s, only regular files are "
-		    "artifacts", label, path, kind_of(st.st_mode));
+	snprintf(file, sizeof(file), "%s.xml", name);
+	if (skipped(&s, dir, file, &st, link))
+		return 0;
 	if ((uint64_t)st.st_size > ARTIFACT_MAX_BYTES)
-		return snap_err_set(err, "%s/%s: larger than %u bytes", label,
-		    path, ARTIFACT_MAX_BYTES);
+		return snap_err_set(err, "%s/%s: larger than %u bytes, the limit "
+		    "for one artifact", label, path, ARTIFACT_MAX_BYTES);
+	*exists = true;
 	return 0;
 }
 
 int
 scan_tree(int srcfd, const char *label, struct manifest *out,
-    struct snap_err *err)
+    struct report *rep, struct snap_err *err)
 {
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int fd, type, rc = -1;
+	struct report mine = REPORT_INIT;
+	struct scan s = { .label = label, .out = out,
+	    .rep = rep != NULL ? rep : &mine };
+	int rc;
 
-	if ((d = fsu_opendir_dup(srcfd)) == NULL)
-		return snap_err_sys(err, errno, "%s", label);
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
-			snap_err_sys(err, errno, "%s/%s", label, de->d_name);
-			goto out;
-		}
-		/* Not an artifact: the rules that label them (labels.h). */
-		if (strcmp(de->d_name, LABELS_FILE) == 0 && S_ISREG(st.st_mode))
-			continue;
-		if ((type = name_type_index(de->d_name)) < 0) {
-			snap_err_set(err, "%s/%s: unknown %s (artifact folders are "
-			    "api, sequences, endpoints, local-entries, "
-			    "proxy-services, templates, inbound-endpoints, "
-			    "message-stores, message-processors, tasks; the one "
-			    "file is " LABELS_FILE ")", label,
-			    de->d_name, S_ISDIR(st.st_mode) ? "folder" : "entry");
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			snap_err_set(err, "%s/%s: %s, expected a folder", label,
-			    de->d_name, kind_of(st.st_mode));
-			goto out;
-		}
-		fd = openat(dirfd(d), de->d_name,
-		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1) {
-			snap_err_sys(err, errno, "%s/%s", label, de->d_name);
-			goto out;
-		}
-		if (scan_type_dir(fd, label, type, out, err) == -1)
-			goto out;
+	out->has_folders = true;
+	out->folders = 0;
+	rc = scan_dir(&s, srcfd, -1, err);
+	if (rc == 0 && rep == NULL && mine.nerrors > 0) {
+		report_sort(&mine);
+		rc = report_fail(&mine, label, err);
 	}
-	if (errno != 0) {
-		snap_err_sys(err, errno, "%s: readdir", label);
-		goto out;
-	}
-	rc = manifest_sort(out, err);
-out:
-	closedir(d);
+	report_free(&mine);
+	if (rc == 0)
+		rc = manifest_sort(out, err);
 	return rc;
 }

@@ -1,13 +1,25 @@
 /*
- * scan.h - list the artifacts of a source tree.
+ * scan.h - list the artifacts of a source tree: a WSO2 synapse-configs
+ * directory as it ships.
  *
- * The tree is the contract's layout: TYPE/NAME.xml, one folder per artifact
- * type, and optionally labels.conf at the top (labels.h). Hidden entries (a leading '.': .git, editor swap files, rsync's
- * temp files) are skipped. Anything else that does not fit - an unknown
- * folder, a file at the top, a bad name, a symlink, a device, a file larger
- * than ARTIFACT_MAX_BYTES - fails the scan with one error naming the
- * path, because publishing a tree that is not what the operator thinks it is
- * would be worse than publishing nothing.
+ * What is published is what WSO2 deploys (Synapse's
+ * MultiXMLConfigurationBuilder): every NAME.xml in a type folder
+ * (names.h), every *.xml at the top (synapse.xml, registry.xml, ...), and
+ * the type folders themselves, empty ones included. A symlink to a regular
+ * file counts as that file, as WSO2 reads it. labels.conf at the top is
+ * read by the publisher (labels.h), not published.
+ *
+ * What WSO2 ignores is skipped with a warning, never a failed publish: a
+ * file not ending in ".xml" (empty.txt placeholders, READMEs, editor
+ * backups such as x.xml~, x.xml.bak, x.xml.swp), a folder that is not a
+ * type folder, a folder nested in a type folder, a symlink to anything but
+ * a regular file, a FIFO, socket or device. Hidden entries (a leading '.':
+ * .git, editors' and rsync's temp files) are skipped without a word.
+ *
+ * What is published but cannot be, fails the publish: a *.xml with a name
+ * artsync cannot carry safely (names.h), a file larger than
+ * ARTIFACT_MAX_BYTES. Every such problem is listed (report.h), not just the
+ * first.
  */
 #ifndef SCAN_H
 #define SCAN_H
@@ -15,22 +27,27 @@
 #include <stdbool.h>
 
 #include "manifest.h"
+#include "report.h"
 #include "snap_err.h"
 
 /*
  * Fills `out` (empty, from manifest_new()) with one entry per artifact under
- * the directory srcfd: type, name and size; xxh128 is left empty. The result
- * is sorted. `label` names the tree in messages. 0 or -1 with err.
+ * the directory srcfd - type, name and size; xxh128 is left empty - and
+ * out->folders with the type folders found. The result is sorted. Problems
+ * and warnings go to rep, paths named as LABEL/PATH; the scan goes on after
+ * a problem. -1 with err only when the tree cannot be listed at all (I/O,
+ * out of memory); with rep NULL, a problem fails it too.
  */
 int scan_tree(int srcfd, const char *label, struct manifest *out,
-    struct snap_err *err);
+    struct report *rep, struct snap_err *err);
 
 /*
  * Checks the one artifact type/name below srcfd as scan_tree() would:
- * *exists is false when it is not there; otherwise it must be a regular
- * file within the size limit. 0 or -1 with err.
+ * *exists is false when it is not there or is skipped (a warning in rep);
+ * otherwise it is a regular file, or a symlink to one, within the size
+ * limit. 0, or -1 with err (the problem).
  */
 int scan_one(int srcfd, const char *label, int type, const char *name,
-    bool *exists, struct snap_err *err);
+    bool *exists, struct report *rep, struct snap_err *err);
 
 #endif

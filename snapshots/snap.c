@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "arc.h"
 #include "batch.h"
 #include "fsutil.h"
+#include "identity.h"
+#include "report.h"
 #include "labels.h"
 #include "names.h"
 #include "scan.h"
@@ -672,20 +675,49 @@ snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s)
 	return removed;
 }
 
-/* Reads TYPE/NAME.xml below srcfd into p->buf. */
+/* Reads TYPE/NAME.xml below srcfd into p->buf (a symlink to a file is
+ * read through, as WSO2 reads it: scan.h). */
 static int
 read_artifact(struct publisher *p, int srcfd, const char *label,
     const struct manifest_entry *e, size_t *len, struct snap_err *err)
 {
-	char path[NAME_MAX_BYTES + 64];
+	char path[NAME_PATH_MAX];
 
 	free(p->buf);
 	p->buf = NULL;
-	snprintf(path, sizeof(path), "%s/%s.xml", artifact_types[e->type].folder,
-	    e->name);
-	if (fsu_read_file(srcfd, path, ARTIFACT_MAX_BYTES, &p->buf, len,
-	    err) == -1)
+	name_path(e->type, e->name, path, sizeof(path));
+	if (fsu_read_file_flags(srcfd, path, ARTIFACT_MAX_BYTES, FSU_FOLLOW,
+	    &p->buf, len, err) == -1)
 		return snap_err_prefix(err, "%s", label);
+	return 0;
+}
+
+/*
+ * The checks of publish for one artifact in p->buf, which set its
+ * identity. A problem goes to rep (named LABEL/PATH:LINE), and the
+ * artifact is given no identity (so that it clashes with none): the
+ * publish goes on to find the others. -1 only when out of memory.
+ */
+static int
+check_artifact(struct publisher *p, const char *label,
+    struct manifest_entry *e, size_t len, struct report *rep,
+    struct snap_err *err)
+{
+	struct snap_err why = SNAP_ERR_INIT;
+	struct xmlcheck_result res;
+	char path[PATH_MAX], rel[NAME_PATH_MAX];
+
+	if (p->o->xc == NULL)
+		return 0;
+	if (xmlcheck_artifact(p->o->xc, e->type, e->name, p->buf, len, &res,
+	    &why) == -1) {
+		snprintf(path, sizeof(path), "%s/%s", label,
+		    name_path(e->type, e->name, rel, sizeof(rel)));
+		report_add(rep, REPORT_ERROR, path, res.line, "%s", why.msg);
+		res.identity[0] = '\0';
+	}
+	if (manifest_entry_set_identity(e, res.identity) == -1)
+		return snap_err_set(err, "out of memory");
 	return 0;
 }
 
@@ -712,36 +744,80 @@ assign_labels(int srcfd, const char *label, struct manifest *cur,
 	return 0;
 }
 
-/* Pass one: checksum every artifact, validate those the latest version
- * does not already hold byte for byte. */
+/* Whether prev's entries carry identities (manifest.h). */
+static bool
+knows_identities(const struct publisher *p)
+{
+	return p->have_prev && p->prev.m->has_identities;
+}
+
+/*
+ * Pass one: checksum every artifact, check those the latest version does
+ * not already hold byte for byte (the others keep their identity from
+ * it), and check that no two share an identity. Problems go to rep; -1
+ * with err only for what stops the publish at once (out of memory, a tree
+ * over the size limit).
+ */
 static int
 hash_and_validate(struct publisher *p, int srcfd, const char *label,
-    struct manifest *cur, struct snap_err *err)
+    struct manifest *cur, struct report *rep, struct snap_err *err)
 {
+	struct snap_err why = SNAP_ERR_INIT;
 	const struct manifest_entry *old;
 	struct manifest_entry *e;
+	char path[PATH_MAX], rel[NAME_PATH_MAX];
 	size_t i, len;
 
 	for (i = 0; i < cur->n; i++) {
 		e = &cur->entries[i];
-		if (read_artifact(p, srcfd, label, e, &len, err) == -1)
-			return -1;
+		if (read_artifact(p, srcfd, label, e, &len, &why) == -1) {
+			snprintf(path, sizeof(path), "%s/%s", label,
+			    name_path(e->type, e->name, rel, sizeof(rel)));
+			report_add(rep, REPORT_ERROR, path, 0, "cannot read it "
+			    "(%s)", why.msg);
+			if (manifest_entry_set_identity(e, "") == -1)
+				return snap_err_set(err, "out of memory");
+			continue;
+		}
 		/* The scan's size gives way to the bytes read. */
 		cur->total_bytes += len - e->size;
 		e->size = len;
 		hash_buf(p->buf, len, e->xxh128);
-		old = p->have_prev ? manifest_find(p->prev.m, e->type, e->name) :
-		    NULL;
-		if (old != NULL && strcmp(old->xxh128, e->xxh128) == 0)
+		old = knows_identities(p) ? manifest_find(p->prev.m, e->type,
+		    e->name) : NULL;
+		if (old != NULL && strcmp(old->xxh128, e->xxh128) == 0) {
+			if (manifest_entry_set_identity(e, old->identity) == -1)
+				return snap_err_set(err, "out of memory");
 			continue;
-		if (p->o->xc != NULL && xmlcheck_validate(p->o->xc,
-		    artifact_types[e->type].folder, p->buf, len, err) == -1)
-			return snap_err_prefix(err, "%s/%s/%s.xml", label,
-			    artifact_types[e->type].folder, e->name);
+		}
+		if (check_artifact(p, label, e, len, rep, err) == -1)
+			return -1;
 	}
+	if (p->o->xc != NULL)
+		identity_check_all(cur, label, rep);
+	cur->has_identities = p->o->xc != NULL;
 	/* What no secondary would apply is not published. */
 	if (manifest_check_total(cur, err) == -1)
 		return snap_err_prefix(err, "%s", label);
+	return 0;
+}
+
+/*
+ * The tree at srcfd as the next version would hold it: scanned, labelled,
+ * hashed and checked (cur from manifest_new()). -1 with err, and every
+ * problem in rep (sorted), when it cannot be published.
+ */
+static int
+read_tree(struct publisher *p, int srcfd, const char *label,
+    struct manifest *cur, struct report *rep, struct snap_err *err)
+{
+	if (scan_tree(srcfd, label, cur, rep, err) == -1 ||
+	    assign_labels(srcfd, label, cur, err) == -1 ||
+	    hash_and_validate(p, srcfd, label, cur, rep, err) == -1)
+		return -1;
+	report_sort(rep);
+	if (rep->nerrors > 0 || rep->lost > 0)
+		return report_fail(rep, label, err);
 	return 0;
 }
 
@@ -1142,6 +1218,7 @@ publish_full(const char *source, const char *sync_root,
 {
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
+	struct report mine = REPORT_INIT, *rep = o->report ? o->report : &mine;
 	struct manifest *cur = NULL;
 	struct snap_state st;
 	int srcfd = -1, rc = -1;
@@ -1158,9 +1235,7 @@ publish_full(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (scan_tree(srcfd, source, cur, err) == -1 ||
-	    assign_labels(srcfd, source, cur, err) == -1 ||
-	    hash_and_validate(&p, srcfd, source, cur, err) == -1)
+	if (read_tree(&p, srcfd, source, cur, rep, err) == -1)
 		goto out;
 	/* Unchanged, unless a file of the latest chain is damaged: then the
 	 * same content is published again, in full, so that readers can
@@ -1186,6 +1261,7 @@ publish_full(const char *source, const char *sync_root,
 	remember_state(memo, &p, &st);
 	rc = 0;
 out:
+	report_free(&mine);
 	manifest_free(cur);
 	close_root(&p);
 	close(srcfd);
@@ -1198,6 +1274,35 @@ snap_publish(const char *source, const char *sync_root,
     uint64_t *version, struct snap_err *err)
 {
 	return publish_full(source, sync_root, o, NULL, result, version, err);
+}
+
+int
+snap_check(const char *source, const struct snap_publish_opts *o,
+    size_t *count, struct snap_err *err)
+{
+	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
+	    .prev = SNAP_VERSION_INIT };
+	struct report mine = REPORT_INIT, *rep = o->report ? o->report : &mine;
+	struct manifest *cur = NULL;
+	int srcfd = -1, rc = -1;
+
+	*count = 0;
+	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+		return -1;
+	if ((cur = manifest_new()) == NULL) {
+		snap_err_set(err, "out of memory");
+		goto out;
+	}
+	if (read_tree(&p, srcfd, source, cur, rep, err) == -1)
+		goto out;
+	*count = cur->n;
+	rc = 0;
+out:
+	report_free(&mine);
+	manifest_free(cur);
+	close_root(&p);
+	close(srcfd);
+	return rc;
 }
 
 /* --- a full copy ahead of need --- */
@@ -1401,48 +1506,67 @@ change_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* A problem of one changed path, for the report. */
+static void
+change_problem(const char *label, const struct snap_change *c,
+    const char *why, struct report *rep)
+{
+	char path[PATH_MAX], rel[NAME_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", label,
+	    name_path(c->type, c->name, rel, sizeof(rel)));
+	report_add(rep, REPORT_ERROR, path, 0, "%s", why);
+}
+
 /* One changed path: a DEPLOY with its new entry, an UNDEPLOY, or nothing
- * (same bytes and labels as before, or gone and never published). */
+ * (same bytes and labels as before, or gone and never published). A
+ * problem goes to rep. -1 only when out of memory. */
 static int
 diff_one(struct publisher *p, int srcfd, const char *label,
     const struct label_rules *rules, const struct manifest *had,
-    const struct snap_change *c, struct manifest *d, struct snap_err *err)
+    const struct snap_change *c, struct manifest *d, struct report *rep,
+    struct snap_err *err)
 {
 	const struct manifest_entry *old = manifest_find(had, c->type, c->name);
 	struct manifest_entry probe = { .type = c->type, .name = (char *)c->name };
+	struct snap_err why = SNAP_ERR_INIT;
 	char labels[LABELS_MAX], sum[HASH_HEX_LEN + 1];
+	struct manifest_entry *e;
 	bool exists;
 	size_t len;
 
-	if (scan_one(srcfd, label, c->type, c->name, &exists, err) == -1)
-		return -1;
+	if (scan_one(srcfd, label, c->type, c->name, &exists, rep, &why) == -1 ||
+	    (exists && read_artifact(p, srcfd, label, &probe, &len,
+	    &why) == -1)) {
+		change_problem(label, c, why.msg, rep);
+		return 0;
+	}
 	if (!exists)
 		return old == NULL ? 0 : manifest_add_event(d, c->type, c->name,
 		    MANIFEST_UNDEPLOY, p->now);
-	if (read_artifact(p, srcfd, label, &probe, &len, err) == -1)
-		return -1;
 	hash_buf(p->buf, len, sum);
 	labels_for(rules, c->type, c->name, labels);
 	if (old != NULL && strcmp(old->xxh128, sum) == 0 &&
 	    old->size == len && strcmp(old->labels, labels) == 0)
 		return 0;
-	if (p->o->xc != NULL && (old == NULL || strcmp(old->xxh128, sum) != 0) &&
-	    xmlcheck_validate(p->o->xc, artifact_types[c->type].folder, p->buf,
-	    len, err) == -1)
-		return snap_err_prefix(err, "%s/%s/%s.xml", label,
-		    artifact_types[c->type].folder, c->name);
-	if (manifest_add(d, c->type, c->name, labels, len, sum, p->now) == -1 ||
+	if (manifest_add(d, c->type, c->name, labels, len, sum,
+	    manifest_stamp(old, sum, p->now)) == -1 ||
 	    manifest_add_event(d, c->type, c->name, MANIFEST_DEPLOY,
 	    p->now) == -1)
 		return snap_err_set(err, "out of memory");
-	return 0;
+	e = &d->entries[d->n - 1];
+	if (old != NULL && strcmp(old->xxh128, sum) == 0)
+		return manifest_entry_set_identity(e, old->identity) == -1 ?
+		    snap_err_set(err, "out of memory") : 0;
+	return check_artifact(p, label, e, len, rep, err);
 }
 
-/* The delta from memo to the source, over the changed paths only. */
+/* The delta from memo to the source, over the changed paths only; every
+ * problem of those paths in rep. */
 static struct manifest *
 diff_changes(struct publisher *p, int srcfd, const char *label,
     const struct snap_memo *memo, struct snap_change *changes, size_t n,
-    struct snap_err *err)
+    struct report *rep, struct snap_err *err)
 {
 	struct label_rules *rules = NULL;
 	struct manifest *d = manifest_new();
@@ -1456,6 +1580,9 @@ diff_changes(struct publisher *p, int srcfd, const char *label,
 	d->version = p->version;
 	d->parent_version = memo->version;
 	d->published_at = p->now;
+	d->folders = memo->m->folders;
+	d->has_folders = memo->m->has_folders;
+	d->has_identities = memo->m->has_identities && p->o->xc != NULL;
 	qsort(changes, n, sizeof(*changes), change_cmp);
 	if (labels_load(srcfd, &rules, err) == -1) {
 		snap_err_prefix(err, "%s", label);
@@ -1465,12 +1592,20 @@ diff_changes(struct publisher *p, int srcfd, const char *label,
 		if (i > 0 && change_cmp(&changes[i - 1], &changes[i]) == 0)
 			continue;
 		if (diff_one(p, srcfd, label, rules, memo->m, &changes[i], d,
-		    err) == -1)
+		    rep, err) == -1)
 			goto fail;
 	}
 	labels_free(rules);
+	rules = NULL;
 	if (manifest_sort(d, err) == -1)
 		goto fail;
+	if (p->o->xc != NULL)
+		identity_check_delta(memo->m, d, label, rep);
+	report_sort(rep);
+	if (rep->nerrors > 0 || rep->lost > 0) {
+		report_fail(rep, label, err);
+		goto fail;
+	}
 	return d;
 fail:
 	labels_free(rules);
@@ -1487,6 +1622,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 {
 	struct publisher p = { .rootfd = -1, .snapfd = -1, .lockfd = -1, .o = o,
 	    .prev = SNAP_VERSION_INIT };
+	struct report mine = REPORT_INIT, *rep = o->report ? o->report : &mine;
 	struct manifest *d = NULL;
 	struct snap_state st;
 	size_t i, added = 0, removed;
@@ -1503,7 +1639,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 		goto out;
 	p.now = fsu_now();
 	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,
-	    err)) == NULL)
+	    rep, err)) == NULL)
 		goto out;
 	memo->rescanned = false;
 	if (d->nev == 0) {
@@ -1541,9 +1677,12 @@ snap_publish_changes(const char *source, const char *sync_root,
 	finish_publish(&p, result, version, err);
 	rc = 0;
 out:
+	report_free(&mine);
 	manifest_free(d);
 	close_root(&p);
 	close(srcfd);
+	if (on == 1 && o->report != NULL)
+		report_free(o->report);	/* the full pass says it all again */
 	if (on == 1)
 		return publish_full(source, sync_root, o, memo, result, version,
 		    err);

@@ -35,6 +35,7 @@
 
 #include "manifest.h"
 #include "names.h"
+#include "report.h"
 #include "sign.h"
 #include "snap_err.h"
 #include "state.h"
@@ -53,6 +54,9 @@ struct snap_publish_opts {
 	const char *cluster_id;
 	const char *node_id;
 	struct xmlcheck *xc;	/* validator; NULL skips validation (tests) */
+	/* Every problem of the tree, and what was skipped (report.h); NULL:
+	 * err alone says what failed. The caller prints it and frees it. */
+	struct report *report;
 	/* Retention after a publish: older versions go once at least
 	 * keep_versions newer ones exist AND their files are older than
 	 * grace_s seconds (a secondary may still be reading them). 0 keeps
@@ -90,6 +94,15 @@ struct snap_publish_opts {
 int snap_publish(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
     uint64_t *version, struct snap_err *err);
+
+/*
+ * The checks of snap_publish() on the tree at `source`, with nothing
+ * written anywhere: every problem, and what would be skipped, in
+ * o->report; *count is how many artifacts would be published. 0 when the
+ * tree would publish; -1 with err (the first problem, or a summary).
+ */
+int snap_check(const char *source, const struct snap_publish_opts *o,
+    size_t *count, struct snap_err *err);
 
 /* A chain file found intact, known by what a write or a rename over it
  * would change. */

@@ -57,13 +57,23 @@ state_check_id(const char *id, struct snap_err *err)
 {
 	size_t len = strlen(id);
 
+	size_t i;
+
 	if (len == 0 || len >= STATE_ID_MAX)
 		return snap_err_set(err, "id must be 1 to %d bytes",
 		    STATE_ID_MAX - 1);
-	/* Same alphabet as artifact names: safe in logs, URLs and paths. */
-	return name_check(id, err) == -1 ?
-	    snap_err_set(err, "id '%s' has a character other than letters, "
-	    "digits, '.', '_', '-'", id) : 0;
+	/* A small alphabet: safe in logs, URLs, paths and Prometheus labels
+	 * as it is, with nothing to escape. */
+	for (i = 0; i < len; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') ||
+		    (id[i] >= 'A' && id[i] <= 'Z') ||
+		    (id[i] >= '0' && id[i] <= '9') || id[i] == '.' ||
+		    id[i] == '_' || id[i] == '-'))
+			break;
+	if (i < len || id[0] == '.')
+		return snap_err_set(err, "id has a character other than letters, "
+		    "digits, '.', '_', '-' (or starts with '.')");
+	return 0;
 }
 
 /*

@@ -1,24 +1,26 @@
 /*
- * xmlcheck.c - safe parsing and schema validation of artifacts (see
+ * xmlcheck.c - safe parsing and the root checks of artifacts (see
  * xmlcheck.h).
  *
- * The document is validated as it streams through the parser: the schema
- * validator is plugged into our own SAX layer (xmlSchemaSAXPlug), and no
- * tree is ever built. That is half the cost of parsing into a DOM and then
- * walking it, and a secondary validates every artifact it applies.
+ * The document streams through libxml2's SAX2 parser and no tree is ever
+ * built: our only element handler looks at the root (its name, namespace
+ * and the attributes its type needs) and ignores the rest, which the
+ * parser still checks for well-formedness to the last byte.
  *
  * The parser runs with libxml2's default limits (no XML_PARSE_HUGE), no
  * network, and never substitutes entities. A DOCTYPE is refused from the SAX
  * callback that announces it, before its internal subset is read: XXE and
  * entity bombs live there, and Synapse artifacts never carry one. The
- * process-wide external entity loader is replaced by one that only serves
- * our own embedded schemas, so even a path we did not think of cannot make
- * libxml2 open a file or a URL. Every message libxml2 produces during a call
- * is caught by our handlers: the first error becomes the caller's message and
+ * process-wide external entity loader is replaced by one that refuses
+ * everything, so even a path we did not think of cannot make libxml2 open
+ * a file or a URL. Every message libxml2 produces during a call is caught
+ * by our handlers: the first error becomes the caller's reason, reworded
+ * where libxml2's own words would not tell an operator what to fix, and
  * nothing is ever printed.
  */
 #include <assert.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,114 +29,46 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
-#include <libxml/xmlschemas.h>
-#include <libxml/xmlschemastypes.h>
 
 #include "names.h"
 #include "xmlcheck.h"
 
-/* Defined in xsd_embed.S: each blob is followed by a NUL at *_end. */
-extern const char xsd_api_start[], xsd_api_end[];
-extern const char xsd_sequences_start[], xsd_sequences_end[];
-extern const char xsd_endpoints_start[], xsd_endpoints_end[];
-extern const char xsd_local_entries_start[], xsd_local_entries_end[];
-extern const char xsd_proxy_services_start[], xsd_proxy_services_end[];
-extern const char xsd_templates_start[], xsd_templates_end[];
-extern const char xsd_inbound_endpoints_start[], xsd_inbound_endpoints_end[];
-extern const char xsd_inbound_endpoints_no_namespace_start[],
-    xsd_inbound_endpoints_no_namespace_end[];
-extern const char xsd_message_stores_start[], xsd_message_stores_end[];
-extern const char xsd_message_processors_start[], xsd_message_processors_end[];
-extern const char xsd_tasks_start[], xsd_tasks_end[];
-
-struct embedded_xsd {
-	const char *file;	/* name under schemas/, as xs:import names it */
-	const char *start;	/* NUL-terminated at end */
-	const char *end;
-};
-
-/* The schema of type F is "F.xsd"; the others are only reached by import. */
-static const struct embedded_xsd embedded_xsds[] = {
-	{ "api.xsd", xsd_api_start, xsd_api_end },
-	{ "sequences.xsd", xsd_sequences_start, xsd_sequences_end },
-	{ "endpoints.xsd", xsd_endpoints_start, xsd_endpoints_end },
-	{ "local-entries.xsd", xsd_local_entries_start, xsd_local_entries_end },
-	{ "proxy-services.xsd", xsd_proxy_services_start,
-	    xsd_proxy_services_end },
-	{ "templates.xsd", xsd_templates_start, xsd_templates_end },
-	{ "inbound-endpoints.xsd", xsd_inbound_endpoints_start,
-	    xsd_inbound_endpoints_end },
-	{ "inbound-endpoints.no-namespace.xsd",
-	    xsd_inbound_endpoints_no_namespace_start,
-	    xsd_inbound_endpoints_no_namespace_end },
-	{ "message-stores.xsd", xsd_message_stores_start,
-	    xsd_message_stores_end },
-	{ "message-processors.xsd", xsd_message_processors_start,
-	    xsd_message_processors_end },
-	{ "tasks.xsd", xsd_tasks_start, xsd_tasks_end },
-};
-
-#define DOCTYPE_REFUSED	"DOCTYPE is not allowed in an artifact"
+#define DOCTYPE_REFUSED	"DOCTYPE is not allowed in an artifact (Synapse " \
+	"artifacts never carry one, and entity attacks live there)"
 
 struct xmlcheck {
-	xmlSchemaPtr *schemas;	/* per artifact_types[] entry; NULL until used */
+	int unused;	/* no state yet: a handle so that callers need not
+			 * change when a checker grows some */
 };
 
-/* What the handlers saw during one xmlcheck_validate() call. */
+/* What the handlers saw during one xmlcheck_artifact() call. */
 struct xc_call {
 	xmlParserCtxtPtr parser;
+	int type;
+	const char *name;
+	struct name_rules rules;
+	bool seen_root;
 	bool failed;		/* msg holds the first error */
+	unsigned long line;
 	char msg[sizeof(((struct snap_err *)0)->msg)];
+	char identity[XML_IDENTITY_MAX + 1];
 };
 
-/*
- * The call in progress on this thread. Once the validator is plugged in,
- * our DOCTYPE hooks are handed the plug as their context, not the parser,
- * so they find the parser here.
- */
-static __thread struct xc_call *active_call;
-
-static const struct embedded_xsd *
-embedded_find(const char *file)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(embedded_xsds) / sizeof(embedded_xsds[0]); i++)
-		if (strcmp(embedded_xsds[i].file, file) == 0)
-			return &embedded_xsds[i];
-	return NULL;
-}
-
-/*
- * The process-wide entity loader: refuses everything but the bare file name
- * of an embedded schema, which is how an xs:import of one of our schemas
- * arrives. Serving those compiled-in bytes to anyone is harmless, and an
- * artifact cannot ask for them anyway (no DOCTYPE, no XInclude, and a
- * validator given a schema ignores xsi:schemaLocation).
- */
+/* Refuses every external entity, DTD and schema libxml2 might want. */
 static xmlParserInputPtr
-load_embedded_only(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+load_nothing(const char *url, const char *id, xmlParserCtxtPtr ctxt)
 {
-	const struct embedded_xsd *x;
-	xmlParserInputPtr in;
-
+	(void)url;
 	(void)id;
-	if (url == NULL || (x = embedded_find(url)) == NULL)
-		return NULL;
-	if ((in = xmlNewStringInputStream(ctxt, (const xmlChar *)x->start)) ==
-	    NULL)
-		return NULL;
-	in->filename = (const char *)xmlStrdup((const xmlChar *)url);
-	return in;
+	(void)ctxt;
+	return NULL;
 }
 
 /*
  * Copies a libxml2 message in our style: one line, no final period, and the
  * capitalised first word of libxml2's own sentences in lower case. Only the
- * start and the text after "': " or "'] " are touched: that is where
- * libxml2's words begin ("Element 'x': The attribute ...", "[facet 'x'] The
- * value ..."), and anything else may be a name from the document, which must
- * be shown as written.
+ * start and the text after "': " is touched: anything else may be a name
+ * from the document, which must be shown as written.
  */
 static void
 copy_message(char *dst, size_t size, const char *src)
@@ -155,7 +89,7 @@ copy_message(char *dst, size_t size, const char *src)
 		if (word && c >= 'A' && c <= 'Z' && src[1] >= 'a' &&
 		    src[1] <= 'z')
 			c = (char)(c - 'A' + 'a');
-		word = (c == ':' || c == ']') && n > 0 && dst[n - 1] == '\'';
+		word = c == ':' && n > 0 && dst[n - 1] == '\'';
 		dst[n++] = c;
 	}
 	/* Cut short: never leave half of a UTF-8 character at the end. */
@@ -170,23 +104,85 @@ copy_message(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/* The first problem wins; later ones are usually its echoes. */
+static void
+fail_at(struct xc_call *call, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+fail_at(struct xc_call *call, unsigned long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (call->failed)
+		return;
+	call->failed = true;
+	call->line = line;
+	va_start(ap, fmt);
+	vsnprintf(call->msg, sizeof(call->msg), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * libxml2's words for the mistakes people make most in hand-edited
+ * artifacts, said so that they know what to change. Anything else keeps
+ * libxml2's own message, which is clear enough once lower-cased.
+ */
+static bool
+plain_words(const xmlError *e, char *out, size_t size)
+{
+	switch (e->code) {
+	case XML_ERR_DOCUMENT_EMPTY:
+		snprintf(out, size, "no XML element in the file (is it empty?)");
+		return true;
+	case XML_ERR_DOCUMENT_END:
+		snprintf(out, size, "extra content after the root element's end "
+		    "tag (one artifact per file, one root element)");
+		return true;
+	case XML_ERR_RESERVED_XML_NAME:
+		snprintf(out, size, "the <?xml ...?> declaration must come first "
+		    "in the file, with nothing before it (not even a blank "
+		    "line)");
+		return true;
+	case XML_ERR_UNDECLARED_ENTITY:
+		snprintf(out, size, "unknown entity &%s; (XML knows only &lt; "
+		    "&gt; &amp; &quot; &apos; and &#NNN;)",
+		    e->str1 != NULL ? e->str1 : "?");
+		return true;
+	case XML_ERR_INVALID_CHAR:
+	case XML_ERR_INVALID_ENCODING:
+		snprintf(out, size, "bytes that are not valid in the file's "
+		    "encoding (UTF-8 unless <?xml ... encoding=\"...\"?> says "
+		    "otherwise)");
+		return true;
+	case XML_ERR_TAG_NOT_FINISHED:
+		snprintf(out, size, "the file ends before the end tag of <%s> "
+		    "(opened at line %d): truncated?",
+		    e->str1 != NULL ? e->str1 : "?", e->int1);
+		return true;
+	case XML_ERR_TAG_NAME_MISMATCH:
+		snprintf(out, size, "end tag </%s> does not match start tag <%s> "
+		    "of line %d", e->str2 != NULL ? e->str2 : "?",
+		    e->str1 != NULL ? e->str1 : "?", e->int1);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Records the first error; warnings are not reasons to refuse. */
 static void
 on_error(void *arg, xmlErrorPtr e)
 {
 	struct xc_call *call = arg;
-	char text[sizeof(call->msg) - 32];	/* room for "line N: " */
+	char text[sizeof(call->msg)];
 
 	if (e == NULL || e->level < XML_ERR_ERROR || call->failed)
 		return;
-	call->failed = true;
-	copy_message(text, sizeof(text), e->message != NULL ? e->message :
-	    "unknown libxml2 error");
-	if (e->line > 0)
-		snprintf(call->msg, sizeof(call->msg), "line %d: %s", e->line,
-		    text);
-	else
-		snprintf(call->msg, sizeof(call->msg), "%s", text);
+	if (!plain_words(e, text, sizeof(text)))
+		copy_message(text, sizeof(text), e->message != NULL ?
+		    e->message : "unknown libxml2 error");
+	fail_at(call, e->line > 0 ? (unsigned long)e->line : 0, "%s", text);
 }
 
 /* For the few libxml2 paths that still print without a structured error. */
@@ -197,30 +193,43 @@ on_generic_error(void *arg, const char *fmt, ...)
 	(void)fmt;
 }
 
-/* Stops the parser at the DOCTYPE; this reason wins over any earlier one. */
-static void
-refuse_doctype(void)
+static unsigned long
+current_line(const struct xc_call *call)
 {
-	struct xc_call *call = active_call;
-	int line;
+	const xmlParserCtxt *p = call->parser;
 
-	assert(call != NULL && call->parser != NULL);
-	line = call->parser->input != NULL ? call->parser->input->line : 0;
-	xmlStopParser(call->parser);
+	return p->input != NULL && p->input->line > 0 ?
+	    (unsigned long)p->input->line : 0;
+}
+
+/* Stops the parser with this reason, which wins over any earlier one. */
+static void
+stop(struct xc_call *call, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+stop(struct xc_call *call, const char *fmt, ...)
+{
+	va_list ap;
+
 	call->failed = true;
-	snprintf(call->msg, sizeof(call->msg), "line %d: %s", line,
-	    DOCTYPE_REFUSED);
+	call->line = current_line(call);
+	va_start(ap, fmt);
+	vsnprintf(call->msg, sizeof(call->msg), fmt, ap);
+	va_end(ap);
+	xmlStopParser(call->parser);
 }
 
 static void
 on_subset(void *ctx, const xmlChar *name, const xmlChar *public_id,
     const xmlChar *system_id)
 {
-	(void)ctx;
+	xmlParserCtxtPtr p = ctx;
+
 	(void)name;
 	(void)public_id;
 	(void)system_id;
-	refuse_doctype();
+	stop(p->_private, "%s", DOCTYPE_REFUSED);
 }
 
 /* Unreachable once on_subset has stopped the parser; kept as a second lock. */
@@ -228,116 +237,194 @@ static void
 on_entity_decl(void *ctx, const xmlChar *name, int type,
     const xmlChar *public_id, const xmlChar *system_id, xmlChar *content)
 {
-	(void)ctx;
+	xmlParserCtxtPtr p = ctx;
+
 	(void)name;
 	(void)type;
 	(void)public_id;
 	(void)system_id;
 	(void)content;
-	refuse_doctype();
+	stop(p->_private, "%s", DOCTYPE_REFUSED);
+}
+
+/* Where the type's files live, for messages: "sequences/", "the top". */
+static void
+where(const struct xc_call *call, char *out, size_t size)
+{
+	if (call->type == TYPE_CONFIG)
+		snprintf(out, size, "%s.xml", call->name);
+	else
+		snprintf(out, size, "%s/", artifact_types[call->type].dir);
+}
+
+static void
+check_root_name(struct xc_call *call, const char *local, const char *uri)
+{
+	const struct name_rules *r = &call->rules;
+	char loc[NAME_PATH_MAX];
+
+	where(call, loc, sizeof(loc));
+	if (r->root != NULL && strcmp(local, r->root) != 0) {
+		stop(call, "root element <%s> is not <%s>: %s holds one <%s> "
+		    "(%s) per file", local, r->root, loc, r->root, r->what);
+		return;
+	}
+	if (r->ns == NS_ANY || (uri != NULL && strcmp(uri, SYNAPSE_NS) == 0) ||
+	    (uri == NULL && r->ns == NS_SYNAPSE_OR_NONE))
+		return;
+	if (uri == NULL)
+		stop(call, "root element <%s> has no namespace; %s needs <%s> in "
+		    SYNAPSE_NS " (add xmlns=\"" SYNAPSE_NS "\")", local, loc,
+		    local);
+	else
+		stop(call, "root element <%s> is in namespace %s; %s needs <%s> "
+		    "in " SYNAPSE_NS, local, uri, loc, local);
+}
+
+/* The value of the root's unqualified attribute `name`, or NULL. */
+static const char *
+attr_value(const xmlChar **attrs, int n, const char *name, size_t *len)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const xmlChar **a = attrs + 5 * i;
+
+		if (a[2] == NULL && strcmp((const char *)a[0], name) == 0) {
+			*len = (size_t)(a[4] - a[3]);
+			return (const char *)a[3];
+		}
+	}
+	return NULL;
+}
+
+static bool
+is_blank(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != '\r')
+			return false;
+	return true;
+}
+
+static void
+check_required(struct xc_call *call, const char *local,
+    const xmlChar **attrs, int n)
+{
+	const char *const *req = call->rules.required;
+	const char *v;
+	size_t i, len;
+
+	for (i = 0; i < TYPE_ATTRS_MAX && req[i] != NULL && !call->failed; i++) {
+		if ((v = attr_value(attrs, n, req[i], &len)) == NULL)
+			stop(call, "<%s> has no '%s' attribute: every %s needs one",
+			    local, req[i], call->rules.what);
+		else if (is_blank(v, len))
+			stop(call, "<%s> has a blank '%s' attribute", local,
+			    req[i]);
+	}
+}
+
+/*
+ * Appends the attribute value v[0..len) to the identity; false when it
+ * does not fit. Without entity substitution (never asked for: see
+ * parser_new) libxml2 hands an '&' over as "&#38;", every other reference
+ * already replaced: that one is undone here.
+ */
+static bool
+identity_add(struct xc_call *call, const char *v, size_t len)
+{
+	size_t have = strlen(call->identity), i;
+
+	for (i = 0; i < len; i++) {
+		if (have == XML_IDENTITY_MAX)
+			return false;
+		call->identity[have++] = v[i];
+		if (v[i] == '&' && len - i >= 5 && memcmp(v + i, "&#38;", 5) == 0)
+			i += 4;
+	}
+	call->identity[have] = '\0';
+	return true;
+}
+
+/* What Synapse calls the artifact (names.h: enum name_identity). */
+static void
+take_identity(struct xc_call *call, const xmlChar **attrs, int n)
+{
+	const char *name, *extra = NULL;
+	size_t nlen = 0, elen = 0;
+	bool ok = true;
+
+	call->identity[0] = '\0';
+	if (call->rules.id == ID_NONE)
+		return;
+	name = attr_value(attrs, n, call->rules.id == ID_KEY ? "key" : "name",
+	    &nlen);
+	if (name == NULL)
+		return;		/* an anonymous endpoint */
+	if (call->rules.id == ID_IMPORT &&
+	    (extra = attr_value(attrs, n, "package", &elen)) != NULL)
+		ok = identity_add(call, "{", 1) &&
+		    identity_add(call, extra, elen) && identity_add(call, "}", 1);
+	ok = ok && identity_add(call, name, nlen);
+	if (ok && call->rules.id == ID_API &&
+	    (extra = attr_value(attrs, n, "version", &elen)) != NULL &&
+	    !is_blank(extra, elen))
+		ok = identity_add(call, ":v", 2) &&
+		    identity_add(call, extra, elen);
+	if (!ok)
+		stop(call, "the artifact's name is longer than %d bytes",
+		    XML_IDENTITY_MAX);
+}
+
+static void
+on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+	xmlParserCtxtPtr p = ctx;
+	struct xc_call *call = p->_private;
+
+	(void)prefix;
+	(void)nb_namespaces;
+	(void)namespaces;
+	(void)nb_defaulted;
+	if (call->seen_root)
+		return;
+	call->seen_root = true;
+	check_root_name(call, (const char *)localname, (const char *)uri);
+	if (!call->failed)
+		check_required(call, (const char *)localname, attributes,
+		    nb_attributes);
+	if (!call->failed)
+		take_identity(call, attributes, nb_attributes);
 }
 
 struct xmlcheck *
 xmlcheck_new(struct snap_err *err)
 {
-	struct xmlcheck *xc = NULL;
+	struct xmlcheck *xc;
 
 	xmlInitParser();
-	/*
-	 * libxml2 2.9 builds its table of built-in XSD types on first use,
-	 * unlocked: two threads compiling their first schema at once would
-	 * both build it. Done here, before any validation thread starts.
-	 */
-	xmlSchemaInitTypes();
-	/* Process-wide and idempotent: see load_embedded_only(). */
-	xmlSetExternalEntityLoader(load_embedded_only);
-
+	/* Process-wide and idempotent: see load_nothing(). */
+	xmlSetExternalEntityLoader(load_nothing);
 	if ((xc = calloc(1, sizeof(*xc))) == NULL)
-		goto out;
-	if ((xc->schemas = calloc(artifact_type_count,
-	    sizeof(*xc->schemas))) == NULL)
-		goto out;
+		snap_err_set(err, "xml checker: out of memory");
 	return xc;
-out:
-	xmlcheck_free(xc);
-	snap_err_set(err, "xml validator: out of memory");
-	return NULL;
 }
 
 void
 xmlcheck_free(struct xmlcheck *xc)
 {
-	size_t i;
-
-	if (xc == NULL)
-		return;
-	if (xc->schemas != NULL)
-		for (i = 0; i < artifact_type_count; i++)
-			xmlSchemaFree(xc->schemas[i]);
-	free(xc->schemas);
 	free(xc);
 }
 
-/* The compiled schema of artifact_types[type], compiling it on first use. */
-static xmlSchemaPtr
-schema_get(struct xmlcheck *xc, int type, struct xc_call *call)
-{
-	const char *folder = artifact_types[type].folder;
-	const struct embedded_xsd *x;
-	xmlSchemaParserCtxtPtr pctxt = NULL;
-	xmlSchemaPtr schema = NULL;
-	char file[NAME_MAX_BYTES + sizeof(".xsd")];
-
-	if (xc->schemas[type] != NULL)
-		return xc->schemas[type];
-
-	snprintf(file, sizeof(file), "%s.xsd", folder);
-	if ((x = embedded_find(file)) == NULL) {
-		call->failed = true;
-		snprintf(call->msg, sizeof(call->msg),
-		    "no schema built in for type '%s'", folder);
-		goto out;
-	}
-	pctxt = xmlSchemaNewMemParserCtxt(x->start, (int)(x->end - x->start));
-	if (pctxt == NULL)
-		goto out;
-	xmlSchemaSetParserStructuredErrors(pctxt, on_error, call);
-	schema = xmlSchemaParse(pctxt);
-out:
-	xmlSchemaFreeParserCtxt(pctxt);
-	if (schema == NULL) {
-		char why[sizeof(call->msg)];
-
-		/* A broken built-in schema is a bug; say whose it is. */
-		snprintf(why, sizeof(why), "%s", call->failed ? call->msg :
-		    "out of memory");
-		call->failed = true;
-		snprintf(call->msg, sizeof(call->msg), "schemas/%s.xsd: %.900s",
-		    folder, why);
-		return NULL;
-	}
-	xc->schemas[type] = schema;
-	return schema;
-}
-
-/* Where the parser is, for the validator's messages (it has no tree). */
-static int
-parser_position(void *arg, const char **file, unsigned long *line)
-{
-	xmlParserCtxtPtr ctxt = arg;
-
-	*file = NULL;
-	*line = ctxt->input != NULL && ctxt->input->line > 0 ?
-	    (unsigned long)ctxt->input->line : 0;
-	return 0;
-}
-
-/*
- * A parser for buf whose own SAX layer builds nothing and only refuses a
- * DOCTYPE; the validator's element callbacks are plugged on top of it.
- */
+/* A parser for buf whose SAX layer builds nothing: it refuses a DOCTYPE
+ * and looks at the root. */
 static xmlParserCtxtPtr
-parser_new(const char *buf, int len)
+parser_new(const char *buf, int len, struct xc_call *call)
 {
 	xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, len);
 
@@ -348,6 +435,8 @@ parser_new(const char *buf, int len)
 	ctxt->sax->internalSubset = on_subset;
 	ctxt->sax->externalSubset = on_subset;
 	ctxt->sax->entityDecl = on_entity_decl;
+	ctxt->sax->startElementNs = on_start;
+	ctxt->_private = call;
 	/*
 	 * No NOENT, DTDLOAD, DTDATTR, DTDVALID or HUGE: each would either
 	 * change what the document means or lift a limit that protects us.
@@ -358,78 +447,78 @@ parser_new(const char *buf, int len)
 	return ctxt;
 }
 
-/* Parses and validates in one pass; call.failed or -1 when refused. */
+/* Parses buf in one pass; 0 when nothing was wrong. */
 static int
-parse_validating(xmlSchemaPtr schema, xmlParserCtxtPtr ctxt,
-    struct xc_call *call)
+parse(struct xc_call *call, const char *buf, size_t len)
 {
-	xmlSchemaValidCtxtPtr vctxt;
-	xmlSchemaSAXPlugPtr plug = NULL;
+	xmlStructuredErrorFunc old_serror = xmlStructuredError;
+	void *old_sctx = xmlStructuredErrorContext;
+	xmlGenericErrorFunc old_gerror = xmlGenericError;
+	void *old_gctx = xmlGenericErrorContext;
 	int rc = -1;
 
-	if ((vctxt = xmlSchemaNewValidCtxt(schema)) == NULL)
-		return -1;
-	xmlSchemaSetValidStructuredErrors(vctxt, on_error, call);
-	xmlSchemaValidateSetLocator(vctxt, parser_position, ctxt);
-	if ((plug = xmlSchemaSAXPlug(vctxt, &ctxt->sax,
-	    &ctxt->userData)) == NULL)
+	/* libxml2's global handlers are per thread: route everything to this
+	 * call for its duration and give the caller's back on the way out. */
+	xmlSetStructuredErrorFunc(call, on_error);
+	xmlSetGenericErrorFunc(NULL, on_generic_error);
+	if ((call->parser = parser_new(buf, (int)len, call)) == NULL) {
+		fail_at(call, 0, "out of memory");
 		goto out;
-	xmlParseDocument(ctxt);
-	/* Unplugging ends the validation: it may still report an error. */
-	xmlSchemaSAXUnplug(plug);
-	if (!call->failed && ctxt->wellFormed && xmlSchemaIsValid(vctxt) == 1)
+	}
+	xmlParseDocument(call->parser);
+	if (!call->failed && call->parser->wellFormed && call->seen_root)
 		rc = 0;
+	else if (!call->failed)
+		fail_at(call, 0, "not a well-formed XML document");
 out:
-	xmlSchemaFreeValidCtxt(vctxt);
+	xmlFreeParserCtxt(call->parser);
+	call->parser = NULL;
+	xmlSetStructuredErrorFunc(old_sctx, old_serror);
+	xmlSetGenericErrorFunc(old_gctx, old_gerror);
 	return rc;
 }
 
 int
-xmlcheck_validate(struct xmlcheck *xc, const char *folder,
-    const char *buf, size_t len, struct snap_err *err)
+xmlcheck_artifact(struct xmlcheck *xc, int type, const char *name,
+    const char *buf, size_t len, struct xmlcheck_result *res,
+    struct snap_err *err)
 {
-	struct xc_call call = { .failed = false };
-	xmlSchemaPtr schema;
-	xmlStructuredErrorFunc old_serror;
-	xmlGenericErrorFunc old_gerror;
-	void *old_sctx, *old_gctx;
-	int type, rc = -1;
+	struct xc_call call = { .type = type, .name = name };
+	struct xmlcheck_result ignored;
 
-	assert(xc != NULL && folder != NULL);
+	assert(xc != NULL && name != NULL);
+	assert(type >= 0 && (size_t)type < artifact_type_count);
 	assert(buf != NULL || len == 0);
-	if ((type = name_type_index(folder)) < 0)
-		return snap_err_set(err, "unknown artifact type '%s'", folder);
+	if (res == NULL)
+		res = &ignored;
+	res->line = 0;
+	res->identity[0] = '\0';
 	if (len == 0)
-		return snap_err_set(err, "empty document");
+		return snap_err_set(err, "empty file (an artifact is one XML "
+		    "element)");
 	if (len > INT_MAX)
-		return snap_err_set(err, "document larger than %d bytes",
-		    INT_MAX);
+		return snap_err_set(err, "larger than %d bytes", INT_MAX);
+	name_rules(type, name, &call.rules);
+	if (parse(&call, buf, len) == -1) {
+		res->line = call.line;
+		return snap_err_set(err, "%s", call.msg);
+	}
+	memcpy(res->identity, call.identity, sizeof(res->identity));
+	return 0;
+}
 
-	/*
-	 * libxml2's global handlers are per thread: route everything to this
-	 * call for its duration and give the caller's back on the way out.
-	 */
-	old_serror = xmlStructuredError;
-	old_sctx = xmlStructuredErrorContext;
-	old_gerror = xmlGenericError;
-	old_gctx = xmlGenericErrorContext;
-	xmlSetStructuredErrorFunc(&call, on_error);
-	xmlSetGenericErrorFunc(NULL, on_generic_error);
+int
+xmlcheck_validate(struct xmlcheck *xc, int type, const char *name,
+    const char *buf, size_t len, struct xmlcheck_result *res,
+    struct snap_err *err)
+{
+	struct xmlcheck_result mine;
 
-	if ((schema = schema_get(xc, type, &call)) == NULL)
-		goto out;
-
-	if ((call.parser = parser_new(buf, (int)len)) == NULL)
-		goto out;
-	active_call = &call;
-	rc = parse_validating(schema, call.parser, &call);
-	active_call = NULL;
-out:
-	xmlFreeParserCtxt(call.parser);
-	xmlSetStructuredErrorFunc(old_sctx, old_serror);
-	xmlSetGenericErrorFunc(old_gctx, old_gerror);
-	if (rc == -1)
-		snap_err_set(err, "%s", call.failed ? call.msg :
-		    "not a well-formed xml document");
-	return rc;
+	if (res == NULL)
+		res = &mine;
+	if (xmlcheck_artifact(xc, type, name, buf, len, res, err) == 0)
+		return 0;
+	if (res->line > 0)
+		snap_err_prefix(err, "line %lu", res->line);
+	return -1;
 }

@@ -30,10 +30,7 @@
 struct job {
 	struct job *next;
 	uint64_t seq;		/* submission number in the batch */
-	const char *folder;	/* these three point into data[] */
-	const char *label;
-	const char *buf;
-	size_t len;
+	struct xmlpool_item it;	/* its strings and buf point into data[] */
 	char data[];
 };
 
@@ -62,6 +59,26 @@ struct xmlpool {
 	unsigned nworkers;
 	struct worker *workers;
 };
+
+/*
+ * The checks of publish for one artifact, and that it is what the manifest
+ * says it is: a writer on the share who names a file "a" in the manifest
+ * cannot slip in the artifact that Synapse knows as "b".
+ */
+static int
+judge(struct xmlcheck *xc, const struct xmlpool_item *it,
+    struct snap_err *err)
+{
+	struct xmlcheck_result res;
+
+	if (xmlcheck_validate(xc, it->type, it->name, it->buf, it->len, &res,
+	    err) == -1)
+		return -1;
+	if (it->identity != NULL && strcmp(res.identity, it->identity) != 0)
+		return snap_err_set(err, "Synapse knows it as '%s', the manifest "
+		    "says '%s'", res.identity, it->identity);
+	return 0;
+}
 
 /* Keeps the earliest failure. Called with mu held. */
 static void
@@ -100,17 +117,17 @@ run_one(struct xmlpool *xp, struct xmlcheck *xc)
 	if ((xp->head = j->next) == NULL)
 		xp->tail = NULL;
 	xp->queued--;
-	xp->queued_bytes -= j->len;
+	xp->queued_bytes -= j->it.len;
 	xp->running++;
 	worth = is_worth_checking(xp, j->seq);
 	pthread_mutex_unlock(&xp->mu);
 
 	if (worth)
-		rc = xmlcheck_validate(xc, j->folder, j->buf, j->len, &err);
+		rc = judge(xc, &j->it, &err);
 
 	pthread_mutex_lock(&xp->mu);
 	if (rc == -1)
-		record_failure(xp, j->seq, j->label, &err);
+		record_failure(xp, j->seq, j->it.label, &err);
 	xp->running--;
 	if (xp->head == NULL && xp->running == 0)
 		pthread_cond_broadcast(&xp->drained);
@@ -236,47 +253,63 @@ xmlpool_workers(const struct xmlpool *xp)
 	return xp->nworkers;
 }
 
-/* A job holding copies of the three strings; NULL when out of memory. */
-static struct job *
-job_new(uint64_t seq, const char *folder, const char *label,
-    const char *buf, size_t len)
+/* A copy of s at *p, which moves past it. */
+static const char *
+put(char **p, const char *s, size_t len)
 {
-	size_t fl = strlen(folder) + 1, ll = strlen(label) + 1;
+	char *at = *p;
+
+	if (len > 0)
+		memcpy(at, s, len);
+	*p += len;
+	return at;
+}
+
+/* A job holding copies of the item's strings and bytes; NULL when out of
+ * memory. */
+static struct job *
+job_new(uint64_t seq, const struct xmlpool_item *it)
+{
+	size_t nl = strlen(it->name) + 1, ll = strlen(it->label) + 1;
+	size_t il = it->identity != NULL ? strlen(it->identity) + 1 : 0;
 	struct job *j;
 	char *p;
 
-	if ((j = malloc(sizeof(*j) + fl + ll + len)) == NULL)
+	if ((j = malloc(sizeof(*j) + nl + ll + il + it->len)) == NULL)
 		return NULL;
 	j->next = NULL;
 	j->seq = seq;
+	j->it.type = it->type;
 	p = j->data;
-	j->folder = memcpy(p, folder, fl);
-	j->label = memcpy(p + fl, label, ll);
-	j->buf = len > 0 ? memcpy(p + fl + ll, buf, len) : p + fl + ll;
-	j->len = len;
+	j->it.name = put(&p, it->name, nl);
+	j->it.label = put(&p, it->label, ll);
+	j->it.identity = it->identity != NULL ? put(&p, it->identity, il) :
+	    NULL;
+	j->it.buf = put(&p, it->buf, it->len);
+	j->it.len = it->len;
 	return j;
 }
 
 /* The caller judges the artifact itself. Called with mu held. */
 static int
-check_here(struct xmlpool *xp, uint64_t seq, const char *folder,
-    const char *label, const char *buf, size_t len, struct snap_err *err)
+check_here(struct xmlpool *xp, uint64_t seq, const struct xmlpool_item *it,
+    struct snap_err *err)
 {
 	struct snap_err why = SNAP_ERR_INIT;
 	int rc;
 
 	pthread_mutex_unlock(&xp->mu);
-	rc = xmlcheck_validate(xp->xc, folder, buf, len, &why);
+	rc = judge(xp->xc, it, &why);
 	pthread_mutex_lock(&xp->mu);
 	if (rc == 0)
 		return 0;
-	record_failure(xp, seq, label, &why);
+	record_failure(xp, seq, it->label, &why);
 	return snap_err_set(err, "%s", xp->failure.msg);
 }
 
 int
-xmlpool_submit(struct xmlpool *xp, const char *folder, const char *label,
-    const char *buf, size_t len, struct snap_err *err)
+xmlpool_submit(struct xmlpool *xp, const struct xmlpool_item *it,
+    struct snap_err *err)
 {
 	struct job *j = NULL;
 	uint64_t seq;
@@ -290,15 +323,15 @@ xmlpool_submit(struct xmlpool *xp, const char *folder, const char *label,
 	seq = xp->next_seq++;
 	/* Only this thread adds jobs: a queue with room now keeps it. */
 	if (xp->nworkers == 0 || xp->queued >= QUEUE_MAX_JOBS ||
-	    xp->queued_bytes + len > QUEUE_MAX_BYTES) {
-		rc = check_here(xp, seq, folder, label, buf, len, err);
+	    xp->queued_bytes + it->len > QUEUE_MAX_BYTES) {
+		rc = check_here(xp, seq, it, err);
 		goto out;
 	}
 	pthread_mutex_unlock(&xp->mu);
-	j = job_new(seq, folder, label, buf, len);
+	j = job_new(seq, it);
 	pthread_mutex_lock(&xp->mu);
 	if (j == NULL) {
-		rc = check_here(xp, seq, folder, label, buf, len, err);
+		rc = check_here(xp, seq, it, err);
 		goto out;
 	}
 	if (xp->tail != NULL)
@@ -307,7 +340,7 @@ xmlpool_submit(struct xmlpool *xp, const char *folder, const char *label,
 		xp->head = j;
 	xp->tail = j;
 	xp->queued++;
-	xp->queued_bytes += len;
+	xp->queued_bytes += it->len;
 	pthread_cond_signal(&xp->more);
 out:
 	pthread_mutex_unlock(&xp->mu);

@@ -14,7 +14,7 @@
  *
  * Calling sequence (one thread calls; the workers are the pool's own):
  *	xp = xmlpool_new(xc, XMLPOOL_PER_CPU, &err);	once per process
- *	xmlpool_submit(xp, "api", "api/x.xml", buf, len, &err); ... then
+ *	xmlpool_submit(xp, &item, &err); ... then
  *	xmlpool_wait(xp, &err);		always, even after a failed submit
  *	...
  *	xmlpool_free(xp);
@@ -45,16 +45,28 @@ void xmlpool_free(struct xmlpool *xp);	/* NULL is a no-op; waits first */
 /* How many worker threads the pool runs (0: the caller does it all). */
 unsigned xmlpool_workers(const struct xmlpool *xp);
 
+/* One artifact to judge: xmlcheck_validate() of buf[0..len) as TYPE/NAME,
+ * and, when identity is not NULL, that Synapse knows it by that identity
+ * (xmlcheck.h). label names it in the verdict ("snapshots/5.tar.zst:
+ * api/x.xml"). */
+struct xmlpool_item {
+	int type;
+	const char *name;
+	const char *identity;
+	const char *label;
+	const char *buf;
+	size_t len;
+};
+
 /*
- * Hands buf[0..len) over for validation as an artifact of type folder;
- * label names it in the verdict ("snapshots/5.tar.zst: api/x.xml"). buf is
- * copied (or validated at once), so the caller may reuse it on return.
+ * Hands an artifact over for judging. Everything the item points to is
+ * copied (or judged at once), so the caller may reuse it on return.
  * 0: accepted; -1 when an artifact of this batch is already known to be
  * invalid, err saying so: stop submitting, and let xmlpool_wait() name the
  * first one.
  */
-int xmlpool_submit(struct xmlpool *xp, const char *folder, const char *label,
-    const char *buf, size_t len, struct snap_err *err);
+int xmlpool_submit(struct xmlpool *xp, const struct xmlpool_item *it,
+    struct snap_err *err);
 
 /*
  * Waits until every artifact of the batch is validated and starts a new

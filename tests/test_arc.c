@@ -608,7 +608,7 @@ test_wrong_manifest(void **state)
 	other = manifest_of((struct item[]){ s.it[0], s.it[1], s.it[2],
 	    s.it[3], s.it[4], { API, "extra", "e", 1 } }, 6);
 	assert_extract_fails(p.arc, &sf, other, NULL,
-	    "api/extra is in the manifest but not in the archive");
+	    "api/extra.xml is in the manifest but not in the archive");
 	manifest_free(other);
 	manifest_free(m);
 	free(s.big);
@@ -620,11 +620,12 @@ test_parse_path(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 	char name[NAME_MAX_BYTES + 1];
 	static const char *const bad[] = {
-		"", "x.xml", "api", "api/", "/api/x.xml", "api/x", "api/x.xml/",
-		"api/sub/x.xml", "apis/x.xml", "API/x.xml", "api/.x.xml",
-		"api/../x.xml", "../api/x.xml", "./api/x.xml", "api/./x.xml",
-		"api//x.xml", "api/x y.xml", "multi/x.xml",
-		"averyveryveryveryveryverylongfolder/x.xml",
+		"", "x", ".x.xml", "api", "api/", "/api/x.xml", "api/x",
+		"api/x.xml/", "api/sub/x.xml", "apis/x.xml", "API/x.xml",
+		"api/.x.xml", "api/../x.xml", "../api/x.xml", "./api/x.xml",
+		"api/./x.xml", "api//x.xml", "api/x\"y.xml", "multi/x.xml",
+		"config/x.xml", "averyveryveryveryveryverylongfolder/x.xml",
+		"x\\y.xml",
 	};
 	size_t i;
 	int type;
@@ -638,6 +639,14 @@ test_parse_path(void **state)
 	    name, &err), 0);
 	assert_int_equal(type, 8);
 	assert_string_equal(name, "p.1");
+	/* A file at the top of the tree, and a connector import. */
+	assert_int_equal(arc_parse_path("synapse.xml", &type, name, &err), 0);
+	assert_int_equal(type, TYPE_CONFIG);
+	assert_string_equal(name, "synapse");
+	assert_int_equal(arc_parse_path("imports/{org.wso2}hello.xml", &type,
+	    name, &err), 0);
+	assert_int_equal(type, name_type_index("imports"));
+	assert_string_equal(name, "{org.wso2}hello");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err.msg[0] = '\0';
 		if (arc_parse_path(bad[i], &type, name, &err) != -1)
@@ -854,9 +863,9 @@ test_hostile_listing(void **state)
 	/* A manifest entry the archive lacks. */
 	hostile(dir, (struct hentry[]){ REG("api/x.xml") }, 1,
 	    (struct item[]){ item_x, item_y }, 2,
-	    "api/y is in the manifest but not in the archive", false);
+	    "api/y.xml is in the manifest but not in the archive", false);
 	/* An empty archive against a non-empty manifest. */
-	hostile(dir, NULL, 0, &item_x, 1, "api/x is in the manifest but not "
+	hostile(dir, NULL, 0, &item_x, 1, "api/x.xml is in the manifest but not "
 	    "in the archive", true);
 	/* Declared size bigger than the manifest's. */
 	memset(big, 'A', 100);

@@ -33,7 +33,7 @@ test_defaults(void **state)
 	assert_int_equal(c.poll_ms, 1000);
 	assert_int_equal(c.keep_releases, 5);
 	assert_true(c.recycle_releases);
-	assert_string_equal(c.listen, "127.0.0.1:9443");
+	assert_string_equal(c.listen, "127.0.0.1:7846");
 	assert_string_equal(c.labels, "default");
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
 	config_defaults(&c, CONFIG_PRIMARY);

@@ -680,7 +680,8 @@ test_from_json_bad_fields(void **state)
 	refused(DOC(ART("api", ".", "10", H1)), NULL);
 	refused(DOC(ART("api", ".hidden", "10", H1)), NULL);
 	refused(DOC(ART("api", "", "10", H1)), NULL);
-	refused(DOC(ART("api", "a b", "10", H1)), NULL);
+	refused(DOC(ART("api", "a\\tb", "10", H1)), NULL);
+	refused(DOC(ART("api", "a\\\"b", "10", H1)), NULL);
 	refused(DOC(ART("api", "/etc/passwd", "10", H1)), NULL);
 	refused(DOC(ART("api", "a\\\\b", "10", H1)), NULL);
 	/* An embedded NUL would hide "/../x" from every check. */
@@ -736,6 +737,95 @@ test_from_json_inconsistent(void **state)
 	    "\"DEPLOY\"}"), "'updated_at'");
 	refused(EVDOC("{\"type\":\"api\",\"action\":\"DEPLOY\",\"updated_at\":"
 	    "\"" T0 "\"}"), "TYPE/NAME");
+}
+
+/* Identities and type folders: written, read back, refused when bad. */
+static void
+test_identity_and_folders(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct manifest *m = manifest_new(), *back, *d;
+	const struct manifest_entry *e;
+	char *json;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(manifest_add(m, API, "a_v1", NULL, 1, H1, 1000), 0);
+	assert_int_equal(manifest_add(m, SEQ, "main", NULL, 1, H2, 1000), 0);
+	assert_int_equal(manifest_add(m, TYPE_CONFIG, "synapse", NULL, 1, H3,
+	    1000), 0);
+	assert_int_equal(manifest_entry_set_identity(&m->entries[0],
+	    "A \"q\" \\ \t:v1"), 0);
+	assert_int_equal(manifest_entry_set_identity(&m->entries[1], "main"),
+	    0);
+	assert_null(m->entries[1].identity);	/* the name itself */
+	assert_int_equal(manifest_entry_set_identity(&m->entries[2], ""), 0);
+	m->version = 1;
+	m->published_at = 1000;
+	m->has_folders = m->has_identities = true;
+	m->folders = 1u << API | 1u << name_type_index("imports");
+	assert_int_equal(manifest_sort(m, &err), 0);
+	assert_int_equal(manifest_to_json(m, &json, &len, &err), 0);
+	assert_non_null(strstr(json, ",\"folders\":[\"api\",\"imports\"]"));
+	assert_non_null(strstr(json, ",\"identities\":true}"));
+	assert_non_null(strstr(json, "\"identity\":\"A \\\"q\\\" \\\\ "
+	    "\\u0009:v1\""));
+	back = manifest_from_json(json, len, &err);
+	if (back == NULL)
+		fail_msg("%s: %s", err.msg, json);
+	assert_true(back->has_folders && back->has_identities);
+	assert_int_equal(back->folders, m->folders);
+	assert_int_equal(manifest_folders(back), 1u << API | 1u << SEQ |
+	    1u << name_type_index("imports"));
+	e = manifest_find(back, API, "a_v1");
+	assert_string_equal(manifest_identity(e), "A \"q\" \\ \t:v1");
+	assert_string_equal(manifest_identity(manifest_find(back, SEQ, "main")),
+	    "main");
+	assert_string_equal(manifest_identity(manifest_find(back, TYPE_CONFIG,
+	    "synapse")), "");
+	/* A copy and a delta carry them along. */
+	d = manifest_dup(back);
+	assert_string_equal(manifest_identity(manifest_find(d, API, "a_v1")),
+	    "A \"q\" \\ \t:v1");
+	assert_int_equal(d->folders, m->folders);
+	assert_true(manifest_same_content(m, d));
+	d->folders = 0;
+	assert_false(manifest_same_content(m, d));
+	manifest_free(d);
+	manifest_free(back);
+	free(json);
+	manifest_free(m);
+
+	/* Without a folders field: the classic ten, and what has files. */
+	back = accepted_n(DOC(GOOD_ART), strlen(DOC(GOOD_ART)));
+	assert_false(back->has_folders || back->has_identities);
+	assert_int_equal(manifest_folders(back), (1u << 10) - 1);
+	manifest_free(back);
+	refused(L("{\"format\":2," REST ",\"folders\":[\"config\"]}"),
+	    "'folders'");
+	refused(L("{\"format\":2," REST ",\"folders\":[\"api\",\"api\"]}"),
+	    "'folders'");
+	refused(L("{\"format\":2," REST ",\"folders\":\"api\"}"), "'folders'");
+	refused(L("{\"format\":2," REST ",\"identities\":1}"), "'identities'");
+	refused(DOC("{\"type\":\"api\",\"name\":\"a\",\"identity\":7,"
+	    "\"labels\":[\"default\"],\"size\":10,\"xxh128\":\"" H1 "\","
+	    "\"updated_at\":\"" T0 "\"}"), "'identity'");
+}
+
+/* Unchanged bytes keep their time; a change gets a later one, even
+ * within the same second. */
+static void
+test_stamp(void **state)
+{
+	struct manifest_entry old = { .updated_at = 5000 };
+
+	(void)state;
+	snprintf(old.xxh128, sizeof(old.xxh128), "%s", H1);
+	assert_int_equal(manifest_stamp(NULL, H1, 7000), 7000);
+	assert_int_equal(manifest_stamp(&old, H1, 7000), 5000);
+	assert_int_equal(manifest_stamp(&old, H2, 7000), 7000);
+	assert_int_equal(manifest_stamp(&old, H2, 5000), 5001);
+	assert_int_equal(manifest_stamp(&old, H2, 4000), 5001);
 }
 
 /* --- streaming: manifest_write() and manifest_read() --- */
@@ -1926,6 +2016,8 @@ main(void)
 		cmocka_unit_test(test_from_json_lines),
 		cmocka_unit_test(test_from_json_wrong_types),
 		cmocka_unit_test(test_from_json_bad_fields),
+		cmocka_unit_test(test_identity_and_folders),
+		cmocka_unit_test(test_stamp),
 		cmocka_unit_test(test_from_json_inconsistent),
 		cmocka_unit_test_setup_teardown(test_write_read, tu_setup_tmp,
 		    tu_teardown_tmp),

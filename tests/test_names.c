@@ -4,7 +4,8 @@
  * Names arrive from directory listings, archive entries and HTTP paths and
  * become path components, so the rules are tested at their edges: the
  * longest legal name, one byte more, every byte that could change what a
- * path means, and the ten type folders (and nothing else).
+ * path means or a log line shows, the names WSO2 really uses, and the type
+ * folders of a synapse-configs tree (and nothing else).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +55,14 @@ test_check_accepts(void **state)
 	assert_name_ok("a..b");		/* ".." inside a name is no path trick */
 	assert_name_ok("a.");
 	assert_name_ok("-");
+	/* What WSO2 itself deploys. */
+	assert_name_ok("admin--PizzaShackAPI:v1.0.0--In");
+	assert_name_ok("{org.wso2.carbon.connector}hello");
+	assert_name_ok("admin-AT-wso2.com--Foo_v1.0.0");
+	assert_name_ok("my api");
+	assert_name_ok("caf\xc3\xa9");
+	assert_name_ok("a~");
+	assert_name_ok("\xf0\x9f\x98\x80");	/* four bytes of UTF-8 */
 	memset(longest, 'x', NAME_MAX_BYTES);
 	longest[NAME_MAX_BYTES] = '\0';
 	assert_int_equal(strlen(longest), 255);
@@ -64,10 +73,19 @@ static void
 test_check_refuses(void **state)
 {
 	char too_long[NAME_MAX_BYTES + 2];
-	static const char *const odd[] = {
-		"a b", "a:b", "a\\b", "a/b", "/", "a\tb", "a\nb", "a*b", "a?b",
-		"a%2fb", "a;b", "a$b", "a'b", "a\"b", "a~", "a\x7f", "\x01",
-		"caf\xc3\xa9", "\x80", "a\xff", "a\xc0\xaf" "b",
+	static const struct {
+		const char *name, *why;
+	} odd[] = {
+		{ "a\\b", "a path separator" }, { "a/b", "a path separator" },
+		{ "/", "a path separator" }, { "a\tb", "a control character" },
+		{ "a\nb", "a control character" }, { "a\"b", "a double quote" },
+		{ "a\x7f", "a control character" }, { "\x01", "a control" },
+		{ "\x80", "not UTF-8" }, { "a\xff", "not UTF-8" },
+		{ "a\xc0\xaf" "b", "not UTF-8" },	/* overlong '/' */
+		{ "\xed\xa0\x80", "not UTF-8" },	/* a surrogate */
+		{ "\xc2\x85", "C1 control" },	/* NEL */
+		{ "\xf4\x90\x80\x80", "not UTF-8" },	/* past U+10FFFF */
+		{ "a\xe2\x82", "not UTF-8" },	/* cut short */
 	};
 	size_t i;
 
@@ -77,15 +95,15 @@ test_check_refuses(void **state)
 	too_long[NAME_MAX_BYTES + 1] = '\0';
 	assert_int_equal(strlen(too_long), 256);
 	assert_name_bad(too_long, "longer than 255 bytes");
-	assert_name_bad(".", "not allowed");
-	assert_name_bad("..", "not allowed");
+	assert_name_bad(".", "starts with '.'");
+	assert_name_bad("..", "starts with '.'");
 	assert_name_bad(".hidden", "starts with '.'");
 	assert_name_bad("...", NULL);
 	assert_name_bad("../x", NULL);
 	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
-		assert_name_bad(odd[i], "character other than");
+		assert_name_bad(odd[i].name, odd[i].why);
 	/* The message says which byte, and where. */
-	assert_name_bad("ab cd", "byte 0x20 at offset 2");
+	assert_name_bad("ab\tcd", "byte 0x09 at offset 2");
 	assert_name_bad("x\x80", "byte 0x80 at offset 1");
 	/* A NULL err is allowed. */
 	assert_int_equal(name_check("a/b", NULL), -1);
@@ -100,7 +118,7 @@ test_from_file(void **state)
 	static const char *const bad[] = {
 		"", "x", ".xml", "Foo", "Foo.XML", "Foo.xm", "Foo.xml.bak",
 		"Foo.xml~", "..xml", "...xml", ".x.xml", "a/b.xml", "../x.xml",
-		"a b.xml", "Foo.xml/", " .xml",
+		"a\tb.xml", "Foo.xml/",
 	};
 	size_t i;
 
@@ -148,17 +166,20 @@ test_type_lookup(void **state)
 		{ "message-stores", "messageStore" },
 		{ "message-processors", "messageProcessor" },
 		{ "tasks", "task" },
+		{ "event-sources", "eventSource" },
+		{ "priority-executors", "priorityExecutor" },
+		{ "imports", "import" },
 	};
 	static const char *const unknown[] = {
 		"", "API", "Api", "apis", "api/", "/api", "./api", " api",
 		"multi", "proxy_services", "sequence", "task", "local-entry",
-		"..", ".",
+		"..", ".", "import", "synapse-configs",
 	};
 	const struct artifact_type *t;
 	size_t i;
 
 	(void)state;
-	assert_int_equal(artifact_type_count, 10);
+	assert_int_equal(artifact_type_count, 14);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		t = name_type_lookup(want[i].folder);
 		if (t == NULL)
@@ -173,6 +194,40 @@ test_type_lookup(void **state)
 			fail_msg("'%s' taken for a type", unknown[i]);
 		assert_int_equal(name_type_index(unknown[i]), -1);
 	}
+	/* The top of the tree is a type, but no folder. */
+	assert_int_equal(name_type_index("config"), TYPE_CONFIG);
+	assert_string_equal(artifact_types[TYPE_CONFIG].dir, "");
+	assert_int_equal(name_type_of_dir("config"), -1);
+	assert_int_equal(name_type_of_dir("imports"), 12);
+}
+
+static void
+test_paths_and_rules(void **state)
+{
+	char out[NAME_PATH_MAX];
+	struct name_rules r;
+
+	(void)state;
+	assert_string_equal(name_path(0, "a:b", out, sizeof(out)), "api/a:b.xml");
+	assert_string_equal(name_path(TYPE_CONFIG, "synapse", out, sizeof(out)),
+	    "synapse.xml");
+	name_rules(TYPE_CONFIG, "synapse", &r);
+	assert_string_equal(r.root, "definitions");
+	assert_int_equal(r.ns, NS_SYNAPSE);
+	name_rules(TYPE_CONFIG, "registry", &r);
+	assert_string_equal(r.root, "registry");
+	name_rules(TYPE_CONFIG, "task-manager", &r);
+	assert_string_equal(r.root, "taskManager");
+	name_rules(TYPE_CONFIG, "README", &r);
+	assert_null(r.root);
+	assert_int_equal(r.ns, NS_ANY);
+	name_rules(name_type_index("local-entries"), "x", &r);
+	assert_int_equal(r.ns, NS_SYNAPSE_OR_NONE);
+	assert_int_equal(r.id, ID_KEY);
+	assert_string_equal(r.required[0], "key");
+	assert_true(name_is_xml_file("a.xml"));
+	assert_false(name_is_xml_file("a.XML"));
+	assert_false(name_is_xml_file(".xml"));
 }
 
 int
@@ -183,6 +238,7 @@ main(void)
 		cmocka_unit_test(test_check_refuses),
 		cmocka_unit_test(test_from_file),
 		cmocka_unit_test(test_type_lookup),
+		cmocka_unit_test(test_paths_and_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,18 +80,29 @@ stop_checks(struct env *e)
 	e->xc = NULL;
 }
 
+/* Publishes e->src in full, validated (validate: false, as a writer on
+ * the share who checks nothing would: no identities recorded either). */
 static uint64_t
-publish(struct env *e)
+publish_as(struct env *e, bool validate)
 {
 	struct snap_publish_opts o = { .cluster_id = "c", .node_id = "n" };
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	uint64_t v;
 
+	if (validate)
+		assert_non_null(o.xc = xmlcheck_new(&err));
 	if (snap_publish(e->src, e->sync, &o, &res, &v, &err) == -1)
 		fail_msg("publish: %s", err.msg);
+	xmlcheck_free(o.xc);
 	assert_int_equal(res, SNAP_PUBLISHED);
 	return v;
+}
+
+static uint64_t
+publish(struct env *e)
+{
+	return publish_as(e, true);
 }
 
 /* Opens the latest version and applies it; returns apply's result. */
@@ -257,8 +268,10 @@ publish_delta(struct env *e)
 	enum snap_publish_result res;
 	uint64_t v;
 
+	assert_non_null(o.xc = xmlcheck_new(&err));
 	if (snap_publish(e->src, e->sync, &o, &res, &v, &err) == -1)
 		fail_msg("publish: %s", err.msg);
+	xmlcheck_free(o.xc);
 	return v;
 }
 
@@ -585,10 +598,11 @@ test_invalid_artifact_refused_at_apply(void **state)
 	tu_write_str(path, "<!DOCTYPE api [<!ENTITY x SYSTEM "
 	    "\"file:///etc/passwd\">]><api xmlns=\"http://ws.apache.org/ns/"
 	    "synapse\" name=\"Evil\" context=\"/e\">&x;</api>");
-	publish(e);
+	publish_as(e, false);
 	assert_int_equal(apply(e, &d, &st, &err), -1);
-	assert_string_equal(err.msg, "snapshots/2.tar.zst: api/Evil.xml: "
-	    "invalid artifact: line 1: DOCTYPE is not allowed in an artifact");
+	if (strncmp(err.msg, "snapshots/2.tar.zst: api/Evil.xml: invalid "
+	    "artifact: line 1: DOCTYPE is not allowed in an artifact", 84))
+		fail_msg("%s", err.msg);
 	assert_string_equal(d.current.name, "v1-r1");
 	tu_path(path, "%s/current/api/Evil.xml", e->dep);
 	assert_false(tu_exists(path));
@@ -631,7 +645,7 @@ check_first_invalid_named(struct env *e, int workers)
 	}
 	start_checks(e, workers);
 	open_deploy(e, &d, 2, true);
-	publish(e);
+	publish_as(e, false);
 	assert_int_equal(apply(e, &d, &st, &err), -1);
 	assert_true(strncmp(err.msg, "snapshots/1.tar.zst: sequences/"
 	    "s0300.xml: invalid artifact: line 1: ", 57) == 0);

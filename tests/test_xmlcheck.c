@@ -1,10 +1,12 @@
 /*
  * test_xmlcheck.c - unit tests of snapshots/xmlcheck.c.
  *
- * Two halves: every real configuration in the fixtures must pass its own
- * type's schema and fail every other type's, and hostile input (XXE, entity
- * bombs, deep nesting, bad encodings, huge values) must be refused quickly,
- * without a crash and without a byte on stderr. Fixtures are read from
+ * Three parts: every real configuration in the fixtures must pass its own
+ * type's checks and fail every other type's; what is refused is said in
+ * plain words with its line, and Synapse identities come out right; and
+ * hostile input (XXE, entity bombs, deep nesting, bad encodings, huge
+ * values) must be refused quickly, without a crash and without a byte on
+ * stderr. Fixtures are read from
  * $FIXTURES, by default ../shared/fixtures/synapse from the repository root
  * (the directory the tests run in).
  */
@@ -30,6 +32,14 @@
 
 #include "names.h"
 #include "xmlcheck.h"
+
+/* Asserts msg contains want. */
+static void
+tu_msg_has(const char *msg, const char *want)
+{
+	if (strstr(msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", msg, want);
+}
 
 #define SYN_NS		"http://ws.apache.org/ns/synapse"
 #define API_OPEN	"<api xmlns=\"" SYN_NS "\" name=\"a\" context=\"/a\">"
@@ -106,8 +116,13 @@ list_fixtures(struct state *st)
 		struct dirent *de;
 		DIR *d;
 
-		snprintf(dir, sizeof(dir), "%s/%s", root, type);
-		if ((d = opendir(dir)) == NULL)
+		/* multi/ holds whole <definitions>: synapse.xml files. */
+		snprintf(dir, sizeof(dir), "%s/%s", root, i == TYPE_CONFIG ?
+		    "multi" : type);
+		if ((d = opendir(dir)) == NULL && errno == ENOENT &&
+		    i >= 10 && i != TYPE_CONFIG)
+			continue;	/* the fixtures have none of these */
+		if (d == NULL)
 			fail_msg("%s: %s (set FIXTURES)", dir, strerror(errno));
 		while ((de = readdir(d)) != NULL) {
 			size_t len = strlen(de->d_name);
@@ -159,11 +174,24 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* Checks xml as an artifact of folder TYPE, called "synapse" when it is
+ * a file at the top (config). */
+static int
+validate(struct xmlcheck *xc, const char *type, const char *xml, size_t len,
+    struct snap_err *err)
+{
+	int t = name_type_index(type);
+
+	assert_true(t >= 0);
+	return xmlcheck_validate(xc, t, t == TYPE_CONFIG ? "synapse" : "x",
+	    xml, len, NULL, err);
+}
+
 static int
 check_str(struct xmlcheck *xc, const char *type, const char *xml,
     struct snap_err *err)
 {
-	return xmlcheck_validate(xc, type, xml, strlen(xml), err);
+	return validate(xc, type, xml, strlen(xml), err);
 }
 
 /* Asserts that xml is refused as `type` with a message containing `want`. */
@@ -173,7 +201,7 @@ assert_refused(struct xmlcheck *xc, const char *type, const char *xml,
 {
 	struct snap_err err = SNAP_ERR_INIT;
 
-	if (xmlcheck_validate(xc, type, xml, len, &err) != -1)
+	if (validate(xc, type, xml, len, &err) != -1)
 		fail_msg("accepted as %s: %.200s", type, xml);
 	assert_true(err.msg[0] != '\0');
 	if (want != NULL && strstr(err.msg, want) == NULL)
@@ -211,7 +239,7 @@ validate_quiet(struct xmlcheck *xc, const char *type, const char *xml,
 	assert_true(dup2(tmp, STDERR_FILENO) != -1);
 
 	t0 = now();
-	rc = xmlcheck_validate(xc, type, xml, len, err);
+	rc = validate(xc, type, xml, len, err);
 	elapsed = now() - t0;
 
 	fflush(stderr);
@@ -253,7 +281,7 @@ test_fixtures_valid(void **state)
 		struct snap_err err = SNAP_ERR_INIT;
 		char *buf = slurp(st->fixtures[i].path, &len);
 
-		if (xmlcheck_validate(st->xc, st->fixtures[i].type, buf, len,
+		if (validate(st->xc, st->fixtures[i].type, buf, len,
 		    &err) != 0)
 			fail_msg("%s: %s", st->fixtures[i].path, err.msg);
 		free(buf);
@@ -276,7 +304,7 @@ test_fixtures_wrong_type(void **state)
 			if (strcmp(artifact_types[t].folder,
 			    st->fixtures[i].type) == 0)
 				continue;
-			if (xmlcheck_validate(st->xc, artifact_types[t].folder,
+			if (validate(st->xc, artifact_types[t].folder,
 			    buf, len, &err) != -1)
 				fail_msg("%s accepted as %s", st->fixtures[i].path,
 				    artifact_types[t].folder);
@@ -296,25 +324,12 @@ test_wrong_root_message(void **state)
 
 	snprintf(path, sizeof(path), "%s/sequences/main.xml", fixtures_dir());
 	buf = slurp(path, &len);
-	assert_int_equal(xmlcheck_validate(st->xc, "api", buf, len, &err), -1);
-	/* "line N: element '{ns}sequence': no matching global declaration" */
+	assert_int_equal(validate(st->xc, "api", buf, len, &err), -1);
+	/* Plain words: what the root is, what the folder needs. */
 	assert_true(strncmp(err.msg, "line ", 5) == 0);
-	assert_non_null(strstr(err.msg, "element '{" SYN_NS "}sequence': "
-	    "no matching global declaration"));
+	assert_non_null(strstr(err.msg, "root element <sequence> is not "
+	    "<api>: api/ holds one <api> (API) per file"));
 	free(buf);
-}
-
-static void
-test_unknown_type(void **state)
-{
-	struct state *st = *state;
-
-	assert_refused(st->xc, "apis", API_OPEN "</api>", strlen(API_OPEN) + 6,
-	    "unknown artifact type");
-	assert_refused(st->xc, "inbound-endpoints.no-namespace",
-	    "<inboundEndpoint name=\"a\"/>", 27, "unknown artifact type");
-	assert_refused(st->xc, "", API_OPEN "</api>", strlen(API_OPEN) + 6,
-	    "unknown artifact type");
 }
 
 static void
@@ -337,7 +352,7 @@ test_not_xml(void **state)
 	    2 * (strlen(API_OPEN) + 6), NULL);
 	/* An entity that no DTD declares. */
 	assert_refused(st->xc, "api", API_OPEN "&x;</api>",
-	    strlen(API_OPEN) + 9, "'x'");
+	    strlen(API_OPEN) + 9, "unknown entity &x;");
 	/* A NUL byte inside the document. */
 	assert_refused(st->xc, "api", API_OPEN "\0</api>", strlen(API_OPEN) + 7,
 	    NULL);
@@ -359,17 +374,22 @@ test_namespace(void **state)
 	struct snap_err err = SNAP_ERR_INIT;
 
 	assert_refused(st->xc, "api", other, strlen(other),
-	    "no matching global declaration");
+	    "root element <api> is in namespace http://example.com/synapse; "
+	    "api/ needs <api> in " SYN_NS);
 	assert_refused(st->xc, "api", none, strlen(none),
-	    "no matching global declaration");
-	assert_refused(st->xc, "sequences", seq_none, strlen(seq_none), NULL);
+	    "root element <api> has no namespace; api/ needs <api> in " SYN_NS);
+	assert_refused(st->xc, "sequences", seq_none, strlen(seq_none),
+	    "root element <sequence> has no namespace; sequences/ needs "
+	    "<sequence> in " SYN_NS " (add xmlns=\"" SYN_NS "\")");
 	assert_refused(st->xc, "inbound-endpoints", inbound_other,
 	    strlen(inbound_other), NULL);
 	/* A prefix is as good as a default namespace. */
 	assert_int_equal(check_str(st->xc, "api", prefixed, &err), 0);
-	/* The one type that real gateways also accept without a namespace. */
+	/* The types that WSO2 also deploys without a namespace. */
 	assert_int_equal(check_str(st->xc, "inbound-endpoints", inbound_none,
 	    &err), 0);
+	assert_int_equal(check_str(st->xc, "local-entries",
+	    "<localEntry key=\"k\"><x/></localEntry>", &err), 0);
 }
 
 static void
@@ -380,11 +400,11 @@ test_required_attributes(void **state)
 		const char *type, *xml, *want;
 	} bad[] = {
 		{ "api", "<api xmlns=\"" SYN_NS "\" name=\"a\"/>",
-		    "the attribute 'context' is required but missing" },
+		    "<api> has no 'context' attribute: every API needs one" },
 		{ "api", "<api xmlns=\"" SYN_NS "\" context=\"/a\"/>",
 		    "'name'" },
 		{ "api", "<api xmlns=\"" SYN_NS "\" name=\" \t\" "
-		    "context=\"/a\"/>", "'name'" },
+		    "context=\"/a\"/>", "<api> has a blank 'name' attribute" },
 		{ "sequences", "<sequence xmlns=\"" SYN_NS "\"/>", "'name'" },
 		{ "sequences", "<sequence xmlns=\"" SYN_NS "\" name=\"\"/>",
 		    "'name'" },
@@ -461,8 +481,8 @@ test_xxe(void **state)
 	assert_hostile_refused(st->xc, file, strlen(file), "DOCTYPE");
 	assert_int_equal(validate_quiet(st->xc, "api", file, strlen(file),
 	    &err), -1);
-	assert_string_equal(err.msg,
-	    "line 2: DOCTYPE is not allowed in an artifact");
+	assert_true(strncmp(err.msg,
+	    "line 2: DOCTYPE is not allowed in an artifact", 45) == 0);
 	assert_hostile_refused(st->xc, http, strlen(http), "DOCTYPE");
 	assert_hostile_refused(st->xc, ext_dtd, strlen(ext_dtd), "DOCTYPE");
 	assert_hostile_refused(st->xc, param, strlen(param), "DOCTYPE");
@@ -530,8 +550,8 @@ test_billion_laughs(void **state)
 	 */
 	assert_int_equal(validate_quiet(st->xc, "api", xml, strlen(xml), &err),
 	    -1);
-	assert_string_equal(err.msg,
-	    "line 2: DOCTYPE is not allowed in an artifact");
+	assert_true(strncmp(err.msg,
+	    "line 2: DOCTYPE is not allowed in an artifact", 45) == 0);
 	free(xml);
 }
 
@@ -624,13 +644,103 @@ test_messages(void **state)
 	static const char mismatch[] = API_OPEN "\n<b></c></api>";
 	struct snap_err err = SNAP_ERR_INIT;
 
+	static const char extra[] = API_OPEN "</api>\n<api/>\n";
+	static const char late_decl[] = "\n<?xml version=\"1.0\"?>" API_OPEN
+	    "</api>";
+	static const char entity[] = API_OPEN "\n&nbsp;</api>";
+	static const char truncated[] = API_OPEN "\n<resource>\n";
+
 	assert_int_equal(check_str(st->xc, "api", missing, &err), -1);
-	assert_string_equal(err.msg, "line 3: element '{" SYN_NS "}api': "
-	    "the attribute 'context' is required but missing");
+	assert_string_equal(err.msg, "line 3: <api> has no 'context' "
+	    "attribute: every API needs one");
 	assert_int_equal(check_str(st->xc, "api", mismatch, &err), -1);
-	assert_true(strncmp(err.msg, "line 2: opening and ending tag "
-	    "mismatch: b ", 40) == 0);
+	assert_string_equal(err.msg, "line 2: end tag </c> does not match "
+	    "start tag <b> of line 2");
+	assert_int_equal(check_str(st->xc, "api", extra, &err), -1);
+	assert_string_equal(err.msg, "line 2: extra content after the root "
+	    "element's end tag (one artifact per file, one root element)");
+	assert_int_equal(check_str(st->xc, "api", late_decl, &err), -1);
+	tu_msg_has(err.msg, "line 2: the <?xml ...?> declaration must come "
+	    "first");
+	assert_int_equal(check_str(st->xc, "api", entity, &err), -1);
+	assert_string_equal(err.msg, "line 2: unknown entity &nbsp; (XML knows "
+	    "only &lt; &gt; &amp; &quot; &apos; and &#NNN;)");
+	assert_int_equal(check_str(st->xc, "api", truncated, &err), -1);
+	tu_msg_has(err.msg, "the file ends before the end tag of <");
 	assert_null(strchr(err.msg, '\n'));
+}
+
+/* What Synapse knows each artifact by. */
+static void
+test_identities(void **state)
+{
+	struct state *st = *state;
+	static const struct {
+		const char *type, *name, *xml, *identity;
+	} cases[] = {
+		{ "api", "a_v1", "<api xmlns=\"" SYN_NS "\" name=\"admin--A\" "
+		    "context=\"/a\" version=\"1.0.0\"/>", "admin--A:v1.0.0" },
+		{ "api", "a", "<api xmlns=\"" SYN_NS "\" name=\"A&amp;B\" "
+		    "context=\"/a\"/>", "A&B" },
+		{ "api", "a", "<api xmlns=\"" SYN_NS "\" name=\"A\" "
+		    "context=\"/a\" version=\" \"/>", "A" },
+		{ "local-entries", "f", "<localEntry key=\"k:1\"/>", "k:1" },
+		{ "sequences", "f", "<sequence xmlns=\"" SYN_NS "\" "
+		    "name=\"main\"/>", "main" },
+		{ "endpoints", "f", "<endpoint xmlns=\"" SYN_NS "\"/>", "" },
+		{ "imports", "{org.wso2.carbon.connector}hello", "<import "
+		    "xmlns=\"" SYN_NS "\" name=\"hello\" "
+		    "package=\"org.wso2.carbon.connector\" status=\"enabled\"/>",
+		    "{org.wso2.carbon.connector}hello" },
+		{ "event-sources", "e", "<eventSource xmlns=\"" SYN_NS "\" "
+		    "name=\"ev\"/>", "ev" },
+		{ "priority-executors", "p", "<priorityExecutor xmlns=\"" SYN_NS
+		    "\" name=\"px\"/>", "px" },
+		{ "config", "synapse", "<definitions xmlns=\"" SYN_NS "\"/>",
+		    "" },
+		{ "config", "registry", "<registry xmlns=\"" SYN_NS "\" "
+		    "provider=\"p\"/>", "" },
+		{ "config", "notes", "<anything/>", "" },
+	};
+	struct xmlcheck_result res;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snap_err err = SNAP_ERR_INIT;
+
+		if (xmlcheck_artifact(st->xc, name_type_index(cases[i].type),
+		    cases[i].name, cases[i].xml, strlen(cases[i].xml), &res,
+		    &err) != 0)
+			fail_msg("%s refused: %s", cases[i].xml, err.msg);
+		assert_string_equal(res.identity, cases[i].identity);
+	}
+}
+
+/* The files at the top of a tree have their own roots. */
+static void
+test_top_files(void **state)
+{
+	struct state *st = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct xmlcheck_result res;
+	static const char reg[] = "<registry xmlns=\"" SYN_NS "\"/>";
+
+	assert_int_equal(xmlcheck_artifact(st->xc, TYPE_CONFIG, "synapse", reg,
+	    strlen(reg), &res, &err), -1);
+	assert_string_equal(err.msg, "root element <registry> is not "
+	    "<definitions>: synapse.xml holds one <definitions> (synapse.xml) "
+	    "per file");
+	assert_int_equal(res.line, 1);
+	assert_int_equal(xmlcheck_artifact(st->xc, TYPE_CONFIG, "registry", reg,
+	    strlen(reg), &res, &err), 0);
+	assert_int_equal(xmlcheck_artifact(st->xc, TYPE_CONFIG, "task-manager",
+	    "<taskManager/>", 14, &res, &err), -1);
+	tu_msg_has(err.msg, "has no namespace");
+	/* Another file at the top: well-formed is enough. */
+	assert_int_equal(xmlcheck_artifact(st->xc, TYPE_CONFIG, "other",
+	    "<x xmlns=\"urn:y\"/>", 18, &res, &err), 0);
+	assert_int_equal(xmlcheck_artifact(st->xc, TYPE_CONFIG, "other",
+	    "<x>", 3, &res, &err), -1);
 }
 
 static void
@@ -695,7 +805,8 @@ main(void)
 		cmocka_unit_test(test_fixtures_valid),
 		cmocka_unit_test(test_fixtures_wrong_type),
 		cmocka_unit_test(test_wrong_root_message),
-		cmocka_unit_test(test_unknown_type),
+		cmocka_unit_test(test_identities),
+		cmocka_unit_test(test_top_files),
 		cmocka_unit_test(test_not_xml),
 		cmocka_unit_test(test_namespace),
 		cmocka_unit_test(test_required_attributes),
