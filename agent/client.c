@@ -20,6 +20,7 @@
 #include "client.h"
 #include "config.h"
 #include "fsutil.h"
+#include "httpc.h"
 #include "names.h"
 
 #define EXIT_FAILED 1
@@ -732,20 +733,11 @@ http_do(const struct request *rq, const char *endpoint, const char *token,
 
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	httpc_defaults(curl, errbuf, 60000L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
 	/* The agent is local: an http_proxy meant for the outside must not
 	 * carry our token through someone else's proxy. */
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* No signals: the timeouts must not longjmp out of a resolver. */
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, rs);
 
