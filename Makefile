@@ -25,10 +25,7 @@ CFLAGS   += -std=gnu11 -pthread $(OPT) $(WARN) $(SAN)
 CPPFLAGS += -D_GNU_SOURCE -I. -Isnapshots -Iagent \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS  += -pthread $(SAN)
-# libcurl only for its headers: the client loads it at first use
-# (agent/curlload.c), so that the daemons do not pay for loading it.
-LDLIBS   += $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) \
-            2>/dev/null) -linotifytools
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools
 
 SNAP_SRC  := $(sort $(wildcard snapshots/*.c))
 AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))

@@ -10,10 +10,12 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hook.h"
 #include "metrics.h"
 #include "overrides.h"
 #include "release.h"
 #include "snap.h"
+#include "swapevent.h"
 #include "xmlcheck.h"
 #include "xmlpool.h"
 
@@ -25,6 +27,7 @@ struct agent {
 	struct xmlpool *checks;		/* validates every artifact an apply
 					 * writes, on every core (uses xc) */
 	struct metrics m;
+	struct hook *hook;		/* told of every swap (hook.h) */
 	uint64_t latest_seen;		/* highest version in the sync root */
 	uint64_t labeled_version;	/* an upstream version known to hold
 					 * only artifacts with one of our
@@ -58,12 +61,13 @@ void agent_retry(struct agent *a);
  * Rebuilds the release for upstream + overrides. v is the upstream version
  * to apply (its manifest is taken over on success) or NULL to rebuild the
  * applied one (a local change). When a file only upstream holds is needed,
- * the applied version's snapshot is opened from the sync root.
+ * the applied version's snapshot is opened from the sync root. A swap is
+ * told to a->hook with `reason`.
  * 0, or -1 with err; *http is 503 when the sync root was needed and could
  * not be read, 500 otherwise.
  */
-int agent_rebuild(struct agent *a, struct snap_version *v, int *http,
-    struct snap_err *err);
+int agent_rebuild(struct agent *a, struct snap_version *v,
+    enum swap_reason reason, int *http, struct snap_err *err);
 
 /* true when /healthz would answer 200; *why says otherwise. */
 bool agent_healthy(const struct agent *a, char *why, size_t len);

@@ -15,11 +15,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
 
 #include "client.h"
 #include "config.h"
-#include "curlload.h"
 #include "fsutil.h"
+#include "httpc.h"
 #include "names.h"
 
 #define EXIT_FAILED 1
@@ -695,9 +696,8 @@ on_body(char *p, size_t size, size_t n, void *arg)
  * whole answer came (rs->too_big: it was over RESPONSE_MAX).
  */
 static int
-http_do(const struct curl_api *cu, const struct request *rq,
-    const char *endpoint, const char *token, struct response *rs,
-    char *errbuf)
+http_do(const struct request *rq, const char *endpoint, const char *token,
+    struct response *rs, char *errbuf)
 {
 	char url[ENDPOINT_MAX + sizeof(rq->path)];
 	char auth[CLIENT_TOKEN_MAX + 32];
@@ -708,69 +708,60 @@ http_do(const struct curl_api *cu, const struct request *rq,
 
 	errbuf[0] = '\0';
 	snprintf(url, sizeof(url), "%s%s", endpoint, rq->path);
-	if ((curl = cu->easy_init()) == NULL)
+	if ((curl = curl_easy_init()) == NULL)
 		goto out;
 	/* A token on every request: the server decides which need it. */
 	if (token[0] != '\0') {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		if ((h = cu->slist_append(hdrs, auth)) == NULL)
+		if ((h = curl_slist_append(hdrs, auth)) == NULL)
 			goto out;
 		hdrs = h;
 	}
 	if (strcmp(rq->method, "PUT") == 0) {
-		if ((h = cu->slist_append(hdrs,
+		if ((h = curl_slist_append(hdrs,
 		    "Content-Type: application/xml")) == NULL)
 			goto out;
 		hdrs = h;
-		cu->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-		cu->easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
-		cu->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)rq->body_len);
 	} else if (strcmp(rq->method, "POST") == 0) {
 		/* An empty body is no form: drop curl's default type. */
-		if ((h = cu->slist_append(hdrs, "Content-Type:")) == NULL)
+		if ((h = curl_slist_append(hdrs, "Content-Type:")) == NULL)
 			goto out;
 		hdrs = h;
-		cu->easy_setopt(curl, CURLOPT_POST, 1L);
-		cu->easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-		cu->easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
 	} else if (strcmp(rq->method, "DELETE") == 0) {
-		cu->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	/* No "Expect: 100-continue" round trip before a large PUT. */
-	if ((h = cu->slist_append(hdrs, "Expect:")) == NULL)
+	if ((h = curl_slist_append(hdrs, "Expect:")) == NULL)
 		goto out;
 	hdrs = h;
 
-	cu->easy_setopt(curl, CURLOPT_URL, url);
-	cu->easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	cu->easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	cu->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	cu->easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	httpc_defaults(curl, errbuf, 60000L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	/* The agent is local: an http_proxy meant for the outside must not
 	 * carry our token through someone else's proxy. */
-	cu->easy_setopt(curl, CURLOPT_NOPROXY, "*");
-#if LIBCURL_VERSION_NUM >= 0x075500
-	cu->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	cu->easy_setopt(curl, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	/* No signals: the timeouts must not longjmp out of a resolver. */
-	cu->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	cu->easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	cu->easy_setopt(curl, CURLOPT_WRITEDATA, rs);
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, rs);
 
-	if ((cc = cu->easy_perform(curl)) != CURLE_OK)
+	if ((cc = curl_easy_perform(curl)) != CURLE_OK)
 		goto out;
-	cu->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &rs->status);
 	rc = 0;
 out:
 	if (rc == -1 && errbuf[0] == '\0')
-		snprintf(errbuf, CURL_ERROR_SIZE, "%s", cu->easy_strerror(cc));
+		snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
 	explicit_bzero(auth, sizeof(auth));
-	cu->slist_free_all(hdrs);
-	cu->easy_cleanup(curl);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
 	return rc;
 }
 
@@ -857,8 +848,6 @@ client_main(int argc, char **argv)
 	struct response rs = { 0 };
 	struct client_opts o;
 	struct request rq;
-	struct snap_err err = SNAP_ERR_INIT;
-	const struct curl_api *cu = NULL;
 	bool curl_up = false;
 	int rc;
 
@@ -874,16 +863,12 @@ client_main(int argc, char **argv)
 		goto out;
 
 	rc = EXIT_FAILED;
-	if ((cu = curl_api(&err)) == NULL) {
-		fprintf(stderr, "artsync: %s\n", err.msg);
-		goto out;
-	}
-	if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "artsync: cannot initialise libcurl\n");
 		goto out;
 	}
 	curl_up = true;
-	if (http_do(cu, &rq, endpoint, token, &rs, errbuf) == -1) {
+	if (http_do(&rq, endpoint, token, &rs, errbuf) == -1) {
 		if (rs.too_big)
 			fprintf(stderr, "artsync: %s%s: answer larger than %zu "
 			    "bytes\n", endpoint, rq.path, RESPONSE_MAX);
@@ -905,7 +890,7 @@ client_main(int argc, char **argv)
 	}
 out:
 	if (curl_up)
-		cu->global_cleanup();
+		curl_global_cleanup();
 	explicit_bzero(token, sizeof(token));
 	free(file);
 	free(rs.body);

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
+#include "webhook.h"
 
 void
 config_defaults(struct config *c, enum config_role role)
@@ -64,6 +66,10 @@ config_defaults(struct config *c, enum config_role role)
 	c->max_body_bytes = 1024 * 1024;
 	c->startup_sync = false;
 	c->startup_tries = 30;
+	c->exec_hook_timeout_ms = 30000;
+	c->webhook_timeout_ms = 10000;
+	c->webhook_max_tries = 8;
+	c->webhook_retry_ms = 1000;
 }
 
 static int
@@ -187,6 +193,37 @@ set_primary(struct config *c, const char *key, const char *value,
 	return 1;
 }
 
+/* [secondary]'s keys of what runs after a swap (hook.h). */
+static int
+set_after_swap(struct config *c, const char *key, const char *value,
+    struct snap_err *err)
+{
+	if (!strcmp(key, "exec_hook"))
+		return set_string(c->exec_hook, sizeof(c->exec_hook), key, value,
+		    err);
+	if (!strcmp(key, "exec_hook_timeout_ms"))
+		return set_ms(&c->exec_hook_timeout_ms, key, value, 100,
+		    86400000, err);
+	if (!strcmp(key, "webhook_url")) {
+		if (value[0] != '\0' && webhook_check_url(value, err) == -1)
+			return snap_err_prefix(err, "webhook_url");
+		return set_string(c->webhook_url, sizeof(c->webhook_url), key,
+		    value, err);
+	}
+	if (!strcmp(key, "webhook_token_file"))
+		return set_string(c->webhook_token_file,
+		    sizeof(c->webhook_token_file), key, value, err);
+	if (!strcmp(key, "webhook_timeout_ms"))
+		return set_ms(&c->webhook_timeout_ms, key, value, 100, 600000,
+		    err);
+	if (!strcmp(key, "webhook_max_tries"))
+		return set_ms(&c->webhook_max_tries, key, value, 1, 1000, err);
+	if (!strcmp(key, "webhook_retry_ms"))
+		return set_ms(&c->webhook_retry_ms, key, value, 10,
+		    WEBHOOK_RETRY_MAX_MS, err);
+	return 1;
+}
+
 static int
 set_secondary(struct config *c, const char *key, const char *value,
     struct snap_err *err)
@@ -233,7 +270,7 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "public_key"))
 		return set_string(c->public_key, sizeof(c->public_key), key,
 		    value, err);
-	return 1;
+	return set_after_swap(c, key, value, err);
 }
 
 int
@@ -303,6 +340,7 @@ config_load(struct config *c, const char *path, struct snap_err *err)
 }
 
 static int check_listen(const struct config *c, struct snap_err *err);
+static int check_webhook(const struct config *c, struct snap_err *err);
 
 int
 config_check(const struct config *c, struct snap_err *err)
@@ -318,7 +356,7 @@ config_check(const struct config *c, struct snap_err *err)
 		return snap_err_set(err, "deploy_root is not set (--deploy-root "
 		    "or [secondary] deploy_root)");
 	if (c->role == CONFIG_SECONDARY)
-		return check_listen(c, err);
+		return check_listen(c, err) == -1 ? -1 : check_webhook(c, err);
 	return 0;
 }
 
@@ -355,6 +393,25 @@ check_listen(const struct config *c, struct snap_err *err)
 		return snap_err_set(err, "listen %s is not a loopback address: "
 		    "set token_file (--token-file) so that mutating calls need "
 		    "a token", c->listen);
+	return 0;
+}
+
+/* The token is read now so that a file others may read, or none, stops
+ * the start with one line, not the first POST. */
+static int
+check_webhook(const struct config *c, struct snap_err *err)
+{
+	char token[256];
+
+	if (c->webhook_token_file[0] == '\0')
+		return 0;
+	if (c->webhook_url[0] == '\0')
+		return snap_err_set(err, "webhook_token_file is set but "
+		    "webhook_url is not");
+	if (config_read_private_token(c->webhook_token_file, token,
+	    sizeof(token), err) == -1)
+		return snap_err_prefix(err, "webhook_token_file");
+	explicit_bzero(token, sizeof(token));
 	return 0;
 }
 
@@ -447,4 +504,19 @@ config_read_token(const char *path, char *out, size_t outlen,
 	out[len] = '\0';
 	free(buf);
 	return 0;
+}
+
+int
+config_read_private_token(const char *path, char *out, size_t outlen,
+    struct snap_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return snap_err_sys(err, errno, "%s", path);
+	if ((st.st_mode & 077) != 0)
+		return snap_err_set(err, "%s: a token that group or others may "
+		    "access (mode 0%03o): chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 0777), path);
+	return config_read_token(path, out, outlen, err);
 }

@@ -8,7 +8,10 @@
  *	             keep_versions, keep_grace_ms, max_chain, signing_key
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
- *	             max_body_bytes, startup, startup_tries, public_key
+ *	             max_body_bytes, startup, startup_tries, public_key,
+ *	             exec_hook, exec_hook_timeout_ms, webhook_url,
+ *	             webhook_token_file, webhook_timeout_ms,
+ *	             webhook_max_tries, webhook_retry_ms
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * Flags override the file. An unknown section or key, or a bad value, is an
@@ -25,6 +28,8 @@
 #include "snap_err.h"
 
 #define CONFIG_MAX_PUSH 16
+#define CONFIG_HOOK_MAX 4096		/* exec_hook, bytes with the NUL */
+#define CONFIG_URL_MAX 2048		/* webhook_url */
 
 enum config_role {
 	CONFIG_PRIMARY,
@@ -63,6 +68,14 @@ struct config {
 	char public_key[PATH_MAX];	/* secondary: file, base64 or hex */
 	struct sign_key key;		/* loaded by config_load_key() */
 	bool have_key;
+	/* After each swap (hook.h): a command through /bin/sh -c, a POST. */
+	char exec_hook[CONFIG_HOOK_MAX];	/* "": none */
+	unsigned exec_hook_timeout_ms;
+	char webhook_url[CONFIG_URL_MAX];	/* "": none */
+	char webhook_token_file[PATH_MAX];
+	unsigned webhook_timeout_ms;
+	unsigned webhook_max_tries;
+	unsigned webhook_retry_ms;		/* the first retry's delay */
 };
 
 /* Defaults for a role (node_id defaults to the host name). */
@@ -95,6 +108,11 @@ int config_listen_addr(const char *listen, struct sockaddr_storage *ss,
 /* Reads a token file: its content, trailing white space removed, must be
  * 1..255 bytes. 0 or -1 with err. */
 int config_read_token(const char *path, char *out, size_t outlen,
+    struct snap_err *err);
+
+/* The same for a token this node sends (webhook_token_file): refused when
+ * group or others may access the file. 0 or -1 with err. */
+int config_read_private_token(const char *path, char *out, size_t outlen,
     struct snap_err *err);
 
 #endif

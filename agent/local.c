@@ -18,20 +18,20 @@
 #include "names.h"
 
 /* Applies the change already made to a->ovr; restores `saved` on failure.
- * `verb` and type/name say what it was, in the log. */
+ * `op` and type/name say what it was, in the log and to the hooks. */
 static int
-commit(struct agent *a, struct overrides *saved, const char *verb, int type,
-    const char *name, struct snap_err *err)
+commit(struct agent *a, struct overrides *saved, enum swap_reason op,
+    int type, const char *name, struct snap_err *err)
 {
 	struct snap_err ignored;
 	char what[NAME_MAX_BYTES + 64];
 	int http = 500;
 
-	snprintf(what, sizeof(what), "%s %s/%s", verb,
+	snprintf(what, sizeof(what), "%s %s/%s", swap_reason_name(op),
 	    artifact_types[type].folder, name);
 	if (ovr_save(&a->ovr, err) == -1)
 		goto fail;
-	if (agent_rebuild(a, NULL, &http, err) == -1)
+	if (agent_rebuild(a, NULL, op, &http, err) == -1)
 		goto fail;
 	ovr_clear(saved);
 	ovr_prune(&a->ovr);
@@ -120,12 +120,12 @@ local_undeploy(struct agent *a, int type, const char *name,
 		if (save_copy(a, &saved, err) == -1)
 			return 500;
 		ovr_remove(&a->ovr, type, name);
-		return commit(a, &saved, "undeploy", type, name, err);
+		return commit(a, &saved, SWAP_UNDEPLOY, type, name, err);
 	}
 	if (set_override(a, &saved, type, name, OVR_UNDEPLOYED, "", 0,
 	    err) == -1)
 		return 500;
-	return commit(a, &saved, "undeploy", type, name, err);
+	return commit(a, &saved, SWAP_UNDEPLOY, type, name, err);
 }
 
 int
@@ -145,7 +145,7 @@ local_forget(struct agent *a, int type, const char *name,
 	if (save_copy(a, &saved, err) == -1)
 		return 500;
 	ovr_remove(&a->ovr, type, name);
-	return commit(a, &saved, "forget", type, name, err);
+	return commit(a, &saved, SWAP_FORGET, type, name, err);
 }
 
 int
@@ -197,7 +197,7 @@ local_redeploy(struct agent *a, int type, const char *name,
 	/* Nothing to drop still rebuilds: redeploy means "make it upstream's
 	 * again", and the rebuild checks every byte. */
 	ovr_remove(&a->ovr, type, name);
-	return commit(a, &saved, "redeploy", type, name, err);
+	return commit(a, &saved, SWAP_REDEPLOY, type, name, err);
 }
 
 /*
@@ -262,5 +262,5 @@ local_deploy(struct agent *a, int type, const char *name, const char *body,
 	if (strcmp(res.identity, name) != 0)
 		snprintf(ovr_find(&a->ovr, type, name)->identity,
 		    sizeof(res.identity), "%s", res.identity);
-	return commit(a, &saved, "deploy-local", type, name, err);
+	return commit(a, &saved, SWAP_DEPLOY_LOCAL, type, name, err);
 }

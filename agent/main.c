@@ -68,6 +68,13 @@ static const struct flag secondary_flags[] = {
 	{ "startup-tries", "secondary", "startup_tries" },
 	{ "max-body-bytes", "secondary", "max_body_bytes" },
 	{ "public-key", "secondary", "public_key" },
+	{ "exec-hook", "secondary", "exec_hook" },
+	{ "exec-hook-timeout-ms", "secondary", "exec_hook_timeout_ms" },
+	{ "webhook-url", "secondary", "webhook_url" },
+	{ "webhook-token-file", "secondary", "webhook_token_file" },
+	{ "webhook-timeout-ms", "secondary", "webhook_timeout_ms" },
+	{ "webhook-max-tries", "secondary", "webhook_max_tries" },
+	{ "webhook-retry-ms", "secondary", "webhook_retry_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -140,7 +147,21 @@ static const char usage_text[] =
 "  --startup-tries N    failed checks a sync startup waits for (default 30)\n"
 "  --max-body-bytes N   largest deploy-local body (default 1048576)\n"
 "  --public-key KEY     (secondary, verify) apply only versions signed by\n"
-"                       KEY: a .pub file, its base64 line or 64 hex digits\n";
+"                       KEY: a .pub file, its base64 line or 64 hex digits\n"
+"\n"
+"after each swap of current (secondary; see README):\n"
+"  --exec-hook CMD      run /bin/sh -c CMD with ARTSYNC_VERSION,\n"
+"                       ARTSYNC_PREVIOUS_VERSION, ARTSYNC_RELEASE,\n"
+"                       ARTSYNC_CHANGED, ARTSYNC_REASON, ARTSYNC_DEPLOY_ROOT\n"
+"  --exec-hook-timeout-ms N  kill it (its process group) after N ms\n"
+"                       (default 30000)\n"
+"  --webhook-url URL    POST the same facts as JSON to an http(s) URL\n"
+"  --webhook-token-file FILE  send Authorization: Bearer <its content>;\n"
+"                       mode 0600 or tighter\n"
+"  --webhook-timeout-ms N  one POST's time limit (default 10000)\n"
+"  --webhook-max-tries N   tries per swap (default 8) ...\n"
+"  --webhook-retry-ms N    ... the first retry after N ms, doubling up to\n"
+"                       60000 (default 1000)\n";
 
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {

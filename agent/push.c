@@ -2,10 +2,8 @@
  * push.c - rsync children, two stages per version, backoff (see push.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
-
-extern char **environ;
 
 enum stage {
 	STAGE_IDLE,
@@ -162,45 +159,8 @@ join(char *out, size_t len, const char *url, const char *rest)
 static int
 spawn(struct target *t, char *const argv[])
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, pipe_only;
-	int pfd[2], devnull, rc;
-
-	if (pipe2(pfd, O_CLOEXEC) == -1)
+	if (child_spawn(argv, NULL, 0, &t->pid, &t->errfd) == -1)
 		return -1;
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-	posix_spawn_file_actions_adddup2(&fa, devnull, 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	/* The daemon blocks SIGTERM, SIGINT and SIGHUP (it reads them from a
-	 * signalfd) and ignores SIGPIPE: rsync must get neither, or
-	 * stop_child()'s SIGTERM would wait for it to end by itself. */
-	sigemptyset(&none);
-	sigemptyset(&pipe_only);
-	sigaddset(&pipe_only, SIGPIPE);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &pipe_only);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(&t->pid, "rsync", &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	close(devnull);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		errno = rc;
-		return -1;
-	}
-	t->errfd = pfd[0];
-	fcntl(t->errfd, F_SETFL, fcntl(t->errfd, F_GETFL) | O_NONBLOCK);
 	t->errlen = 0;
 	t->errbuf[0] = '\0';
 	return 0;

@@ -128,8 +128,9 @@ static json_t *
 status_json(struct agent *a)
 {
 	const struct deploy *d = &a->d;
+	json_t *j;
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
+	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
 	    "s:I, s:I, s:b, s:b}",
 	    "role", "secondary",
 	    "node_id", a->c->node_id,
@@ -148,6 +149,8 @@ status_json(struct agent *a)
 	    "overrides_upstream_changed", stale_overrides(a),
 	    "healthy", agent_healthy(a, NULL, 0),
 	    "sync_root_ok", a->down_since_ms == 0);
+	hook_status_add(a->hook, j);
+	return j;
 }
 
 static json_t *
@@ -262,6 +265,7 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return MHD_NO;
 	metrics_render(&a->m, &s, f);
+	hook_render_metrics(a->hook, f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return MHD_NO;

@@ -82,8 +82,8 @@ target_is_upstream(struct agent *a, const struct manifest *up,
 }
 
 int
-agent_rebuild(struct agent *a, struct snap_version *v, int *http,
-    struct snap_err *err)
+agent_rebuild(struct agent *a, struct snap_version *v,
+    enum swap_reason reason, int *http, struct snap_err *err)
 {
 	struct snap_version local = SNAP_VERSION_INIT;
 	struct build_plan p = { .v = v, .localfd = a->ovr.dirfd,
@@ -91,6 +91,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	struct apply_stats st;
 	int rc = -1, rootfd = -1;
 	int64_t start = daemon_now_ms();
+	uint64_t before = a->d.has_current ? a->d.current.version : 0;
 
 	*http = 500;
 	p.upstream = v != NULL ? v->m : a->d.upstream_m;
@@ -128,6 +129,8 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 		    st.recycled ? "patched " : "full build",
 		    st.recycled ? st.base : "", st.written, st.removed);
 		daemon_notify_status(a->d.current.name);
+		hook_swapped(a->hook, reason, before, &a->d.current,
+		    st.written + st.removed);
 	}
 	if (p.target != p.upstream)	/* else it is v's or the deploy's */
 		manifest_free(p.target);
@@ -178,7 +181,7 @@ apply(struct agent *a, struct snap_version *v)
 		report_error(a, a->refused.why, false);
 		return;
 	}
-	if (agent_rebuild(a, v, &http, &err) == -1) {
+	if (agent_rebuild(a, v, SWAP_SYNC, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
 		report_error(a, err.msg, true);
 		if (is_final(metrics_reason(err.msg))) {
@@ -335,7 +338,7 @@ reconcile(struct agent *a)
 	if (!manifest_same_content(want, a->d.current_m)) {
 		log_warn("deployed release differs from upstream plus local "
 		    "overrides: rebuilding");
-		if (agent_rebuild(a, NULL, &http, &err) == -1)
+		if (agent_rebuild(a, NULL, SWAP_RECONCILE, &http, &err) == -1)
 			log_error("rebuild failed: %s", err.msg);
 	}
 	manifest_free(want);
@@ -388,12 +391,35 @@ try_watch(struct loop *l)
 	l->watching = true;
 }
 
+/* The loop's descriptors, one name each. */
+enum {
+	PFD_SIGNAL,
+	PFD_WATCH,		/* inotify on the sync root */
+	PFD_REST,		/* libmicrohttpd */
+	PFD_HOOK_OUT,		/* a running exec hook's output */
+	PFD_HOOK_END,		/* its pidfd */
+	PFD_COUNT,
+};
+
+/* The poll timeout: the next check, or sooner for MHD or a hook. */
+static int
+timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
+{
+	int timeout = (int)(next_poll - now), t;
+
+	if ((t = rest_timeout_ms(l->rest)) >= 0 && t < timeout)
+		timeout = t;
+	if ((t = hook_timeout_ms(l->a->hook)) >= 0 && t < timeout)
+		timeout = t;
+	return timeout;
+}
+
 static int
 run(struct loop *l)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[PFD_COUNT];
 	int64_t next_poll = 0, now;
-	int timeout, rt, sig;
+	int sig;
 	unsigned flags;
 
 	for (;;) {
@@ -405,19 +431,20 @@ run(struct loop *l)
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
 		}
-		timeout = (int)(next_poll - now);
-		rt = rest_timeout_ms(l->rest);
-		if (rt >= 0 && rt < timeout)
-			timeout = rt;
-		pfd[0] = (struct pollfd){ .fd = l->sigfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
-		pfd[2] = (struct pollfd){ .fd = rest_fd(l->rest),
+		pfd[PFD_SIGNAL] = (struct pollfd){ .fd = l->sigfd,
 		    .events = POLLIN };
-		if (poll(pfd, 3, timeout) == -1 && errno != EINTR) {
+		pfd[PFD_WATCH] = (struct pollfd){ .fd = watch_fd(),
+		    .events = POLLIN };
+		pfd[PFD_REST] = (struct pollfd){ .fd = rest_fd(l->rest),
+		    .events = POLLIN };
+		hook_pollfds(l->a->hook, &pfd[PFD_HOOK_OUT],
+		    &pfd[PFD_HOOK_END]);
+		if (poll(pfd, PFD_COUNT, timeout_ms(l, next_poll, now)) == -1 &&
+		    errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
-		if (pfd[0].revents & POLLIN) {
+		if (pfd[PFD_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(l->sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("stopping on signal %d", sig);
@@ -428,15 +455,16 @@ run(struct loop *l)
 				next_poll = 0;	/* check now */
 			}
 		}
-		if (pfd[1].revents & POLLIN) {
+		if (pfd[PFD_WATCH].revents & POLLIN) {
 			flags = watch_drain();
 			if (flags & WATCH_LOST)
 				l->watching = false;
 			if (flags & (WATCH_STATE | WATCH_LOST))
 				next_poll = 0;
 		}
-		/* MHD also has timeouts to run, so it runs every pass. */
+		/* MHD and a hook also have timeouts: they run every pass. */
 		rest_run(l->rest);
+		hook_run(l->a->hook);
 	}
 }
 
@@ -456,7 +484,8 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	    watch_init(err) == -1 ||
 	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
 	    c->recycle_releases, err) == -1 ||
-	    ovr_open(&a->ovr, a->d.rootfd, err) == -1)
+	    ovr_open(&a->ovr, a->d.rootfd, err) == -1 ||
+	    (a->hook = hook_new(c, err)) == NULL)
 		return -1;
 	if ((l->rest = rest_new(a, err)) == NULL)
 		return -1;
@@ -497,6 +526,7 @@ secondary_run(const struct config *c)
 	daemon_notify_stopping();
 out:
 	rest_free(l.rest);
+	hook_free(a.hook);
 	watch_cleanup();
 	ovr_close(&a.ovr);
 	deploy_close(&a.d);

@@ -43,6 +43,12 @@ independent implementation the product's numbers are checked against.
                            whose archive (plain ustar) holds one entry at
                            the path given as hex bytes, its manifest and
                            state.json checksummed right, state.json last
+  webhook-receiver PORTFILE DIR [CODE...]
+                           a loopback HTTP server taking POSTs until
+                           SIGTERM: the Nth request's body goes to DIR/N.body,
+                           its headers to DIR/N.headers (JSON), and the line
+                           "N CODE" to DIR/log once it is answered with the
+                           Nth CODE (200 past the list)
 """
 import errno
 import io
@@ -621,6 +627,42 @@ def listen(portfile, countfile, stop):
     return 0
 
 
+def webhook_receiver(portfile, out, codes):
+    """A webhook's receiver, as a real one sees it (t65)."""
+    import http.server
+
+    count = [0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            count[0] += 1
+            n = count[0]
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            code = int(codes[n - 1]) if n <= len(codes) else 200
+            write_replace(os.path.join(out, "%d.body" % n), body)
+            write_replace(os.path.join(out, "%d.headers" % n),
+                          json.dumps(dict(self.headers)).encode())
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with open(os.path.join(out, "log"), "a") as f:
+                f.write("%d %d\n" % (n, code))
+
+        def log_message(self, *args):
+            pass
+
+    def stop(signum, frame):
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    os.makedirs(out, exist_ok=True)
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    write_replace(os.path.abspath(portfile),
+                  ("%d\n" % srv.server_address[1]).encode())
+    srv.serve_forever(poll_interval=0.05)
+    return 0
+
+
 REJECT = re.compile(r'^artsync_rejects_total\{reason="([a-z_]+)"\} ([0-9]+)$')
 
 
@@ -1090,6 +1132,8 @@ def main(argv):
         return torture_reader(args[0], args[1], args[2], args[3], args[4:])
     if cmd == "forge-version" and len(args) == 2:
         return forge_version(*args)
+    if cmd == "webhook-receiver" and len(args) >= 2:
+        return webhook_receiver(args[0], args[1], args[2:])
     return fail("helper.py: bad usage: %s" % " ".join(argv[1:]))
 
 

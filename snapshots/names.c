@@ -119,39 +119,6 @@ name_type_of_dir(const char *dir)
 	return i == TYPE_CONFIG ? -1 : i;
 }
 
-/*
- * The length of the UTF-8 sequence at s (1-4), or 0 when it is not one:
- * overlong forms, surrogates and code points past U+10FFFF are refused,
- * as are the C1 controls (U+0080-U+009F), which some terminals obey.
- */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		if ((s[1] & 0xc0) != 0x80 || (c == 0xc2 && s[1] < 0xa0))
-			return 0;
-		return 2;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90) ||
-		    (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 static int
 bad_byte(const char *what, unsigned char c, size_t at, struct snap_err *err)
 {
@@ -182,7 +149,7 @@ name_check(const char *name, struct snap_err *err)
 			return bad_byte("a path separator", s[i], i, err);
 		if (s[i] == '"')
 			return bad_byte("a double quote", s[i], i, err);
-		if ((n = utf8_len(s + i)) == 0)
+		if ((n = snap_utf8_len(name + i, len - i)) == 0)
 			return bad_byte("a byte that is not UTF-8 (or a C1 "
 			    "control character)", s[i], i, err);
 	}

@@ -15,10 +15,10 @@
 
 #include "snap_err.h"
 
-/* Length of the valid, non-control UTF-8 sequence at p (0: not one). */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+snap_utf8_len(const char *s, size_t avail)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	unsigned long cp;
 	size_t n, i;
 
@@ -33,8 +33,8 @@ utf8_len(const unsigned char *p)
 	else
 		return 0;		/* C0, DEL, continuation, 0xf5.. */
 	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;	/* also stops at the NUL */
+		if (i >= avail || (p[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at a NUL */
 		cp = cp << 6 | (p[i] & 0x3f);
 	}
 	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
@@ -47,14 +47,13 @@ utf8_len(const unsigned char *p)
 void
 snap_err_sanitize(char *msg)
 {
-	unsigned char *p = (unsigned char *)msg;
-	size_t n;
+	size_t len = strlen(msg), i = 0, n;
 
-	while (*p != '\0') {
-		if ((n = utf8_len(p)) == 0)
-			*p++ = '?';
+	while (i < len) {
+		if ((n = snap_utf8_len(msg + i, len - i)) == 0)
+			msg[i++] = '?';
 		else
-			p += n;
+			i += n;
 	}
 }
 

@@ -36,4 +36,8 @@ int snap_err_prefix(struct snap_err *err, const char *fmt, ...)
  * becomes '?'; valid UTF-8 (an artifact's non-ASCII name) is kept. */
 void snap_err_sanitize(char *msg);
 
+/* Length (1 to 4) of the valid UTF-8 sequence at s, within avail bytes,
+ * when it is not a control character (C0, DEL, C1); 0 otherwise. */
+size_t snap_utf8_len(const char *s, size_t avail);
+
 #endif

@@ -8,9 +8,9 @@
  * at all: each call allocates that file's blocks on the writer's thread.
  */
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
+#include "thread.h"
 #include "writeback.h"
 
 static void *
@@ -37,8 +37,6 @@ helper_main(void *arg)
 void
 wb_start(struct wb *wb, int dirfd)
 {
-	sigset_t all, old;
-
 	wb->unsynced = 0;
 	wb->asked = wb->stopping = wb->running = false;
 	if ((wb->fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
@@ -47,10 +45,7 @@ wb_start(struct wb *wb, int dirfd)
 	pthread_mutex_init(&wb->mu, NULL);
 	pthread_cond_init(&wb->asked_cv, NULL);
 	/* The daemon's loop takes every signal; this thread none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	wb->running = pthread_create(&wb->thread, NULL, helper_main, wb) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	wb->running = thread_start_nosig(&wb->thread, helper_main, wb) == 0;
 	if (!wb->running) {
 		pthread_cond_destroy(&wb->asked_cv);
 		pthread_mutex_destroy(&wb->mu);

@@ -13,13 +13,13 @@
 #include <assert.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "thread.h"
 #include "xmlpool.h"
 
 /* Bounds on what waits for a worker; past them the caller validates. */
@@ -168,7 +168,6 @@ default_workers(void)
 static int
 start_workers(struct xmlpool *xp, struct snap_err *err)
 {
-	sigset_t all, old;
 	unsigned i;
 	int rc = 0, e;
 
@@ -179,18 +178,15 @@ start_workers(struct xmlpool *xp, struct snap_err *err)
 		if ((xp->workers[i].xc = xmlcheck_new(err)) == NULL)
 			return -1;
 	}
-	/* Threads inherit the mask: none of ours ever takes a signal. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* None of our threads ever takes a signal. */
 	for (i = 0; i < xp->nworkers && rc == 0; i++) {
 		struct worker *w = &xp->workers[i];
 
-		if ((e = pthread_create(&w->thread, NULL, worker_main, w)) != 0)
+		if ((e = thread_start_nosig(&w->thread, worker_main, w)) != 0)
 			rc = snap_err_sys(err, e, "xml validation thread");
 		else
 			w->started = true;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 

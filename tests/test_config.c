@@ -132,6 +132,61 @@ test_bad_files_name_the_line(void **state)
 }
 
 static void
+test_after_swap_keys(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], tok[TU_PATH];
+	struct config c;
+
+	config_defaults(&c, CONFIG_SECONDARY);
+	assert_string_equal(c.exec_hook, "");
+	assert_int_equal(c.exec_hook_timeout_ms, 30000);
+	assert_string_equal(c.webhook_url, "");
+	assert_int_equal(c.webhook_timeout_ms, 10000);
+	assert_int_equal(c.webhook_max_tries, 8);
+	assert_int_equal(c.webhook_retry_ms, 1000);
+	write_conf(state, "[secondary]\nexec_hook = touch /run/x; echo $A\n"
+	    "exec_hook_timeout_ms = 500\nwebhook_url = https://h.example/x\n"
+	    "webhook_timeout_ms = 2000\nwebhook_max_tries = 3\n"
+	    "webhook_retry_ms = 50\n", path);
+	assert_int_equal(config_load(&c, path, &err), 0);
+	assert_string_equal(c.exec_hook, "touch /run/x; echo $A");
+	assert_int_equal(c.exec_hook_timeout_ms, 500);
+	assert_string_equal(c.webhook_url, "https://h.example/x");
+	assert_int_equal(c.webhook_timeout_ms, 2000);
+	assert_int_equal(c.webhook_max_tries, 3);
+	assert_int_equal(c.webhook_retry_ms, 50);
+
+	assert_load_fails(state, "[secondary]\n\nwebhook_url = ftp://h/x\n",
+	    ":3: webhook_url: 'ftp://h/x' is not an http:// or https:// URL");
+	assert_load_fails(state, "[secondary]\nexec_hook_timeout_ms = 5\n",
+	    ":2: exec_hook_timeout_ms: '5' is not a whole number from 100");
+	assert_load_fails(state, "[secondary]\nwebhook_max_tries = 0\n",
+	    "webhook_max_tries");
+	assert_load_fails(state, "[secondary]\nwebhook_retry_ms = 60001\n",
+	    "webhook_retry_ms");
+	assert_load_fails(state, "[secondary]\nwebhook_timeout_ms = x\n",
+	    "webhook_timeout_ms");
+
+	/* A token this node sends must be its own secret. */
+	snprintf(c.sync_root, sizeof(c.sync_root), "/s");
+	snprintf(c.deploy_root, sizeof(c.deploy_root), "/d");
+	tu_path(tok, "%s/token", (char *)*state);
+	tu_write_str(tok, "s3cret\n");
+	chmod(tok, 0640);
+	snprintf(c.webhook_token_file, sizeof(c.webhook_token_file), "%s",
+	    tok);
+	assert_int_equal(config_check(&c, &err), -1);
+	tu_assert_msg(err.msg, "webhook_token_file: ");
+	tu_assert_msg(err.msg, "(mode 0640): chmod 600");
+	chmod(tok, 0600);
+	assert_int_equal(config_check(&c, &err), 0);
+	c.webhook_url[0] = '\0';
+	assert_int_equal(config_check(&c, &err), -1);
+	tu_assert_msg(err.msg, "webhook_url is not");
+}
+
+static void
 test_check_requires_role_paths(void **state)
 {
 	struct snap_err err = SNAP_ERR_INIT;
@@ -168,6 +223,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_files_name_the_line,
 		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test(test_check_requires_role_paths),
+		cmocka_unit_test_setup_teardown(test_after_swap_keys,
+		    tu_setup_tmp, tu_teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,29 @@
+/*
+ * child.h - a child process, started the one way the daemons start them.
+ *
+ * The caller builds argv (and envp) in full first; posix_spawn runs no
+ * code of ours between fork and exec. stdin is /dev/null; stderr - and
+ * stdout too with CHILD_STDOUT, else /dev/null - goes into a pipe whose
+ * read end the caller's loop polls. The daemon blocks TERM, INT and HUP
+ * (it reads them from a signalfd) and ignores PIPE: the child gets an
+ * empty signal mask and PIPE's default action, or a SIGTERM sent to stop
+ * it would wait for it to end by itself. With CHILD_SETSID it leads a
+ * session and process group of its own, so that kill(-pid, ...) reaches
+ * whatever it started too.
+ */
+#ifndef CHILD_H
+#define CHILD_H
+
+#include <sys/types.h>
+
+#define CHILD_STDOUT	0x1	/* stdout into the pipe too */
+#define CHILD_SETSID	0x2	/* a session and process group of its own */
+
+/* Starts argv[0] (searched in PATH when it has no slash) with envp (NULL:
+ * the daemon's environment). *pid and *outfd (the pipe's read end,
+ * non-blocking and close-on-exec) are the caller's to reap and close.
+ * 0, or -1 with errno set. */
+int child_spawn(char *const argv[], char *const envp[], int flags,
+    pid_t *pid, int *outfd);
+
+#endif
