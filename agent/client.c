@@ -95,7 +95,8 @@ struct client_opts {
 
 struct request {
 	const char *method;
-	char path[512];		/* fits TYPE, NAME and an action */
+	char path[1024];	/* TYPE, NAME percent-encoded (at most 3 bytes
+				 * a byte), an action */
 	const char *body;		/* PUT only; not owned */
 	size_t body_len;
 };
@@ -615,6 +616,7 @@ build_request(const struct client_opts *o, struct request *rq, char **file)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	const char *type, *name;
+	char *enc;
 
 	memset(rq, 0, sizeof(*rq));
 	*file = NULL;
@@ -637,15 +639,22 @@ build_request(const struct client_opts *o, struct request *rq, char **file)
 	name = o->args[1];
 	if (name_type_lookup(type) == NULL)
 		return client_usage_error("unknown artifact type '%s'", type);
-	/* The name rules leave only URL-safe bytes: nothing to escape. */
 	if (name_check(name, &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
+	/* A name may hold ':', '{', spaces, UTF-8 (names.h): sent encoded,
+	 * and decoded by the endpoint segment by segment (route.c). The
+	 * handle argument is ignored since curl 7.82. */
+	if ((enc = curl_easy_escape(NULL, name, 0)) == NULL) {
+		fprintf(stderr, "artsync: out of memory\n");
+		return 1;
+	}
 	snprintf(rq->path, sizeof(rq->path), "/api/v1/artifacts/%s/%s%s",
-	    type, name, o->cmd == CMD_REDEPLOY ? "/redeploy" :
+	    type, enc, o->cmd == CMD_REDEPLOY ? "/redeploy" :
 	    o->cmd == CMD_UNDEPLOY ? "/undeploy" : o->cmd == CMD_FORGET ?
 	    "/override" : "");
+	curl_free(enc);
 	if (o->cmd == CMD_REDEPLOY || o->cmd == CMD_UNDEPLOY)
 		rq->method = "POST";
 	if (o->cmd == CMD_FORGET)

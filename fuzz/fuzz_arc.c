@@ -193,7 +193,7 @@ prescan(const uint8_t *buf, size_t len, bool *clean)
 	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
 		goto out;
 	while ((st = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
-		const char *path = archive_entry_pathname(ae);
+		const char *path = archive_entry_pathname_utf8(ae);
 
 		if (m->n == SCAN_MAX_ENTRIES || path == NULL ||
 		    archive_entry_hardlink(ae) != NULL ||

@@ -59,6 +59,8 @@ apim_tree() {
 	done &&
 	printf "<api %s name=\"admin-AT-wso2.com--Tenant\" context=\"/t/wso2.com/x\"/>\n" "$NS" \
 		>"mi/api/admin-AT-wso2.com--Tenant_v1.0.xml" &&
+	printf "<api %s name=\"Caf\xc3\xa9 API\" context=\"/cafe\"/>\n" "$NS" \
+		>"mi/api/$(printf "caf\xc3\xa9 api").xml" &&
 	printf "<sequence %s name=\"admin--PizzaShackAPI:v1.0.0--In\"><log/></sequence>\n" "$NS" \
 		>"mi/sequences/admin--PizzaShackAPI:v1.0.0--In.xml" &&
 	printf "<endpoint %s name=\"admin--PizzaShackAPI_APIproductionEndpoint\"><address uri=\"http://127.0.0.1:1/\"/></endpoint>\n" "$NS" \
@@ -85,6 +87,9 @@ test_expect_success 'show, undeploy and redeploy take the Synapse name too' '
 		--endpoint "$EP1" >shown &&
 	"$ARTSYNC" show imports "{org.wso2.carbon.connector}salesforce" \
 		--endpoint "$EP1" >shown &&
+	"$ARTSYNC" show api "$(printf "caf\xc3\xa9 api")" --endpoint "$EP1" >shown &&
+	cmp shown "mi/api/$(printf "caf\xc3\xa9 api").xml" &&
+	"$ARTSYNC" show api "$(printf "Caf\xc3\xa9 API")" --endpoint "$EP1" >shown &&
 	"$ARTSYNC" undeploy api "admin--PizzaShackAPI:v1.0.0" --endpoint "$EP1" >out &&
 	test ! -e "d1/current/api/admin--PizzaShackAPI_v1.0.0.xml" &&
 	test -e "d1/current/api/admin--PizzaShackAPI_v2.0.0.xml" &&

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,43 @@
 #include "sign.h"
 
 #define ARC_BLOCK (64 * 1024)
+
+/* --- names: UTF-8 whatever the locale --- */
+
+/*
+ * libarchive converts entry names between the locale's charset and UTF-8
+ * (a pax header holds UTF-8); under the "C" locale a daemon runs with, a
+ * name such as "café.xml" cannot be converted, and 3.6's pax writer then
+ * crashes. Artifact names are UTF-8 (names.h), so every call into
+ * libarchive runs under C.UTF-8 - on the calling thread only (uselocale),
+ * never touching the process's locale.
+ */
+static locale_t utf8_loc;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+utf8_init(void)
+{
+	if ((utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) ==
+	    (locale_t)0)
+		utf8_loc = newlocale(LC_CTYPE_MASK, "C.utf8", (locale_t)0);
+}
+
+/* Switches this thread to C.UTF-8; returns what to give utf8_leave(). A
+ * system without that locale stays as it is (ASCII names still work). */
+static locale_t
+utf8_enter(void)
+{
+	pthread_once(&utf8_once, utf8_init);
+	return utf8_loc != (locale_t)0 ? uselocale(utf8_loc) : (locale_t)0;
+}
+
+static void
+utf8_leave(locale_t old)
+{
+	if (old != (locale_t)0)
+		uselocale(old);
+}
 
 /* --- writing --- */
 
@@ -66,8 +105,8 @@ writer_fail(struct arc_writer *w, const char *what, struct snap_err *err)
  */
 #define ARC_SMALL_INPUT (1u << 20)
 
-struct arc_writer *
-arc_writer_new(int fd, uint64_t input, struct snap_err *err)
+static struct arc_writer *
+writer_new(int fd, uint64_t input, struct snap_err *err)
 {
 	struct arc_writer *w;
 
@@ -96,8 +135,18 @@ arc_writer_new(int fd, uint64_t input, struct snap_err *err)
 	return w;
 }
 
-int
-arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
+struct arc_writer *
+arc_writer_new(int fd, uint64_t input, struct snap_err *err)
+{
+	locale_t old = utf8_enter();
+	struct arc_writer *rc = writer_new(fd, input, err);
+
+	utf8_leave(old);
+	return rc;
+}
+
+static int
+writer_add(struct arc_writer *w, const struct manifest_entry *e,
     const void *buf, size_t len, struct snap_err *err)
 {
 	struct archive_entry *ae;
@@ -107,7 +156,9 @@ arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
 	name_path(e->type, e->name, path, sizeof(path));
 	if ((ae = archive_entry_new()) == NULL)
 		return snap_err_set(err, "archive: out of memory");
-	archive_entry_set_pathname(ae, path);
+	/* Names are UTF-8 (names.h), whatever this process's locale: set
+	 * as such, they go into a pax header without any conversion. */
+	archive_entry_set_pathname_utf8(ae, path);
 	archive_entry_set_filetype(ae, AE_IFREG);
 	archive_entry_set_perm(ae, 0644);
 	archive_entry_set_size(ae, (la_int64_t)len);
@@ -127,7 +178,18 @@ out:
 }
 
 int
-arc_writer_finish(struct arc_writer *w, struct state_file *f,
+arc_writer_add(struct arc_writer *w, const struct manifest_entry *e,
+    const void *buf, size_t len, struct snap_err *err)
+{
+	locale_t old = utf8_enter();
+	int rc = writer_add(w, e, buf, len, err);
+
+	utf8_leave(old);
+	return rc;
+}
+
+static int
+writer_finish(struct arc_writer *w, struct state_file *f,
     struct snap_err *err)
 {
 	if (archive_write_close(w->a) != ARCHIVE_OK)
@@ -138,12 +200,27 @@ arc_writer_finish(struct arc_writer *w, struct state_file *f,
 	return 0;
 }
 
+int
+arc_writer_finish(struct arc_writer *w, struct state_file *f,
+    struct snap_err *err)
+{
+	locale_t old = utf8_enter();
+	int rc = writer_finish(w, f, err);
+
+	utf8_leave(old);
+	return rc;
+}
+
 void
 arc_writer_free(struct arc_writer *w)
 {
+	locale_t old;
+
 	if (w == NULL)
 		return;
+	old = utf8_enter();
 	archive_write_free(w->a);
+	utf8_leave(old);
 	free(w);
 }
 
@@ -244,18 +321,33 @@ reader_fail(struct archive *a, struct reader *r, const char *what,
 	    archive_error_string(a) ? archive_error_string(a) : "corrupt");
 }
 
-/* Refuses every entry that is not a plain file at TYPE/NAME.xml. */
+/* An entry's path as UTF-8, however the archive stored it and whatever
+ * the locale (NULL when it cannot be had: refused). */
+static const char *
+entry_path(struct archive_entry *ae)
+{
+	return archive_entry_pathname_utf8(ae);
+}
+
+/* Refuses every entry that is not a plain file at TYPE/NAME.xml. A link
+ * target is looked for in both of libarchive's forms: one that does not
+ * convert must not pass for no link at all. */
 static int
 check_entry(struct archive_entry *ae, int *type, char *name,
     struct snap_err *err)
 {
-	const char *path = archive_entry_pathname(ae);
+	const char *path = entry_path(ae), *raw;
 
+	if (path == NULL && (raw = archive_entry_pathname(ae)) != NULL)
+		return snap_err_set(err, "entry '%s': its path is not UTF-8",
+		    raw);	/* quoted made safe by snap_err_set() */
 	if (path == NULL)
 		return snap_err_set(err, "entry without a path");
-	if (archive_entry_hardlink(ae) != NULL)
+	if (archive_entry_hardlink(ae) != NULL ||
+	    archive_entry_hardlink_utf8(ae) != NULL)
 		return snap_err_set(err, "entry '%s' is a hardlink", path);
 	if (archive_entry_symlink(ae) != NULL ||
+	    archive_entry_symlink_utf8(ae) != NULL ||
 	    archive_entry_filetype(ae) == AE_IFLNK)
 		return snap_err_set(err, "entry '%s' is a symlink", path);
 	if (archive_entry_filetype(ae) != AE_IFREG)
@@ -411,14 +503,14 @@ extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
 		e = manifest_find(m, type, name);
 		if (e == NULL)
 			return snap_err_set(err, "entry '%s' is not in the "
-			    "manifest", archive_entry_pathname(ae));
+			    "manifest", entry_path(ae));
 		if (seen[e - m->entries])
 			return snap_err_set(err, "entry '%s' appears twice",
-			    archive_entry_pathname(ae));
+			    entry_path(ae));
 		seen[e - m->entries] = true;
 		if ((uint64_t)archive_entry_size(ae) != e->size)
 			return snap_err_set(err, "entry '%s' declares %lld bytes, "
-			    "the manifest %llu", archive_entry_pathname(ae),
+			    "the manifest %llu", entry_path(ae),
 			    (long long)archive_entry_size(ae),
 			    (unsigned long long)e->size);
 		outdir = -1;
@@ -549,8 +641,8 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 	return 0;
 }
 
-int
-arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
+static int
+extract(int fd, const struct state_file *expect, const struct manifest *m,
     struct arc_extract *x, struct snap_err *err)
 {
 	struct archive *a = NULL;
@@ -614,5 +706,16 @@ out:
 	free(b.p);
 	free(seen);
 	free(r);
+	return rc;
+}
+
+int
+arc_extract(int fd, const struct state_file *expect, const struct manifest *m,
+    struct arc_extract *x, struct snap_err *err)
+{
+	locale_t old = utf8_enter();
+	int rc = extract(fd, expect, m, x, err);
+
+	utf8_leave(old);
 	return rc;
 }

@@ -13,6 +13,7 @@
  * Layout of each test's temp dir: arc (the archive), dest/ (the
  * destination), sometimes outside/ (where an escape would land).
  */
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +268,43 @@ want_api(const struct manifest_entry *e, void *arg)
 }
 
 /* Only wanted entries are written, but every entry is verified. */
+/* Names WSO2 uses - UTF-8, spaces, ':', braces, a file at the top - go
+ * through the archive and back unchanged, though this process runs under
+ * the "C" locale (libarchive converts names by the locale). */
+static void
+test_wso2_names(void **state)
+{
+	static const struct item it[] = {
+		{ API, "caf\xc3\xa9 api", "<a/>", 4 },
+		{ 1, "admin--Pizza:v1.0.0--In", "<b/>", 4 },
+		{ 12, "{org.wso2.carbon.connector}hello", "<c/>", 4 },
+		{ TYPE_CONFIG, "synapse", "<d/>", 4 },
+	};
+	struct snap_err err = SNAP_ERR_INIT;
+	struct arc_extract x = { .destfd = -1 };
+	struct state_file sf;
+	struct manifest *m;
+	struct paths p;
+	char path[TU_PATH];
+	size_t i;
+
+	assert_non_null(setlocale(LC_CTYPE, "C"));
+	paths_init(*state, &p);
+	m = manifest_of(it, 4);
+	write_archive(p.arc, m, it, 4, &sf);
+	if (extract(p.arc, &sf, m, p.dest, &x, &err) != 0)
+		fail_msg("extract: %s", err.msg);
+	assert_int_equal(x.written, 4);
+	for (i = 0; i < 4; i++) {
+		char rel[NAME_PATH_MAX];
+
+		tu_path(path, "%s/%s", p.dest, name_path(it[i].type, it[i].name,
+		    rel, sizeof(rel)));
+		assert_true(tu_exists(path));
+	}
+	manifest_free(m);
+}
+
 static void
 test_want(void **state)
 {
@@ -1063,6 +1101,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TMP_TEST(test_round_trip),
+		TMP_TEST(test_wso2_names),
 		TMP_TEST(test_want),
 		TMP_TEST(test_check),
 		TMP_TEST(test_existing_destination),
