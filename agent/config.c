@@ -45,6 +45,7 @@ config_defaults(struct config *c, enum config_role role)
 	}
 	snprintf(c->node_id, sizeof(c->node_id), "%s", host[0] ? host : "node");
 	c->log_level = LOG_LEVEL_INFO;
+	c->log_format = LOG_FORMAT_TEXT;
 	c->quiet_ms = 500;
 	c->retry_ms = 15000;
 	c->retry_factor = 2;
@@ -125,7 +126,7 @@ static int
 set_common(struct config *c, const char *key, const char *value,
     struct snap_err *err)
 {
-	int level;
+	int level, format;
 
 	if (!strcmp(key, "cluster_id") || !strcmp(key, "node_id")) {
 		char *dst = key[0] == 'c' ? c->cluster_id : c->node_id;
@@ -139,6 +140,13 @@ set_common(struct config *c, const char *key, const char *value,
 			return snap_err_set(err, "log_level: '%s' is not error, "
 			    "warn, info or debug", value);
 		c->log_level = level;
+		return 0;
+	}
+	if (!strcmp(key, "log_format")) {
+		if ((format = log_format_parse(value)) < 0)
+			return snap_err_set(err, "log_format: '%s' is not text or "
+			    "json", value);
+		c->log_format = format;
 		return 0;
 	}
 	return 1;

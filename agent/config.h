@@ -2,7 +2,7 @@
  * config.h - every setting of the agent, from one INI file and the flags.
  *
  * File (examples/artsync.conf documents every key):
- *	[artsync]    cluster_id, node_id, log_level
+ *	[artsync]    cluster_id, node_id, log_level, log_format
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms, max_chain, signing_key
@@ -36,6 +36,7 @@ struct config {
 	char cluster_id[128];
 	char node_id[128];
 	int log_level;			/* enum log_level */
+	int log_format;			/* enum log_format */
 	char source[PATH_MAX];
 	char sync_root[PATH_MAX];
 	char deploy_root[PATH_MAX];

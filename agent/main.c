@@ -34,6 +34,7 @@ static const struct flag common_flags[] = {
 	{ "cluster-id", "artsync", "cluster_id" },
 	{ "node-id", "artsync", "node_id" },
 	{ "log-level", "artsync", "log_level" },
+	{ "log-format", "artsync", "log_format" },
 	{ NULL, NULL, NULL },
 };
 
@@ -98,6 +99,7 @@ static const char usage_text[] =
 "  --cluster-id ID      cluster id recorded in state.json (default: default)\n"
 "  --node-id ID         this node's id (default: the host name)\n"
 "  --log-level LEVEL    error, warn, info (default) or debug\n"
+"  --log-format FORMAT  text (default) or json: one JSON object a line\n"
 "  -n                   check the configuration, print \"configuration OK\", exit\n"
 "  -h, --help           this text\n"
 "\n"
@@ -243,7 +245,8 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	}
 	cl->rest = argv + optind;
 	cl->nrest = argc - optind;
-	log_init((enum log_level)cl->c.log_level);
+	log_init((enum log_level)cl->c.log_level,
+	    (enum log_format)cl->c.log_format);
 	return 0;
 }
 

@@ -154,12 +154,14 @@ publish_now(struct primary *p)
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else if (p->memo.rebased != 0)
-		log_info("published version %" PRIu64 " in %" PRId64 " ms "
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("version", version)),
+		    "published version %" PRIu64 " in %" PRId64 " ms "
 		    "(changed files read; the chain restarts on the full copy "
 		    "of version %" PRIu64 ")", version,
 		    daemon_now_ms() - start, p->memo.rebased);
 	else
-		log_info("published version %" PRIu64 " in %" PRId64 " ms (%s)",
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("version", version)),
+		    "published version %" PRIu64 " in %" PRId64 " ms (%s)",
 		    version, daemon_now_ms() - start, p->memo.rescanned ?
 		    "whole tree read" : "changed files read");
 	basecopy_maybe_start(&p->base, p->c->source, p->c->sync_root, &o,
