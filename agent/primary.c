@@ -334,6 +334,7 @@ loop(struct primary *p, int sigfd)
 		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
+		timeout = daemon_watchdog(timeout);
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
 		nrest = p->rest != NULL;
@@ -417,6 +418,7 @@ primary_run(const struct config *c)
 	}
 	watch_on_file(on_file, &p);
 	try_watch(&p);
+	daemon_watchdog_init();
 	daemon_notify_ready("watching");
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();

@@ -423,6 +423,7 @@ run(struct loop *l)
 		rt = rest_timeout_ms(l->rest);
 		if (rt >= 0 && rt < timeout)
 			timeout = rt;
+		timeout = daemon_watchdog(timeout);
 		pfd[0] = (struct pollfd){ .fd = l->sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
 		pfd[2] = (struct pollfd){ .fd = rest_fd(l->rest),
@@ -504,6 +505,7 @@ secondary_run(const struct config *c)
 		log_info("applying only versions signed by key %s", id);
 	}
 	reconcile(&a);
+	daemon_watchdog_init();
 	a.starting = c->startup_sync;
 	if (!a.starting)
 		daemon_notify_ready(a.d.has_current ? a.d.current.name : "empty");

@@ -440,6 +440,24 @@ is_running() {
 	is_ours "$1" && kill -0 "$1" 2>/dev/null
 }
 
+# notify_listener NAME: systemd's side of sd_notify(3): a datagram socket
+# at $TRASH/NAME.sock that appends every message to NAME.msgs as one line,
+# "SECONDS MESSAGE" (the monotonic clock when it came; the message's
+# newlines as blanks). A daemon started with NOTIFY_SOCKET=$TRASH/NAME.sock
+# talks to it.
+notify_listener() {
+	start_bg "$1-listener" "$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    m = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write("%.3f %s\n" % (time.monotonic(), m.replace("\n", " ")))
+' "$TRASH/$1.sock" "$TRASH/$1.msgs" &&
+	wait_for 10 "test -S $TRASH/$1.sock"
+}
+
 # --- trees and artifacts -------------------------------------------------
 
 # fixture_tree DIR: the ten artifact folders of the fixtures (not multi/).
