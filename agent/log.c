@@ -28,6 +28,7 @@ static enum log_format format = LOG_FORMAT_TEXT;
 static bool journal;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const format_names[] = { "text", "json" };
 
 /*
  * Whether stderr is the stream systemd connected to journald: the
@@ -78,9 +79,20 @@ log_level_parse(const char *s)
 int
 log_format_parse(const char *s)
 {
-	static const char *const names[] = { "text", "json" };
+	return parse_name(s, format_names,
+	    sizeof(format_names) / sizeof(format_names[0]));
+}
 
-	return parse_name(s, names, sizeof(names) / sizeof(names[0]));
+const char *
+log_level_name(enum log_level level)
+{
+	return level_names[level];
+}
+
+const char *
+log_format_name(enum log_format fmt)
+{
+	return format_names[fmt];
 }
 
 /* "2026-11-28T10:00:00.123Z" */

@@ -58,6 +58,9 @@ void log_init(enum log_level level, enum log_format format);
 int log_level_parse(const char *s);
 /* "text", "json"; -1 if neither. */
 int log_format_parse(const char *s);
+/* The names those parse. */
+const char *log_level_name(enum log_level level);
+const char *log_format_name(enum log_format format);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

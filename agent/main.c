@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
@@ -95,7 +97,9 @@ static const char usage_text[] =
 "  listen), --token-file FILE, --config FILE, --json\n"
 "\n"
 "common options:\n"
-"  --config FILE        read settings from FILE (flags override it)\n"
+"  --config FILE        read settings from FILE (default: $ARTSYNC_CONFIG,\n"
+"                       else /etc/artsync.conf if there is one); ARTSYNC_KEY\n"
+"                       variables override it, and flags override both\n"
 "  --cluster-id ID      cluster id recorded in state.json (default: default)\n"
 "  --node-id ID         this node's id (default: the host name)\n"
 "  --log-level LEVEL    error, warn, info (default) or debug\n"
@@ -145,7 +149,9 @@ static const char usage_text[] =
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
 	struct config c;
-	const char *config_path;
+	const char *config_path;	/* NULL: none */
+	const char *config_from;	/* "--config", "ARTSYNC_CONFIG", ... */
+	char found[PATH_MAX];		/* config_find()'s */
 	bool check_only;
 	uint64_t to;			/* rollback --to */
 	bool have_to;
@@ -181,10 +187,23 @@ parse_u64(const char *s, uint64_t *out)
 	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
 }
 
+/* ARTSYNC_* variables shaped like keys that are none: a typo, said once
+ * at start rather than ignored in silence. */
+static void
+warn_unknown(char *names)
+{
+	char *name, *save = NULL;
+
+	for (name = strtok_r(names, " ", &save); name != NULL;
+	    name = strtok_r(NULL, " ", &save))
+		log_warn("%s: no such configuration key (ignored)", name);
+}
+
 /*
  * Parses argv for a command whose role flags are `role`. Returns 0, an exit
- * code, or HELP_SHOWN. The config file is
- * read first (wherever --config stands), then the flags over it.
+ * code, or HELP_SHOWN. The config file is read first (wherever --config
+ * stands; config_find() without it), then the environment's ARTSYNC_<KEY>
+ * over it, then the flags over both.
  */
 static int
 parse(int argc, char **argv, enum config_role r, const struct flag *role,
@@ -193,6 +212,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	struct option opts[48];
 	struct snap_err err = SNAP_ERR_INIT;
 	size_t i, n = count_flags(common_flags) + count_flags(role);
+	char unknown[512];
 	int ch, o = 0;
 
 	memset(cl, 0, sizeof(*cl));
@@ -205,14 +225,23 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[o] = (struct option){ NULL, 0, NULL, 0 };
 
-	/* First pass: only --config, so the file lies under the flags. */
+	/* First pass: only --config, so that the file lies under the
+	 * environment and the flags. */
 	opterr = 0;
 	optind = 1;
+	cl->config_from = "--config";
 	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1)
 		if (ch == 'c')
 			cl->config_path = optarg;
-	if (cl->config_path != NULL &&
-	    config_load(&cl->c, cl->config_path, &err) == -1) {
+	if (cl->config_path == NULL) {
+		cl->config_from = config_find(cl->found, sizeof(cl->found));
+		if (cl->found[0] != '\0')
+			cl->config_path = cl->found;
+	}
+	if ((cl->config_path != NULL &&
+	    config_load(&cl->c, cl->config_path, &err) == -1) ||
+	    config_load_env(&cl->c, environ, unknown, sizeof(unknown),
+	    &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
@@ -247,6 +276,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	cl->nrest = argc - optind;
 	log_init((enum log_level)cl->c.log_level,
 	    (enum log_format)cl->c.log_format);
+	warn_unknown(unknown);
 	return 0;
 }
 
@@ -272,14 +302,29 @@ load_key(struct cmdline *cl)
 	return 0;
 }
 
-/* -n: the configuration was checked by parse(); say so and stop there. */
-static bool
-only_checking(const struct cmdline *cl)
+/*
+ * -n: parse() and the command checked the settings; check that the paths
+ * can be used as the command would, say what it would do, and stop there.
+ * Returns -1 without -n, else the exit code.
+ */
+static int
+only_checking(const struct cmdline *cl, enum config_use use)
 {
+	struct snap_err err = SNAP_ERR_INIT;
+
 	if (!cl->check_only)
-		return false;
+		return -1;
+	if (config_check_paths(&cl->c, use, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	if (cl->config_path != NULL)
+		printf("config: %s (%s)\n", cl->config_path, cl->config_from);
+	else
+		printf("config: none (%s)\n", cl->config_from);
+	config_describe(&cl->c, use, stdout);
 	printf("configuration OK\n");
-	return true;
+	return 0;
 }
 
 /* What a command returns when parse() did not return 0. */
@@ -321,8 +366,8 @@ cmd_publish(int argc, char **argv)
 	}
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
+		return rc;
 	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
@@ -363,8 +408,8 @@ cmd_verify(int argc, char **argv)
 		return client_usage_error("verify: %s", "--sync-root is required");
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_VERIFY)) >= 0)
+		return rc;
 	if (snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
 	    NULL, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
@@ -392,8 +437,8 @@ cmd_rollback(int argc, char **argv)
 		    "required");
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
+		return rc;
 	o = publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
@@ -422,8 +467,9 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	}
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, r == CONFIG_PRIMARY ? CONFIG_USE_PRIMARY :
+	    CONFIG_USE_SECONDARY)) >= 0)
+		return rc;
 	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
 }
 

@@ -48,6 +48,15 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 SRC=${SRC:-src}
 
+# Every command reads /etc/artsync.conf when there is one, and ARTSYNC_<KEY>
+# variables over it: a test sees neither this machine's file nor the
+# caller's environment, only what it sets itself. (ARTSYNC_SEED and the
+# like stay shell variables for the scripts that read them.)
+for v in $(compgen -e ARTSYNC_); do
+	export -n "$v"
+done
+export ARTSYNC_CONFIG=
+
 # The ten artifact folders (CONTRACT.md); fixtures' multi/ is not one.
 ARTIFACT_TYPES="api sequences endpoints local-entries proxy-services templates
 inbound-endpoints message-stores message-processors tasks"
@@ -456,6 +465,14 @@ while True:
         f.write("%.3f %s\n" % (time.monotonic(), m.replace("\n", " ")))
 ' "$TRASH/$1.sock" "$TRASH/$1.msgs" &&
 	wait_for 10 "test -S $TRASH/$1.sock"
+}
+
+# as_nobody CMD...: CMD as an unprivileged user (uid and gid 65534, no
+# groups, no capabilities). The trash directory and the run's directory
+# above it (mode 0700 from mktemp) become traversable by others for that.
+as_nobody() {
+	chmod o+x "$TRASH" "$(dirname "$TRASH")" &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 }
 
 # --- trees and artifacts -------------------------------------------------
