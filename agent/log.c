@@ -156,9 +156,13 @@ out:
 	return line;
 }
 
+/* journald's socket for native entries (sd_journal_sendv's). */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
 /*
  * To journald: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and each field as
- * ARTSYNC_<KEY>. 0, or -1 if the journal would not take it.
+ * ARTSYNC_<KEY>. 0, or -1 if the journal would not take it - also when its
+ * socket is not there, where sd_journal_sendv() drops the entry and says 0.
  */
 static int
 to_journal(int prio, const char *msg, const struct log_field *fields)
@@ -167,6 +171,8 @@ to_journal(int prio, const char *msg, const struct log_field *fields)
 	char text[3 + LOG_FIELDS_MAX][LOG_LINE_MAX + 32];
 	size_t i, j, n = 0;
 
+	if (access(JOURNAL_SOCKET, F_OK) == -1)
+		return -1;
 	snprintf(text[n++], sizeof(text[0]), "MESSAGE=%s", msg);
 	snprintf(text[n++], sizeof(text[0]), "PRIORITY=%d", prio);
 	snprintf(text[n++], sizeof(text[0]), "SYSLOG_IDENTIFIER=artsync");
