@@ -123,6 +123,8 @@ static const char usage_text[] =
 "                       healthz there, push state included (default: off)\n"
 "  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
+"  --max-chain N        deltas on a full version before the next full one\n"
+"                       (default 64; 0: every version full; at most 256)\n"
 "  --signing-key FILE   sign every version (and rollback) with this secret\n"
 "                       key (artsync keygen); mode 0600 or tighter\n"
 "\n"
