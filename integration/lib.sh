@@ -475,6 +475,25 @@ as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
 }
 
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# rsync_daemon N: an rsync daemon on 127.0.0.1:$portN (set by the caller)
+# serving module m = $TRASH/targetN, writable (log rsyncdN.log).
+rsync_daemon() {
+	mkdir -p "target$1" &&
+	printf '%s\n' "use chroot = no" "pid file = $TRASH/d$1.pid" "[m]" \
+		"path = $TRASH/target$1" "read only = no" "uid = root" \
+		"gid = root" >"d$1.conf" &&
+	rm -f "d$1.pid" &&
+	eval "port=\$port$1" &&
+	start_bg "rsyncd$1" rsync --daemon --no-detach --address 127.0.0.1 \
+		--port "$port" --config "$TRASH/d$1.conf" &&
+	wait_for 10 "ss -ltn | grep -q \"127.0.0.1:$port \""
+}
+
 # --- trees and artifacts -------------------------------------------------
 
 # fixture_tree DIR: the ten artifact folders of the fixtures (not multi/).
