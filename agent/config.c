@@ -298,19 +298,22 @@ static int
 env_push(struct config *c, const char *value, struct snap_err *err)
 {
 	struct config scratch;
-	struct config *dst = c->role == CONFIG_PRIMARY ? c : &scratch;
-	char buf[CONFIG_MAX_PUSH * 2 * PATH_MAX], *tok, *save = NULL;
+	struct config *dst = c;
+	char *buf, *tok, *save = NULL;
+	int rc = 0;
 
-	if (dst == &scratch)
+	if (c->role != CONFIG_PRIMARY) {
 		config_defaults(&scratch, CONFIG_PRIMARY);
-	if (snprintf(buf, sizeof(buf), "%s", value) >= (int)sizeof(buf))
-		return snap_err_set(err, "push: too long");
+		dst = &scratch;
+	}
+	if ((buf = strdup(value)) == NULL)
+		return snap_err_sys(err, errno, "push");
 	dst->npush = 0;
-	for (tok = strtok_r(buf, " \t\n", &save); tok != NULL;
+	for (tok = strtok_r(buf, " \t\n", &save); tok != NULL && rc == 0;
 	    tok = strtok_r(NULL, " \t\n", &save))
-		if (set_primary(dst, "push", tok, err) == -1)
-			return -1;
-	return 0;
+		rc = set_primary(dst, "push", tok, err);
+	free(buf);
+	return rc;
 }
 
 /* One key from the environment: 0, -1 (bad value) or 1 (no such key). */
