@@ -72,7 +72,7 @@ test_expect_success 'lintian: no error, no warning' '
 	lintian --fail-on error,warning "$deb" "$dbg" >lintian.out 2>lintian.err ||
 		{ cat lintian.out lintian.err; false; }
 '
-say "# lintian: $(wc -l <lintian.out 2>/dev/null || echo ?) tags (error, warning, info) on the two packages"
+say "# lintian: $(wc -l <lintian.out 2>/dev/null || echo ?) error or warning tags on the two packages"
 
 test_expect_success 'the package holds exactly what it should' '
 	cat >want <<-EOF &&
@@ -242,9 +242,11 @@ fi
 
 # sandbox UID GID DIR... -- CMD...: CMD as UID:GID without privileges or
 # capabilities, in a mount namespace where every mount but /proc, /sys and
-# /dev is read-only, except the DIRs (bound onto themselves, writable): the
-# units' User=, NoNewPrivileges=, CapabilityBoundingSet=, ProtectSystem=
-# strict and ReadWritePaths=, and UMask=0027. Execs, so that CMD keeps the caller's PID.
+# /dev is read-only, except the DIRs (bound onto themselves, writable), and
+# /proc shows processes only, the caller's alone: the units' User=,
+# NoNewPrivileges=, CapabilityBoundingSet=, ProtectSystem=strict with
+# ReadWritePaths=, ProtectProc=invisible, ProcSubset=pid and UMask=0027.
+# Execs, so that CMD keeps the caller's PID.
 cat >sandbox.sh <<'EOF' && chmod +x sandbox.sh
 #!/bin/sh
 uid=$1 gid=$2
@@ -261,6 +263,8 @@ for mp in $(awk '{ print $5 }' /proc/self/mountinfo); do
 	case " $rw " in *" $mp "*) continue ;; esac
 	mount -o remount,bind,ro "$mp" || exit 1
 done
+mount -t proc -o nosuid,nodev,noexec,hidepid=invisible,subset=pid proc /proc ||
+	exit 1
 umask 0027
 exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs \
 	--bounding-set=-all --inh-caps=-all "$@"
@@ -317,12 +321,13 @@ test_expect_success 'sandboxed secondary: applies, serves REST, changes locally'
 	stop $pid_sb_secondary
 '
 
-test_expect_success 'sandboxed: nothing outside the roots can be written' '
+test_expect_success 'sandboxed: nothing outside the roots can be written, /proc holds its own' '
 	sandboxed "$uid" "$gid" "$TRASH/deploy" -- sh -c "
 		touch \"$TRASH/deploy/ok\" &&
 		! touch \"$TRASH/elsewhere/no\" 2>/dev/null &&
 		! touch /var/tmp/artsync-sandbox-no 2>/dev/null &&
-		! touch \"$TRASH/sync/no\" 2>/dev/null" &&
+		! touch \"$TRASH/sync/no\" 2>/dev/null &&
+		test ! -e /proc/sys && test ! -e /proc/1" &&
 	test -e deploy/ok && test ! -e elsewhere/no &&
 	test ! -e /var/tmp/artsync-sandbox-no
 '
