@@ -595,8 +595,14 @@ resolve(const struct client_opts *o, char *endpoint, size_t endpoint_len,
 		    path != NULL ? path : "environment", c->listen);
 		goto out;
 	}
-	if (token_file == NULL && c->token_file[0] != '\0')
+	if (token_file == NULL && c->token_file[0] != '\0') {
 		token_file = c->token_file;
+		/* The node's own token, which an operator reading status
+		 * need not be able to read: only a change needs it. */
+		if ((o->cmd == CMD_STATUS || o->cmd == CMD_LIST ||
+		    o->cmd == CMD_SHOW) && access(token_file, R_OK) == -1)
+			token_file = NULL;
+	}
 	if (o->endpoint != NULL &&
 	    check_endpoint(o->endpoint, endpoint, endpoint_len) != 0)
 		goto out;

@@ -242,6 +242,16 @@ test_expect_success 'a config file the user may not read is an error, not ignore
 	grep_file "artsync\.conf: Permission denied" err
 '
 
+test_expect_success 'a token in the config that the user may not read: status works, a change says why' '
+	chmod 644 etc/artsync.conf &&
+	as_nobody env -u ARTSYNC_CONFIG ARTSYNC_SYSCONFDIR="$TRASH/etc" \
+		"$ARTSYNC" status >out &&
+	grep_file "node_id: +gw-1" out &&
+	config_error as_nobody env -u ARTSYNC_CONFIG \
+		ARTSYNC_SYSCONFDIR="$TRASH/etc" "$ARTSYNC" undeploy api HelloWorld &&
+	grep_file "token.*Permission denied" err
+'
+
 test_expect_success 'stop the secondary' '
 	stop $pid_s1
 '
