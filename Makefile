@@ -7,11 +7,27 @@
 #   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
 #   make valgrind   the cluster scenario with every process under valgrind
 #   make bench      the benchmark table (README "Performance"; slow, not a test)
-#   make install    binary and example config (PREFIX=/usr/local)
+#   make install    binary, systemd units, man pages, bash completion,
+#                   sysusers.d and tmpfiles.d snippets, example config, and
+#                   /etc/artsync.conf if there is none (PREFIX=/usr/local;
+#                   DESTDIR, BINDIR, MANDIR, UNITDIR, sysconfdir too)
+#   make uninstall  the same files again (a changed /etc/artsync.conf stays)
 #   make fuzz       build the libFuzzer targets (clang) and run each for
 #                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
 
 PREFIX   ?= /usr/local
+sysconfdir ?= /etc
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/artsync
+# Debian's units live in /lib (not /usr/lib) until its /usr merge is done.
+UNITDIR  ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+# The binary is stripped on install; the Debian build empties this so that
+# dh_strip can keep the symbols for the -dbgsym package.
+INSTALL_STRIP ?= -s
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2 -g
@@ -47,13 +63,22 @@ FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
             -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test check unit integration demo install clean bench \
-        torture valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
+.PHONY: FORCE all deps test check unit integration demo install uninstall clean \
+        bench torture valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BIN)
 
 $(BIN): $(LIB_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The default config file's directory (config_find()); config.o is built
+# again when it changes, so that the binary looks where install puts it.
+$(BUILD)/agent/config.o: $(BUILD)/sysconfdir
+$(BUILD)/agent/config.o: CPPFLAGS += -DSYSCONFDIR='"$(sysconfdir)"'
+$(BUILD)/sysconfdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(sysconfdir)' | cmp -s - $@ || echo '$(sysconfdir)' >$@
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -80,8 +105,9 @@ deps:
 unit: $(UNIT_BIN)
 	tests/run $(UNIT_BIN)
 
+# BUILD tells t98-package which pass this is: it builds the package once.
 integration: $(BIN)
-	ARTSYNC=$(abspath $(BIN)) integration/run
+	ARTSYNC=$(abspath $(BIN)) BUILD=$(BUILD) integration/run
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 test:
@@ -135,14 +161,62 @@ demo:
 	$(MAKE) all
 	scripts/demo
 
+UNITS := artsync-primary.service artsync-secondary.service \
+         artsync-secondary@.service
+
+# The units get this install's paths and the one sandbox (systemd/). No
+# /etc/artsync.conf is replaced. On a real install (no DESTDIR) the user
+# and the state directory are made too, as the Debian package's postinst.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/artsync
-	install -m 0755 artsync $(DESTDIR)$(PREFIX)/bin/artsync
-	install -m 0644 examples/artsync.conf \
-	    $(DESTDIR)$(PREFIX)/share/artsync/artsync.conf.example
-	@if [ ! -e $(DESTDIR)/etc/artsync.conf ]; then \
-	    install -D -m 0644 examples/artsync.conf $(DESTDIR)/etc/artsync.conf; \
-	    echo "installed /etc/artsync.conf"; fi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(COMPLETIONDIR) \
+	    $(DESTDIR)$(sysconfdir)/artsync
+	install $(INSTALL_STRIP) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/artsync
+	install -m 0644 man/artsync.8 $(DESTDIR)$(MANDIR)/man8/artsync.8
+	install -m 0644 man/artsync.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/artsync.conf.5
+	install -m 0644 examples/artsync.conf $(DESTDIR)$(DOCDIR)/examples/
+	for u in $(UNITS); do \
+	    sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
+	        -e '/^@sandbox@$$/{r systemd/sandbox.conf' -e 'd;}' \
+	        systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 systemd/artsync.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/artsync.conf
+	install -m 0644 systemd/artsync.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/artsync.conf
+	install -m 0644 completion/artsync $(DESTDIR)$(COMPLETIONDIR)/artsync
+	@if [ -e $(DESTDIR)$(sysconfdir)/artsync.conf ]; then \
+	    echo "kept $(DESTDIR)$(sysconfdir)/artsync.conf"; else \
+	    install -m 0644 examples/artsync.conf \
+	        $(DESTDIR)$(sysconfdir)/artsync.conf && \
+	    echo "installed $(DESTDIR)$(sysconfdir)/artsync.conf"; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers $(SYSUSERSDIR)/artsync.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/artsync.conf; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
+
+# Leaves the user artsync, /var/lib/artsync and a changed
+# /etc/artsync.conf (an unchanged one goes).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/artsync $(DESTDIR)$(MANDIR)/man8/artsync.8 \
+	    $(DESTDIR)$(MANDIR)/man5/artsync.conf.5 \
+	    $(DESTDIR)$(DOCDIR)/examples/artsync.conf \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(SYSUSERSDIR)/artsync.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/artsync.conf \
+	    $(DESTDIR)$(COMPLETIONDIR)/artsync
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(sysconfdir)/artsync 2>/dev/null
+	@if cmp -s examples/artsync.conf $(DESTDIR)$(sysconfdir)/artsync.conf; \
+	    then rm -f $(DESTDIR)$(sysconfdir)/artsync.conf && \
+	    echo "removed $(DESTDIR)$(sysconfdir)/artsync.conf (unchanged)"; \
+	elif [ -e $(DESTDIR)$(sysconfdir)/artsync.conf ]; then \
+	    echo "kept $(DESTDIR)$(sysconfdir)/artsync.conf (changed)"; fi
+	@echo "left the user artsync and /var/lib/artsync"
 
 clean:
 	rm -rf build build-san build-fuzz artsync

@@ -11,9 +11,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -75,10 +77,11 @@ static const char usage_text[] =
 "\n"
 "options:\n"
 "  --endpoint URL       http://HOST:PORT of the agent (default: [secondary]\n"
-"                       listen of --config, else " CLIENT_DEFAULT_ENDPOINT ")\n"
+"                       listen of the config, else " CLIENT_DEFAULT_ENDPOINT ")\n"
 "  --token-file FILE    bearer token (default: [secondary] token_file of\n"
-"                       --config)\n"
-"  --config FILE        the agent's config file\n"
+"                       the config)\n"
+"  --config FILE        the agent's config file (default: $ARTSYNC_CONFIG,\n"
+"                       else /etc/artsync.conf if there is one)\n"
 "  --json               print the server's JSON answer as it is\n"
 "  --type TYPE          list: only artifacts of this type\n"
 "  -h, --help           this text\n";
@@ -556,42 +559,57 @@ check_endpoint(const char *url, char *out, size_t outlen)
 }
 
 /*
- * Where to go and with what token: flags first, then the config file's
- * [secondary] section, then the default endpoint and no token. 0 or an
- * exit code (the message printed).
+ * Where to go and with what token: flags first, then the [secondary]
+ * section as the agent itself reads it (the environment's ARTSYNC_LISTEN
+ * and ARTSYNC_TOKEN_FILE over the config file: --config, else
+ * ARTSYNC_CONFIG, else the default file), then the default endpoint and no
+ * token. 0 or an exit code (the message printed).
  */
 static int
 resolve(const struct client_opts *o, char *endpoint, size_t endpoint_len,
     char *token, size_t token_len)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	const char *token_file = o->token_file;
+	const char *token_file = o->token_file, *path = o->config_path;
+	char found[PATH_MAX], unknown[512];
 	struct config *c = NULL;
 	int rc = EXIT_USAGE;
 
 	token[0] = '\0';
 	snprintf(endpoint, endpoint_len, "%s", CLIENT_DEFAULT_ENDPOINT);
-	if (o->config_path != NULL) {
-		/* struct config holds many PATH_MAX buffers: not the stack. */
-		if ((c = malloc(sizeof(*c))) == NULL) {
-			fprintf(stderr, "artsync: %s\n", strerror(errno));
-			rc = EXIT_FAILED;
-			goto out;
-		}
-		config_defaults(c, CONFIG_SECONDARY);
-		if (config_load(c, o->config_path, &err) == -1) {
-			fprintf(stderr, "artsync: %s\n", err.msg);
-			goto out;
-		}
-		if (o->endpoint == NULL && client_endpoint_from_listen(
-		    c->listen, endpoint, endpoint_len) == -1) {
-			fprintf(stderr, "artsync: %s: [secondary] listen '%s' "
-			    "is no address to connect to (use --endpoint)\n",
-			    o->config_path, c->listen);
-			goto out;
-		}
-		if (token_file == NULL && c->token_file[0] != '\0')
-			token_file = c->token_file;
+	if (path == NULL) {
+		(void)config_find(found, sizeof(found));
+		path = found[0] != '\0' ? found : NULL;
+	}
+	/* struct config holds many PATH_MAX buffers: not the stack. */
+	if ((c = malloc(sizeof(*c))) == NULL) {
+		fprintf(stderr, "artsync: %s\n", strerror(errno));
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	config_defaults(c, CONFIG_SECONDARY);
+	if ((path != NULL && config_load(c, path, &err) == -1) ||
+	    config_load_env(c, environ, unknown, sizeof(unknown), &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		goto out;
+	}
+	if (unknown[0] != '\0')
+		fprintf(stderr, "artsync: warning: %s: no such configuration "
+		    "key (ignored)\n", unknown);
+	if (o->endpoint == NULL && client_endpoint_from_listen(c->listen,
+	    endpoint, endpoint_len) == -1) {
+		fprintf(stderr, "artsync: %s: [secondary] listen '%s' is no "
+		    "address to connect to (use --endpoint)\n",
+		    path != NULL ? path : "environment", c->listen);
+		goto out;
+	}
+	if (token_file == NULL && c->token_file[0] != '\0') {
+		token_file = c->token_file;
+		/* The node's own token, which an operator reading status
+		 * need not be able to read: only a change needs it. */
+		if ((o->cmd == CMD_STATUS || o->cmd == CMD_LIST ||
+		    o->cmd == CMD_SHOW) && access(token_file, R_OK) == -1)
+			token_file = NULL;
 	}
 	if (o->endpoint != NULL &&
 	    check_endpoint(o->endpoint, endpoint, endpoint_len) != 0)

@@ -1,6 +1,7 @@
 /*
  * config.c - INI parsing with inih, defaults and checks (see config.h).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ config_defaults(struct config *c, enum config_role role)
 	}
 	snprintf(c->node_id, sizeof(c->node_id), "%s", host[0] ? host : "node");
 	c->log_level = LOG_LEVEL_INFO;
+	c->log_format = LOG_FORMAT_TEXT;
 	c->quiet_ms = 500;
 	c->retry_ms = 15000;
 	c->retry_factor = 2;
@@ -131,7 +133,7 @@ static int
 set_common(struct config *c, const char *key, const char *value,
     struct snap_err *err)
 {
-	int level;
+	int level, format;
 
 	if (!strcmp(key, "cluster_id") || !strcmp(key, "node_id")) {
 		char *dst = key[0] == 'c' ? c->cluster_id : c->node_id;
@@ -145,6 +147,13 @@ set_common(struct config *c, const char *key, const char *value,
 			return snap_err_set(err, "log_level: '%s' is not error, "
 			    "warn, info or debug", value);
 		c->log_level = level;
+		return 0;
+	}
+	if (!strcmp(key, "log_format")) {
+		if ((format = log_format_parse(value)) < 0)
+			return snap_err_set(err, "log_format: '%s' is not text or "
+			    "json", value);
+		c->log_format = format;
 		return 0;
 	}
 	return 1;
@@ -297,6 +306,110 @@ config_set(struct config *c, const char *section, const char *key,
 	if (rc == 1)
 		return snap_err_set(err, "unknown key '%s' in [%s]", key, section);
 	return rc;
+}
+
+const char *
+config_find(char *path, size_t len)
+{
+	const char *env = getenv("ARTSYNC_CONFIG");
+	const char *dir = getenv("ARTSYNC_SYSCONFDIR");
+
+	if (env != NULL) {
+		snprintf(path, len, "%s", env);
+		return "ARTSYNC_CONFIG";
+	}
+	if (dir == NULL || *dir == '\0')
+		dir = SYSCONFDIR;
+	snprintf(path, len, "%s/artsync.conf", dir);
+	/* Only absence means none: a file we may not read is an error,
+	 * which config_load() will name. */
+	if (access(path, F_OK) == -1 && (errno == ENOENT || errno == ENOTDIR))
+		path[0] = '\0';
+	return "default";
+}
+
+/* ARTSYNC_PUSH: blank-separated targets that replace the file's. Only the
+ * primary keeps them; a secondary checks them, like the file's. */
+static int
+env_push(struct config *c, const char *value, struct snap_err *err)
+{
+	struct config scratch;
+	struct config *dst = c;
+	char *buf, *tok, *save = NULL;
+	int rc = 0;
+
+	if (c->role != CONFIG_PRIMARY) {
+		config_defaults(&scratch, CONFIG_PRIMARY);
+		dst = &scratch;
+	}
+	if ((buf = strdup(value)) == NULL)
+		return snap_err_sys(err, errno, "push");
+	dst->npush = 0;
+	for (tok = strtok_r(buf, " \t\n", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, " \t\n", &save))
+		rc = set_primary(dst, "push", tok, err);
+	free(buf);
+	return rc;
+}
+
+/* One key from the environment: 0, -1 (bad value) or 1 (no such key). */
+static int
+env_set(struct config *c, const char *key, const char *value,
+    struct snap_err *err)
+{
+	struct config scratch;
+	bool primary = c->role == CONFIG_PRIMARY;
+	int rc;
+
+	if ((rc = set_common(c, key, value, err)) != 1)
+		return rc;
+	if (!strcmp(key, "push"))
+		return env_push(c, value, err);
+	rc = primary ? set_primary(c, key, value, err) :
+	    set_secondary(c, key, value, err);
+	if (rc != 1)
+		return rc;
+	/* The other role's key: checked, then dropped. */
+	config_defaults(&scratch, c->role);
+	return primary ? set_secondary(&scratch, key, value, err) :
+	    set_primary(&scratch, key, value, err);
+}
+
+int
+config_load_env(struct config *c, char *const *env, char *unknown,
+    size_t len, struct snap_err *err)
+{
+	static const char upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+	const char *name, *eq;
+	char key[64], var[80];
+	size_t i, n, used = 0;
+	int rc;
+
+	if (len > 0)
+		unknown[0] = '\0';
+	for (; env != NULL && *env != NULL; env++) {
+		if (strncmp(*env, "ARTSYNC_", 8) != 0 ||
+		    (eq = strchr(*env, '=')) == NULL)
+			continue;
+		name = *env + 8;
+		n = (size_t)(eq - name);
+		/* Not in the form of a key (ARTSYNC_x=...): not ours. */
+		if (n == 0 || n >= sizeof(key) || strspn(name, upper) < n)
+			continue;
+		for (i = 0; i < n; i++)
+			key[i] = (char)tolower((unsigned char)name[i]);
+		key[n] = '\0';
+		snprintf(var, sizeof(var), "ARTSYNC_%s", name);
+		var[8 + n] = '\0';
+		if (!strcmp(key, "config") || !strcmp(key, "sysconfdir"))
+			continue;
+		if ((rc = env_set(c, key, eq + 1, err)) == -1)
+			return snap_err_prefix(err, "%s", var);
+		if (rc == 1 && used + n + 9 < len)
+			used += (size_t)snprintf(unknown + used, len - used,
+			    "%s%s", used > 0 ? " " : "", var);
+	}
+	return 0;
 }
 
 struct load_ctx {
@@ -519,4 +632,190 @@ config_read_private_token(const char *path, char *out, size_t outlen,
 		    "access (mode 0%03o): chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 0777), path);
 	return config_read_token(path, out, outlen, err);
+}
+
+/* -n: an existing directory that can be listed and entered (write: also
+ * written into). 0, or -1 with err "KEY: PATH: ...". */
+static int
+check_dir(const char *key, const char *path, bool write, struct snap_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		snap_err_sys(err, errno, "%s", path);
+	else if (!S_ISDIR(st.st_mode))
+		snap_err_set(err, "%s: not a directory", path);
+	else if (access(path, write ? W_OK | X_OK : R_OK | X_OK) == -1)
+		snap_err_sys(err, errno, "%s: not %s", path, write ?
+		    "writable" : "readable");
+	else
+		return 0;
+	return key != NULL ? snap_err_prefix(err, "%s", key) : -1;
+}
+
+/* -n: a directory to write that exists, or that mkdir -p can make: its
+ * nearest existing parent is a writable directory. */
+static int
+check_creatable(const char *key, const char *path, struct snap_err *err)
+{
+	char up[PATH_MAX], *slash;
+	struct stat st;
+
+	if (stat(path, &st) == 0 || (errno != ENOENT))
+		return check_dir(key, path, true, err);
+	snprintf(up, sizeof(up), "%s", path);
+	for (;;) {
+		while ((slash = strrchr(up, '/')) != NULL && slash[1] == '\0' &&
+		    slash != up)
+			*slash = '\0';		/* trailing slashes */
+		if ((slash = strrchr(up, '/')) == NULL) {
+			snprintf(up, sizeof(up), ".");
+			break;
+		}
+		slash[slash == up] = '\0';	/* "/x" -> "/" */
+		if (stat(up, &st) == 0 || errno != ENOENT || !strcmp(up, "/"))
+			break;
+	}
+	if (check_dir(NULL, up, true, err) == -1)
+		return snap_err_prefix(err, "%s: %s: cannot be created", key,
+		    path);
+	return 0;
+}
+
+int
+config_check_paths(const struct config *c, enum config_use use,
+    struct snap_err *err)
+{
+	struct stat st;
+
+	switch (use) {
+	case CONFIG_USE_PUBLISH:
+	case CONFIG_USE_PRIMARY:
+		if (check_dir("source", c->source, false, err) == -1)
+			return -1;
+		return check_creatable("sync_root", c->sync_root, err);
+	case CONFIG_USE_ROLLBACK:
+		return check_dir("sync_root", c->sync_root, true, err);
+	case CONFIG_USE_VERIFY:
+		return check_dir("sync_root", c->sync_root, false, err);
+	case CONFIG_USE_SECONDARY:
+		/* Absent is fine: the secondary waits for it. */
+		if ((stat(c->sync_root, &st) == 0 || errno != ENOENT) &&
+		    check_dir("sync_root", c->sync_root, false, err) == -1)
+			return -1;
+		return check_creatable("deploy_root", c->deploy_root, err);
+	}
+	return 0;
+}
+
+/* " (not there yet: created at start)" or "". */
+static const char *
+yet(const char *path, const char *then)
+{
+	struct stat st;
+
+	return stat(path, &st) == -1 && errno == ENOENT ? then : "";
+}
+
+/* "signing_key: FILE", or what happens without one. */
+static void
+describe_key(const struct config *c, FILE *f)
+{
+	bool primary = c->role == CONFIG_PRIMARY;
+
+	fprintf(f, "%s: %s\n", primary ? "signing_key" : "public_key",
+	    c->have_key ? (primary ? c->signing_key : c->public_key) :
+	    primary ? "none (versions are not signed)" :
+	    "none (signatures are ignored)");
+}
+
+static void
+describe_primary(const struct config *c, bool daemon, FILE *f)
+{
+	size_t i;
+
+	if (daemon)
+		fprintf(f, "source: %s: watched with inotify (every folder), "
+		    "published %u ms after the last change\n", c->source,
+		    c->quiet_ms);
+	else
+		fprintf(f, "source: %s: read once, published if it changed\n",
+		    c->source);
+	fprintf(f, "sync_root: %s%s: snapshots/ and state.json written; %u "
+	    "versions kept (0: all), up to %u deltas on a full version\n",
+	    c->sync_root, yet(c->sync_root, " (not there yet: created)"),
+	    c->keep_versions, c->max_chain);
+	describe_key(c, f);
+	if (!daemon)
+		return;
+	for (i = 0; i < c->npush; i++)
+		fprintf(f, "push: %s (rsync; retry after %u ms, x%u, up to %u "
+		    "ms)\n", c->push[i], c->retry_ms, c->retry_factor,
+		    c->retry_max_ms);
+	if (c->npush == 0)
+		fprintf(f, "push: none\n");
+	fprintf(f, "listen: %s\n", c->listen[0] ? c->listen :
+	    "off (no status endpoint)");
+}
+
+static void
+describe_secondary(const struct config *c, FILE *f)
+{
+	struct stat st;
+
+	fprintf(f, "sync_root: %s%s: watched with inotify and read every %u "
+	    "ms\n", c->sync_root, yet(c->sync_root, " (not there yet: "
+	    "waited for)"), c->poll_ms);
+	fprintf(f, "deploy_root: %s%s: releases/ and current; %u releases "
+	    "kept, %s\n", c->deploy_root, yet(c->deploy_root, " (not there "
+	    "yet: created at start)"), c->keep_releases, c->recycle_releases ?
+	    "new ones patched from the oldest" : "each extracted in full");
+	fprintf(f, "listen: http://%s (REST endpoint; %s)\n", c->listen,
+	    c->token_file[0] ? "POST and PUT need the token" :
+	    "no token: loopback only");
+	if (c->token_file[0] != '\0')
+		fprintf(f, "token_file: %s%s\n", c->token_file,
+		    stat(c->token_file, &st) == 0 && (st.st_mode & S_IROTH) ?
+		    " (others may read it: consider mode 0640)" : "");
+	fprintf(f, "labels: %s\n", c->labels);
+	describe_key(c, f);
+	fprintf(f, "startup: %s\n", c->startup_sync ? "sync (ready once the "
+	    "latest version is applied)" : "async (ready at once)");
+}
+
+void
+config_describe(const struct config *c, enum config_use use, FILE *f)
+{
+	static const char *const what[] = {
+		[CONFIG_USE_PUBLISH] = "publish",
+		[CONFIG_USE_PRIMARY] = "primary",
+		[CONFIG_USE_ROLLBACK] = "rollback",
+		[CONFIG_USE_VERIFY] = "verify",
+		[CONFIG_USE_SECONDARY] = "secondary",
+	};
+
+	fprintf(f, "command: %s (cluster %s, node %s)\n", what[use],
+	    c->cluster_id, c->node_id);
+	switch (use) {
+	case CONFIG_USE_PUBLISH:
+	case CONFIG_USE_PRIMARY:
+		describe_primary(c, use == CONFIG_USE_PRIMARY, f);
+		break;
+	case CONFIG_USE_ROLLBACK:
+		fprintf(f, "sync_root: %s: an older version's content published "
+		    "as the newest\n", c->sync_root);
+		describe_key(c, f);
+		break;
+	case CONFIG_USE_VERIFY:
+		fprintf(f, "sync_root: %s: a version's checksums read and "
+		    "checked, nothing written\n", c->sync_root);
+		describe_key(c, f);
+		break;
+	case CONFIG_USE_SECONDARY:
+		describe_secondary(c, f);
+		break;
+	}
+	fprintf(f, "log: level %s, format %s\n",
+	    log_level_name((enum log_level)c->log_level),
+	    log_format_name((enum log_format)c->log_format));
 }

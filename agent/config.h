@@ -2,7 +2,7 @@
  * config.h - every setting of the agent, from one INI file and the flags.
  *
  * File (examples/artsync.conf documents every key):
- *	[artsync]    cluster_id, node_id, log_level
+ *	[artsync]    cluster_id, node_id, log_level, log_format
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms, max_chain, signing_key
@@ -14,8 +14,16 @@
  *	             webhook_max_tries, webhook_retry_ms
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
- * Flags override the file. An unknown section or key, or a bad value, is an
- * error naming the file and line.
+ * An unknown section or key, or a bad value, is an error naming the file
+ * and line.
+ *
+ * Where settings come from, the last one winning: defaults, the file
+ * (--config FILE; else $ARTSYNC_CONFIG, none if it is empty; else
+ * SYSCONFDIR/artsync.conf if there is one), the environment (ARTSYNC_<KEY>
+ * for any key, as ARTSYNC_POLL_MS=200), the flags. The calling sequence
+ * of a command: config_defaults(), config_find() and config_load() unless
+ * --config, config_load_env(), config_set() for each flag, config_check(),
+ * config_load_key(), and for -n config_check_paths() and config_describe().
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -23,6 +31,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sign.h"
 #include "snap_err.h"
@@ -41,6 +50,7 @@ struct config {
 	char cluster_id[128];
 	char node_id[128];
 	int log_level;			/* enum log_level */
+	int log_format;			/* enum log_format */
 	char source[PATH_MAX];
 	char sync_root[PATH_MAX];
 	char deploy_root[PATH_MAX];
@@ -81,6 +91,20 @@ struct config {
 /* Defaults for a role (node_id defaults to the host name). */
 void config_defaults(struct config *c, enum config_role role);
 
+/* The directory of the default config file: SYSCONFDIR (a build setting,
+ * /etc) or, for tests, $ARTSYNC_SYSCONFDIR. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+/*
+ * The config file of a command given no --config: $ARTSYNC_CONFIG if set
+ * (empty: none), else SYSCONFDIR/artsync.conf if it exists. Fills path
+ * (len bytes; "" for none) and returns where it came from: "ARTSYNC_CONFIG"
+ * or "default".
+ */
+const char *config_find(char *path, size_t len);
+
 /* Reads the INI file at path over the current values. 0 or -1 with err
  * ("FILE:LINE: ..."). */
 int config_load(struct config *c, const char *path, struct snap_err *err);
@@ -88,6 +112,19 @@ int config_load(struct config *c, const char *path, struct snap_err *err);
 /* Sets one key as the file would (used for flags too). 0 or -1 with err. */
 int config_set(struct config *c, const char *section, const char *key,
     const char *value, struct snap_err *err);
+
+/*
+ * Sets every key named by an ARTSYNC_<KEY> variable of env (environ's
+ * form): KEY in lower case is the key of [artsync] or the role's section;
+ * a key of the other role's section only is checked and dropped, as in the
+ * file. ARTSYNC_PUSH holds targets separated by blanks and replaces the
+ * file's. ARTSYNC_CONFIG and ARTSYNC_SYSCONFDIR are no keys. The names of
+ * variables that look like keys (upper case, digits, '_') but are none go
+ * to unknown (len bytes), separated by blanks, for the caller to warn
+ * about. 0, or -1 with err naming the variable.
+ */
+int config_load_env(struct config *c, char *const *env, char *unknown,
+    size_t len, struct snap_err *err);
 
 /* Checks that what the role needs is there and consistent (a secondary
  * listening beyond loopback needs a token). 0 or -1. */
@@ -97,6 +134,32 @@ int config_check(const struct config *c, struct snap_err *err);
  * key file only its owner may read), a secondary's public_key. Sets
  * c->key and c->have_key. 0 or -1 with err naming the key. */
 int config_load_key(struct config *c, struct snap_err *err);
+
+/* What a command does with the paths, for -n. */
+enum config_use {
+	CONFIG_USE_PUBLISH,	/* reads source once, writes the sync root
+				 * (created if need be) */
+	CONFIG_USE_PRIMARY,	/* the same, on every change */
+	CONFIG_USE_ROLLBACK,	/* writes an existing sync root */
+	CONFIG_USE_VERIFY,	/* reads an existing sync root */
+	CONFIG_USE_SECONDARY,	/* reads the sync root (it may come later: an
+				 * NFS mount, a first push), writes the deploy
+				 * root (created if need be) */
+};
+
+/*
+ * -n: whether the paths can be used as the command will: source a
+ * readable directory, a root to write a writable directory or one that
+ * can be created (its nearest existing parent writable), key and token
+ * files readable. Creates nothing. 0, or -1 with err "KEY: PATH: problem".
+ */
+int config_check_paths(const struct config *c, enum config_use use,
+    struct snap_err *err);
+
+/* -n: what the command would do with these settings, a line a fact, for
+ * people (role, ids, paths and what becomes of them, what is watched,
+ * listen, keys). */
+void config_describe(const struct config *c, enum config_use use, FILE *f);
 
 struct sockaddr_storage;
 

@@ -13,6 +13,9 @@
 
 #include "daemon.h"
 
+static int64_t watchdog_ms;	/* ping interval; 0: no watchdog */
+static int64_t watchdog_next;	/* monotonic ms of the next ping */
+
 int
 daemon_signals(struct snap_err *err)
 {
@@ -48,6 +51,38 @@ daemon_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+daemon_watchdog_init(void)
+{
+	uint64_t usec = 0;
+
+	watchdog_ms = 0;
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		/* Half the interval, as sd_watchdog_enabled(3) advises; at
+		 * least 1 ms, so that a tiny one cannot spin the loop. */
+		watchdog_ms = (int64_t)(usec / 2000);
+		if (watchdog_ms == 0)
+			watchdog_ms = 1;
+	}
+	watchdog_next = 0;
+}
+
+int
+daemon_watchdog(int timeout)
+{
+	int64_t now, left;
+
+	if (watchdog_ms == 0)
+		return timeout;
+	now = daemon_now_ms();
+	if (now >= watchdog_next) {
+		sd_notify(0, "WATCHDOG=1");
+		watchdog_next = now + watchdog_ms;
+	}
+	left = watchdog_next - now;
+	return timeout < 0 || timeout > left ? (int)left : timeout;
 }
 
 void

@@ -20,6 +20,19 @@ int daemon_signal_read(int fd);
 /* Milliseconds on the monotonic clock. */
 int64_t daemon_now_ms(void);
 
+/*
+ * systemd's watchdog (WatchdogSec=): daemon_watchdog_init() reads
+ * WATCHDOG_USEC once (through sd_watchdog_enabled(), which also honours
+ * WATCHDOG_PID). The loop then calls daemon_watchdog() with the poll
+ * timeout it computed (ms, -1: none) before every poll: it sends
+ * WATCHDOG=1 once half the interval has passed since the last one, and
+ * returns the timeout shortened so that poll wakes in time for the next.
+ * A loop that stops turning stops pinging, and systemd restarts it.
+ * Without a watchdog, daemon_watchdog() returns timeout unchanged.
+ */
+void daemon_watchdog_init(void);
+int daemon_watchdog(int timeout);
+
 /* sd_notify(3) status, a no-op outside systemd. */
 void daemon_notify_ready(const char *status);
 void daemon_notify_status(const char *status);

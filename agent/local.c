@@ -24,18 +24,21 @@ commit(struct agent *a, struct overrides *saved, enum swap_reason op,
     int type, const char *name, struct snap_err *err)
 {
 	struct snap_err ignored;
-	char what[NAME_MAX_BYTES + 64];
+	char what[NAME_MAX_BYTES + 64], id[NAME_MAX_BYTES + 32];
 	int http = 500;
 
-	snprintf(what, sizeof(what), "%s %s/%s", swap_reason_name(op),
-	    artifact_types[type].folder, name);
+	snprintf(id, sizeof(id), "%s/%s", artifact_types[type].folder, name);
+	snprintf(what, sizeof(what), "%s %s", swap_reason_name(op), id);
 	if (ovr_save(&a->ovr, err) == -1)
 		goto fail;
 	if (agent_rebuild(a, NULL, op, &http, err) == -1)
 		goto fail;
 	ovr_clear(saved);
 	ovr_prune(&a->ovr);
-	log_info("%s: now releases/%s", what, a->d.current.name);
+	log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_STR("artifact", id),
+	    LOG_STR("release", a->d.current.name),
+	    LOG_INT("version", a->d.current.version)),
+	    "%s: now releases/%s", what, a->d.current.name);
 	return 200;
 fail:
 	ovr_clear(&a->ovr);
@@ -43,7 +46,8 @@ fail:
 	a->ovr.n = saved->n;
 	a->ovr.cap = saved->cap;
 	(void)ovr_save(&a->ovr, &ignored);
-	log_error("%s failed: %s", what, err->msg);
+	log_fields(LOG_LEVEL_ERROR, LOG_FIELDS(LOG_STR("artifact", id),
+	    LOG_STR("reason", err->msg)), "%s failed: %s", what, err->msg);
 	return http;
 }
 

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "config.h"
@@ -34,6 +36,7 @@ static const struct flag common_flags[] = {
 	{ "cluster-id", "artsync", "cluster_id" },
 	{ "node-id", "artsync", "node_id" },
 	{ "log-level", "artsync", "log_level" },
+	{ "log-format", "artsync", "log_format" },
 	{ NULL, NULL, NULL },
 };
 
@@ -103,10 +106,13 @@ static const char usage_text[] =
 "  listen), --token-file FILE, --config FILE, --json\n"
 "\n"
 "common options:\n"
-"  --config FILE        read settings from FILE (flags override it)\n"
+"  --config FILE        read settings from FILE (default: $ARTSYNC_CONFIG,\n"
+"                       else /etc/artsync.conf if there is one); ARTSYNC_KEY\n"
+"                       variables override it, and flags override both\n"
 "  --cluster-id ID      cluster id recorded in state.json (default: default)\n"
 "  --node-id ID         this node's id (default: the host name)\n"
 "  --log-level LEVEL    error, warn, info (default) or debug\n"
+"  --log-format FORMAT  text (default) or json: one JSON object a line\n"
 "  -n                   check the configuration, print \"configuration OK\", exit\n"
 "  -h, --help           this text\n"
 "\n"
@@ -126,6 +132,8 @@ static const char usage_text[] =
 "                       healthz there, push state included (default: off)\n"
 "  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
+"  --max-chain N        deltas on a full version before the next full one\n"
+"                       (default 64; 0: every version full; at most 256)\n"
 "  --signing-key FILE   sign every version (and rollback) with this secret\n"
 "                       key (artsync keygen); mode 0600 or tighter\n"
 "\n"
@@ -150,7 +158,7 @@ static const char usage_text[] =
 "                       KEY: a .pub file, its base64 line or 64 hex digits\n"
 "\n"
 "after each swap of current (secondary; see README):\n"
-"  --exec-hook CMD      run /bin/sh -c CMD with ARTSYNC_VERSION,\n"
+"  --exec-hook CMD      run CMD with /bin/sh, given ARTSYNC_VERSION,\n"
 "                       ARTSYNC_PREVIOUS_VERSION, ARTSYNC_RELEASE,\n"
 "                       ARTSYNC_CHANGED, ARTSYNC_REASON, ARTSYNC_DEPLOY_ROOT\n"
 "  --exec-hook-timeout-ms N  kill it (its process group) after N ms\n"
@@ -166,7 +174,9 @@ static const char usage_text[] =
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
 	struct config c;
-	const char *config_path;
+	const char *config_path;	/* NULL: none */
+	const char *config_from;	/* "--config", "ARTSYNC_CONFIG", ... */
+	char found[PATH_MAX];		/* config_find()'s */
 	bool check_only;
 	uint64_t to;			/* rollback --to */
 	bool have_to;
@@ -202,10 +212,23 @@ parse_u64(const char *s, uint64_t *out)
 	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
 }
 
+/* ARTSYNC_* variables shaped like keys that are none: a typo, said once
+ * at start rather than ignored in silence. */
+static void
+warn_unknown(char *names)
+{
+	char *name, *save = NULL;
+
+	for (name = strtok_r(names, " ", &save); name != NULL;
+	    name = strtok_r(NULL, " ", &save))
+		log_warn("%s: no such configuration key (ignored)", name);
+}
+
 /*
  * Parses argv for a command whose role flags are `role`. Returns 0, an exit
- * code, or HELP_SHOWN. The config file is
- * read first (wherever --config stands), then the flags over it.
+ * code, or HELP_SHOWN. The config file is read first (wherever --config
+ * stands; config_find() without it), then the environment's ARTSYNC_<KEY>
+ * over it, then the flags over both.
  */
 static int
 parse(int argc, char **argv, enum config_role r, const struct flag *role,
@@ -214,6 +237,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	struct option opts[48];
 	struct snap_err err = SNAP_ERR_INIT;
 	size_t i, n = count_flags(common_flags) + count_flags(role);
+	char unknown[512];
 	int ch, o = 0;
 
 	memset(cl, 0, sizeof(*cl));
@@ -226,14 +250,23 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[o] = (struct option){ NULL, 0, NULL, 0 };
 
-	/* First pass: only --config, so the file lies under the flags. */
+	/* First pass: only --config, so that the file lies under the
+	 * environment and the flags. */
 	opterr = 0;
 	optind = 1;
+	cl->config_from = "--config";
 	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1)
 		if (ch == 'c')
 			cl->config_path = optarg;
-	if (cl->config_path != NULL &&
-	    config_load(&cl->c, cl->config_path, &err) == -1) {
+	if (cl->config_path == NULL) {
+		cl->config_from = config_find(cl->found, sizeof(cl->found));
+		if (cl->found[0] != '\0')
+			cl->config_path = cl->found;
+	}
+	if ((cl->config_path != NULL &&
+	    config_load(&cl->c, cl->config_path, &err) == -1) ||
+	    config_load_env(&cl->c, environ, unknown, sizeof(unknown),
+	    &err) == -1) {
 		fprintf(stderr, "artsync: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
@@ -266,7 +299,9 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	}
 	cl->rest = argv + optind;
 	cl->nrest = argc - optind;
-	log_init((enum log_level)cl->c.log_level);
+	log_init((enum log_level)cl->c.log_level,
+	    (enum log_format)cl->c.log_format);
+	warn_unknown(unknown);
 	return 0;
 }
 
@@ -292,14 +327,29 @@ load_key(struct cmdline *cl)
 	return 0;
 }
 
-/* -n: the configuration was checked by parse(); say so and stop there. */
-static bool
-only_checking(const struct cmdline *cl)
+/*
+ * -n: parse() and the command checked the settings; check that the paths
+ * can be used as the command would, say what it would do, and stop there.
+ * Returns -1 without -n, else the exit code.
+ */
+static int
+only_checking(const struct cmdline *cl, enum config_use use)
 {
+	struct snap_err err = SNAP_ERR_INIT;
+
 	if (!cl->check_only)
-		return false;
+		return -1;
+	if (config_check_paths(&cl->c, use, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	if (cl->config_path != NULL)
+		printf("config: %s (%s)\n", cl->config_path, cl->config_from);
+	else
+		printf("config: none (%s)\n", cl->config_from);
+	config_describe(&cl->c, use, stdout);
 	printf("configuration OK\n");
-	return true;
+	return 0;
 }
 
 /* What a command returns when parse() did not return 0. */
@@ -402,8 +452,8 @@ cmd_publish(int argc, char **argv)
 	}
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
+		return rc;
 	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
@@ -448,8 +498,8 @@ cmd_verify(int argc, char **argv)
 		return client_usage_error("verify: %s", "--sync-root is required");
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_VERIFY)) >= 0)
+		return rc;
 	if (snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
 	    NULL, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
@@ -477,8 +527,8 @@ cmd_rollback(int argc, char **argv)
 		    "required");
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
+		return rc;
 	o = publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
@@ -507,8 +557,9 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	}
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
-	if (only_checking(&cl))
-		return 0;
+	if ((rc = only_checking(&cl, r == CONFIG_PRIMARY ? CONFIG_USE_PRIMARY :
+	    CONFIG_USE_SECONDARY)) >= 0)
+		return rc;
 	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
 }
 

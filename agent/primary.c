@@ -145,12 +145,14 @@ publish_now(struct primary *p)
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else if (p->memo.rebased != 0)
-		log_info("published version %" PRIu64 " in %" PRId64 " ms "
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("version", version)),
+		    "published version %" PRIu64 " in %" PRId64 " ms "
 		    "(changed files read; the chain restarts on the full copy "
 		    "of version %" PRIu64 ")", version,
 		    daemon_now_ms() - start, p->memo.rebased);
 	else
-		log_info("published version %" PRIu64 " in %" PRId64 " ms (%s)",
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("version", version)),
+		    "published version %" PRIu64 " in %" PRId64 " ms (%s)",
 		    version, daemon_now_ms() - start, p->memo.rescanned ?
 		    "whole tree read" : "changed files read");
 	basecopy_maybe_start(&p->base, p->c->source, p->c->sync_root, &o,
@@ -323,6 +325,7 @@ loop(struct primary *p, int sigfd)
 		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
+		timeout = daemon_watchdog(timeout);
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
 		nrest = p->rest != NULL;
@@ -408,6 +411,7 @@ primary_run(const struct config *c)
 	}
 	watch_on_file(on_file, &p);
 	try_watch(&p);
+	daemon_watchdog_init();
 	daemon_notify_ready("watching");
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();

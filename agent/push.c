@@ -220,7 +220,9 @@ schedule_retry(struct pusher *p, struct target *t, const char *why)
 		return;
 	}
 	t->due_ms = daemon_now_ms() + t->delay_ms;
-	log_warn("push %s: version %" PRIu64 " failed (%s); retry %u in %u ms",
+	log_fields(LOG_LEVEL_WARN, LOG_FIELDS(LOG_INT("version", t->pushing),
+	    LOG_STR("target", t->url), LOG_STR("reason", why)),
+	    "push %s: version %" PRIu64 " failed (%s); retry %u in %u ms",
 	    t->url, t->pushing, why, t->tries, t->delay_ms);
 	next = (uint64_t)t->delay_ms * p->c->retry_factor;
 	t->delay_ms = next > p->c->retry_max_ms ? p->c->retry_max_ms :
@@ -300,7 +302,10 @@ finished(struct pusher *p, struct target *t, int status)
 			t->tries = 0;
 			t->delay_ms = p->c->retry_ms;
 			t->last_error[0] = '\0';
-			log_info("pushed version %" PRIu64 " to %s", t->pushed,
+			log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
+			    LOG_INT("version", t->pushed),
+			    LOG_STR("target", t->url)),
+			    "pushed version %" PRIu64 " to %s", t->pushed,
 			    t->url);
 			return;
 		}

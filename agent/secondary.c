@@ -32,15 +32,26 @@
 #include "secondary.h"
 #include "watch.h"
 
+/* version: the one refused or that could not be read (0: none known);
+ * down: the sync root itself cannot be read (no refusal of a version). */
 static void
-report_error(struct agent *a, const char *msg, bool reject)
+report_error(struct agent *a, const char *msg, bool reject, uint64_t version,
+    bool down)
 {
+	enum reject_reason r = metrics_reason(msg);
+
 	if (strcmp(msg, a->last_error) != 0) {
-		log_error("%s; still serving %s", msg, a->d.has_current ?
+		log_fields(LOG_LEVEL_ERROR, LOG_FIELDS(
+		    LOG_INT("version", version),
+		    LOG_STR("reason", down ? "sync_root_unreachable" :
+		    metrics_reason_name(r)),
+		    LOG_STR("release", a->d.has_current ? a->d.current.name :
+		    "")),
+		    "%s; still serving %s", msg, a->d.has_current ?
 		    a->d.current.name : "nothing (no release yet)");
 		/* Counted once per distinct refusal, not at every poll. */
 		if (reject)
-			a->m.rejects[metrics_reason(msg)]++;
+			a->m.rejects[r]++;
 	}
 	snprintf(a->last_error, sizeof(a->last_error), "%s", msg);
 }
@@ -123,7 +134,10 @@ agent_rebuild(struct agent *a, struct snap_version *v,
 		a->m.applies++;
 		a->m.apply_ms_last = (uint64_t)(daemon_now_ms() - start);
 		a->m.apply_ms_sum += a->m.apply_ms_last;
-		log_info("releases/%s (version %" PRIu64 ") live in %" PRIu64
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
+		    LOG_INT("version", a->d.current.version),
+		    LOG_STR("release", a->d.current.name)),
+		    "releases/%s (version %" PRIu64 ") live in %" PRIu64
 		    " ms (%s%s, %zu written, %zu removed)", a->d.current.name,
 		    a->d.current.version, a->m.apply_ms_last,
 		    st.recycled ? "patched " : "full build",
@@ -178,12 +192,12 @@ apply(struct agent *a, struct snap_version *v)
 	if (refused_before(a, v)) {
 		/* Said and counted already; said again only if another
 		 * error (the share went away) came in between. */
-		report_error(a, a->refused.why, false);
+		report_error(a, a->refused.why, false, v->st.version, false);
 		return;
 	}
 	if (agent_rebuild(a, v, SWAP_SYNC, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
-		report_error(a, err.msg, true);
+		report_error(a, err.msg, true, version, false);
 		if (is_final(metrics_reason(err.msg))) {
 			a->refused.version = version;
 			memcpy(a->refused.manifest, v->st.manifest.xxh128,
@@ -205,7 +219,7 @@ apply(struct agent *a, struct snap_version *v)
 static void
 sync_root_down(struct agent *a, const char *msg)
 {
-	report_error(a, msg, false);
+	report_error(a, msg, false, 0, true);
 	if (a->down_since_ms == 0)
 		a->down_since_ms = daemon_now_ms();
 }
@@ -244,7 +258,7 @@ agent_check(struct agent *a)
 	 * holds its removals. */
 	v.drop_full_events = true;
 	if (snap_read_state(rootfd, &v, &err) == -1) {
-		report_error(a, err.msg, true);
+		report_error(a, err.msg, true, 0, false);
 		goto out;
 	}
 	if (v.st.version > a->latest_seen)
@@ -255,10 +269,10 @@ agent_check(struct agent *a)
 		snprintf(err.msg, sizeof(err.msg), "sync root holds version %"
 		    PRIu64 ", older than applied %" PRIu64 ": not going back",
 		    v.st.version, applied);
-		report_error(a, err.msg, true);
+		report_error(a, err.msg, true, v.st.version, false);
 	} else if (snap_open_since(rootfd, 0, a->d.upstream_m, &v,
 	    &err) == -1) {
-		report_error(a, err.msg, true);
+		report_error(a, err.msg, true, v.st.version, false);
 	} else if (v.st.version > applied ||
 	    (v.st.version == applied && a->d.upstream_m == NULL)) {
 		bool in_place = v.m_borrowed;
@@ -411,7 +425,7 @@ timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
 		timeout = t;
 	if ((t = hook_timeout_ms(l->a->hook)) >= 0 && t < timeout)
 		timeout = t;
-	return timeout;
+	return daemon_watchdog(timeout);	/* wake in time to ping */
 }
 
 static int
@@ -519,6 +533,7 @@ secondary_run(const struct config *c)
 		log_info("applying only versions signed by key %s", id);
 	}
 	reconcile(&a);
+	daemon_watchdog_init();
 	a.starting = c->startup_sync;
 	if (!a.starting)
 		daemon_notify_ready(a.d.has_current ? a.d.current.name : "empty");

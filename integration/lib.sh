@@ -48,6 +48,15 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 SRC=${SRC:-src}
 
+# Every command reads /etc/artsync.conf when there is one, and ARTSYNC_<KEY>
+# variables over it: a test sees neither this machine's file nor the
+# caller's environment, only what it sets itself. (ARTSYNC_SEED and the
+# like stay shell variables for the scripts that read them.)
+for v in $(compgen -e ARTSYNC_); do
+	export -n "$v"
+done
+export ARTSYNC_CONFIG=
+
 # The ten artifact folders (CONTRACT.md); fixtures' multi/ is not one.
 ARTIFACT_TYPES="api sequences endpoints local-entries proxy-services templates
 inbound-endpoints message-stores message-processors tasks"
@@ -438,6 +447,51 @@ kill9() {
 # is_running PID
 is_running() {
 	is_ours "$1" && kill -0 "$1" 2>/dev/null
+}
+
+# notify_listener NAME: systemd's side of sd_notify(3): a datagram socket
+# at $TRASH/NAME.sock that appends every message to NAME.msgs as one line,
+# "SECONDS MESSAGE" (the monotonic clock when it came; the message's
+# newlines as blanks). A daemon started with NOTIFY_SOCKET=$TRASH/NAME.sock
+# talks to it.
+notify_listener() {
+	start_bg "$1-listener" "$PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    m = s.recv(4096).decode()
+    with open(sys.argv[2], "a") as f:
+        f.write("%.3f %s\n" % (time.monotonic(), m.replace("\n", " ")))
+' "$TRASH/$1.sock" "$TRASH/$1.msgs" &&
+	wait_for 10 "test -S $TRASH/$1.sock"
+}
+
+# as_nobody CMD...: CMD as an unprivileged user (uid and gid 65534, no
+# groups, no capabilities). The trash directory and the run's directory
+# above it (mode 0700 from mktemp) become traversable by others for that.
+as_nobody() {
+	chmod o+x "$TRASH" "$(dirname "$TRASH")" &&
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# rsync_daemon N: an rsync daemon on 127.0.0.1:$portN (set by the caller)
+# serving module m = $TRASH/targetN, writable (log rsyncdN.log).
+rsync_daemon() {
+	mkdir -p "target$1" &&
+	printf '%s\n' "use chroot = no" "pid file = $TRASH/d$1.pid" "[m]" \
+		"path = $TRASH/target$1" "read only = no" "uid = root" \
+		"gid = root" >"d$1.conf" &&
+	rm -f "d$1.pid" &&
+	eval "port=\$port$1" &&
+	start_bg "rsyncd$1" rsync --daemon --no-detach --address 127.0.0.1 \
+		--port "$port" --config "$TRASH/d$1.conf" &&
+	wait_for 10 "ss -ltn | grep -q \"127.0.0.1:$port \""
 }
 
 # --- trees and artifacts -------------------------------------------------

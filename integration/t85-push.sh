@@ -7,27 +7,10 @@
 # daemon is back its target gets the latest version - not the missed one.
 . "$(dirname "$0")/lib.sh"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# daemon N: an rsync daemon serving module m = target$N on port $portN.
-daemon() {
-	mkdir -p "target$1" &&
-	printf '%s\n' "use chroot = no" "pid file = $TRASH/d$1.pid" "[m]" \
-		"path = $TRASH/target$1" "read only = no" "uid = root" \
-		"gid = root" >"d$1.conf" &&
-	rm -f "d$1.pid" &&
-	eval "port=\$port$1" &&
-	start_bg "rsyncd$1" rsync --daemon --no-detach --address 127.0.0.1 \
-		--port "$port" --config "$TRASH/d$1.conf" &&
-	wait_for 10 "ss -ltn | grep -q \"127.0.0.1:$port \""
-}
-
 test_expect_success 'setup: two rsync daemons, a source' '
 	port1=$(free_port) && port2=$(free_port) &&
-	daemon 1 && pid_d1=$LAST_PID &&
-	daemon 2 && pid_d2=$LAST_PID &&
+	rsync_daemon 1 && pid_d1=$LAST_PID &&
+	rsync_daemon 2 && pid_d2=$LAST_PID &&
 	fixture_tree src
 '
 
@@ -103,7 +86,7 @@ test_expect_success 'the primary serves nothing that changes anything' '
 '
 
 test_expect_success 'back up: target 2 gets the latest version, not the missed one' '
-	daemon 2 &&
+	rsync_daemon 2 &&
 	wait_for 20 "test \"\$(state_version target2)\" = 3" &&
 	wait_for_log primary.log "pushed version 3 to rsync://127.0.0.1:$port2/m/" &&
 	! grep -q "pushed version 2 to rsync://127.0.0.1:$port2/m/" primary.log &&

@@ -7,21 +7,6 @@
 # NOTIFY_SOCKET, as systemd would.
 . "$(dirname "$0")/lib.sh"
 
-# notify_listener NAME: a datagram socket at $TRASH/NAME.sock that appends
-# every sd_notify message to NAME.msgs.
-notify_listener() {
-	start_bg "$1-listener" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-while True:
-    m = s.recv(4096).decode()
-    with open(sys.argv[2], "a") as f:
-        f.write(m.replace("\n", " ") + "\n")
-' "$TRASH/$1.sock" "$TRASH/$1.msgs" &&
-	wait_for 10 "test -S $TRASH/$1.sock"
-}
-
 # secondary_with_notify NAME ARGS...: a secondary whose sd_notify goes to
 # NAME's listener.
 secondary_with_notify() {

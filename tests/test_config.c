@@ -125,6 +125,8 @@ test_bad_files_name_the_line(void **state)
 	assert_load_fails(state, "[secondary]\nlabels = a,,b\n", "labels");
 	assert_load_fails(state, "[artsync]\nnode_id = ../x\n", "node_id");
 	assert_load_fails(state, "[artsync]\nlog_level = loud\n", "log_level");
+	assert_load_fails(state, "[artsync]\nlog_format = xml\n",
+	    "log_format: 'xml' is not text or json");
 	/* The other role's section is checked too. */
 	assert_load_fails(state, "[primary]\nquiet_ms = soon\n", "quiet_ms");
 	assert_load_fails(state, "[secondary]\nno equals sign\n",
@@ -211,6 +213,70 @@ test_check_requires_role_paths(void **state)
 	tu_assert_msg(err.msg, "source");
 }
 
+static void
+test_environment(void **state)
+{
+	char *env[] = {
+		"ARTSYNC_POLL_MS=250", "ARTSYNC_SYNC_ROOT=/env",
+		"ARTSYNC_LOG_FORMAT=json", "ARTSYNC_QUIET_MS=40",
+		"ARTSYNC_PUSH=host:/a  rsync://127.0.0.1/m", "ARTSYNC_COLOUR=x",
+		"ARTSYNC_CONFIG=/ignored", "ARTSYNC_lower=1", "ARTSYNC=/bin",
+		"PATH=/bin", NULL,
+	};
+	struct snap_err err = SNAP_ERR_INIT;
+	char unknown[64];
+	struct config c;
+
+	(void)state;
+	config_defaults(&c, CONFIG_SECONDARY);
+	assert_int_equal(config_load_env(&c, env, unknown, sizeof(unknown),
+	    &err), 0);
+	assert_int_equal(c.poll_ms, 250);
+	assert_string_equal(c.sync_root, "/env");
+	assert_int_equal(c.log_format, LOG_FORMAT_JSON);
+	assert_int_equal(c.npush, 0);		/* the primary's, dropped */
+	assert_string_equal(unknown, "ARTSYNC_COLOUR");
+
+	config_defaults(&c, CONFIG_PRIMARY);
+	c.npush = 1;				/* as if from the file */
+	assert_int_equal(config_load_env(&c, env, unknown, sizeof(unknown),
+	    &err), 0);
+	assert_int_equal(c.quiet_ms, 40);
+	assert_string_equal(c.sync_root, "/env");
+	assert_int_equal(c.poll_ms, 1000);	/* the secondary's, dropped */
+	assert_int_equal(c.npush, 2);
+	assert_string_equal(c.push[0], "host:/a");
+	assert_string_equal(c.push[1], "rsync://127.0.0.1/m");
+
+	/* The other role's keys are checked, as in the file. */
+	env[0] = "ARTSYNC_POLL_MS=soon";
+	assert_int_equal(config_load_env(&c, env, unknown, sizeof(unknown),
+	    &err), -1);
+	tu_assert_msg(err.msg, "ARTSYNC_POLL_MS: poll_ms: 'soon'");
+}
+
+static void
+test_find(void **state)
+{
+	char path[TU_PATH], want[TU_PATH];
+
+	unsetenv("ARTSYNC_CONFIG");
+	setenv("ARTSYNC_SYSCONFDIR", (char *)*state, 1);
+	assert_string_equal(config_find(path, sizeof(path)), "default");
+	assert_string_equal(path, "");		/* no file: none */
+	write_conf(state, "[artsync]\n", want);
+	assert_string_equal(config_find(path, sizeof(path)), "default");
+	assert_string_equal(path, want);
+	setenv("ARTSYNC_CONFIG", "", 1);
+	assert_string_equal(config_find(path, sizeof(path)), "ARTSYNC_CONFIG");
+	assert_string_equal(path, "");
+	setenv("ARTSYNC_CONFIG", "/x.conf", 1);
+	assert_string_equal(config_find(path, sizeof(path)), "ARTSYNC_CONFIG");
+	assert_string_equal(path, "/x.conf");
+	unsetenv("ARTSYNC_CONFIG");
+	unsetenv("ARTSYNC_SYSCONFDIR");
+}
+
 int
 main(void)
 {
@@ -225,6 +291,9 @@ main(void)
 		cmocka_unit_test(test_check_requires_role_paths),
 		cmocka_unit_test_setup_teardown(test_after_swap_keys,
 		    tu_setup_tmp, tu_teardown_tmp),
+		cmocka_unit_test(test_environment),
+		cmocka_unit_test_setup_teardown(test_find, tu_setup_tmp,
+		    tu_teardown_tmp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -489,6 +489,6 @@ main(void)
 		    tu_teardown_tmp),
 	};
 
-	log_init(LOG_LEVEL_ERROR);
+	log_init(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
