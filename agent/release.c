@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "beneath.h"
 #include "fsutil.h"
 #include "names.h"
 #include "release.h"
@@ -371,7 +372,7 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 	d->recycle = recycle;
 	if (fsu_mkdirs(path, err) == -1)
 		return -1;
-	if ((d->rootfd = fsu_open_dir(AT_FDCWD, path, err)) == -1)
+	if ((d->rootfd = fsu_open_root(path, err)) == -1)
 		return -1;
 	d->lockfd = openat(d->rootfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0644);
@@ -382,11 +383,11 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 		    "this deploy root", path);
 	if (mkdirat(d->rootfd, "releases", 0755) == -1 && errno != EEXIST)
 		return snap_err_sys(err, errno, "%s/releases", path);
-	if ((d->relfd = fsu_open_dir(d->rootfd, "releases", err)) == -1)
+	if ((d->relfd = beneath_open_dir(d->rootfd, "releases", err)) == -1)
 		return snap_err_prefix(err, "%s", path);
 	if (mkdirat(d->rootfd, "upstream", 0755) == -1 && errno != EEXIST)
 		return snap_err_sys(err, errno, "%s/upstream", path);
-	if ((d->upfd = fsu_open_dir(d->rootfd, "upstream", err)) == -1)
+	if ((d->upfd = beneath_open_dir(d->rootfd, "upstream", err)) == -1)
 		return snap_err_prefix(err, "%s", path);
 	if (load_current(d, err) == -1)
 		return snap_err_prefix(err, "%s", path);
@@ -760,7 +761,7 @@ sync_folders(int stagefd, const struct staged *s, struct snap_err *err)
 		if (!s->touched[i] || i == TYPE_CONFIG ||
 		    !(s->folders & (1u << i)))
 			continue;
-		if ((fd = fsu_open_dir(stagefd, dir, err)) == -1)
+		if ((fd = beneath_open_dir(stagefd, dir, err)) == -1)
 			return -1;
 		if (fsync(fd) == -1) {
 			int saved = errno;
@@ -981,7 +982,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 
 	if (base == NULL && ks == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
 		return snap_err_sys(err, errno, BUILD ": mkdir");
-	if ((stagefd = s->fd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
+	if ((stagefd = s->fd = beneath_open_dir(d->rootfd, BUILD, err)) == -1)
 		return -1;
 	if (need_init(&n, p->target, base, ks == NULL) == -1) {
 		snap_err_set(err, "out of memory");

@@ -106,7 +106,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 		/* A local change needs a file only upstream holds (a
 		 * redeploy): read the applied version from the sync root. */
 		*http = 503;
-		rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, err);
+		rootfd = fsu_open_root(a->c->sync_root, err);
 		local.pub = a->c->have_key ? &a->c->key : NULL;
 		if (rootfd >= 0 && snap_open(rootfd, a->d.upstream_m->version,
 		    &local, err) == 0) {
@@ -216,7 +216,7 @@ agent_check(struct agent *a)
 	int rootfd;
 
 	/* Opened afresh each time: a remounted share is a new directory. */
-	if ((rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, &err)) == -1) {
+	if ((rootfd = fsu_open_root(a->c->sync_root, &err)) == -1) {
 		sync_root_down(a, err.msg);
 		return;
 	}

@@ -15,6 +15,7 @@
 
 #include "arc.h"
 #include "batch.h"
+#include "beneath.h"
 #include "fsutil.h"
 #include "identity.h"
 #include "report.h"
@@ -325,7 +326,7 @@ snap_verify(const char *sync_root, uint64_t version,
 	int rootfd, rc = -1;
 
 	v.pub = pub;
-	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
+	if ((rootfd = fsu_open_root(sync_root, err)) == -1)
 		return -1;
 	if (snap_open(rootfd, version, &v, err) == -1 ||
 	    snap_verify_layers(&v, err) == -1)
@@ -571,11 +572,11 @@ open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
 	if (fsu_mkdirs(sync_root, err) == -1)
 		return -1;
-	if ((p->rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
+	if ((p->rootfd = fsu_open_root(sync_root, err)) == -1)
 		return -1;
 	if (mkdirat(p->rootfd, "snapshots", 0755) == -1 && errno != EEXIST)
 		return snap_err_sys(err, errno, "%s/snapshots", sync_root);
-	if ((p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1)
+	if ((p->snapfd = beneath_open_dir(p->rootfd, "snapshots", err)) == -1)
 		return snap_err_prefix(err, "%s", sync_root);
 	return lock_root(p, sync_root, err);
 }
@@ -667,7 +668,7 @@ snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s)
 	struct snap_state st;
 	size_t removed = 0;
 
-	if ((p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, &ignored)) >= 0 &&
+	if ((p.rootfd = fsu_open_root(sync_root, &ignored)) >= 0 &&
 	    lock_root(&p, sync_root, &ignored) == 0 &&
 	    state_read(p.rootfd, STATE_FILE, &st, &ignored) == 0)
 		removed = snap_prune(p.rootfd, st.version, keep, grace_s);
@@ -1226,7 +1227,7 @@ publish_full(const char *source, const char *sync_root,
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1)
 		return -1;
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	if (open_root(&p, sync_root, err) == -1)
 		goto out;
@@ -1287,7 +1288,7 @@ snap_check(const char *source, const struct snap_publish_opts *o,
 	int srcfd = -1, rc = -1;
 
 	*count = 0;
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	if ((cur = manifest_new()) == NULL) {
 		snap_err_set(err, "out of memory");
@@ -1319,9 +1320,9 @@ snap_write_base(const char *source, const char *sync_root,
 	memset(base, 0, sizeof(*base));
 	if (memo->m == NULL)
 		return snap_err_set(err, "nothing published yet");
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1 ||
-	    (p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
-	    (p.snapfd = fsu_open_dir(p.rootfd, "snapshots", err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1 ||
+	    (p.rootfd = fsu_open_root(sync_root, err)) == -1 ||
+	    (p.snapfd = beneath_open_dir(p.rootfd, "snapshots", err)) == -1)
 		goto out;
 	/* Named by no state.json yet: the state that first names them
 	 * makes snapshots/ durable before it commits. */
@@ -1632,7 +1633,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 		return publish_full(source, sync_root, o, memo, result, version,
 		    err);
 	if (check_ids(o, err) == -1 ||
-	    (srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	    (srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	memset(&st, 0, sizeof(st));
 	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
@@ -1705,7 +1706,7 @@ extract_version(struct publisher *p, struct snap_version *old,
 		return -1;
 	if (mkdirat(p->rootfd, ROLLBACK_DIR, 0700) == -1)
 		return snap_err_sys(err, errno, ROLLBACK_DIR);
-	if ((x.destfd = fsu_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
+	if ((x.destfd = beneath_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
 		return -1;
 	for (i = 0; i < old->nlayers; i++) {
 		if (arc_extract(old->layers[i].archfd, old->layers[i].archive_f,
