@@ -107,12 +107,9 @@ read_manifest(int rootfd, const struct state_file *f,
 		    f->name, f->size);
 		return NULL;
 	}
-	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		snap_err_sys(err, errno, "%s", f->name);
+	if ((fd = beneath_open(rootfd, f->name, O_RDONLY | O_NONBLOCK, 0,
+	    err)) == -1)
 		return NULL;
-	}
 	if (fsu_check_regular(fd, f->name, err) == -1 ||
 	    (m = manifest_read_checked(fd, f, flags, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
@@ -145,10 +142,9 @@ open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
 	if (l->m->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
 		    l->m->version);
-	l->archfd = openat(rootfd, af->name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC);
-	if (l->archfd == -1)
-		return snap_err_sys(err, errno, "%s", af->name);
+	if ((l->archfd = beneath_open(rootfd, af->name, O_RDONLY | O_NONBLOCK,
+	    0, err)) == -1)
+		return -1;
 	return fsu_check_regular(l->archfd, af->name, err);
 }
 
@@ -411,8 +407,8 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 	if (keep == 0 || latest < keep)
 		return 0;
 	floor = retention_floor(rootfd, latest, keep);
-	if ((fd = openat(rootfd, "snapshots", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = beneath_open_dir(rootfd, "snapshots", NULL)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
@@ -460,10 +456,10 @@ struct publisher {
 static int
 lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
-	p->lockfd = openat(p->rootfd, ".publish.lock",
-	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	p->lockfd = beneath_open(p->rootfd, ".publish.lock", O_RDWR | O_CREAT,
+	    0644, err);
 	if (p->lockfd == -1)
-		return snap_err_sys(err, errno, "%s/.publish.lock", sync_root);
+		return snap_err_prefix(err, "sync root %s", sync_root);
 	if (flock(p->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			return snap_err_set(err, "%s: another publisher holds "
@@ -481,18 +477,27 @@ static void (*const version_file_names[])(uint64_t, char *, size_t) = {
 #define VERSION_FILE_NAMES \
 	(sizeof(version_file_names) / sizeof(version_file_names[0]))
 
+/* A version file's name in snapshots/ (its fd), from its name below the
+ * sync root: every one is "snapshots/<V>.<suffix>" (state.h; a state
+ * record that names another file is refused when read). */
+static const char *
+in_snapshots(const char *name)
+{
+	return name + strlen("snapshots/");
+}
+
 /* Whether no file of `version` is on disk: a stat per name, where
  * highest_on_disk() reads the whole directory. */
 static bool
-version_unused(int rootfd, uint64_t version)
+version_unused(int snapfd, uint64_t version)
 {
 	char name[96];
 	size_t i;
 
 	for (i = 0; i < VERSION_FILE_NAMES; i++) {
 		version_file_names[i](version, name, sizeof(name));
-		if (faccessat(rootfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    errno != ENOENT)
+		if (faccessat(snapfd, in_snapshots(name), F_OK,
+		    AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
 			return false;
 	}
 	return true;
@@ -574,10 +579,11 @@ open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 		return -1;
 	if ((p->rootfd = fsu_open_root(sync_root, err)) == -1)
 		return -1;
-	if (mkdirat(p->rootfd, "snapshots", 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "%s/snapshots", sync_root);
-	if ((p->snapfd = beneath_open_dir(p->rootfd, "snapshots", err)) == -1)
-		return snap_err_prefix(err, "%s", sync_root);
+	/* Every write goes below this fd: never into where a symlink in
+	 * snapshots/'s place would send it. */
+	if ((p->snapfd = beneath_make_dir(p->rootfd, "snapshots", 0755,
+	    err)) == -1)
+		return snap_err_prefix(err, "sync root %s", sync_root);
 	return lock_root(p, sync_root, err);
 }
 
@@ -641,7 +647,7 @@ discard_version(struct publisher *p)
 		return;		/* committed; only a last fsync failed */
 	for (i = 0; i < VERSION_FILE_NAMES; i++) {
 		version_file_names[i](p->version, name, sizeof(name));
-		(void)unlinkat(p->rootfd, name, 0);
+		(void)unlinkat(p->snapfd, in_snapshots(name), 0);
 	}
 }
 
@@ -854,7 +860,7 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	size_t i, len;
 	int rc = -1;
 
-	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
+	snprintf(base, sizeof(base), "%s", in_snapshots(f->name));
 	if (open_version_file(p, base, &t, err) == -1)
 		return -1;
 	if ((w = arc_writer_new(t.fd, cur->total_bytes, err)) == NULL)
@@ -911,7 +917,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		hash_buf(buf, len, f->xxh128);
 		sign_hash_buf(buf, len, f->blake2b);
 	}
-	if (open_version_file(p, name + strlen("snapshots/"), &t, err) == -1)
+	if (open_version_file(p, in_snapshots(name), &t, err) == -1)
 		return -1;
 	return add_written(p, &t, name, buf, len, err);
 }
@@ -924,8 +930,7 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 {
 	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (open_version_file(p, f->name + strlen("snapshots/"), &t,
-	    err) == -1)
+	if (open_version_file(p, in_snapshots(f->name), &t, err) == -1)
 		return -1;
 	if (manifest_write(m, t.fd, f, err) == -1) {
 		fsu_tmp_abort(&t);
@@ -1368,22 +1373,23 @@ seen_before(struct snap_memo *memo, const struct snap_seen *now)
 }
 
 static bool
-is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
+is_intact(int snapfd, const struct state_file *f, struct snap_memo *memo)
 {
+	const char *name = in_snapshots(f->name);
 	struct snap_err ignored;
 	struct snap_seen now;
 	struct stat st;
 	bool ok;
 	int fd;
 
-	if (fstatat(rootfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	if (fstatat(snapfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return false;
 	seen_of(f->name, &st, &now);
 	if (seen_before(memo, &now))
 		return (uint64_t)st.st_size == f->size;
 	/* Read it: its identity is taken again from what was opened. */
-	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	fd = openat(snapfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return false;
@@ -1454,15 +1460,15 @@ open_root_on(struct publisher *p, const char *sync_root,
 	 * checked when memo was made). One damaged file and no reader could
 	 * open a delta on them. */
 	for (i = 0; i < p->prev.st.ndeltas; i++)
-		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest, memo) ||
-		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive, memo))
+		if (!is_intact(p->snapfd, &p->prev.st.deltas[i].manifest, memo) ||
+		    !is_intact(p->snapfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
 	p->have_prev = true;
 	/* A number is never used twice: the next one is taken when a
 	 * publisher that died left a file of it, and only then is the
 	 * directory read for the highest (a leftover further up is found
 	 * the same way when its number comes). */
-	p->version = version_unused(p->rootfd, p->prev.st.version + 1) ? 0 :
+	p->version = version_unused(p->snapfd, p->prev.st.version + 1) ? 0 :
 	    highest_on_disk(p->snapfd);
 	if (p->prev.st.version > p->version)
 		p->version = p->prev.st.version;
@@ -1485,8 +1491,8 @@ rebase(struct publisher *p, struct snap_memo *memo)
 	for (i = 0; i < st->ndeltas && st->deltas[i].version != b->version;)
 		i++;
 	if (b->version == 0 || i == st->ndeltas ||
-	    !is_intact(p->rootfd, &b->manifest, memo) ||
-	    !is_intact(p->rootfd, &b->archive, memo))
+	    !is_intact(p->snapfd, &b->manifest, memo) ||
+	    !is_intact(p->snapfd, &b->archive, memo))
 		return;
 	st->base_version = b->version;
 	st->manifest = b->manifest;
@@ -1693,30 +1699,22 @@ out:
 #define ROLLBACK_DIR ".rollback"
 
 /* Extracts every layer of `old`, oldest first (a later layer's copy of a
- * file replaces the earlier one), below the sync root's ROLLBACK_DIR:
- * every entry verified on the way. Returns the directory's fd or -1. */
+ * file replaces the earlier one), into destfd (the sync root's
+ * ROLLBACK_DIR, emptied first): every entry verified on the way. */
 static int
-extract_version(struct publisher *p, struct snap_version *old,
-    struct snap_err *err)
+extract_version(struct snap_version *old, int destfd, struct snap_err *err)
 {
-	struct arc_extract x = { .destfd = -1 };
+	struct arc_extract x = { .destfd = destfd };
 	size_t i;
 
-	if (fsu_remove_tree(p->rootfd, ROLLBACK_DIR, err) == -1)
+	if (fsu_remove_children(destfd, ROLLBACK_DIR, err) == -1)
 		return -1;
-	if (mkdirat(p->rootfd, ROLLBACK_DIR, 0700) == -1)
-		return snap_err_sys(err, errno, ROLLBACK_DIR);
-	if ((x.destfd = beneath_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
-		return -1;
-	for (i = 0; i < old->nlayers; i++) {
+	for (i = 0; i < old->nlayers; i++)
 		if (arc_extract(old->layers[i].archfd, old->layers[i].archive_f,
-		    old->layers[i].m, &x, err) == -1) {
-			close(x.destfd);
+		    old->layers[i].m, &x, err) == -1)
 			return snap_err_prefix(err, "%s",
 			    old->layers[i].archive_f->name);
-		}
-	}
-	return x.destfd;
+	return 0;
 }
 
 int
@@ -1748,8 +1746,13 @@ snap_rollback(const char *sync_root, uint64_t to,
 	 * was signed by the same key): its files are extracted, checked,
 	 * and published again like a source tree. */
 	old.pub = o->key;
+	if ((treefd = beneath_make_dir(p.rootfd, ROLLBACK_DIR, 0700,
+	    err)) == -1) {
+		snap_err_prefix(err, "sync root %s", sync_root);
+		goto out;
+	}
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
-	    (treefd = extract_version(&p, &old, err)) == -1) {
+	    extract_version(&old, treefd, err) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);
 		goto out;
 	}
