@@ -81,6 +81,15 @@ target_is_upstream(struct agent *a, const struct manifest *up,
 	return ok;
 }
 
+/* A retired release that could not be recycled (release.h: refused). */
+static void
+log_refused(const struct apply_stats *st)
+{
+	if (st->refused[0] != '\0')
+		log_warn("%s: not recycled; removed (a link itself, never what "
+		    "it points at), the release is built in full", st->refused);
+}
+
 int
 agent_rebuild(struct agent *a, struct snap_version *v, int *http,
     struct snap_err *err)
@@ -102,6 +111,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 	if (p.target == NULL)
 		return -1;
 	rc = deploy_build(&a->d, &p, &st, err);
+	log_refused(&st);
 	if (rc == -1 && st.missing_source && v == NULL) {
 		/* A local change needs a file only upstream holds (a
 		 * redeploy): read the applied version from the sync root. */
@@ -112,6 +122,7 @@ agent_rebuild(struct agent *a, struct snap_version *v, int *http,
 		    &local, err) == 0) {
 			p.v = &local;
 			rc = deploy_build(&a->d, &p, &st, err);
+			log_refused(&st);
 		}
 		if (rc == -1)
 			snap_err_prefix(err, "sync root %s", a->c->sync_root);
@@ -455,9 +466,10 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	    (a->checks = xmlpool_new(a->xc, XMLPOOL_PER_CPU, err)) == NULL ||
 	    watch_init(err) == -1 ||
 	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
-	    c->recycle_releases, err) == -1 ||
-	    ovr_open(&a->ovr, a->d.rootfd, err) == -1)
+	    c->recycle_releases, err) == -1)
 		return -1;
+	if (ovr_open(&a->ovr, a->d.rootfd, err) == -1)
+		return snap_err_prefix(err, "deploy root %s", c->deploy_root);
 	if ((l->rest = rest_new(a, err)) == NULL)
 		return -1;
 	return 0;

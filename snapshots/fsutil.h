@@ -71,9 +71,10 @@ int fsu_write_all(int fd, const void *buf, size_t len);
 int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
 
 /*
- * Creates name below dirfd as a new file for writing (0644): an existing
- * one is unlinked first, never written through (a release being patched
- * may share its inode with a kept one). A fd, or -1 with errno set.
+ * Creates name (one component: its folder is dirfd, opened once by the
+ * caller, folders.h) in dirfd as a new file for writing (0644): an
+ * existing one is unlinked first, never written through (a release being
+ * patched may share its inode with a kept one). A fd, or -1 with errno.
  */
 int fsu_create_new(int dirfd, const char *name);
 
