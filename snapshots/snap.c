@@ -338,22 +338,31 @@ out:
 
 /* --- retention --- */
 
-/* The version a snapshots/ file belongs to, or 0 if it is none of ours. */
-static uint64_t
-file_version(const char *name)
+const char *const snap_file_suffix[SNAP_FILE_KINDS] = { ".manifest.json",
+    ".tar.zst", ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
+
+uint64_t
+snap_file_version(const char *name, uint64_t *max_bytes)
 {
-	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
+	static const uint64_t max[SNAP_FILE_KINDS] = { SNAP_MANIFEST_MAX_BYTES,
+	    SNAP_ARCHIVE_MAX_BYTES, STATE_MAX_BYTES, SIGN_SIG_MAX_BYTES,
+	    SNAP_MANIFEST_MAX_BYTES, SNAP_ARCHIVE_MAX_BYTES };
 	uint64_t v;
 	size_t i;
 	char *end;
 
 	if (name[0] < '1' || name[0] > '9')
 		return 0;
+	errno = 0;
 	v = strtoull(name, &end, 10);
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-		if (strcmp(end, suffixes[i]) == 0)
+	if (errno == ERANGE || v > (uint64_t)INT64_MAX)
+		return 0;
+	for (i = 0; i < SNAP_FILE_KINDS; i++)
+		if (strcmp(end, snap_file_suffix[i]) == 0) {
+			if (max_bytes != NULL)
+				*max_bytes = max[i];
 			return v;
+		}
 	return 0;
 }
 
@@ -414,7 +423,7 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		v = file_version(de->d_name);
+		v = snap_file_version(de->d_name, NULL);
 		/* A temp file of ours is ".<V>.<suffix>.tmp-XXXXXX". */
 		ours = v != 0 || (de->d_name[0] == '.' &&
 		    strstr(de->d_name, ".tmp-") != NULL &&
@@ -515,7 +524,7 @@ highest_on_disk(int snapfd)
 	if ((d = fsu_opendir_dup(snapfd)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		if ((v = file_version(de->d_name)) > max)
+		if ((v = snap_file_version(de->d_name, NULL)) > max)
 			max = v;
 	closedir(d);
 	return max;
