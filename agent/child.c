@@ -29,8 +29,8 @@ set_attr(posix_spawnattr_t *attr, int flags)
 }
 
 int
-child_spawn(char *const argv[], char *const envp[], int flags, pid_t *pid,
-    int *outfd)
+child_spawn(char *const argv[], char *const envp[], int flags, int infd,
+    int cwdfd, pid_t *pid, int *outfd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -46,10 +46,13 @@ child_spawn(char *const argv[], char *const envp[], int flags, pid_t *pid,
 		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, infd >= 0 ? infd : devnull, 0);
 	posix_spawn_file_actions_adddup2(&fa, (flags & CHILD_STDOUT) ? pfd[1] :
 	    devnull, 1);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	/* Before the descriptors are closed: cwdfd is one of them. */
+	if (cwdfd >= 0)
+		posix_spawn_file_actions_addfchdir_np(&fa, cwdfd);
 #if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34)
 	/* A descriptor opened without O_CLOEXEC (a library's) is none of
 	 * the child's business, nor of what it leaves running. */

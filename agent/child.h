@@ -2,7 +2,8 @@
  * child.h - a child process, started the one way the daemons start them.
  *
  * The caller builds argv (and envp) in full first; posix_spawn runs no
- * code of ours between fork and exec. stdin is /dev/null; stderr - and
+ * code of ours between fork and exec. stdin is infd (-1: /dev/null), the
+ * working directory cwdfd (-1: the daemon's); stderr - and
  * stdout too with CHILD_STDOUT, else /dev/null - goes into a pipe whose
  * read end the caller's loop polls. The daemon blocks TERM, INT and HUP
  * (it reads them from a signalfd) and ignores PIPE: the child gets an
@@ -24,6 +25,6 @@
  * non-blocking and close-on-exec) are the caller's to reap and close.
  * 0, or -1 with errno set. */
 int child_spawn(char *const argv[], char *const envp[], int flags,
-    pid_t *pid, int *outfd);
+    int infd, int cwdfd, pid_t *pid, int *outfd);
 
 #endif

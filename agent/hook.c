@@ -273,7 +273,7 @@ start_next(struct hook *h)
 	errno = ENOMEM;
 	rc = hookproc_env_build(&env, &h->ev, h->root, environ);
 	if (rc == 0)
-		rc = child_spawn(argv, env.envp, CHILD_STDOUT | CHILD_SETSID,
+		rc = child_spawn(argv, env.envp, CHILD_STDOUT | CHILD_SETSID, -1, -1,
 		    &h->pid, &h->outfd);
 	hookproc_env_free(&env);
 	if (rc == -1) {

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "beneath.h"
 #include "fsutil.h"
 #include "labels.h"
 #include "names.h"
@@ -226,9 +227,8 @@ sweep_temps(struct overrides *o)
 int
 ovr_open(struct overrides *o, int rootfd, struct snap_err *err)
 {
-	if (mkdirat(rootfd, "overrides", 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "overrides");
-	if ((o->dirfd = fsu_open_dir(rootfd, "overrides", err)) == -1)
+	if ((o->dirfd = beneath_make_dir(rootfd, "overrides", 0755,
+	    err)) == -1)
 		return -1;
 	sweep_temps(o);
 	if (load(o, err) == -1)
@@ -280,10 +280,8 @@ ovr_write_content(struct overrides *o, int type, const char *name,
 	snprintf(file, sizeof(file), "%s.xml", name);
 	if (*dir == '\0')	/* a file at the top of a tree */
 		return fsu_write_atomic(o->dirfd, file, buf, len, err);
-	if (mkdirat(o->dirfd, dir, 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "overrides/%s", dir);
-	if ((fd = fsu_open_dir(o->dirfd, dir, err)) == -1)
-		return -1;
+	if ((fd = beneath_make_dir(o->dirfd, dir, 0755, err)) == -1)
+		return snap_err_prefix(err, "overrides");
 	rc = fsu_write_atomic(fd, file, buf, len, err);
 	close(fd);
 	return rc;

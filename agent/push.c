@@ -2,20 +2,26 @@
  * push.c - rsync children, two stages per version, backoff (see push.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "child.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
+#include "pushfilter.h"
+#include "snap.h"
 
 enum stage {
 	STAGE_IDLE,
@@ -155,54 +161,115 @@ join(char *out, size_t len, const char *url, const char *rest)
 	snprintf(out, len, "%.*s/%s", (int)n, url, rest);
 }
 
-/* Spawns rsync with argv; its stderr goes to a pipe we keep. */
+/*
+ * Spawns rsync with argv in the directory cwdfd, its stdin from infd (-1:
+ * /dev/null); its stderr goes to a pipe we keep.
+ */
 static int
-spawn(struct target *t, char *const argv[])
+spawn(struct target *t, char *const argv[], int cwdfd, int infd)
 {
-	if (child_spawn(argv, NULL, 0, &t->pid, &t->errfd) == -1)
+	/* rsync reads snapshots/ as we opened it, never through a path that
+	 * a symlink put in its place since could redirect. */
+	if (child_spawn(argv, NULL, 0, infd, cwdfd, &t->pid, &t->errfd) == -1)
 		return -1;
 	t->errlen = 0;
 	t->errbuf[0] = '\0';
 	return 0;
 }
 
+/* snapshots/ of the sync root, opened as every path below it is
+ * (beneath.h): a symlink there is refused, and named in err. */
 static int
-start_stage(struct pusher *p, struct target *t, enum stage stage)
+open_snapshots(const struct pusher *p, struct snap_err *err)
 {
-	char src[PATH_MAX + 64], dst[PATH_MAX + 64];
-	char *argv[12];
-	int i = 0;
+	int rootfd, fd;
 
+	if ((rootfd = fsu_open_root(p->c->sync_root, err)) == -1)
+		return -1;
+	if ((fd = beneath_open_dir(rootfd, "snapshots", err)) == -1)
+		snap_err_prefix(err, "sync root %s", p->c->sync_root);
+	close(rootfd);
+	return fd;
+}
+
+/*
+ * Starts rsync for `stage` of t->pushing: 0, or -1 with err. Stage 1 sends
+ * only our files (pushfilter.h) and deletes only names of ours; stage 2
+ * sends the version's state copy, which must be a regular file (rsync
+ * would skip a symlink and still succeed).
+ */
+static int
+start_stage(struct pusher *p, struct target *t, enum stage stage,
+    struct snap_err *err)
+{
+	char src[64], dst[PATH_MAX + 64], maxsize[48];
+	struct stat st;
+	char *argv[16];
+	int i = 0, snapfd, filter = -1, rc = -1;
+
+	if ((snapfd = open_snapshots(p, err)) == -1)
+		return -1;
 	/* The argv is built in full first; the child does nothing but exec. */
 	argv[i++] = "rsync";
 	argv[i++] = "-rt";
 	argv[i++] = "--mkpath";
 	argv[i++] = "--timeout=60";
 	if (stage == STAGE_SNAPSHOTS) {
+		/* The rules come on stdin: "- *" last keeps every other name
+		 * from being sent, or deleted there (no --delete-excluded). A
+		 * file grown past its limit since the filter was written
+		 * is still not sent. */
+		snprintf(maxsize, sizeof(maxsize), "--max-size=%" PRIu64,
+		    (uint64_t)SNAP_ARCHIVE_MAX_BYTES);
 		argv[i++] = "--delete";
-		argv[i++] = "--exclude=.*";
-		snprintf(src, sizeof(src), "%s/snapshots/", p->c->sync_root);
+		argv[i++] = "--exclude-from=-";
+		argv[i++] = maxsize;
+		if ((filter = memfd_create("artsync-push-filter",
+		    MFD_CLOEXEC)) == -1) {
+			snap_err_sys(err, errno, "push filter");
+			goto out;
+		}
+		if (pushfilter_write(snapfd, t->pushing, filter, err) == -1)
+			goto out;
+		if (lseek(filter, 0, SEEK_SET) == -1) {
+			snap_err_sys(err, errno, "push filter: seek");
+			goto out;
+		}
+		snprintf(src, sizeof(src), "./");
 		join(dst, sizeof(dst), t->url, "snapshots/");
 	} else {
 		/* Two state copies can match in size and mtime second, and
 		 * rsync's quick check would then skip the one that matters:
 		 * this small file always goes. */
 		argv[i++] = "--ignore-times";
-		snprintf(src, sizeof(src), "%s/snapshots/%" PRIu64 ".state.json",
-		    p->c->sync_root, t->pushing);
+		snprintf(src, sizeof(src), "./%" PRIu64 ".state.json",
+		    t->pushing);
+		if (fstatat(snapfd, src + 2, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			snap_err_sys(err, errno, "snapshots/%s", src + 2);
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			snap_err_set(err, "snapshots/%s: not a regular file",
+			    src + 2);
+			goto out;
+		}
 		join(dst, sizeof(dst), t->url, "state.json");
 	}
 	argv[i++] = "--";
 	argv[i++] = src;
 	argv[i++] = dst;
 	argv[i] = NULL;
-	if (spawn(t, argv) == -1) {
-		log_error("push %s: cannot run rsync: %s", t->url,
-		    strerror(errno));
-		return -1;
+	if (spawn(t, argv, snapfd, filter) == -1) {
+		snap_err_sys(err, errno, "cannot run rsync");
+		goto out;
 	}
 	t->stage = stage;
-	return 0;
+	rc = 0;
+out:
+	if (filter >= 0)
+		close(filter);
+	close(snapfd);
+	return rc;
 }
 
 static void
@@ -232,6 +299,7 @@ schedule_retry(struct pusher *p, struct target *t, const char *why)
 void
 push_start_due(struct pusher *p)
 {
+	struct snap_err err = SNAP_ERR_INIT;
 	int64_t now = daemon_now_ms();
 	size_t i;
 
@@ -243,8 +311,8 @@ push_start_due(struct pusher *p)
 			continue;
 		/* Whatever was missed, the latest is what a target needs. */
 		t->pushing = p->latest;
-		if (start_stage(p, t, STAGE_SNAPSHOTS) == -1)
-			schedule_retry(p, t, "rsync did not start");
+		if (start_stage(p, t, STAGE_SNAPSHOTS, &err) == -1)
+			schedule_retry(p, t, err.msg);
 	}
 }
 
@@ -283,6 +351,7 @@ exit_text(int code)
 static void
 finished(struct pusher *p, struct target *t, int status)
 {
+	struct snap_err err = SNAP_ERR_INIT;
 	char why[640];
 	enum stage stage = t->stage;
 
@@ -291,24 +360,22 @@ finished(struct pusher *p, struct target *t, int status)
 	t->pid = -1;
 	t->stage = STAGE_IDLE;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (stage == STAGE_SNAPSHOTS &&
-		    start_stage(p, t, STAGE_STATE) == 0)
-			return;
-		if (stage == STAGE_STATE) {
-			t->pushed = t->pushing;
-			if (t->tries > 0)
-				log_info("push %s: back after %u failed tries",
-				    t->url, t->tries);
-			t->tries = 0;
-			t->delay_ms = p->c->retry_ms;
-			t->last_error[0] = '\0';
-			log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
-			    LOG_INT("version", t->pushed),
-			    LOG_STR("target", t->url)),
-			    "pushed version %" PRIu64 " to %s", t->pushed,
-			    t->url);
+		if (stage == STAGE_SNAPSHOTS) {
+			if (start_stage(p, t, STAGE_STATE, &err) == -1)
+				schedule_retry(p, t, err.msg);
 			return;
 		}
+		t->pushed = t->pushing;
+		if (t->tries > 0)
+			log_info("push %s: back after %u failed tries", t->url,
+			    t->tries);
+		t->tries = 0;
+		t->delay_ms = p->c->retry_ms;
+		t->last_error[0] = '\0';
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
+		    LOG_INT("version", t->pushed), LOG_STR("target", t->url)),
+		    "pushed version %" PRIu64 " to %s", t->pushed, t->url);
+		return;
 	}
 	/* The last line rsync wrote says more than its exit code. */
 	while (t->errlen > 0 && t->errbuf[t->errlen - 1] == '\n')

@@ -3,13 +3,19 @@
  * configured target by running the real rsync binary.
  *
  * For a version V, each target gets two transfers, in order:
- *	1. SYNC_ROOT/snapshots/ -> TARGET/snapshots/ (hidden files excluded and
- *	   never deleted there: an NFS client's .nfsXXXX, rsync's own temps);
+ *	1. SYNC_ROOT/snapshots/ -> TARGET/snapshots/, only the files a
+ *	   publisher writes (pushfilter.h): names snap_file_version() accepts,
+ *	   regular files within their size limit, of versions up to V. Every
+ *	   other name is neither sent nor deleted there (an NFS client's
+ *	   .nfsXXXX, rsync's own temps, anything an operator keeps there);
+ *	   names of ours the primary no longer has are deleted (retention);
  *	2. SYNC_ROOT/snapshots/V.state.json -> TARGET/state.json, always
  *	   sent (--ignore-times: rsync's size+mtime check could skip it).
  * rsync writes each file to a temp name and renames it, and the second
  * transfer sends V's own state copy, not state.json: a publish racing the
- * push cannot make a target name a snapshot it does not hold.
+ * push cannot make a target name a snapshot it does not hold. rsync runs
+ * in snapshots/ as the primary opened it (no symlink followed there,
+ * beneath.h): a symlink in its place fails the push, naming it.
  *
  * A failed push is retried with exponential backoff (retry_ms, times
  * retry_factor, at most retry_max_ms; retry_max_tries, 0 = forever). A

@@ -16,13 +16,15 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "beneath.h"
+#include "folders.h"
 #include "fsutil.h"
 #include "names.h"
 #include "release.h"
 #include "swap.h"
 
 #define STAGING ".staging"
-#define BUILD ".staging/build"
+#define BUILD "build"		/* in STAGING */
 /* Above this many files one syncfs(2) beats an fsync(2) per file (and
  * the batch would hold too many open files). */
 #define FSYNC_EACH_MAX 256
@@ -33,7 +35,9 @@
  * release's records.
  */
 struct staged {
+	int top;			/* .staging */
 	int fd;				/* .staging/build */
+	struct folders dirs;		/* its type folders */
 	struct batch files;		/* each file written, or (big builds)
 					 * syncfs of the whole file system */
 	bool touched[ARTIFACT_TYPES_MAX];
@@ -285,6 +289,30 @@ is_current(const struct deploy *d, const char *name)
 	return d->has_current && strcmp(d->current.name, name) == 0;
 }
 
+/* Removes release `name` from releases/, its record first: a directory
+ * without one is a leftover the next start removes. A symlink in its
+ * place is unlinked, never followed. */
+static void
+drop_release(struct deploy *d, const char *name)
+{
+	char json[RELEASE_NAME_MAX + 8];
+	struct snap_err ignored;
+
+	cache_drop(d, name);
+	snprintf(json, sizeof(json), "%s.json", name);
+	if (unlinkat(d->relfd, json, 0) == 0 || errno == ENOENT)
+		(void)fsu_remove_tree(d->relfd, name, &ignored);
+}
+
+static bool
+is_dir(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}
+
 /* Removes what a crash may have left: see release.h. */
 static int
 clean_leftovers(struct deploy *d, struct snap_err *err)
@@ -293,9 +321,16 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 	struct release r;
 	struct dirent *de;
 	DIR *dir;
-	int rc = 0;
+	int rc = 0, fd;
 
-	if (fsu_remove_tree(d->rootfd, STAGING, err) == -1 ||
+	/* .staging goes, but a symlink in its place is refused: neither
+	 * entered nor removed. */
+	if ((fd = beneath_open_dir(d->rootfd, STAGING, err)) == -1 &&
+	    errno != ENOENT)
+		return -1;
+	if (fd >= 0)
+		close(fd);
+	if ((fd >= 0 && fsu_remove_tree(d->rootfd, STAGING, err) == -1) ||
 	    fsu_remove_tree(d->rootfd, "current.tmp", err) == -1)
 		return -1;
 	(void)fsu_tmp_sweep(d->upfd, NULL);	/* a record cut short */
@@ -309,9 +344,11 @@ clean_leftovers(struct deploy *d, struct snap_err *err)
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
 		if (release_parse_name(name, &r)) {
+			/* A release is a directory, not a symlink to one. */
 			snprintf(base, sizeof(base), "%s.json", name);
-			drop = !is_current(d, name) && faccessat(d->relfd, base,
-			    F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+			drop = !is_current(d, name) &&
+			    (!is_dir(d->relfd, name) || faccessat(d->relfd,
+			    base, F_OK, AT_SYMLINK_NOFOLLOW) != 0);
 		} else if (len > 5 && strcmp(name + len - 5, ".json") == 0) {
 			snprintf(base, sizeof(base), "%.*s", (int)(len - 5), name);
 			drop = !release_parse_name(base, &r) ||
@@ -369,29 +406,25 @@ deploy_open(struct deploy *d, const char *path, unsigned keep, bool recycle,
 {
 	d->keep = keep < RELEASE_KEEP_MIN ? RELEASE_KEEP_MIN : keep;
 	d->recycle = recycle;
+	if (snprintf(d->path, sizeof(d->path), "%s", path) >=
+	    (int)sizeof(d->path))
+		return snap_err_set(err, "deploy root %s: path too long", path);
 	if (fsu_mkdirs(path, err) == -1)
 		return -1;
-	if ((d->rootfd = fsu_open_dir(AT_FDCWD, path, err)) == -1)
+	/* The root may be a symlink (the operator's); nothing below it. */
+	if ((d->rootfd = fsu_open_root(path, err)) == -1)
 		return -1;
-	d->lockfd = openat(d->rootfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0644);
-	if (d->lockfd == -1)
-		return snap_err_sys(err, errno, "%s/.lock", path);
+	if ((d->lockfd = beneath_open(d->rootfd, ".lock", O_RDWR | O_CREAT,
+	    0644, err)) == -1)
+		return snap_err_prefix(err, "deploy root %s", path);
 	if (flock(d->lockfd, LOCK_EX | LOCK_NB) == -1)
 		return snap_err_sys(err, errno, "%s/.lock: another agent uses "
 		    "this deploy root", path);
-	if (mkdirat(d->rootfd, "releases", 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "%s/releases", path);
-	if ((d->relfd = fsu_open_dir(d->rootfd, "releases", err)) == -1)
-		return snap_err_prefix(err, "%s", path);
-	if (mkdirat(d->rootfd, "upstream", 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "%s/upstream", path);
-	if ((d->upfd = fsu_open_dir(d->rootfd, "upstream", err)) == -1)
-		return snap_err_prefix(err, "%s", path);
-	if (load_current(d, err) == -1)
-		return snap_err_prefix(err, "%s", path);
-	if (clean_leftovers(d, err) == -1)
-		return snap_err_prefix(err, "%s", path);
+	if ((d->relfd = beneath_make_dir(d->rootfd, "releases", 0755,
+	    err)) == -1 || (d->upfd = beneath_make_dir(d->rootfd, "upstream",
+	    0755, err)) == -1 || load_current(d, err) == -1 ||
+	    clean_leftovers(d, err) == -1)
+		return snap_err_prefix(err, "deploy root %s", path);
 	/* Killed between a swap and its retention, we hold one too many. */
 	apply_retention(d);
 	return 0;
@@ -566,16 +599,68 @@ fail:
 	return -1;
 }
 
+/* What `name` in dirfd is when it is not a directory, into why. */
+static void
+not_a_dir(int dirfd, const char *name, const char *path, char *why,
+    size_t len)
+{
+	char target[256];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+	if (n >= 0) {
+		target[n] = '\0';
+		snprintf(why, len, "%s is a symlink (to '%s')", path, target);
+	} else {
+		snprintf(why, len, "%s is not a directory", path);
+	}
+}
+
+/*
+ * Whether releases/<name> may be patched: a directory, not a symlink to
+ * one, and so is each of its type folders (patching writes and unlinks
+ * through them). When not, why says what is in the way.
+ */
+static bool
+recyclable(const struct deploy *d, const char *name, char *why, size_t len)
+{
+	char path[RELEASE_NAME_MAX + 32];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	snprintf(path, sizeof(path), "releases/%s", name);
+	if ((fd = openat(d->relfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		not_a_dir(d->relfd, name, path, why, len);
+		return false;
+	}
+	for (i = 0; i < artifact_type_count; i++) {
+		if (i == TYPE_CONFIG || fstatat(fd, artifact_types[i].dir, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || S_ISDIR(st.st_mode))
+			continue;
+		snprintf(path, sizeof(path), "releases/%s/%s", name,
+		    artifact_types[i].dir);
+		not_a_dir(fd, artifact_types[i].dir, path, why, len);
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 /*
  * The release to recycle: the keep-th newest, if it is not current. What
  * it must change is known by ks (keys_since) or, failing that, by its
- * record *bm (from the cache, else read).
+ * record *bm (from the cache, else read). One that is not a directory of
+ * ours is removed instead (a symlink: the link, not what it points at),
+ * and st->refused says so.
  */
 static int
 pick_base(struct deploy *d, const struct release *list, size_t n,
     const struct build_plan *p, const struct manifest *const *deltas,
-    size_t ndeltas, struct release *base, struct manifest **bm,
-    struct keyset *ks, struct snap_err *err)
+    size_t ndeltas, struct staged *s, struct release *base,
+    struct manifest **bm, struct keyset *ks, struct apply_stats *st,
+    struct snap_err *err)
 {
 	struct snap_err ignored;
 
@@ -585,6 +670,10 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 	*base = list[n - d->keep];
 	if (is_current(d, base->name))
 		return 0;
+	if (!recyclable(d, base->name, st->refused, sizeof(st->refused))) {
+		drop_release(d, base->name);
+		return 0;
+	}
 	if (keys_since(d, base, p, deltas, ndeltas, ks) == 0) {
 		cache_drop(d, base->name);
 	} else {
@@ -594,12 +683,12 @@ pick_base(struct deploy *d, const struct release *list, size_t n,
 		if (*bm == NULL)
 			return 0;
 	}
-	if (renameat(d->relfd, base->name, d->rootfd, BUILD) == -1) {
+	if (renameat(d->relfd, base->name, s->top, BUILD) == -1) {
 		manifest_free(*bm);
 		*bm = NULL;
 		keyset_free(ks);
 		return snap_err_sys(err, errno, "releases/%s: rename to "
-		    BUILD, base->name);
+		    STAGING "/" BUILD, base->name);
 	}
 	return 0;
 }
@@ -661,13 +750,32 @@ want_from_archive(const struct manifest_entry *e, void *arg)
 	return true;
 }
 
+/* Unlinks TYPE/NAME.xml from the build, through its folder's fd: 0, 1
+ * when it was not there, -1 with err. */
+static int
+unlink_artifact(struct folders *dirs, int type, const char *name,
+    struct snap_err *err)
+{
+	char file[NAME_MAX_BYTES + 8], path[NAME_PATH_MAX];
+	int dirfd;
+
+	if ((dirfd = folders_get(dirs, type, false, err)) == -1)
+		return errno == ENOENT ? 1 : -1;
+	snprintf(file, sizeof(file), "%s.xml", name);
+	if (unlinkat(dirfd, file, 0) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	name_path(type, name, path, sizeof(path));
+	return snap_err_sys(err, errno, "%s: unlink", path);
+}
+
 /* Unlinks what the base holds and the target does not. */
 static int
-remove_dropped(int stagefd, const struct manifest *base,
+remove_dropped(struct folders *dirs, const struct manifest *base,
     const struct manifest *target, size_t *removed, bool *touched,
     struct snap_err *err)
 {
-	char path[NAME_PATH_MAX];
 	size_t i;
 
 	for (i = 0; base != NULL && i < base->n; i++) {
@@ -675,9 +783,8 @@ remove_dropped(int stagefd, const struct manifest *base,
 
 		if (manifest_find(target, e->type, e->name) != NULL)
 			continue;
-		name_path(e->type, e->name, path, sizeof(path));
-		if (unlinkat(stagefd, path, 0) == -1 && errno != ENOENT)
-			return snap_err_sys(err, errno, "%s: unlink", path);
+		if (unlink_artifact(dirs, e->type, e->name, err) == -1)
+			return -1;
 		touched[e->type] = true;
 		(*removed)++;
 	}
@@ -687,23 +794,22 @@ remove_dropped(int stagefd, const struct manifest *base,
 /* Unlinks every file ks names from the recycled release; those the
  * target holds are to be written again. */
 static int
-patch_keys(int stagefd, const struct keyset *ks, struct need *n,
+patch_keys(struct folders *dirs, const struct keyset *ks, struct need *n,
     size_t *removed, bool *touched, struct snap_err *err)
 {
-	char path[NAME_PATH_MAX];
 	const struct manifest_entry *t;
 	size_t i, at;
+	int rc;
 
 	for (i = 0; i < ks->n; i++) {
 		const struct key *k = &ks->k[i];
 
 		t = manifest_find(n->target, k->type, k->name);
-		name_path(k->type, k->name, path, sizeof(path));
-		if (unlinkat(stagefd, path, 0) == 0) {
+		if ((rc = unlink_artifact(dirs, k->type, k->name, err)) == -1)
+			return -1;
+		if (rc == 0) {
 			touched[k->type] = true;
 			*removed += t == NULL;
-		} else if (errno != ENOENT) {
-			return snap_err_sys(err, errno, "%s: unlink", path);
 		}
 		if (t == NULL || n->todo[at = (size_t)(t - n->target->entries)])
 			continue;
@@ -749,29 +855,21 @@ make_folders(int stagefd, uint32_t folders, bool *made, struct snap_err *err)
  * directory when its folders or its top files changed: a patched release
  * pays for the folders it touched, not all of them. */
 static int
-sync_folders(int stagefd, const struct staged *s, struct snap_err *err)
+sync_folders(struct staged *s, struct snap_err *err)
 {
-	const char *dir;
 	size_t i;
 	int fd;
 
 	for (i = 0; i < artifact_type_count; i++) {
-		dir = artifact_types[i].dir;
 		if (!s->touched[i] || i == TYPE_CONFIG ||
 		    !(s->folders & (1u << i)))
 			continue;
-		if ((fd = fsu_open_dir(stagefd, dir, err)) == -1)
+		if ((fd = folders_get(&s->dirs, (int)i, false, err)) == -1 ||
+		    fsu_fsync_dir(fd, artifact_types[i].dir, err) == -1)
 			return -1;
-		if (fsync(fd) == -1) {
-			int saved = errno;
-
-			close(fd);
-			return snap_err_sys(err, saved, "%s: fsync", dir);
-		}
-		close(fd);
 	}
 	return s->made || s->touched[TYPE_CONFIG] ?
-	    fsu_fsync_dir(stagefd, "staging", err) : 0;
+	    fsu_fsync_dir(s->fd, "staging", err) : 0;
 }
 
 /*
@@ -780,13 +878,14 @@ sync_folders(int stagefd, const struct staged *s, struct snap_err *err)
  * content; -1 on an I/O error.
  */
 static int
-copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
-    struct batch *batch, struct snap_err *err)
+copy_verified(int srcdir, struct folders *dirs,
+    const struct manifest_entry *e, struct batch *batch, struct snap_err *err)
 {
-	char path[NAME_PATH_MAX], sum[HASH_HEX_LEN + 1], *buf = NULL;
+	char path[NAME_PATH_MAX], file[NAME_MAX_BYTES + 8];
+	char sum[HASH_HEX_LEN + 1], *buf = NULL;
 	struct snap_err ignored;
 	size_t len;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, dirfd;
 
 	name_path(e->type, e->name, path, sizeof(path));
 	if (fsu_read_file(srcdir, path, ARTIFACT_MAX_BYTES, &buf, &len,
@@ -797,7 +896,10 @@ copy_verified(int srcdir, int stagefd, const struct manifest_entry *e,
 		rc = 1;		/* not the content we need */
 		goto out;
 	}
-	fd = fsu_create_new(stagefd, path);
+	if ((dirfd = folders_get(dirs, e->type, true, err)) == -1)
+		goto out;
+	snprintf(file, sizeof(file), "%s.xml", e->name);
+	fd = fsu_create_new(dirfd, file);
 	if (fd == -1 || fsu_write_all(fd, buf, len) == -1 ||
 	    fsu_set_mtime(fd, e->updated_at) == -1) {
 		snap_err_sys(err, errno, "%s: write", path);
@@ -832,7 +934,7 @@ struct sources {
  * it; -1 on an I/O error.
  */
 static int
-copy_local(struct deploy *d, struct sources *src, int stagefd,
+copy_local(struct deploy *d, struct sources *src, struct folders *dirs,
     const struct manifest_entry *e, struct batch *batch, struct snap_err *err)
 {
 	struct snap_err ignored;
@@ -840,9 +942,9 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 	size_t i;
 
 	if (src->curfd >= 0)
-		got = copy_verified(src->curfd, stagefd, e, batch, err);
+		got = copy_verified(src->curfd, dirs, e, batch, err);
 	if (got == 1 && src->localfd >= 0)
-		got = copy_verified(src->localfd, stagefd, e, batch, err);
+		got = copy_verified(src->localfd, dirs, e, batch, err);
 	if (got != 1)
 		return got;
 	if (!src->listed) {
@@ -857,7 +959,7 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			continue;
-		got = copy_verified(fd, stagefd, e, batch, err);
+		got = copy_verified(fd, dirs, e, batch, err);
 		close(fd);
 	}
 	return got;
@@ -865,7 +967,7 @@ copy_local(struct deploy *d, struct sources *src, int stagefd,
 
 /* Writes what the archive did not provide, from local verified copies. */
 static int
-copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
+copy_remaining(struct deploy *d, struct build_plan *p, struct folders *dirs,
     struct need *n, struct batch *batch, struct wb *wb, struct apply_stats *st,
     struct snap_err *err)
 {
@@ -881,7 +983,7 @@ copy_remaining(struct deploy *d, struct build_plan *p, int stagefd,
 
 		if (!n->todo[i])
 			continue;
-		got = copy_local(d, &src, stagefd, e, batch, err);
+		got = copy_local(d, &src, dirs, e, batch, err);
 		if (got == -1)
 			goto out;
 		if (got == 1) {
@@ -979,10 +1081,13 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 	int stagefd;
 	size_t i;
 
-	if (base == NULL && ks == NULL && mkdirat(d->rootfd, BUILD, 0755) == -1)
-		return snap_err_sys(err, errno, BUILD ": mkdir");
-	if ((stagefd = s->fd = fsu_open_dir(d->rootfd, BUILD, err)) == -1)
-		return -1;
+	if (base == NULL && ks == NULL && mkdirat(s->top, BUILD, 0755) == -1)
+		return snap_err_sys(err, errno, STAGING "/" BUILD ": mkdir");
+	/* A recycled release was checked before it was renamed here; what
+	 * is here now is opened as a directory or not at all. */
+	if ((stagefd = s->fd = beneath_open_dir(s->top, BUILD, err)) == -1)
+		return snap_err_prefix(err, STAGING);
+	folders_init(&s->dirs, stagefd);
 	if (need_init(&n, p->target, base, ks == NULL) == -1) {
 		snap_err_set(err, "out of memory");
 		goto fail;
@@ -992,8 +1097,8 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 			s->touched[p->target->entries[i].type] = true;
 	s->folders = manifest_folders(p->target);
 	if ((ks != NULL ?
-	    patch_keys(stagefd, ks, &n, &st->removed, s->touched, err) :
-	    remove_dropped(stagefd, base, p->target, &st->removed, s->touched,
+	    patch_keys(&s->dirs, ks, &n, &st->removed, s->touched, err) :
+	    remove_dropped(&s->dirs, base, p->target, &st->removed, s->touched,
 	    err)) == -1 || make_folders(stagefd, s->folders, &s->made,
 	    err) == -1)
 		goto fail;
@@ -1024,7 +1129,7 @@ build(struct deploy *d, struct build_plan *p, const struct manifest *base,
 		st->written += x.written;
 		st->bytes += x.bytes_written;
 	}
-	if (copy_remaining(d, p, stagefd, &n, x.batch, x.writeback, st,
+	if (copy_remaining(d, p, &s->dirs, &n, x.batch, x.writeback, st,
 	    err) == -1 || checks_verdict(p, err) == -1)
 		goto fail;
 	wb_stop(&wb);
@@ -1049,7 +1154,7 @@ seal(struct staged *s, struct snap_err *err)
 	if (batch_sync(&s->files, err) == -1)
 		return -1;
 	/* A syncfs (a big build) covered the folders too. */
-	if (!s->files.use_syncfs && sync_folders(s->fd, s, err) == -1)
+	if (!s->files.use_syncfs && sync_folders(s, err) == -1)
 		return -1;
 	return batch_rename(&s->files, s->files.n, err);
 }
@@ -1180,22 +1285,14 @@ apply_retention(struct deploy *d)
 {
 	struct release *list = NULL;
 	struct snap_err err = SNAP_ERR_INIT;
-	char json[RELEASE_NAME_MAX + 8];
 	size_t n, i, drop;
 
 	if (list_releases(d, &list, &n, &err) == -1)
 		return;
 	drop = n > d->keep ? n - d->keep : 0;
-	for (i = 0; i < drop; i++) {
-		if (is_current(d, list[i].name))
-			continue;
-		cache_drop(d, list[i].name);
-		snprintf(json, sizeof(json), "%s.json", list[i].name);
-		/* The record goes first: a directory without one is a
-		 * leftover the next start removes. */
-		if (unlinkat(d->relfd, json, 0) == 0 || errno == ENOENT)
-			(void)fsu_remove_tree(d->relfd, list[i].name, &err);
-	}
+	for (i = 0; i < drop; i++)
+		if (!is_current(d, list[i].name))
+			drop_release(d, list[i].name);
 	/* The survivors' upstream records stay (current's is kept by
 	 * prune_upstream itself, whatever its age). */
 	prune_upstream(d, list + drop, n - drop);
@@ -1303,7 +1400,7 @@ publish_release(struct deploy *d, const struct release *r,
 	    err) == -1) || seal(s, err) == -1 ||
 	    (link && link_release_record(d, json, p, err) == -1))
 		return -1;
-	if (renameat(d->rootfd, BUILD, d->relfd, r->name) == -1)
+	if (renameat(s->top, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
 	if (fsu_fsync_dir(d->relfd, "releases", err) == -1)
 		return -1;
@@ -1343,7 +1440,7 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	struct release *list = NULL, base, next;
 	struct keyset ks = { .valid = false };
 	struct manifest *bm = NULL, *between = NULL;
-	struct staged s = { .fd = -1 };
+	struct staged s = { .top = -1, .fd = -1 };
 	size_t ndeltas;
 	uint64_t serial;
 	unsigned depth;
@@ -1351,22 +1448,28 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
+	folders_init(&s.dirs, -1);
 	/* A bad file must not cost us the release we would patch. */
 	for (i = 0; p->v != NULL && i < p->v->nlayers; i++)
 		if (arc_check_file(p->v->layers[i].archfd,
 		    p->v->layers[i].archive_f, err) == -1)
 			return snap_err_prefix(err, "%s",
 			    p->v->layers[i].archive_f->name);
-	if (fsu_remove_tree(d->rootfd, BUILD, err) == -1 ||
-	    (mkdirat(d->rootfd, STAGING, 0755) == -1 && errno != EEXIST))
-		return snap_err_sys(err, errno, STAGING);
+	/* Opened afresh for each build: a symlink put in its place since
+	 * the last one is refused here, before anything is written. */
+	if ((s.top = beneath_make_dir(d->rootfd, STAGING, 0755, err)) == -1)
+		return snap_err_prefix(err, "deploy root %s", d->path);
+	if (fsu_remove_tree(s.top, BUILD, err) == -1) {
+		snap_err_prefix(err, STAGING);
+		goto out;
+	}
 	if (list_releases(d, &list, &n, err) == -1)
-		return -1;
+		goto out;
 	serial = n > 0 ? list[n - 1].serial + 1 : 1;
 	if (d->has_current && d->current.serial >= serial)
 		serial = d->current.serial + 1;
 	ndeltas = deltas_since(d, p, deltas, &between);
-	if (pick_base(d, list, n, p, deltas, ndeltas, &base, &bm, &ks,
+	if (pick_base(d, list, n, p, deltas, ndeltas, &s, &base, &bm, &ks, st,
 	    err) == -1)
 		goto out;
 	if (bm != NULL || ks.valid) {
@@ -1393,13 +1496,16 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 	rc = 0;
 out:
 	batch_free(&s.files);
+	folders_close(&s.dirs);
 	if (s.fd >= 0)
 		close(s.fd);
 	if (rc == -1) {
 		struct snap_err ignored;
 
-		(void)fsu_remove_tree(d->rootfd, BUILD, &ignored);
+		(void)fsu_remove_tree(s.top, BUILD, &ignored);
 	}
+	if (s.top >= 0)
+		close(s.top);
 	manifest_free(bm);
 	manifest_free(between);
 	keyset_free(&ks);

@@ -40,17 +40,27 @@
  * A reader that keeps a directory fd open across keep-1 swaps (rare; Synapse
  * reads by path) should set recycle off.
  *
+ * No symlink below the deploy root is followed (beneath.h): releases/,
+ * upstream/, .staging/ and .lock are opened without following one, and a
+ * symlink in their place refuses the start or the apply, naming it; the
+ * build's folders are written through fds opened the same way
+ * (folders.h). A release about to be recycled that is not a directory of
+ * ours (a symlink, or a symlink as one of its type folders) is not
+ * patched: it is removed - a link itself, never what it points at - and
+ * the release built in full (apply_stats.refused says so).
+ *
  * Crash safety: the release's .json is written (atomically) before its
  * directory is renamed into releases/, and current only ever points at a
- * renamed, complete release. At start, .staging/ and current.tmp are
- * removed, as are directories without a .json, .json files without a
- * directory and temp files in releases/ and upstream/, and retention runs
- * (a crash between a swap and its retention left one release too many);
- * the release current points at is never touched.
+ * renamed, complete release. At start, .staging/ (refused when a symlink)
+ * and current.tmp are removed, as are directories without a .json, .json
+ * files without a directory and temp files in releases/ and upstream/,
+ * and retention runs (a crash between a swap and its retention left one
+ * release too many); the release current points at is never touched.
  */
 #ifndef RELEASE_H
 #define RELEASE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +122,7 @@ struct parent_cached {
 };
 
 struct deploy {
+	char path[PATH_MAX];		/* as given, for messages */
 	int rootfd;
 	int lockfd;			/* flock: one agent per deploy root */
 	int relfd;			/* releases/ */
@@ -144,6 +155,9 @@ struct apply_stats {
 	size_t removed;			/* artifact files unlinked */
 	uint64_t bytes;
 	bool missing_source;		/* failed: a file only upstream has */
+	char refused[320];		/* "": none; else the release that was
+					 * not recycled (not a directory of
+					 * ours, so removed), and why */
 };
 
 /* What to build. deploy_build() takes ownership of target and upstream on

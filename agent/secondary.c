@@ -92,6 +92,15 @@ target_is_upstream(struct agent *a, const struct manifest *up,
 	return ok;
 }
 
+/* A retired release that could not be recycled (release.h: refused). */
+static void
+log_refused(const struct apply_stats *st)
+{
+	if (st->refused[0] != '\0')
+		log_warn("%s: not recycled; removed (a link itself, never what "
+		    "it points at), the release is built in full", st->refused);
+}
+
 int
 agent_rebuild(struct agent *a, struct snap_version *v,
     enum swap_reason reason, int *http, struct snap_err *err)
@@ -114,16 +123,18 @@ agent_rebuild(struct agent *a, struct snap_version *v,
 	if (p.target == NULL)
 		return -1;
 	rc = deploy_build(&a->d, &p, &st, err);
+	log_refused(&st);
 	if (rc == -1 && st.missing_source && v == NULL) {
 		/* A local change needs a file only upstream holds (a
 		 * redeploy): read the applied version from the sync root. */
 		*http = 503;
-		rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, err);
+		rootfd = fsu_open_root(a->c->sync_root, err);
 		local.pub = a->c->have_key ? &a->c->key : NULL;
 		if (rootfd >= 0 && snap_open(rootfd, a->d.upstream_m->version,
 		    &local, err) == 0) {
 			p.v = &local;
 			rc = deploy_build(&a->d, &p, &st, err);
+			log_refused(&st);
 		}
 		if (rc == -1)
 			snap_err_prefix(err, "sync root %s", a->c->sync_root);
@@ -233,7 +244,7 @@ agent_check(struct agent *a)
 	int rootfd;
 
 	/* Opened afresh each time: a remounted share is a new directory. */
-	if ((rootfd = fsu_open_dir(AT_FDCWD, a->c->sync_root, &err)) == -1) {
+	if ((rootfd = fsu_open_root(a->c->sync_root, &err)) == -1) {
 		sync_root_down(a, err.msg);
 		return;
 	}
@@ -497,9 +508,11 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	    (a->checks = xmlpool_new(a->xc, XMLPOOL_PER_CPU, err)) == NULL ||
 	    watch_init(err) == -1 ||
 	    deploy_open(&a->d, c->deploy_root, c->keep_releases,
-	    c->recycle_releases, err) == -1 ||
-	    ovr_open(&a->ovr, a->d.rootfd, err) == -1 ||
-	    (a->hook = hook_new(c, err)) == NULL)
+	    c->recycle_releases, err) == -1)
+		return -1;
+	if (ovr_open(&a->ovr, a->d.rootfd, err) == -1)
+		return snap_err_prefix(err, "deploy root %s", c->deploy_root);
+	if ((a->hook = hook_new(c, err)) == NULL)
 		return -1;
 	if ((l->rest = rest_new(a, err)) == NULL)
 		return -1;

@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 
 #include "arc.h"
+#include "folders.h"
 #include "fsutil.h"
 #include "names.h"
 #include "sign.h"
@@ -358,29 +359,6 @@ check_entry(struct archive_entry *ae, int *type, char *name,
 	return arc_parse_path(path, type, name, err);
 }
 
-struct outdirs {
-	int fd[16];
-};
-
-static int
-type_dir(struct arc_extract *x, struct outdirs *od, int type,
-    struct snap_err *err)
-{
-	const char *folder = artifact_types[type].dir;
-
-	if (type == TYPE_CONFIG)
-		return x->destfd;	/* the top of the tree */
-	if (od->fd[type] >= 0)
-		return od->fd[type];
-	if (mkdirat(x->destfd, folder, 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "%s: mkdir", folder);
-	od->fd[type] = openat(x->destfd, folder,
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (od->fd[type] == -1)
-		return snap_err_sys(err, errno, "%s: open", folder);
-	return od->fd[type];
-}
-
 /* One entry's bytes, held whole until they are verified; reused. */
 struct entry_buf {
 	char *p;
@@ -489,7 +467,7 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 
 static int
 extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
-    struct arc_extract *x, bool *seen, struct outdirs *od,
+    struct arc_extract *x, bool *seen, struct folders *od,
     struct entry_buf *b, struct snap_err *err)
 {
 	char name[NAME_MAX_BYTES + 1];
@@ -515,7 +493,7 @@ extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
 			    (unsigned long long)e->size);
 		outdir = -1;
 		if (x->destfd >= 0 && (x->want == NULL || x->want(e, x->arg)) &&
-		    (outdir = type_dir(x, od, type, err)) == -1)
+		    (outdir = folders_get(od, type, true, err)) == -1)
 			return -1;
 		if (copy_entry(a, r, e, outdir, x, b, err) == -1)
 			return -1;
@@ -538,18 +516,6 @@ check_complete(const struct manifest *m, const bool *seen,
 			    "the archive", name_path(m->entries[i].type,
 			    m->entries[i].name, path, sizeof(path)));
 	return 0;
-}
-
-static void
-close_dirs(struct outdirs *od)
-{
-	size_t i;
-
-	for (i = 0; i < artifact_type_count; i++) {
-		if (od->fd[i] >= 0)
-			close(od->fd[i]);
-		od->fd[i] = -1;
-	}
 }
 
 /* The blake2b comparison both passes end with. */
@@ -648,14 +614,12 @@ extract(int fd, const struct state_file *expect, const struct manifest *m,
 	struct archive *a = NULL;
 	struct reader *r = NULL;
 	struct entry_buf b = { NULL, 0 };
-	struct outdirs od;
+	struct folders od;
 	char got[HASH_HEX_LEN + 1];
 	bool *seen = NULL;
-	size_t i;
 	int rc = -1;
 
-	for (i = 0; i < sizeof(od.fd) / sizeof(od.fd[0]); i++)
-		od.fd[i] = -1;
+	folders_init(&od, x->destfd);
 	x->written = 0;
 	x->bytes_written = 0;
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
@@ -701,7 +665,7 @@ extract(int fd, const struct state_file *expect, const struct manifest *m,
 		goto out;
 	rc = 0;
 out:
-	close_dirs(&od);
+	folders_close(&od);
 	archive_read_free(a);
 	free(b.p);
 	free(seen);

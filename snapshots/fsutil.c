@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "fsutil.h"
 
 int
@@ -260,10 +262,13 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 	*out = NULL;
 	/* O_NONBLOCK: a FIFO planted under a trusted name must not hang us;
 	 * it is refused by the fstat below, before any read. */
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
-	    (flags & FSU_FOLLOW ? 0 : O_NOFOLLOW));
+	if (dirfd != AT_FDCWD && !(flags & FSU_FOLLOW))
+		fd = beneath_open(dirfd, name, O_RDONLY | O_NONBLOCK, 0, err);
+	else if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+	    (flags & FSU_FOLLOW ? 0 : O_NOFOLLOW))) == -1)
+		snap_err_sys(err, errno, "%s", name);
 	if (fd == -1)
-		return snap_err_sys(err, errno, "%s", name);
+		return -1;
 	if (fstat(fd, &st) == -1) {
 		snap_err_sys(err, errno, "%s: stat", name);
 		goto out;
@@ -323,21 +328,21 @@ out:
 	return rc;
 }
 
-static int
-remove_children(int fd, const char *what, struct snap_err *err)
+static int remove_entry(int dirfd, const char *name, struct snap_err *err);
+
+int
+fsu_remove_children(int dirfd, const char *what, struct snap_err *err)
 {
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
 	int rc = 0;
 
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
+	if ((d = fsu_opendir_dup(dirfd)) == NULL)
 		return snap_err_sys(err, errno, "%s: opendir", what);
-	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (fsu_remove_tree(dirfd(d), de->d_name, err) == -1) {
+		if (remove_entry(dirfd, de->d_name, err) == -1) {
 			rc = -1;
 			break;
 		}
@@ -346,11 +351,13 @@ remove_children(int fd, const char *what, struct snap_err *err)
 	return rc;
 }
 
-int
-fsu_remove_tree(int dirfd, const char *name, struct snap_err *err)
+/* Removes the entry `name` of dirfd: a directory with all below it, any
+ * other file (a symlink included) by unlinking it. */
+static int
+remove_entry(int dirfd, const char *name, struct snap_err *err)
 {
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
@@ -358,11 +365,15 @@ fsu_remove_tree(int dirfd, const char *name, struct snap_err *err)
 		return snap_err_sys(err, errno, "%s: stat", name);
 	}
 	if (S_ISDIR(st.st_mode)) {
+		/* O_NOFOLLOW: a symlink swapped in since the stat is not
+		 * entered (ENOTDIR), and stays. */
 		fd = openat(dirfd, name,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd == -1)
 			return snap_err_sys(err, errno, "%s: open", name);
-		if (remove_children(fd, name, err) == -1)
+		rc = fsu_remove_children(fd, name, err);
+		close(fd);
+		if (rc == -1)
 			return -1;
 		if (unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
 			return snap_err_sys(err, errno, "%s: rmdir", name);
@@ -370,6 +381,32 @@ fsu_remove_tree(int dirfd, const char *name, struct snap_err *err)
 	}
 	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
 		return snap_err_sys(err, errno, "%s: unlink", name);
+	return 0;
+}
+
+int
+fsu_remove_tree(int dirfd, const char *path, struct snap_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	int pfd, rc;
+
+	if (slash == NULL)
+		return remove_entry(dirfd, path, err);
+	/* The directories on the way: below a directory of ours never
+	 * through a symlink; from AT_FDCWD as the caller's path says. */
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	if (dirfd != AT_FDCWD)
+		pfd = beneath_open_dir(dirfd, parent, err);
+	else if ((pfd = open(parent, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		snap_err_sys(err, errno, "%s", parent);
+	if (pfd == -1)
+		return errno == ENOENT ? 0 : -1;
+	rc = remove_entry(pfd, slash + 1, err);
+	close(pfd);
+	if (rc == -1)
+		return snap_err_prefix(err, "%s", parent);
 	return 0;
 }
 
@@ -415,9 +452,9 @@ fsu_opendir_dup(int dirfd)
 }
 
 int
-fsu_open_dir(int dirfd, const char *path, struct snap_err *err)
+fsu_open_root(const char *path, struct snap_err *err)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1)
 		return snap_err_sys(err, errno, "%s", path);

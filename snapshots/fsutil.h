@@ -8,6 +8,10 @@
  *
  * All paths are relative to a directory fd (the *at() calls), so that a
  * caller that opened its root once cannot be redirected by a rename above it.
+ * The root itself is the operator's (fsu_open_root: a symlink there is
+ * followed, as the shell would); below it nothing is: a path relative to
+ * any dirfd but AT_FDCWD is opened as beneath.h says, never through a
+ * symlink in any component.
  */
 #ifndef FSUTIL_H
 #define FSUTIL_H
@@ -67,26 +71,28 @@ int fsu_write_all(int fd, const void *buf, size_t len);
 int fsu_fsync_dir(int dirfd, const char *what, struct snap_err *err);
 
 /*
- * Creates name below dirfd as a new file for writing (0644): an existing
- * one is unlinked first, never written through (a release being patched
- * may share its inode with a kept one). A fd, or -1 with errno set.
+ * Creates name (one component: its folder is dirfd, opened once by the
+ * caller, folders.h) in dirfd as a new file for writing (0644): an
+ * existing one is unlinked first, never written through (a release being
+ * patched may share its inode with a kept one). A fd, or -1 with errno.
  */
 int fsu_create_new(int dirfd, const char *name);
 
-/*
- * Reads all of dirfd/name into a malloc'ed, NUL-terminated buffer (*out,
- * owned by the caller). Refuses files over `max` bytes and anything that is
- * not a regular file (O_NOFOLLOW). 0 or -1.
- */
 /* 0 when fd is a regular file; -1 with err naming `name` otherwise. Open
  * with O_NONBLOCK first: a FIFO under a trusted name must not hang us. */
 int fsu_check_regular(int fd, const char *name, struct snap_err *err);
 
+/*
+ * Reads all of dirfd/name into a malloc'ed, NUL-terminated buffer (*out,
+ * owned by the caller). Refuses files over `max` bytes and anything that is
+ * not a regular file. No symlink is followed: below a dirfd, in no
+ * component (beneath.h); from AT_FDCWD (a path an operator gave), as the
+ * last one. 0 or -1.
+ */
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
-/* The same; with FSU_FOLLOW a symlink as the last component is followed
- * (to a regular file only: the source tree's symlinks, as WSO2 reads
- * them). */
+/* The same; with FSU_FOLLOW every symlink is followed (to a regular file
+ * only: the source tree's symlinks, as WSO2 reads them). */
 #define FSU_FOLLOW 1u
 int fsu_read_file_flags(int dirfd, const char *name, size_t max,
     unsigned flags, char **out, size_t *outlen, struct snap_err *err);
@@ -98,9 +104,14 @@ int fsu_read_file_flags(int dirfd, const char *name, size_t max,
  * errno set. */
 int fsu_set_mtime(int fd, int64_t secs);
 
-/* Removes dirfd/name and everything below it, never following symlinks.
- * A missing name is not an error. */
-int fsu_remove_tree(int dirfd, const char *name, struct snap_err *err);
+/* Removes dirfd/path and everything below it, never following a symlink:
+ * one as the last component is itself unlinked, one on the way to it
+ * refuses the call (beneath.h; from AT_FDCWD the way is the caller's).
+ * A missing path is not an error. */
+int fsu_remove_tree(int dirfd, const char *path, struct snap_err *err);
+/* Removes everything below dirfd (left open, and in place) the same way;
+ * `what` names it in errors. */
+int fsu_remove_children(int dirfd, const char *what, struct snap_err *err);
 
 /* mkdir -p of an absolute or relative path (mode 0755). */
 int fsu_mkdirs(const char *path, struct snap_err *err);
@@ -112,8 +123,10 @@ int fsu_mkdirs(const char *path, struct snap_err *err);
  */
 DIR *fsu_opendir_dup(int dirfd);
 
-/* Opens a directory (O_DIRECTORY|O_CLOEXEC); -1 with err. */
-int fsu_open_dir(int dirfd, const char *path, struct snap_err *err);
+/* Opens a directory an operator named (a root, a source tree): a symlink
+ * there is followed, as the shell would. Anything below it is opened with
+ * beneath.h. A fd, or -1 with err. */
+int fsu_open_root(const char *path, struct snap_err *err);
 
 /* Wall-clock time now, and RFC 3339 UTC formatting ("2026-11-24T19:40:00Z"). */
 int64_t fsu_now(void);

@@ -241,7 +241,7 @@ write_new(const char *path, const char *buf, size_t len, mode_t mode,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if ((dirfd = fsu_open_dir(AT_FDCWD, dirname(d), err)) == -1)
+	if ((dirfd = fsu_open_root(dirname(d), err)) == -1)
 		goto out;
 	if (fsu_write_atomic_mode(dirfd, basename(b), buf, len, mode, err) == -1)
 		snap_err_prefix(err, "%s", path);

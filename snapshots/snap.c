@@ -15,6 +15,7 @@
 
 #include "arc.h"
 #include "batch.h"
+#include "beneath.h"
 #include "fsutil.h"
 #include "identity.h"
 #include "report.h"
@@ -106,12 +107,9 @@ read_manifest(int rootfd, const struct state_file *f,
 		    f->name, f->size);
 		return NULL;
 	}
-	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd == -1) {
-		snap_err_sys(err, errno, "%s", f->name);
+	if ((fd = beneath_open(rootfd, f->name, O_RDONLY | O_NONBLOCK, 0,
+	    err)) == -1)
 		return NULL;
-	}
 	if (fsu_check_regular(fd, f->name, err) == -1 ||
 	    (m = manifest_read_checked(fd, f, flags, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
@@ -144,10 +142,9 @@ open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
 	if (l->m->version != version)
 		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
 		    l->m->version);
-	l->archfd = openat(rootfd, af->name, O_RDONLY | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC);
-	if (l->archfd == -1)
-		return snap_err_sys(err, errno, "%s", af->name);
+	if ((l->archfd = beneath_open(rootfd, af->name, O_RDONLY | O_NONBLOCK,
+	    0, err)) == -1)
+		return -1;
 	return fsu_check_regular(l->archfd, af->name, err);
 }
 
@@ -325,7 +322,7 @@ snap_verify(const char *sync_root, uint64_t version,
 	int rootfd, rc = -1;
 
 	v.pub = pub;
-	if ((rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
+	if ((rootfd = fsu_open_root(sync_root, err)) == -1)
 		return -1;
 	if (snap_open(rootfd, version, &v, err) == -1 ||
 	    snap_verify_layers(&v, err) == -1)
@@ -341,22 +338,31 @@ out:
 
 /* --- retention --- */
 
-/* The version a snapshots/ file belongs to, or 0 if it is none of ours. */
-static uint64_t
-file_version(const char *name)
+const char *const snap_file_suffix[SNAP_FILE_KINDS] = { ".manifest.json",
+    ".tar.zst", ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
+
+uint64_t
+snap_file_version(const char *name, uint64_t *max_bytes)
 {
-	static const char *const suffixes[] = { ".manifest.json", ".tar.zst",
-	    ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
+	static const uint64_t max[SNAP_FILE_KINDS] = { SNAP_MANIFEST_MAX_BYTES,
+	    SNAP_ARCHIVE_MAX_BYTES, STATE_MAX_BYTES, SIGN_SIG_MAX_BYTES,
+	    SNAP_MANIFEST_MAX_BYTES, SNAP_ARCHIVE_MAX_BYTES };
 	uint64_t v;
 	size_t i;
 	char *end;
 
 	if (name[0] < '1' || name[0] > '9')
 		return 0;
+	errno = 0;
 	v = strtoull(name, &end, 10);
-	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
-		if (strcmp(end, suffixes[i]) == 0)
+	if (errno == ERANGE || v > (uint64_t)INT64_MAX)
+		return 0;
+	for (i = 0; i < SNAP_FILE_KINDS; i++)
+		if (strcmp(end, snap_file_suffix[i]) == 0) {
+			if (max_bytes != NULL)
+				*max_bytes = max[i];
 			return v;
+		}
 	return 0;
 }
 
@@ -410,14 +416,14 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 	if (keep == 0 || latest < keep)
 		return 0;
 	floor = retention_floor(rootfd, latest, keep);
-	if ((fd = openat(rootfd, "snapshots", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = beneath_open_dir(rootfd, "snapshots", NULL)) == -1 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
-		v = file_version(de->d_name);
+		v = snap_file_version(de->d_name, NULL);
 		/* A temp file of ours is ".<V>.<suffix>.tmp-XXXXXX". */
 		ours = v != 0 || (de->d_name[0] == '.' &&
 		    strstr(de->d_name, ".tmp-") != NULL &&
@@ -459,10 +465,10 @@ struct publisher {
 static int
 lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
-	p->lockfd = openat(p->rootfd, ".publish.lock",
-	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	p->lockfd = beneath_open(p->rootfd, ".publish.lock", O_RDWR | O_CREAT,
+	    0644, err);
 	if (p->lockfd == -1)
-		return snap_err_sys(err, errno, "%s/.publish.lock", sync_root);
+		return snap_err_prefix(err, "sync root %s", sync_root);
 	if (flock(p->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			return snap_err_set(err, "%s: another publisher holds "
@@ -480,18 +486,27 @@ static void (*const version_file_names[])(uint64_t, char *, size_t) = {
 #define VERSION_FILE_NAMES \
 	(sizeof(version_file_names) / sizeof(version_file_names[0]))
 
+/* A version file's name in snapshots/ (its fd), from its name below the
+ * sync root: every one is "snapshots/<V>.<suffix>" (state.h; a state
+ * record that names another file is refused when read). */
+static const char *
+in_snapshots(const char *name)
+{
+	return name + strlen("snapshots/");
+}
+
 /* Whether no file of `version` is on disk: a stat per name, where
  * highest_on_disk() reads the whole directory. */
 static bool
-version_unused(int rootfd, uint64_t version)
+version_unused(int snapfd, uint64_t version)
 {
 	char name[96];
 	size_t i;
 
 	for (i = 0; i < VERSION_FILE_NAMES; i++) {
 		version_file_names[i](version, name, sizeof(name));
-		if (faccessat(rootfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    errno != ENOENT)
+		if (faccessat(snapfd, in_snapshots(name), F_OK,
+		    AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
 			return false;
 	}
 	return true;
@@ -509,7 +524,7 @@ highest_on_disk(int snapfd)
 	if ((d = fsu_opendir_dup(snapfd)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		if ((v = file_version(de->d_name)) > max)
+		if ((v = snap_file_version(de->d_name, NULL)) > max)
 			max = v;
 	closedir(d);
 	return max;
@@ -571,12 +586,13 @@ open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
 	if (fsu_mkdirs(sync_root, err) == -1)
 		return -1;
-	if ((p->rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1)
+	if ((p->rootfd = fsu_open_root(sync_root, err)) == -1)
 		return -1;
-	if (mkdirat(p->rootfd, "snapshots", 0755) == -1 && errno != EEXIST)
-		return snap_err_sys(err, errno, "%s/snapshots", sync_root);
-	if ((p->snapfd = fsu_open_dir(p->rootfd, "snapshots", err)) == -1)
-		return snap_err_prefix(err, "%s", sync_root);
+	/* Every write goes below this fd: never into where a symlink in
+	 * snapshots/'s place would send it. */
+	if ((p->snapfd = beneath_make_dir(p->rootfd, "snapshots", 0755,
+	    err)) == -1)
+		return snap_err_prefix(err, "sync root %s", sync_root);
 	return lock_root(p, sync_root, err);
 }
 
@@ -640,7 +656,7 @@ discard_version(struct publisher *p)
 		return;		/* committed; only a last fsync failed */
 	for (i = 0; i < VERSION_FILE_NAMES; i++) {
 		version_file_names[i](p->version, name, sizeof(name));
-		(void)unlinkat(p->rootfd, name, 0);
+		(void)unlinkat(p->snapfd, in_snapshots(name), 0);
 	}
 }
 
@@ -667,7 +683,7 @@ snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s)
 	struct snap_state st;
 	size_t removed = 0;
 
-	if ((p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, &ignored)) >= 0 &&
+	if ((p.rootfd = fsu_open_root(sync_root, &ignored)) >= 0 &&
 	    lock_root(&p, sync_root, &ignored) == 0 &&
 	    state_read(p.rootfd, STATE_FILE, &st, &ignored) == 0)
 		removed = snap_prune(p.rootfd, st.version, keep, grace_s);
@@ -853,7 +869,7 @@ write_archive(struct publisher *p, int srcfd, const char *label,
 	size_t i, len;
 	int rc = -1;
 
-	snprintf(base, sizeof(base), "%s", f->name + strlen("snapshots/"));
+	snprintf(base, sizeof(base), "%s", in_snapshots(f->name));
 	if (open_version_file(p, base, &t, err) == -1)
 		return -1;
 	if ((w = arc_writer_new(t.fd, cur->total_bytes, err)) == NULL)
@@ -910,7 +926,7 @@ write_snapshot_file(struct publisher *p, const char *name, const char *buf,
 		hash_buf(buf, len, f->xxh128);
 		sign_hash_buf(buf, len, f->blake2b);
 	}
-	if (open_version_file(p, name + strlen("snapshots/"), &t, err) == -1)
+	if (open_version_file(p, in_snapshots(name), &t, err) == -1)
 		return -1;
 	return add_written(p, &t, name, buf, len, err);
 }
@@ -923,8 +939,7 @@ write_manifest_file(struct publisher *p, const struct manifest *m,
 {
 	struct fsu_tmp t = FSU_TMP_INIT;
 
-	if (open_version_file(p, f->name + strlen("snapshots/"), &t,
-	    err) == -1)
+	if (open_version_file(p, in_snapshots(f->name), &t, err) == -1)
 		return -1;
 	if (manifest_write(m, t.fd, f, err) == -1) {
 		fsu_tmp_abort(&t);
@@ -1226,7 +1241,7 @@ publish_full(const char *source, const char *sync_root,
 	memset(&st, 0, sizeof(st));
 	if (check_ids(o, err) == -1)
 		return -1;
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	if (open_root(&p, sync_root, err) == -1)
 		goto out;
@@ -1287,7 +1302,7 @@ snap_check(const char *source, const struct snap_publish_opts *o,
 	int srcfd = -1, rc = -1;
 
 	*count = 0;
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	if ((cur = manifest_new()) == NULL) {
 		snap_err_set(err, "out of memory");
@@ -1319,9 +1334,9 @@ snap_write_base(const char *source, const char *sync_root,
 	memset(base, 0, sizeof(*base));
 	if (memo->m == NULL)
 		return snap_err_set(err, "nothing published yet");
-	if ((srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1 ||
-	    (p.rootfd = fsu_open_dir(AT_FDCWD, sync_root, err)) == -1 ||
-	    (p.snapfd = fsu_open_dir(p.rootfd, "snapshots", err)) == -1)
+	if ((srcfd = fsu_open_root(source, err)) == -1 ||
+	    (p.rootfd = fsu_open_root(sync_root, err)) == -1 ||
+	    (p.snapfd = beneath_open_dir(p.rootfd, "snapshots", err)) == -1)
 		goto out;
 	/* Named by no state.json yet: the state that first names them
 	 * makes snapshots/ durable before it commits. */
@@ -1367,22 +1382,23 @@ seen_before(struct snap_memo *memo, const struct snap_seen *now)
 }
 
 static bool
-is_intact(int rootfd, const struct state_file *f, struct snap_memo *memo)
+is_intact(int snapfd, const struct state_file *f, struct snap_memo *memo)
 {
+	const char *name = in_snapshots(f->name);
 	struct snap_err ignored;
 	struct snap_seen now;
 	struct stat st;
 	bool ok;
 	int fd;
 
-	if (fstatat(rootfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	if (fstatat(snapfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return false;
 	seen_of(f->name, &st, &now);
 	if (seen_before(memo, &now))
 		return (uint64_t)st.st_size == f->size;
 	/* Read it: its identity is taken again from what was opened. */
-	fd = openat(rootfd, f->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	fd = openat(snapfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (fd == -1)
 		return false;
@@ -1453,15 +1469,15 @@ open_root_on(struct publisher *p, const char *sync_root,
 	 * checked when memo was made). One damaged file and no reader could
 	 * open a delta on them. */
 	for (i = 0; i < p->prev.st.ndeltas; i++)
-		if (!is_intact(p->rootfd, &p->prev.st.deltas[i].manifest, memo) ||
-		    !is_intact(p->rootfd, &p->prev.st.deltas[i].archive, memo))
+		if (!is_intact(p->snapfd, &p->prev.st.deltas[i].manifest, memo) ||
+		    !is_intact(p->snapfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
 	p->have_prev = true;
 	/* A number is never used twice: the next one is taken when a
 	 * publisher that died left a file of it, and only then is the
 	 * directory read for the highest (a leftover further up is found
 	 * the same way when its number comes). */
-	p->version = version_unused(p->rootfd, p->prev.st.version + 1) ? 0 :
+	p->version = version_unused(p->snapfd, p->prev.st.version + 1) ? 0 :
 	    highest_on_disk(p->snapfd);
 	if (p->prev.st.version > p->version)
 		p->version = p->prev.st.version;
@@ -1484,8 +1500,8 @@ rebase(struct publisher *p, struct snap_memo *memo)
 	for (i = 0; i < st->ndeltas && st->deltas[i].version != b->version;)
 		i++;
 	if (b->version == 0 || i == st->ndeltas ||
-	    !is_intact(p->rootfd, &b->manifest, memo) ||
-	    !is_intact(p->rootfd, &b->archive, memo))
+	    !is_intact(p->snapfd, &b->manifest, memo) ||
+	    !is_intact(p->snapfd, &b->archive, memo))
 		return;
 	st->base_version = b->version;
 	st->manifest = b->manifest;
@@ -1632,7 +1648,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 		return publish_full(source, sync_root, o, memo, result, version,
 		    err);
 	if (check_ids(o, err) == -1 ||
-	    (srcfd = fsu_open_dir(AT_FDCWD, source, err)) == -1)
+	    (srcfd = fsu_open_root(source, err)) == -1)
 		return -1;
 	memset(&st, 0, sizeof(st));
 	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
@@ -1692,30 +1708,22 @@ out:
 #define ROLLBACK_DIR ".rollback"
 
 /* Extracts every layer of `old`, oldest first (a later layer's copy of a
- * file replaces the earlier one), below the sync root's ROLLBACK_DIR:
- * every entry verified on the way. Returns the directory's fd or -1. */
+ * file replaces the earlier one), into destfd (the sync root's
+ * ROLLBACK_DIR, emptied first): every entry verified on the way. */
 static int
-extract_version(struct publisher *p, struct snap_version *old,
-    struct snap_err *err)
+extract_version(struct snap_version *old, int destfd, struct snap_err *err)
 {
-	struct arc_extract x = { .destfd = -1 };
+	struct arc_extract x = { .destfd = destfd };
 	size_t i;
 
-	if (fsu_remove_tree(p->rootfd, ROLLBACK_DIR, err) == -1)
+	if (fsu_remove_children(destfd, ROLLBACK_DIR, err) == -1)
 		return -1;
-	if (mkdirat(p->rootfd, ROLLBACK_DIR, 0700) == -1)
-		return snap_err_sys(err, errno, ROLLBACK_DIR);
-	if ((x.destfd = fsu_open_dir(p->rootfd, ROLLBACK_DIR, err)) == -1)
-		return -1;
-	for (i = 0; i < old->nlayers; i++) {
+	for (i = 0; i < old->nlayers; i++)
 		if (arc_extract(old->layers[i].archfd, old->layers[i].archive_f,
-		    old->layers[i].m, &x, err) == -1) {
-			close(x.destfd);
+		    old->layers[i].m, &x, err) == -1)
 			return snap_err_prefix(err, "%s",
 			    old->layers[i].archive_f->name);
-		}
-	}
-	return x.destfd;
+	return 0;
 }
 
 int
@@ -1747,8 +1755,13 @@ snap_rollback(const char *sync_root, uint64_t to,
 	 * was signed by the same key): its files are extracted, checked,
 	 * and published again like a source tree. */
 	old.pub = o->key;
+	if ((treefd = beneath_make_dir(p.rootfd, ROLLBACK_DIR, 0700,
+	    err)) == -1) {
+		snap_err_prefix(err, "sync root %s", sync_root);
+		goto out;
+	}
 	if (snap_open(p.rootfd, to, &old, err) == -1 ||
-	    (treefd = extract_version(&p, &old, err)) == -1) {
+	    extract_version(&old, treefd, err) == -1) {
 		snap_err_prefix(err, "version %" PRIu64, to);
 		goto out;
 	}

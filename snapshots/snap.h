@@ -43,6 +43,9 @@
 
 #define SNAP_VERSION_STRING "artsync 0.1.0"
 #define SNAP_MANIFEST_MAX_BYTES (256u * 1024 * 1024)
+/* An archive holds at most TREE_MAX_BYTES of artifacts; a quarter more is
+ * room for tar headers, which zstd squeezes to a fraction of that. */
+#define SNAP_ARCHIVE_MAX_BYTES (TREE_MAX_BYTES + TREE_MAX_BYTES / 4)
 
 enum snap_publish_result {
 	SNAP_PUBLISHED,
@@ -199,6 +202,19 @@ int snap_rollback(const char *sync_root, uint64_t to,
  * many files it removed.
  */
 size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
+
+/* The suffixes of a version's files in snapshots/, after "<V>". */
+#define SNAP_FILE_KINDS 6
+extern const char *const snap_file_suffix[SNAP_FILE_KINDS];
+
+/*
+ * The version a file in snapshots/ belongs to when `name` is one a
+ * publisher writes ("<V>" and a suffix above, V in decimal without a
+ * leading zero, at most INT64_MAX), else 0: a name that is none of ours
+ * (.nfsXXXX, a temp file, anything an operator left). *max_bytes, when
+ * asked, gets the most such a file can hold and still be read.
+ */
+uint64_t snap_file_version(const char *name, uint64_t *max_bytes);
 
 /* snap_prune() of the sync root at path for its latest version, under the
  * publish lock: nothing done while a publish holds it (try again later).

@@ -5,7 +5,8 @@
  * leaves the new content under the final name and nothing else in the
  * directory, and replaces the name rather than writing through it; a
  * bounded read refuses what is too big or not a plain file, without
- * blocking; tree removal never follows a symlink out of the tree; times
+ * blocking; tree removal never follows a symlink out of the tree, and
+ * nothing below a directory of ours is reached through one; times
  * print and parse as RFC 3339 UTC and nothing else.
  *
  * Tests marked BUG fail against the current snapshots/fsutil.c on purpose:
@@ -420,6 +421,61 @@ test_remove_tree(void **state)
 	close(dfd);
 }
 
+/* Below a directory of ours no symlink is followed on the way either: a
+ * read or a removal through one is refused, naming it, and what it points
+ * at stays. From AT_FDCWD the path is the operator's, as before. */
+static void
+test_no_symlink_on_the_way(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	char p[TU_PATH], outside[TU_PATH], *buf;
+	size_t len;
+	int dfd = tu_open_dir(dir), fd;
+
+	tu_path(outside, "%s/outside", dir);
+	tu_mkdir(outside);
+	tu_path(p, "%s/outside/keep.xml", dir);
+	tu_write_str(p, "keep me");
+	tu_path(p, "%s/outside/sub", dir);
+	tu_mkdir(p);
+	tu_path(p, "%s/link", dir);
+	assert_int_equal(symlink(outside, p), 0);
+
+	assert_int_equal(fsu_read_file(dfd, "link/keep.xml", 100, &buf, &len,
+	    &err), -1);
+	tu_assert_msg(err.msg, "link is a symlink (to '");
+	tu_assert_msg(err.msg, "replace it with a directory");
+	assert_int_equal(fsu_remove_tree(dfd, "link/keep.xml", &err), -1);
+	tu_assert_msg(err.msg, "link is a symlink (to '");
+	assert_int_equal(fsu_remove_tree(dfd, "link/sub", &err), -1);
+	tu_assert_dir(outside, "keep.xml,sub");
+	/* The operator's path: followed on the way, as the shell would. */
+	tu_path(p, "%s/link/keep.xml", dir);
+	assert_int_equal(fsu_read_file(AT_FDCWD, p, 100, &buf, &len, &err), 0);
+	assert_string_equal(buf, "keep me");
+	free(buf);
+
+	/* fsu_remove_children empties a directory in place, and unlinks a
+	 * symlink in it rather than entering it. */
+	tu_path(p, "%s/victim", dir);
+	tu_mkdir(p);
+	tu_path(p, "%s/victim/in", dir);
+	tu_mkdir(p);
+	tu_path(p, "%s/victim/in/f", dir);
+	tu_write_str(p, "f");
+	tu_path(p, "%s/victim/out", dir);
+	assert_int_equal(symlink(outside, p), 0);
+	tu_path(p, "%s/victim", dir);
+	fd = tu_open_dir(p);
+	assert_int_equal(fsu_remove_children(fd, "victim", &err), 0);
+	assert_int_equal(fsu_remove_children(fd, "victim", &err), 0);
+	close(fd);
+	tu_assert_dir(p, "");
+	tu_assert_dir(outside, "keep.xml,sub");
+	close(dfd);
+}
+
 static void
 test_mkdirs_open_dir(void **state)
 {
@@ -437,12 +493,12 @@ test_mkdirs_open_dir(void **state)
 	tu_path(p, "%s/a/b/c/", dir);
 	assert_int_equal(fsu_mkdirs(p, &err), 0);
 
-	fd = fsu_open_dir(AT_FDCWD, dir, &err);
+	fd = fsu_open_root(dir, &err);
 	assert_true(fd >= 0);
 	close(fd);
 	tu_path(p, "%s/file", dir);
 	tu_write_str(p, "x");
-	assert_int_equal(fsu_open_dir(AT_FDCWD, p, &err), -1);
+	assert_int_equal(fsu_open_root(p, &err), -1);
 	tu_assert_msg(err.msg, "Not a directory");
 	/* A file in the way of mkdir -p. */
 	tu_path(p, "%s/file/sub", dir);
@@ -571,6 +627,7 @@ main(void)
 		TMP_TEST(test_read_file_fifo),
 		TMP_TEST(test_tmp_sweep),
 		TMP_TEST(test_remove_tree),
+		TMP_TEST(test_no_symlink_on_the_way),
 		TMP_TEST(test_mkdirs_open_dir),
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_rfc3339_strict),

@@ -813,6 +813,193 @@ test_foreign_current_is_refused(void **state)
 	deploy_close(&d);
 }
 
+/* A canary outside the deploy root, holding what a build through a
+ * followed symlink would reach: a build/ folder with a file in it. */
+static void
+make_canary(const char *dir)
+{
+	char p[TU_PATH];
+
+	tu_mkdir(dir);
+	tu_path(p, "%s/keep.xml", dir);
+	tu_write_str(p, "keep");
+	tu_path(p, "%s/build", dir);
+	tu_mkdir(p);
+	tu_path(p, "%s/build/keep.xml", dir);
+	tu_write_str(p, "keep");
+	tu_path(p, "%s/v9-r9", dir);	/* a release without a record */
+	tu_mkdir(p);
+	tu_path(p, "%s/.leftover", dir);
+	tu_write_str(p, "keep");
+}
+
+static void
+assert_canary(const char *dir)
+{
+	char p[TU_PATH];
+
+	tu_assert_dir(dir, ".leftover,build,keep.xml,v9-r9");
+	tu_path(p, "%s/build", dir);
+	tu_assert_dir(p, "keep.xml");
+	tu_assert_file(dir, "build/keep.xml", "keep");
+	tu_assert_file(dir, "keep.xml", "keep");
+}
+
+/*
+ * Our directories of the deploy root, each replaced by a symlink to the
+ * canary: refused at start or at apply with one line naming it, nothing
+ * written, renamed or removed there, current as it was.
+ */
+static void
+test_symlinked_deploy_dirs_refused(void **state)
+{
+	static const char *const dirs[] = { "releases", "upstream",
+	    "overrides", ".staging" };
+	struct env *e = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	struct overrides o = OVERRIDES_INIT;
+	char canary[TU_PATH], p[TU_PATH], want[2 * TU_PATH], saved[TU_PATH];
+	struct apply_stats st;
+	struct deploy d;
+	size_t i;
+
+	tu_path(canary, "%s/canary", e->top);
+	make_canary(canary);
+	publish(e);
+	open_deploy(e, &d, 2, true);
+	apply_ok(e, &d, &st);
+
+	/* .staging while running: the next apply is refused. */
+	tu_path(p, "%s/.staging", e->dep);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(symlink(canary, p), 0);
+	change_one(e, 1);
+	publish(e);
+	assert_int_equal(apply(e, &d, &st, &err), -1);
+	tu_path(want, "deploy root %s: .staging is a symlink (to '%s'): "
+	    "artsync never follows one there; replace it with a directory",
+	    e->dep, canary);
+	tu_assert_msg(err.msg, want);
+	assert_canary(canary);
+	assert_string_equal(d.current.name, "v1-r1");
+	deploy_close(&d);
+
+	/* Each at start. */
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		tu_path(p, "%s/%s", e->dep, dirs[i]);
+		tu_path(saved, "%s/saved", e->top);
+		if (strcmp(dirs[i], ".staging") != 0) {
+			if (strcmp(dirs[i], "overrides") == 0)
+				tu_mkdir(p);
+			assert_int_equal(rename(p, saved), 0);
+			assert_int_equal(symlink(canary, p), 0);
+		}
+		d = (struct deploy)DEPLOY_INIT;
+		if (strcmp(dirs[i], "overrides") == 0) {
+			int rootfd = tu_open_dir(e->dep);
+
+			assert_int_equal(ovr_open(&o, rootfd, &err), -1);
+			ovr_close(&o);
+			close(rootfd);
+		} else {
+			assert_int_equal(deploy_open(&d, e->dep, 2, true,
+			    &err), -1);
+		}
+		deploy_close(&d);
+		tu_path(want, "%s is a symlink (to '%s'): artsync never "
+		    "follows one there", dirs[i], canary);
+		tu_assert_msg(err.msg, want);
+		assert_canary(canary);
+		assert_int_equal(unlink(p), 0);
+		if (strcmp(dirs[i], ".staging") != 0)
+			assert_int_equal(rename(saved, p), 0);
+	}
+	open_deploy(e, &d, 2, true);
+	assert_string_equal(d.current.name, "v1-r1");
+	apply_ok(e, &d, &st);
+	deploy_close(&d);
+}
+
+/*
+ * The release to recycle, or a type folder of it, replaced by a symlink:
+ * not patched (what it points at stays as it was), the link removed, the
+ * release built in full, and current a real directory.
+ */
+static void
+test_symlinked_release_not_recycled(void **state)
+{
+	struct env *e = *state;
+	char canary[TU_PATH], p[TU_PATH], want[2 * TU_PATH];
+	char *list, *seqs, *body;
+	struct apply_stats st;
+	struct stat sb;
+	struct deploy d;
+	int i;
+
+	open_deploy(e, &d, 2, true);
+	for (i = 0; i < 2; i++) {
+		change_one(e, i);
+		publish(e);
+		apply_ok(e, &d, &st);
+	}
+	/* releases/v1-r1, next to be recycled, is now a symlink to a copy
+	 * of itself outside: patching it would change the canary. */
+	tu_path(canary, "%s/canary", e->top);
+	tu_path(p, "%s/releases/v1-r1", e->dep);
+	assert_int_equal(rename(p, canary), 0);
+	assert_int_equal(symlink(canary, p), 0);
+	list = tu_list_dir(canary);
+	tu_path(p, "%s/sequences", canary);
+	seqs = tu_list_dir(p);
+	tu_path(p, "%s/sequences/changing.xml", canary);
+	body = tu_slurp(p, NULL);
+
+	change_one(e, 2);
+	publish(e);
+	apply_ok(e, &d, &st);
+	assert_false(st.recycled);
+	tu_path(want, "releases/v1-r1 is a symlink (to '%s')", canary);
+	tu_assert_msg(st.refused, want);
+	tu_assert_dir(canary, list);
+	tu_path(p, "%s/sequences", canary);
+	tu_assert_dir(p, seqs);
+	tu_path(p, "%s/sequences/changing.xml", canary);
+	free(list);
+	list = tu_slurp(p, NULL);
+	assert_string_equal(list, body);
+	tu_path(p, "%s/releases", e->dep);
+	tu_assert_dir(p, "v2-r2,v2-r2.json,v3-r3,v3-r3.json");
+	tu_path(p, "%s/releases/v3-r3", e->dep);
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+
+	/* A type folder of the next one (v2-r2) the same way. */
+	tu_path(p, "%s/releases/v2-r2/sequences", e->dep);
+	tu_path(want, "%s/seqs", e->top);
+	assert_int_equal(rename(p, want), 0);
+	assert_int_equal(symlink(want, p), 0);
+	free(seqs);
+	seqs = tu_list_dir(want);
+	change_one(e, 3);
+	publish(e);
+	apply_ok(e, &d, &st);
+	assert_false(st.recycled);
+	tu_assert_msg(st.refused, "releases/v2-r2/sequences is a symlink");
+	tu_assert_dir(want, seqs);
+	tu_path(p, "%s/releases", e->dep);
+	tu_assert_dir(p, "v3-r3,v3-r3.json,v4-r4,v4-r4.json");
+	/* And the one after is recycled again, as usual. */
+	change_one(e, 4);
+	publish(e);
+	apply_ok(e, &d, &st);
+	assert_true(st.recycled);
+	assert_string_equal(st.refused, "");
+	deploy_close(&d);
+	free(list);
+	free(seqs);
+	free(body);
+}
+
 static void
 test_release_names(void **state)
 {
@@ -866,6 +1053,10 @@ main(void)
 		    test_first_invalid_named_in_a_full_apply, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_first_invalid_named_without_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_symlinked_deploy_dirs_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_symlinked_release_not_recycled, setup, teardown),
 		cmocka_unit_test(test_release_names),
 	};
 

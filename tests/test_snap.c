@@ -2552,6 +2552,84 @@ test_failed_publish_leaves_nothing(void **state)
 	verify_ok(&e, 0, 1);
 }
 
+/*
+ * Nothing below the sync root is followed through a symlink: snapshots/,
+ * .publish.lock and .rollback in a symlink's place are refused with one
+ * line naming them, and nothing is written, renamed or removed where they
+ * point - not even a publish's own files when it fails (it never starts).
+ */
+static void
+test_symlinked_sync_root_paths(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_publish_opts o = opts;
+	struct env e;
+	char snaps[TU_PATH], canary[TU_PATH], p[TU_PATH], want[2 * TU_PATH];
+	char *before, *state_before, *now;
+	uint64_t ver = 0;
+
+	env_init(*state, &e);
+	o.xc = xc;
+	o.keep_versions = 1;
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	change_hello(&e, "two");
+	publish_ok(&e, SNAP_PUBLISHED, 2);
+	change_hello(&e, "three");
+	/* snapshots/ moved out, a symlink in its place: the canary holds
+	 * version files, which a publish, a failed one's clean-up or
+	 * retention would all touch. */
+	in_root(&e, "snapshots", snaps);
+	tu_path(canary, "%s/canary", e.dir);
+	assert_int_equal(rename(snaps, canary), 0);
+	assert_int_equal(symlink(canary, snaps), 0);
+	before = tu_list_dir(canary);
+	in_root(&e, "state.json", p);
+	state_before = tu_slurp(p, NULL);
+
+	tu_path(want, "sync root %s: snapshots is a symlink (to '%s'): "
+	    "artsync never follows one there; replace it with a directory",
+	    e.root, canary);
+	publish_fails(&e, want);
+	assert_int_equal(snap_rollback(e.root, 1, &o, &ver, &err), -1);
+	tu_assert_msg(err.msg, want);
+	assert_int_equal(snap_prune_root(e.root, 1, 0), 0);
+	verify_fails(&e, 0, "snapshots is a symlink (to '");
+	tu_assert_dir(canary, before);
+	now = tu_slurp(p, NULL);
+	assert_string_equal(now, state_before);
+	free(now);
+
+	/* Put back: publishing works again. */
+	assert_int_equal(unlink(snaps), 0);
+	assert_int_equal(rename(canary, snaps), 0);
+	publish_ok(&e, SNAP_PUBLISHED, 3);
+
+	/* .rollback and .publish.lock the same way. */
+	tu_mkdir(canary);
+	tu_path(p, "%s/keep.xml", canary);
+	tu_write_str(p, "keep");
+	in_root(&e, ".rollback", p);
+	assert_int_equal(symlink(canary, p), 0);
+	assert_int_equal(snap_rollback(e.root, 2, &o, &ver, &err), -1);
+	tu_path(want, "sync root %s: .rollback is a symlink (to '%s')",
+	    e.root, canary);
+	tu_assert_msg(err.msg, want);
+	tu_assert_dir(canary, "keep.xml");
+	assert_int_equal(unlink(p), 0);
+	in_root(&e, ".publish.lock", p);
+	assert_int_equal(unlink(p), 0);
+	tu_path(want, "%s/keep.xml", canary);
+	assert_int_equal(symlink(want, p), 0);
+	change_hello(&e, "four");
+	publish_fails(&e, ".publish.lock is a symlink (to '");
+	tu_assert_file(canary, "keep.xml", "keep");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(snap_rollback(e.root, 2, &o, &ver, &err), 0);
+	assert_int_equal(ver, 4);
+	free(before);
+	free(state_before);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -2595,6 +2673,7 @@ main(void)
 		TMP_TEST(test_changes_relabel),
 		TMP_TEST(test_state_must_equal_its_copy),
 		TMP_TEST(test_failed_publish_leaves_nothing),
+		TMP_TEST(test_symlinked_sync_root_paths),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
