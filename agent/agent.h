@@ -19,6 +19,15 @@
 #include "xmlcheck.h"
 #include "xmlpool.h"
 
+/* What the last check made of the sync root (secondary.c). */
+enum root_state {
+	ROOT_OK,		/* state.json verified, not older */
+	ROOT_UNVERIFIABLE,	/* unparsable, unsigned, bad signature, another
+				 * cluster's, expired */
+	ROOT_OLDER,		/* below the version applied, or min_version */
+	ROOT_UNREACHABLE,	/* the share or state.json cannot be read */
+};
+
 struct agent {
 	const struct config *c;
 	struct deploy d;
@@ -33,17 +42,21 @@ struct agent {
 					 * only artifacts with one of our
 					 * labels (0: none) */
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
-	int64_t down_since_ms;		/* monotonic; 0 while the sync root
-					 * and its state.json can be read */
+	bool require_fresh;		/* refuse states past their expiry */
+	int64_t fresh_until;		/* the latest state's expiry, as
+					 * renewed (0: none or not checked) */
+	enum root_state root_state;
+	int64_t root_since_ms;		/* monotonic; 0 while ROOT_OK */
+	int64_t root_since;		/* wall clock of the same; 0: ok */
 	int64_t last_sync_at;		/* wall clock of the last good check */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
-	/* A version refused for what it holds, not for how it was read: the
-	 * same files (same checksums) are refused again without a retry. */
+	/* A version refused for what it holds, not for how it was read: a
+	 * state.json with the same record (state_digest) is refused again
+	 * before any file it names is read. */
 	struct {
 		uint64_t version;	/* 0: none */
-		char manifest[HASH_HEX_LEN + 1];
-		char archive[HASH_HEX_LEN + 1];
-		char why[sizeof(((struct snap_err *)0)->msg)];
+		char digest[HASH_HEX_LEN + 1];
+		struct snap_err why;
 	} refused;
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */
@@ -71,6 +84,28 @@ int agent_rebuild(struct agent *a, struct snap_version *v,
 
 /* true when /healthz would answer 200; *why says otherwise. */
 bool agent_healthy(const struct agent *a, char *why, size_t len);
+
+/* --- trust.c: what the share is believed, what was refused --- */
+
+/* "ok", "unverifiable", "older" or "unreachable" (status, metrics), and
+ * the words healthz says it with. */
+const char *agent_root_state_name(enum root_state s);
+const char *agent_root_state_words(enum root_state s);
+
+/* Records what the last check made of the sync root, and since when. */
+void agent_set_root_state(struct agent *a, enum root_state s);
+
+/* The checks of a verified state.json before anything it names is read:
+ * cluster, older than `applied` or min_version, expiry. 0, or -1 with err
+ * (its code the refusal's); the root state is set either way but ok. */
+int agent_trust_state(struct agent *a, int rootfd,
+    const struct snap_version *v, uint64_t applied, struct snap_err *err);
+
+/* Whether v's state record is the one refused as final, and remembering
+ * one (only when err's code is final: snap_code_is_final). */
+bool agent_refused_before(const struct agent *a, const struct snap_version *v);
+void agent_remember_refusal(struct agent *a, const struct snap_version *v,
+    const struct snap_err *err);
 
 /* Local operations on one artifact (the REST routes). Each returns the
  * HTTP status: 200 on success, 4xx/5xx with err filled. */

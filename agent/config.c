@@ -59,7 +59,11 @@ config_defaults(struct config *c, enum config_role role)
 	c->max_chain = SNAP_MAX_CHAIN_DEFAULT;
 	c->keep_releases = 5;
 	c->recycle_releases = true;
-	c->poll_ms = 1000;
+	/* A secondary reads state.json this often; a primary rescans its
+	 * source this often while inotify watches cannot be had. */
+	c->poll_ms = role == CONFIG_PRIMARY ? 2000 : 1000;
+	c->state_validity_s = 7 * 86400;
+	c->require_fresh = -1;
 	/* A secondary always serves; a primary only when asked to. */
 	snprintf(c->listen, sizeof(c->listen), "%s",
 	    role == CONFIG_SECONDARY ? "127.0.0.1:7846" : "");
@@ -113,6 +117,37 @@ set_bool(bool *dst, const char *key, const char *value, struct snap_err *err)
 		*dst = false;
 	else
 		return snap_err_set(err, "%s: '%s' is not yes or no", key, value);
+	return 0;
+}
+
+/* A duration in seconds: N, or N with s, m, h or d (7d, 12h, 90s). */
+static int
+set_duration(unsigned *dst, const char *key, const char *value, unsigned min,
+    unsigned max, struct snap_err *err)
+{
+	static const struct { char unit; unsigned s; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	unsigned long long v;
+	unsigned mult = 1;
+	size_t i;
+	char *end;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno == 0 && end != value && value[0] != '-' && *end != '\0' &&
+	    end[1] == '\0')
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (*end == units[i].unit) {
+				mult = units[i].s;
+				end++;
+			}
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+	    v > max / mult || (v != 0 && v * mult < min))
+		return snap_err_set(err, "%s: '%s' is not 0 or a duration from "
+		    "%us to %ud (N, or N followed by s, m, h or d)", key, value,
+		    min, max / 86400);
+	*dst = (unsigned)(v * mult);
 	return 0;
 }
 
@@ -191,6 +226,11 @@ set_primary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "signing_key"))
 		return set_string(c->signing_key, sizeof(c->signing_key), key,
 		    value, err);
+	if (!strcmp(key, "state_validity"))
+		return set_duration(&c->state_validity_s, key, value, 2,
+		    3650 * 86400, err);
+	if (!strcmp(key, "poll_ms"))
+		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
 	if (!strcmp(key, "push")) {
 		if (c->npush == CONFIG_MAX_PUSH)
 			return snap_err_set(err, "push: more than %d targets",
@@ -279,6 +319,28 @@ set_secondary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "public_key"))
 		return set_string(c->public_key, sizeof(c->public_key), key,
 		    value, err);
+	if (!strcmp(key, "require_fresh")) {
+		bool yes;
+
+		if (set_bool(&yes, key, value, err) == -1)
+			return -1;
+		c->require_fresh = yes;
+		return 0;
+	}
+	if (!strcmp(key, "min_version")) {
+		unsigned long long v;
+		char *end;
+
+		errno = 0;
+		v = strtoull(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' ||
+		    value[0] == '-' || v > STATE_VERSION_MAX)
+			return snap_err_set(err, "min_version: '%s' is not a "
+			    "version (0 to %llu)", value,
+			    (unsigned long long)STATE_VERSION_MAX);
+		c->min_version = v;
+		return 0;
+	}
 	return set_after_swap(c, key, value, err);
 }
 
@@ -468,9 +530,21 @@ config_check(const struct config *c, struct snap_err *err)
 	if (c->role == CONFIG_SECONDARY && c->deploy_root[0] == '\0')
 		return snap_err_set(err, "deploy_root is not set (--deploy-root "
 		    "or [secondary] deploy_root)");
+	/* An expiry proves something only under a signature. */
+	if (c->role == CONFIG_SECONDARY && c->require_fresh == 1 &&
+	    c->public_key[0] == '\0')
+		return snap_err_set(err, "require_fresh = yes needs public_key: "
+		    "an unsigned expiry proves nothing");
 	if (c->role == CONFIG_SECONDARY)
 		return check_listen(c, err) == -1 ? -1 : check_webhook(c, err);
 	return 0;
+}
+
+bool
+config_require_fresh(const struct config *c)
+{
+	return c->require_fresh == 1 ||
+	    (c->require_fresh == -1 && c->public_key[0] != '\0');
 }
 
 int

@@ -5,13 +5,14 @@
  *	[artsync]    cluster_id, node_id, log_level, log_format
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
- *	             keep_versions, keep_grace_ms, max_chain, signing_key
+ *	             keep_versions, keep_grace_ms, max_chain, signing_key,
+ *	             state_validity, poll_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
  *	             max_body_bytes, startup, startup_tries, public_key,
- *	             exec_hook, exec_hook_timeout_ms, webhook_url,
- *	             webhook_token_file, webhook_timeout_ms,
- *	             webhook_max_tries, webhook_retry_ms
+ *	             require_fresh, min_version, exec_hook,
+ *	             exec_hook_timeout_ms, webhook_url, webhook_token_file,
+ *	             webhook_timeout_ms, webhook_max_tries, webhook_retry_ms
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * An unknown section or key, or a bad value, is an error naming the file
@@ -31,6 +32,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sign.h"
@@ -74,6 +76,11 @@ struct config {
 	unsigned max_body_bytes;
 	bool startup_sync;		/* startup = sync (else async) */
 	unsigned startup_tries;
+	unsigned state_validity_s;	/* primary: signed states expire
+					 * after this long (0: never) */
+	int require_fresh;		/* secondary: 1 yes, 0 no, -1 (unset)
+					 * yes when public_key is set */
+	uint64_t min_version;		/* secondary: apply nothing below */
 	char signing_key[PATH_MAX];	/* primary: secret key file */
 	char public_key[PATH_MAX];	/* secondary: file, base64 or hex */
 	struct sign_key key;		/* loaded by config_load_key() */
@@ -129,6 +136,10 @@ int config_load_env(struct config *c, char *const *env, char *unknown,
 /* Checks that what the role needs is there and consistent (a secondary
  * listening beyond loopback needs a token). 0 or -1. */
 int config_check(const struct config *c, struct snap_err *err);
+
+/* Whether a secondary refuses states without a fresh expiry: yes when
+ * require_fresh says so, or is unset and public_key is set. */
+bool config_require_fresh(const struct config *c);
 
 /* Loads the role's key, if one is set: a primary's signing_key (a secret
  * key file only its owner may read), a secondary's public_key. Sets

@@ -54,6 +54,8 @@ static const struct flag primary_flags[] = {
 	{ "keep-grace-ms", "primary", "keep_grace_ms" },
 	{ "max-chain", "primary", "max_chain" },
 	{ "signing-key", "primary", "signing_key" },
+	{ "state-validity", "primary", "state_validity" },
+	{ "poll-ms", "primary", "poll_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -71,6 +73,8 @@ static const struct flag secondary_flags[] = {
 	{ "startup-tries", "secondary", "startup_tries" },
 	{ "max-body-bytes", "secondary", "max_body_bytes" },
 	{ "public-key", "secondary", "public_key" },
+	{ "require-fresh", "secondary", "require_fresh" },
+	{ "min-version", "secondary", "min_version" },
 	{ "exec-hook", "secondary", "exec_hook" },
 	{ "exec-hook-timeout-ms", "secondary", "exec_hook_timeout_ms" },
 	{ "webhook-url", "secondary", "webhook_url" },
@@ -136,6 +140,11 @@ static const char usage_text[] =
 "                       (default 64; 0: every version full; at most 256)\n"
 "  --signing-key FILE   sign every version (and rollback) with this secret\n"
 "                       key (artsync keygen); mode 0600 or tighter\n"
+"  --state-validity D   signed states expire D after they are published or\n"
+"                       renewed: N[s|m|h|d] (default 7d; 0: never); a running\n"
+"                       primary renews timestamp.sig every D/2\n"
+"  --poll-ms N          (primary) rescan the source every N ms while inotify\n"
+"                       watches cannot be had (default 2000)\n"
 "\n"
 "secondary:\n"
 "  --sync-root DIR      the directory the primary publishes to\n"
@@ -156,6 +165,9 @@ static const char usage_text[] =
 "  --max-body-bytes N   largest deploy-local body (default 1048576)\n"
 "  --public-key KEY     (secondary, verify) apply only versions signed by\n"
 "                       KEY: a .pub file, its base64 line or 64 hex digits\n"
+"  --require-fresh yes|no  refuse signed states past their expiry, or\n"
+"                       without one (default: yes with --public-key)\n"
+"  --min-version N      never apply a version below N (a new node's floor)\n"
 "\n"
 "after each swap of current (secondary; see README):\n"
 "  --exec-hook CMD      run CMD with /bin/sh, given ARTSYNC_VERSION,\n"
@@ -311,7 +323,8 @@ publish_opts(const struct config *c)
 	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
 	    .node_id = c->node_id, .keep_versions = c->keep_versions,
 	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
-	    .key = c->have_key ? &c->key : NULL };
+	    .key = c->have_key ? &c->key : NULL,
+	    .validity_s = c->state_validity_s };
 }
 
 /* The role's key (signing_key, public_key): a bad one is a config error. */

@@ -10,25 +10,7 @@
 #include <stdio.h>
 
 #include "route.h"
-
-enum reject_reason {
-	REJECT_CHECKSUM,	/* a checksum did not match */
-	REJECT_TRUNCATED,	/* a file shorter or longer than recorded */
-	REJECT_MALFORMED,	/* state.json, the manifest or the tar does not
-				 * parse */
-	REJECT_HOSTILE,		/* an archive entry that is not a plain artifact */
-	REJECT_MISSING,		/* a file named by state.json is not there */
-	REJECT_OLDER,		/* older than the version applied */
-	REJECT_UNSIGNED,	/* public_key set, no signature file */
-	REJECT_WRONG_KEY,	/* signed by another key */
-	REJECT_BAD_SIGNATURE,	/* the signature does not verify */
-	REJECT_BLAKE2B,		/* XXH128 matches, the signed BLAKE2b not */
-	REJECT_INVALID,		/* an artifact's XML refused (as publish would) */
-	REJECT_TOO_LARGE,	/* over a size limit (a compression bomb) */
-	REJECT_NO_SPACE,	/* the deploy root's file system is full */
-	REJECT_OTHER,
-	REJECT_COUNT,
-};
+#include "snap_err.h"
 
 /* HTTP status codes we answer with, in metrics order. */
 #define METRICS_CODES { 200, 201, 400, 401, 404, 405, 409, 413, 500, 503 }
@@ -38,15 +20,14 @@ struct metrics {
 	uint64_t applies;
 	uint64_t apply_ms_last;
 	uint64_t apply_ms_sum;
-	uint64_t rejects[REJECT_COUNT];
+	uint64_t rejects[SNAP_E_COUNT];	/* by the refusal's code */
 	uint64_t http[ROUTE_COUNT + 1][METRICS_NCODES + 1];	/* +1: other */
 };
 
-/* Sorts a refusal message (the library's wording) into a reason. Text the
- * snapshot controls - anything in single quotes, names, libxml2's account
- * of a document - cannot choose the reason (see metrics.c). */
-enum reject_reason metrics_reason(const char *msg);
-const char *metrics_reason_name(enum reject_reason r);
+/* Counts one refusal, by the code its error carries (snap_err.h): the
+ * library says what kind of failure it found where it found it; no
+ * message is read for it. */
+void metrics_count_reject(struct metrics *m, enum snap_code code);
 
 void metrics_count_http(struct metrics *m, int route, int code);
 
@@ -59,6 +40,9 @@ struct metrics_sample {
 	size_t deployed_local;
 	int healthy;
 	int sync_root_up;
+	int sync_root_verifiable;	/* state.json verified and not older */
+	const char *sync_root_state;	/* ok, unverifiable, older,
+					 * unreachable */
 };
 
 /* Writes the HTTP request counters (part of metrics_render()). */

@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "names.h"
+#include "fresh.h"
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "primary.h"
@@ -43,7 +44,15 @@ struct primary {
 	const struct config *c;
 	struct xmlcheck *xc;
 	struct pusher *push;		/* NULL-safe: no targets, no children */
-	bool watching;
+	bool watching;			/* inotify covers the whole tree */
+	int64_t watch_retry;		/* monotonic: try inotify again */
+	int64_t scan_due;		/* monotonic: without inotify, look at
+					 * the tree again (every poll_ms) */
+	char scan_digest[HASH_HEX_LEN + 1];	/* what it looked like */
+	int64_t renew_due;		/* monotonic: renew timestamp.sig */
+	int64_t fresh_until;		/* wall clock: the latest state's
+					 * expiry, as renewed (0: none) */
+	char renew_error[sizeof(((struct snap_err *)0)->msg)];
 	bool pending;		/* a publish is due at `due` */
 	int64_t due;
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
@@ -83,7 +92,15 @@ publish_opts(const struct primary *p)
 	    .keep_versions = p->c->keep_versions,
 	    .grace_s = p->c->keep_grace_ms / 1000,
 	    .max_chain = p->c->max_chain, .defer_prune = true,
-	    .key = p->c->have_key ? &p->c->key : NULL };
+	    .key = p->c->have_key ? &p->c->key : NULL,
+	    .validity_s = p->c->state_validity_s };
+}
+
+/* Whether this primary renews the latest state's expiry (renew_now). */
+static bool
+renews(const struct primary *p)
+{
+	return p->c->have_key && p->c->state_validity_s > 0;
 }
 
 /* Every problem of the tree, and what was skipped, one line each. */
@@ -136,6 +153,12 @@ publish_now(struct primary *p)
 	if (res != SNAP_UNCHANGED) {
 		p->published_at = fsu_now();
 		p->prune_due = daemon_now_ms() + PRUNE_QUIET_MS;
+		if (renews(p) && p->renew_error[0] == '\0') {
+			p->fresh_until = p->published_at +
+			    p->c->state_validity_s;
+			p->renew_due = daemon_now_ms() +
+			    (int64_t)p->c->state_validity_s * 1000 / 2;
+		}
 	}
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
@@ -161,25 +184,107 @@ publish_now(struct primary *p)
 		prune_now(p);
 }
 
+/*
+ * Watches the source with inotify. When it cannot - every watch or
+ * instance of this user taken (ENOSPC, EMFILE), the tree's folders not
+ * all watchable - the primary says so once and polls instead: every
+ * poll_ms it looks at the tree (watch_poll_digest: a stat of each entry)
+ * and rescans and publishes only when that changed. inotify is tried again
+ * every retry_ms, and used again as soon as the whole tree can be watched.
+ */
 static void
 try_watch(struct primary *p)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 
-	if (p->watching)
+	if (p->watching || daemon_now_ms() < p->watch_retry)
 		return;
-	if (watch_tree(p->c->source, &err) == -1) {
-		/* Retried every retry_ms: said once, not at every try. */
+	p->watch_retry = daemon_now_ms() + p->c->retry_ms;
+	if ((watch_fd() < 0 && watch_init(&err) == -1) ||
+	    watch_tree(p->c->source, &err) == -1) {
+		/* Half a tree watched is no use, and holds watches the user
+		 * lacks (and records libinotifytools would leak when the same
+		 * folders are added again): the next try starts afresh. */
+		watch_cleanup();
+		/* Said once, not at every try. */
 		if (strcmp(err.msg, p->watch_error) != 0)
-			log_warn("%s (retrying every %u ms)", err.msg,
+			log_warn("%s: not watching: %s; rescanning every %u ms "
+			    "instead (inotify tried again every %u ms)",
+			    p->c->source, err.msg, p->c->poll_ms,
 			    p->c->retry_ms);
 		snprintf(p->watch_error, sizeof(p->watch_error), "%s", err.msg);
+		if (p->scan_due == 0)
+			p->scan_due = daemon_now_ms();
 		return;
 	}
-	if (p->watch_error[0] != '\0')
-		log_info("%s: watching again", p->c->source);
+	if (p->watch_error[0] != '\0') {
+		log_info("%s: watching again (inotify)", p->c->source);
+		/* What changed while nobody watched: a rescan says. */
+		p->changes_unknown = true;
+		p->pending = true;
+		p->due = 0;
+	}
 	p->watch_error[0] = '\0';
 	p->watching = true;
+	p->scan_due = 0;
+}
+
+/* Without inotify: a publish (of the whole tree, rescanned) when the tree
+ * looks different from the last look. */
+static void
+scan_now(struct primary *p)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char digest[HASH_HEX_LEN + 1];
+
+	p->scan_due = daemon_now_ms() + p->c->poll_ms;
+	if (watch_poll_digest(p->c->source, digest, &err) == -1) {
+		log_debug("%s", err.msg);
+		digest[0] = '\0';
+	}
+	if (strcmp(digest, p->scan_digest) == 0 && digest[0] != '\0')
+		return;
+	snprintf(p->scan_digest, sizeof(p->scan_digest), "%s", digest);
+	p->changes_unknown = true;
+	if (!p->pending) {
+		p->pending = true;
+		p->due = daemon_now_ms() + p->c->quiet_ms;
+	}
+}
+
+/*
+ * With a signing key and an expiry: the latest state's freshness renewed
+ * (timestamp.sig, fresh.h) every state_validity / 2 while this primary
+ * runs, and pushed; a publish resets the clock (its state carries its own
+ * expiry). A failure (state.json not ours, the lock busy) is said once and
+ * tried again every retry_ms.
+ */
+static void
+renew_now(struct primary *p)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	uint64_t version;
+	int64_t half_ms = (int64_t)p->c->state_validity_s * 1000 / 2;
+
+	if (fresh_renew(p->c->sync_root, &p->c->key, p->c->cluster_id,
+	    fsu_now(), p->c->state_validity_s, &version, &p->fresh_until,
+	    &err) == -1) {
+		if (strcmp(err.msg, p->renew_error) != 0)
+			log_warn("cannot renew the latest state's expiry: %s "
+			    "(tried again every %u ms)", err.msg,
+			    p->c->retry_ms);
+		snprintf(p->renew_error, sizeof(p->renew_error), "%s",
+		    err.msg);
+		p->renew_due = daemon_now_ms() + p->c->retry_ms;
+		return;
+	}
+	if (p->renew_error[0] != '\0')
+		log_info("renewing the latest state's expiry works again");
+	p->renew_error[0] = '\0';
+	log_debug("version %" PRIu64 " renewed: fresh until %" PRId64,
+	    version, p->fresh_until);
+	p->renew_due = daemon_now_ms() + half_ms;
+	push_refresh(p->push);
 }
 
 /* More changed paths than this: a rescan is as cheap. */
@@ -235,10 +340,21 @@ on_inotify(struct primary *p)
 
 	if (flags & (WATCH_OVERFLOW | WATCH_LOST | WATCH_NEWDIR))
 		p->changes_unknown = true;
+	if (flags & WATCH_INCOMPLETE) {
+		/* A folder nobody watches: poll until inotify covers it. */
+		log_warn("%s: a new folder cannot be watched (inotify watch "
+		    "limit reached?): rescanning every %u ms", p->c->source,
+		    p->c->poll_ms);
+		snprintf(p->watch_error, sizeof(p->watch_error), "a new folder "
+		    "cannot be watched (inotify watch limit reached?)");
+		p->watching = false;
+		p->watch_retry = daemon_now_ms() + p->c->retry_ms;
+		p->scan_due = daemon_now_ms();
+	}
 	if (flags & WATCH_OVERFLOW)
 		log_warn("inotify queue overflowed: rescanning %s",
 		    p->c->source);
-	if (flags & WATCH_LOST) {
+	if ((flags & WATCH_LOST) && !(flags & WATCH_INCOMPLETE)) {
 		log_warn("%s: watch lost (removed or unmounted)", p->c->source);
 		p->watching = false;
 	}
@@ -255,7 +371,8 @@ status_json(void *arg)
 {
 	struct primary *p = arg;
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o, "
+	    "s:o, s:o, s:o}",
 	    "role", "primary", "node_id", p->c->node_id,
 	    "cluster_id", p->c->cluster_id,
 	    "latest_version", (json_int_t)p->latest,
@@ -264,6 +381,11 @@ status_json(void *arg)
 	    json_null(),
 	    "source", p->c->source, "sync_root", p->c->sync_root,
 	    "watching", p->watching,
+	    "watch_error", p->watching || p->watch_error[0] == '\0' ?
+	    json_null() : json_string(p->watch_error),
+	    "state_expires_at", jf_time_or_null(p->fresh_until),
+	    "renew_error", p->renew_error[0] ? json_string(p->renew_error) :
+	    json_null(),
 	    "push", push_status_json(p->push));
 }
 
@@ -283,6 +405,15 @@ render_metrics(void *arg, FILE *f)
 	fprintf(f, "# HELP artsync_publish_failing 1 while the last publish "
 	    "failed.\n# TYPE artsync_publish_failing gauge\n"
 	    "artsync_publish_failing %d\n", p->last_error[0] != '\0');
+	fprintf(f, "# HELP artsync_source_watch_ok 1 while inotify watches the "
+	    "whole source tree; 0 while it is rescanned every poll_ms "
+	    "instead.\n# TYPE artsync_source_watch_ok gauge\n"
+	    "artsync_source_watch_ok %d\n", p->watching);
+	fprintf(f, "# HELP artsync_state_expires_timestamp_seconds Unix time "
+	    "the latest signed state expires, as renewed (0: no expiry).\n"
+	    "# TYPE artsync_state_expires_timestamp_seconds gauge\n"
+	    "artsync_state_expires_timestamp_seconds %" PRId64 "\n",
+	    p->fresh_until);
 	push_render_metrics(p->push, f);
 }
 
@@ -297,11 +428,43 @@ healthy(void *arg, char *why, size_t len)
 	return false;
 }
 
+/* Healthy, but not as it should be: publishing works (by polling), an
+ * operator should still look. */
+static bool
+degraded(void *arg, char *why, size_t len)
+{
+	struct primary *p = arg;
+
+	if (!p->watching) {
+		snprintf(why, len, "not watching the source (%s): rescanning "
+		    "every %u ms", p->watch_error[0] ? p->watch_error :
+		    "inotify unavailable", p->c->poll_ms);
+		return true;
+	}
+	if (p->renew_error[0] != '\0') {
+		snprintf(why, len, "cannot renew the latest state's expiry: %s",
+		    p->renew_error);
+		return true;
+	}
+	return false;
+}
+
+/* The shorter of a poll timeout (-1: none) and a wait in ms. */
+static int
+shorter(int timeout, int64_t wait)
+{
+	if (wait < 0)
+		wait = 0;
+	if (wait > INT_MAX)
+		wait = INT_MAX;
+	return timeout < 0 || wait < timeout ? (int)wait : timeout;
+}
+
 static int
 loop(struct primary *p, int sigfd)
 {
 	struct pollfd pfd[4 + CONFIG_MAX_PUSH];
-	int64_t now;
+	int64_t now, wait;
 	int timeout, sig, npush, pt, nrest, nbase;
 
 	for (;;) {
@@ -311,14 +474,28 @@ loop(struct primary *p, int sigfd)
 			publish_now(p);
 			continue;
 		}
+		if (!p->watching && p->scan_due != 0 && now >= p->scan_due) {
+			scan_now(p);
+			continue;
+		}
+		if (renews(p) && now >= p->renew_due && !p->pending) {
+			renew_now(p);
+			continue;
+		}
 		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
 			prune_now(p);
 		push_start_due(p->push);
 		timeout = p->pending ? (int)(p->due - now) : -1;
 		if (p->prune_due != 0 && !p->pending)
 			timeout = (int)(p->prune_due - now);
-		if (!p->watching && (timeout < 0 || timeout > (int)p->c->retry_ms))
-			timeout = (int)p->c->retry_ms;
+		if (!p->watching) {
+			wait = p->watch_retry - now;
+			if (p->scan_due != 0 && p->scan_due - now < wait)
+				wait = p->scan_due - now;
+			timeout = shorter(timeout, wait);
+		}
+		if (renews(p) && !p->pending)
+			timeout = shorter(timeout, p->renew_due - now);
 		pt = push_timeout_ms(p->push);
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
@@ -386,7 +563,7 @@ primary_run(const struct config *c)
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
-	    (p.push = push_new(c, &err)) == NULL || watch_init(&err) == -1) {
+	    (p.push = push_new(c, &err)) == NULL) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -400,7 +577,7 @@ primary_run(const struct config *c)
 	}
 	if (c->listen[0] != '\0') {
 		struct rest_source src = { c->listen, status_json,
-		    render_metrics, healthy, &p };
+		    render_metrics, healthy, degraded, &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
 			log_error("%s", err.msg);

@@ -17,6 +17,7 @@
 #include "beneath.h"
 #include "child.h"
 #include "daemon.h"
+#include "fresh.h"
 #include "fsutil.h"
 #include "log.h"
 #include "push.h"
@@ -27,6 +28,7 @@ enum stage {
 	STAGE_IDLE,
 	STAGE_SNAPSHOTS,	/* rsync of snapshots/ running */
 	STAGE_STATE,		/* rsync of the state copy running */
+	STAGE_TIMESTAMP,	/* rsync of timestamp.sig running */
 };
 
 struct target {
@@ -42,6 +44,8 @@ struct target {
 	unsigned delay_ms;		/* the next backoff delay */
 	int64_t due_ms;			/* monotonic time of the next try */
 	bool gave_up;
+	bool stale_ts;			/* timestamp.sig renewed since the
+					 * last push (push_refresh) */
 	char last_error[640];		/* "" since the last success */
 };
 
@@ -150,6 +154,32 @@ push_want(struct pusher *p, uint64_t version)
 	}
 }
 
+void
+push_refresh(struct pusher *p)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->n; i++)
+		p->t[i].stale_ts = true;
+}
+
+/* Whether t has anything to get: a newer version, or a renewed expiry. */
+static bool
+wants(const struct pusher *p, const struct target *t)
+{
+	return t->pushed < p->latest || (t->stale_ts && t->pushed > 0);
+}
+
+/* Whether the sync root has a timestamp record to push (fresh.h). */
+static bool
+have_timestamp(const struct pusher *p)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/" FRESH_FILE, p->c->sync_root);
+	return access(path, F_OK) == 0;
+}
+
 /* dest = url + "/" + rest, with exactly one slash between. */
 static void
 join(char *out, size_t len, const char *url, const char *rest)
@@ -237,7 +267,7 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 		}
 		snprintf(src, sizeof(src), "./");
 		join(dst, sizeof(dst), t->url, "snapshots/");
-	} else {
+	} else if (stage == STAGE_STATE) {
 		/* Two state copies can match in size and mtime second, and
 		 * rsync's quick check would then skip the one that matters:
 		 * this small file always goes. */
@@ -254,6 +284,11 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 			goto out;
 		}
 		join(dst, sizeof(dst), t->url, "state.json");
+	} else {
+		/* The renewed expiry, after the state it may name. */
+		argv[i++] = "--ignore-times";
+		snprintf(src, sizeof(src), "../" FRESH_FILE);
+		join(dst, sizeof(dst), t->url, FRESH_FILE);
 	}
 	argv[i++] = "--";
 	argv[i++] = src;
@@ -306,9 +341,18 @@ push_start_due(struct pusher *p)
 	for (i = 0; i < p->n; i++) {
 		struct target *t = &p->t[i];
 
-		if (t->stage != STAGE_IDLE || t->gave_up ||
-		    t->pushed >= p->latest || now < t->due_ms)
+		if (t->stage != STAGE_IDLE || t->gave_up || !wants(p, t) ||
+		    now < t->due_ms)
 			continue;
+		if (t->pushed >= p->latest) {
+			/* Only the expiry was renewed: that file alone. */
+			t->pushing = t->pushed;
+			if (!have_timestamp(p))
+				t->stale_ts = false;
+			else if (start_stage(p, t, STAGE_TIMESTAMP, &err) == -1)
+				schedule_retry(p, t, err.msg);
+			continue;
+		}
 		/* Whatever was missed, the latest is what a target needs. */
 		t->pushing = p->latest;
 		if (start_stage(p, t, STAGE_SNAPSHOTS, &err) == -1)
@@ -354,27 +398,38 @@ finished(struct pusher *p, struct target *t, int status)
 	struct snap_err err = SNAP_ERR_INIT;
 	char why[640];
 	enum stage stage = t->stage;
+	bool renewal;
 
 	close(t->errfd);
 	t->errfd = -1;
 	t->pid = -1;
 	t->stage = STAGE_IDLE;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (stage == STAGE_SNAPSHOTS) {
-			if (start_stage(p, t, STAGE_STATE, &err) == -1)
+		if (stage == STAGE_SNAPSHOTS || (stage == STAGE_STATE &&
+		    have_timestamp(p))) {
+			if (start_stage(p, t, stage == STAGE_SNAPSHOTS ?
+			    STAGE_STATE : STAGE_TIMESTAMP, &err) == -1)
 				schedule_retry(p, t, err.msg);
 			return;
 		}
+		renewal = t->pushed == t->pushing;
 		t->pushed = t->pushing;
+		t->stale_ts = false;
 		if (t->tries > 0)
 			log_info("push %s: back after %u failed tries", t->url,
 			    t->tries);
 		t->tries = 0;
 		t->delay_ms = p->c->retry_ms;
 		t->last_error[0] = '\0';
-		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
-		    LOG_INT("version", t->pushed), LOG_STR("target", t->url)),
-		    "pushed version %" PRIu64 " to %s", t->pushed, t->url);
+		if (renewal)
+			log_debug("pushed the renewed expiry of version %" PRIu64
+			    " to %s", t->pushed, t->url);
+		else
+			log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
+			    LOG_INT("version", t->pushed),
+			    LOG_STR("target", t->url)),
+			    "pushed version %" PRIu64 " to %s", t->pushed,
+			    t->url);
 		return;
 	}
 	/* The last line rsync wrote says more than its exit code. */
@@ -389,6 +444,11 @@ finished(struct pusher *p, struct target *t, int status)
 		    "killed", t->errlen ? ": " : "",
 		    last ? last + 1 : t->errbuf);
 	}
+	/* What a child wrote is not ours: a remote shell, a login banner
+	 * or the far side may put escape sequences or bytes that are not
+	 * UTF-8 there, which must reach neither the log nor status (whose
+	 * JSON cannot hold them). */
+	snap_err_sanitize(why);
 	schedule_retry(p, t, why);
 }
 
@@ -453,8 +513,7 @@ push_timeout_ms(const struct pusher *p)
 		const struct target *t = &p->t[i];
 		int64_t wait;
 
-		if (t->stage != STAGE_IDLE || t->gave_up ||
-		    t->pushed >= p->latest)
+		if (t->stage != STAGE_IDLE || t->gave_up || !wants(p, t))
 			continue;
 		wait = t->due_ms > now ? t->due_ms - now : 0;
 		if (best < 0 || wait < best)
@@ -470,7 +529,7 @@ state_name(const struct pusher *p, const struct target *t)
 		return "pushing";
 	if (t->gave_up)
 		return "gave-up";
-	return t->pushed < p->latest ? "waiting" : "idle";
+	return wants(p, t) ? "waiting" : "idle";
 }
 
 /* Wall-clock time of a monotonic instant, for people. */
@@ -490,7 +549,7 @@ push_status_json(const struct pusher *p)
 	for (i = 0; p != NULL && i < p->n; i++) {
 		const struct target *t = &p->t[i];
 		bool retry = t->tries > 0 && !t->gave_up &&
-		    t->stage == STAGE_IDLE && t->pushed < p->latest;
+		    t->stage == STAGE_IDLE && wants(p, t);
 
 		fsu_rfc3339(wall_time(t->due_ms), when);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:I, "

@@ -10,7 +10,9 @@
  *	   .nfsXXXX, rsync's own temps, anything an operator keeps there);
  *	   names of ours the primary no longer has are deleted (retention);
  *	2. SYNC_ROOT/snapshots/V.state.json -> TARGET/state.json, always
- *	   sent (--ignore-times: rsync's size+mtime check could skip it).
+ *	   sent (--ignore-times: rsync's size+mtime check could skip it);
+ *	3. SYNC_ROOT/timestamp.sig, when there is one (a signing primary's
+ *	   renewed expiry: fresh.h), also alone each time it is renewed.
  * rsync writes each file to a temp name and renames it, and the second
  * transfer sends V's own state copy, not state.json: a publish racing the
  * push cannot make a target name a snapshot it does not hold. rsync runs
@@ -21,7 +23,9 @@
  * retry_factor, at most retry_max_ms; retry_max_tries, 0 = forever). A
  * target that comes back gets the latest version, not every missed one.
  * Children run while the primary's loop goes on: their stderr pipes are
- * polled with the rest, and exit codes become readable errors.
+ * polled with the rest, and exit codes become readable errors; what a
+ * child wrote passes through snap_err_sanitize() before it is logged or
+ * shown in status.
  */
 #ifndef PUSH_H
 #define PUSH_H
@@ -48,6 +52,11 @@ int push_check_target(const char *t, struct snap_err *err);
 
 /* Version `version` is the latest: every target should get it. */
 void push_want(struct pusher *p, uint64_t version);
+
+/* timestamp.sig was renewed (fresh.h): every target that holds the
+ * latest version gets that file alone (a third stage, after state.json,
+ * for a new version). */
+void push_refresh(struct pusher *p);
 
 /* Starts the pushes that are due. */
 void push_start_due(struct pusher *p);

@@ -131,7 +131,7 @@ status_json(struct agent *a)
 	json_t *j;
 
 	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
-	    "s:I, s:I, s:b, s:b}",
+	    "s:I, s:I, s:b, s:b, s:s, s:o, s:o}",
 	    "role", "secondary",
 	    "node_id", a->c->node_id,
 	    "cluster_id", a->c->cluster_id,
@@ -148,7 +148,10 @@ status_json(struct agent *a)
 	    "overrides", (json_int_t)a->ovr.n,
 	    "overrides_upstream_changed", stale_overrides(a),
 	    "healthy", agent_healthy(a, NULL, 0),
-	    "sync_root_ok", a->down_since_ms == 0);
+	    "sync_root_ok", a->root_state != ROOT_UNREACHABLE,
+	    "sync_root_state", agent_root_state_name(a->root_state),
+	    "sync_root_state_since", jf_time_or_null(a->root_since),
+	    "state_expires_at", jf_time_or_null(a->fresh_until));
 	hook_status_add(a->hook, j);
 	return j;
 }
@@ -255,7 +258,9 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	s.latest_seen_version = a->latest_seen;
 	s.last_sync_at = a->last_sync_at;
 	s.healthy = agent_healthy(a, NULL, 0);
-	s.sync_root_up = a->down_since_ms == 0;
+	s.sync_root_up = a->root_state != ROOT_UNREACHABLE;
+	s.sync_root_verifiable = a->root_state == ROOT_OK;
+	s.sync_root_state = agent_root_state_name(a->root_state);
 	for (i = 0; i < a->ovr.n; i++) {
 		if (a->ovr.v[i].state == OVR_UNDEPLOYED)
 			s.undeployed_local++;
@@ -285,6 +290,12 @@ dispatch_source(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	case ROUTE_STATUS:
 		return respond_json(rs, conn, q, 200, rs->src.status(rs->src.arg));
 	case ROUTE_HEALTHZ:
+		if (rs->src.healthy(rs->src.arg, why, sizeof(why)) &&
+		    rs->src.degraded != NULL &&
+		    rs->src.degraded(rs->src.arg, why, sizeof(why)))
+			return respond_json(rs, conn, q, 200, json_pack(
+			    "{s:s, s:b, s:s}", "status", "ok", "degraded", 1,
+			    "reason", why));
 		if (rs->src.healthy(rs->src.arg, why, sizeof(why)))
 			return respond_json(rs, conn, q, 200, json_pack("{s:s}",
 			    "status", "ok"));

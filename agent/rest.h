@@ -32,6 +32,9 @@ struct rest_source {
 	json_t *(*status)(void *arg);		/* a new reference */
 	void (*metrics)(void *arg, FILE *f);	/* HTTP counters are added */
 	bool (*healthy)(void *arg, char *why, size_t len);
+	/* true (and *why) when healthy but degraded: /healthz answers 200
+	 * with "degraded": true and the reason. NULL: never. */
+	bool (*degraded)(void *arg, char *why, size_t len);
 	void *arg;
 };
 

@@ -9,9 +9,12 @@
  * client's writes raise no event; open() gives close-to-open consistency).
  *
  * Whatever fails - the share is gone, state.json is torn, a checksum does
- * not match - the current release stays, the error is logged once, counted,
- * and the next event or poll tries again. An older version than the one
- * applied is never applied (rollbacks are published as new versions).
+ * not match - the current release stays, the error is logged once, counted
+ * by its code, and the next event or poll tries again. An older version
+ * than the one applied is never applied (rollbacks are published as new
+ * versions). What a verified state.json must also be (this cluster's,
+ * fresh, not below min_version) and what a final refusal leaves behind
+ * are trust.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,28 +35,25 @@
 #include "secondary.h"
 #include "watch.h"
 
-/* version: the one refused or that could not be read (0: none known);
- * down: the sync root itself cannot be read (no refusal of a version). */
+/* Says a failure once, and counts a refusal once, by its code; version:
+ * the one refused or that could not be read (0: none known). */
 static void
-report_error(struct agent *a, const char *msg, bool reject, uint64_t version,
-    bool down)
+report_error(struct agent *a, const struct snap_err *err, bool reject,
+    uint64_t version)
 {
-	enum reject_reason r = metrics_reason(msg);
-
-	if (strcmp(msg, a->last_error) != 0) {
+	if (strcmp(err->msg, a->last_error) != 0) {
 		log_fields(LOG_LEVEL_ERROR, LOG_FIELDS(
 		    LOG_INT("version", version),
-		    LOG_STR("reason", down ? "sync_root_unreachable" :
-		    metrics_reason_name(r)),
+		    LOG_STR("reason", snap_code_name(err->code)),
 		    LOG_STR("release", a->d.has_current ? a->d.current.name :
 		    "")),
-		    "%s; still serving %s", msg, a->d.has_current ?
+		    "%s; still serving %s", err->msg, a->d.has_current ?
 		    a->d.current.name : "nothing (no release yet)");
 		/* Counted once per distinct refusal, not at every poll. */
 		if (reject)
-			a->m.rejects[r]++;
+			metrics_count_reject(&a->m, err->code);
 	}
-	snprintf(a->last_error, sizeof(a->last_error), "%s", msg);
+	snprintf(a->last_error, sizeof(a->last_error), "%s", err->msg);
 }
 
 static void
@@ -165,28 +165,6 @@ agent_rebuild(struct agent *a, struct snap_version *v,
 	return rc;
 }
 
-/*
- * A refusal for what the files hold, once they matched their checksums (an
- * entry that is not a plain artifact, invalid XML, over a limit, a tar
- * that does not parse), is final for those files: trying again at every
- * poll would only decode - and write into .staging/ - the same bytes
- * again. A checksum, size, missing file or I/O error may heal by itself.
- */
-static bool
-is_final(enum reject_reason r)
-{
-	return r == REJECT_HOSTILE || r == REJECT_INVALID ||
-	    r == REJECT_TOO_LARGE || r == REJECT_MALFORMED;
-}
-
-static bool
-refused_before(const struct agent *a, const struct snap_version *v)
-{
-	return a->refused.version == v->st.version &&
-	    strcmp(a->refused.manifest, v->st.manifest.xxh128) == 0 &&
-	    strcmp(a->refused.archive, v->st.archive.xxh128) == 0;
-}
-
 void
 agent_retry(struct agent *a)
 {
@@ -200,39 +178,25 @@ apply(struct agent *a, struct snap_version *v)
 	uint64_t version = v->st.version;
 	int http;
 
-	if (refused_before(a, v)) {
-		/* Said and counted already; said again only if another
-		 * error (the share went away) came in between. */
-		report_error(a, a->refused.why, false, v->st.version, false);
-		return;
-	}
 	if (agent_rebuild(a, v, SWAP_SYNC, &http, &err) == -1) {
 		snap_err_prefix(&err, "version %" PRIu64 " refused", version);
-		report_error(a, err.msg, true, version, false);
-		if (is_final(metrics_reason(err.msg))) {
-			a->refused.version = version;
-			memcpy(a->refused.manifest, v->st.manifest.xxh128,
-			    sizeof(a->refused.manifest));
-			memcpy(a->refused.archive, v->st.archive.xxh128,
-			    sizeof(a->refused.archive));
-			memcpy(a->refused.why, err.msg, sizeof(a->refused.why));
-			log_info("version %" PRIu64 ": not tried again while "
-			    "state.json names the same files (SIGHUP or POST "
-			    "/api/v1/sync tries again)", version);
-		}
+		report_error(a, &err, true, version);
+		agent_remember_refusal(a, v, &err);
 		return;
 	}
 	clear_error(a);
 }
 
-/* The share is gone or failing (unmounted, ESTALE, EIO): keep serving,
- * say so, and let healthz count how long. Never a reason to undeploy. */
+/* A failure to read state.json itself: the share failing, or what it
+ * holds not verifying. */
 static void
-sync_root_down(struct agent *a, const char *msg)
+state_unusable(struct agent *a, const struct snap_err *err)
 {
-	report_error(a, msg, false, 0, true);
-	if (a->down_since_ms == 0)
-		a->down_since_ms = daemon_now_ms();
+	bool down = err->code == SNAP_E_IO || err->code == SNAP_E_MISSING ||
+	    err->code == SNAP_E_NOMEM;
+
+	report_error(a, err, true, 0);
+	agent_set_root_state(a, down ? ROOT_UNREACHABLE : ROOT_UNVERIFIABLE);
 }
 
 void
@@ -245,21 +209,22 @@ agent_check(struct agent *a)
 
 	/* Opened afresh each time: a remounted share is a new directory. */
 	if ((rootfd = fsu_open_root(a->c->sync_root, &err)) == -1) {
-		sync_root_down(a, err.msg);
+		report_error(a, &err, false, 0);
+		agent_set_root_state(a, ROOT_UNREACHABLE);
 		return;
 	}
 	if (faccessat(rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT && !a->d.has_current) {
 			log_debug("%s: nothing published yet", a->c->sync_root);
-			a->down_since_ms = 0;
+			agent_set_root_state(a, ROOT_OK);
 		} else {
 			snap_err_sys(&err, errno, "%s/" STATE_FILE,
 			    a->c->sync_root);
-			sync_root_down(a, err.msg);
+			report_error(a, &err, false, 0);
+			agent_set_root_state(a, ROOT_UNREACHABLE);
 		}
 		goto out;
 	}
-	a->down_since_ms = 0;
 	/* state.json alone says whether there is anything to do: a poll
 	 * reads one small file (and, with a key, its signature), whatever
 	 * the size of the tree. */
@@ -269,23 +234,27 @@ agent_check(struct agent *a)
 	 * holds its removals. */
 	v.drop_full_events = true;
 	if (snap_read_state(rootfd, &v, &err) == -1) {
-		report_error(a, err.msg, true, 0, false);
+		state_unusable(a, &err);
 		goto out;
 	}
+	if (agent_trust_state(a, rootfd, &v, applied, &err) == -1) {
+		report_error(a, &err, true, v.st.version);
+		goto out;
+	}
+	agent_set_root_state(a, ROOT_OK);
 	if (v.st.version > a->latest_seen)
 		a->latest_seen = v.st.version;
 	if (v.st.version == applied && a->d.upstream_m != NULL) {
 		clear_error(a);
-	} else if (v.st.version < applied) {
-		snprintf(err.msg, sizeof(err.msg), "sync root holds version %"
-		    PRIu64 ", older than applied %" PRIu64 ": not going back",
-		    v.st.version, applied);
-		report_error(a, err.msg, true, v.st.version, false);
+	} else if (agent_refused_before(a, &v)) {
+		/* Said and counted already; said again only if another
+		 * error (the share went away) came in between. */
+		report_error(a, &a->refused.why, false, v.st.version);
 	} else if (snap_open_since(rootfd, 0, a->d.upstream_m, &v,
 	    &err) == -1) {
-		report_error(a, err.msg, true, v.st.version, false);
-	} else if (v.st.version > applied ||
-	    (v.st.version == applied && a->d.upstream_m == NULL)) {
+		report_error(a, &err, true, v.st.version);
+		agent_remember_refusal(a, &v, &err);
+	} else {
 		bool in_place = v.m_borrowed;
 
 		apply(a, &v);
@@ -327,11 +296,11 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 		snprintf(why, len, "no verified release applied yet");
 		return false;
 	}
-	lag = a->down_since_ms ? daemon_now_ms() - a->down_since_ms : 0;
+	lag = a->root_since_ms ? daemon_now_ms() - a->root_since_ms : 0;
 	if (lag > (int64_t)a->c->max_lag_ms) {
-		snprintf(why, len, "sync root unreachable for %" PRId64 " ms "
-		    "(serving version %" PRIu64 "): %s", lag,
-		    a->d.current.version, a->last_error);
+		snprintf(why, len, "sync root %s for %" PRId64 " ms (serving "
+		    "version %" PRIu64 "): %s", agent_root_state_words(a->root_state),
+		    lag, a->d.current.version, a->last_error);
 		return false;
 	}
 	lag = a->behind_since_ms ? daemon_now_ms() - a->behind_since_ms : 0;
@@ -522,7 +491,8 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 int
 secondary_run(const struct config *c)
 {
-	struct agent a = { .c = c, .d = DEPLOY_INIT, .ovr = OVERRIDES_INIT };
+	struct agent a = { .c = c, .d = DEPLOY_INIT, .ovr = OVERRIDES_INIT,
+	    .require_fresh = c->have_key && config_require_fresh(c) };
 	struct loop l = { .a = &a, .sigfd = -1 };
 	struct snap_err err = SNAP_ERR_INIT;
 	int rc = 1;
@@ -543,8 +513,12 @@ secondary_run(const struct config *c)
 		char id[17];
 
 		sign_keyid(c->key.keynum, id);
-		log_info("applying only versions signed by key %s", id);
+		log_info("applying only versions signed by key %s%s", id,
+		    a.require_fresh ? ", and not expired" : "");
 	}
+	if (c->min_version > 0)
+		log_info("applying no version below %" PRIu64 " (min_version)",
+		    c->min_version);
 	reconcile(&a);
 	daemon_watchdog_init();
 	a.starting = c->startup_sync;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <inotifytools/inotifytools.h>
@@ -70,8 +71,13 @@ watch_init(struct snap_err *err)
 	int fd;
 
 	inotify_fds(before);
-	if (!inotifytools_initialize())
+	if (!inotifytools_initialize()) {
+		if (inotifytools_error() == EMFILE)
+			return snap_err_setc(err, SNAP_E_NO_SPACE, "inotify: "
+			    "instance limit reached (raise "
+			    "fs.inotify.max_user_instances)");
 		return snap_err_sys(err, inotifytools_error(), "inotify");
+	}
 	inotify_fds(after);
 	/* The one that appeared is libinotifytools' own. */
 	for (fd = 0; fd < 1024; fd++)
@@ -113,10 +119,11 @@ watch_error(const char *path, struct snap_err *err)
 	int e = inotifytools_error();
 
 	if (e == ENOSPC)
-		return snap_err_set(err, "%s: inotify watch limit reached (raise "
-		    "fs.inotify.max_user_watches)", path);
+		return snap_err_setc(err, SNAP_E_NO_SPACE, "%s: inotify watch "
+		    "limit reached (raise fs.inotify.max_user_watches)", path);
 	return snap_err_sys(err, e, "%s: inotify watch", path);
 }
+
 
 /* libinotifytools names directories with or without a trailing '/'
  * depending on how they were added: ask for both. */
@@ -167,8 +174,8 @@ rewatch(void)
 
 	snprintf(root, sizeof(root), "%s", tree_root);
 	if (watch_tree(root, &err) == -1) {
-		log_warn("%s: cannot watch again: %s", root, err.msg);
-		return WATCH_LOST | WATCH_CHANGED;
+		log_debug("%s: cannot watch again: %s", root, err.msg);
+		return WATCH_INCOMPLETE | WATCH_LOST | WATCH_CHANGED;
 	}
 	return WATCH_CHANGED;
 }
@@ -182,20 +189,24 @@ watch_dir(const char *path, struct snap_err *err)
 	return 0;
 }
 
-/* A directory appeared in a watched tree: watch it and what it holds. */
-static void
+/* A directory appeared in a watched tree: watch it and what it holds.
+ * WATCH_INCOMPLETE when it cannot be (the caller polls instead). */
+static unsigned
 follow_new_dir(struct inotify_event *ev)
 {
 	const char *parent = inotifytools_filename_from_wd(ev->wd);
 	char path[PATH_MAX];
 
 	if (parent == NULL)
-		return;
+		return 0;
 	/* libinotifytools keeps directory paths with a trailing '/'. */
 	snprintf(path, sizeof(path), "%s%s", parent, ev->name);
-	if (!inotifytools_watch_recursively(path, TREE_EVENTS))
-		log_warn("%s: cannot watch new folder: %s", path,
+	if (!inotifytools_watch_recursively(path, TREE_EVENTS)) {
+		log_debug("%s: cannot watch new folder: %s", path,
 		    strerror(inotifytools_error()));
+		return WATCH_INCOMPLETE;
+	}
+	return 0;
 }
 
 /* Keeps libinotifytools' table in step with one raw event; returns flags. */
@@ -222,10 +233,8 @@ handle_event(struct inotify_event *ev)
 	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO |
 	    IN_DELETE)) && tree_root[0] != '\0')
 		return WATCH_REWATCH | WATCH_CHANGED;
-	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && ev->len > 0) {
-		follow_new_dir(ev);
-		return WATCH_NEWDIR | WATCH_CHANGED;
-	}
+	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_CREATE) && ev->len > 0)
+		return follow_new_dir(ev) | WATCH_NEWDIR | WATCH_CHANGED;
 	if (ev->len > 0 && strcmp(ev->name, "state.json") == 0)
 		return WATCH_STATE | WATCH_CHANGED;
 	if (ev->len > 0 && !(ev->mask & IN_ISDIR) && file_fn != NULL)
@@ -249,6 +258,8 @@ watch_drain(void)
 	 * zero timeout blocks, which would stall the loop. The fd is
 	 * non-blocking, so this stops when the queue is empty.
 	 */
+	if (inotify_fd < 0)
+		return 0;
 	for (;;) {
 		n = read(inotify_fd, buf, sizeof(buf));
 		if (n <= 0) {
@@ -265,4 +276,68 @@ watch_drain(void)
 			return (flags & ~WATCH_REWATCH) | rewatch() |
 			    WATCH_NEWDIR;
 	}
+}
+
+/* Hashes one entry's name and what a write or rename changes. */
+static void
+digest_entry(struct hash_state *h, int dirfd, const char *name)
+{
+	struct stat st;
+	int64_t t[2];
+
+	hash_update(h, name, strlen(name) + 1);
+	if (fstatat(dirfd, name, &st, 0) == -1)
+		memset(&st, 0, sizeof(st));
+	t[0] = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	t[1] = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+	hash_update(h, &st.st_ino, sizeof(st.st_ino));
+	hash_update(h, &st.st_size, sizeof(st.st_size));
+	hash_update(h, t, sizeof(t));
+}
+
+/* Every entry of dirfd, and (depth 0) of every folder in it. */
+static int
+digest_dir(struct hash_state *h, int fd, int depth, struct snap_err *err)
+{
+	struct dirent *de;
+	DIR *d;
+	int sub;
+
+	if ((d = fdopendir(fd)) == NULL) {
+		int saved = errno;
+
+		close(fd);
+		return snap_err_sys(err, saved, "opendir");
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		digest_entry(h, dirfd(d), de->d_name);
+		if (depth > 0 || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (sub >= 0 && digest_dir(h, sub, depth + 1, err) == -1) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+watch_poll_digest(const char *path, char out[HASH_HEX_LEN + 1],
+    struct snap_err *err)
+{
+	struct hash_state h;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return snap_err_sys(err, errno, "%s", path);
+	hash_init(&h);
+	if (digest_dir(&h, fd, 0, err) == -1)
+		return snap_err_prefix(err, "%s", path);
+	hash_final(&h, out);
+	return 0;
 }

@@ -11,11 +11,19 @@
  * Calling sequence: watch_init(); watch_tree() or watch_dir(); then poll
  * watch_fd() and watch_drain() until done; watch_cleanup(). The fd may
  * change across watch_drain() (a tree whose folders moved is watched
- * afresh): poll watch_fd() anew each time round.
+ * afresh): poll watch_fd() anew each time round; it is -1 while there is
+ * no instance (watch_init failed: call it again later).
+ *
+ * When inotify runs out (every watch or instance of the user taken),
+ * watch_init or watch_tree fails (err's code SNAP_E_NO_SPACE), and
+ * watch_drain() says WATCH_INCOMPLETE for a new folder it could not watch:
+ * the caller then polls with watch_poll_digest() and tries inotify again
+ * later.
  */
 #ifndef WATCH_H
 #define WATCH_H
 
+#include "hash.h"
 #include "snap_err.h"
 
 /* What watch_drain() saw. */
@@ -26,6 +34,8 @@
 #define WATCH_REWATCH	0x10	/* internal: a folder moved; watches rebuilt */
 #define WATCH_NEWDIR	0x20	/* a folder appeared: what it held before
 				 * its watch existed raised no event */
+#define WATCH_INCOMPLETE 0x40	/* a new folder could not be watched (no
+				 * watch left): the tree is not covered */
 
 int watch_init(struct snap_err *err);
 void watch_cleanup(void);
@@ -48,5 +58,15 @@ void watch_on_file(watch_file_fn fn, void *arg);
 
 /* Reads every pending event without blocking; returns WATCH_* flags. */
 unsigned watch_drain(void);
+
+/*
+ * Without inotify: what the tree at path looks like, cheaply - the name,
+ * inode, size, mtime and ctime of every entry at the top and one level
+ * below (files followed through symlinks, as publish reads them), hashed
+ * into out. Any write, rename, creation or removal changes it; an
+ * unchanged tree keeps it. 0 or -1 with err.
+ */
+int watch_poll_digest(const char *path, char out[HASH_HEX_LEN + 1],
+    struct snap_err *err);
 
 #endif

@@ -1,18 +1,23 @@
 /*
  * fuzz_state.c - libFuzzer target for state_from_json(), the reader of
- * state.json: the first file a secondary reads from the share.
+ * state.json: the first file a secondary reads from the share; and for
+ * fresh_from_json(), the reader of the record timestamp.sig signs (the
+ * second: fresh.h), over the same bytes.
  *
  * What the reader accepts must hold up (ids in the safe alphabet; a base
  * version and a chain of deltas, strictly rising, that ends at the state's
- * version; every file name exactly the one we make for its role and
- * version; checksums hex) and must survive a round trip through
- * state_to_json() unchanged.
+ * version, at most STATE_VERSION_MAX; every file name exactly the one we
+ * make for its role and version; checksums hex; an expiry only in format
+ * 3) and must survive a round trip through state_to_json() unchanged. A
+ * timestamp record accepted must name a cluster id, a version in range and
+ * a BLAKE2b in hex, and survive fresh_to_json() unchanged.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fresh.h"
 #include "fuzz.h"
 #include "state.h"
 
@@ -28,6 +33,35 @@ check_file(const struct state_file *f, const char *name)
 	}
 }
 
+static void
+fuzz_fresh(const uint8_t *data, size_t size)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct fresh_record r, again;
+	char *json = NULL;
+	size_t len, i;
+
+	if (fresh_from_json((const char *)data, size, &r, &err) == -1) {
+		fuzz_check_msg(err.msg);
+		return;
+	}
+	if (state_check_id(r.cluster_id, &err) == -1 || r.version == 0 ||
+	    r.version > STATE_VERSION_MAX ||
+	    strlen(r.state_blake2b) != STATE_B2_HEX_LEN)
+		abort();
+	for (i = 0; i < STATE_B2_HEX_LEN; i++)
+		if (!strchr("0123456789abcdef", r.state_blake2b[i]))
+			abort();
+	if (fresh_to_json(&r, &json, &len, &err) == -1 ||
+	    fresh_from_json(json, len, &again, &err) == -1 ||
+	    memcmp(&r, &again, sizeof(r)) != 0) {
+		fprintf(stderr, "timestamp round trip: %s\n%s\n", err.msg,
+		    json ? json : "");
+		abort();
+	}
+	free(json);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,11 +71,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t prev;
 	size_t len, i;
 
+	fuzz_fresh(data, size);
 	if (state_from_json((const char *)data, size, &s, &err) == -1) {
 		fuzz_check_msg(err.msg);
 		return 0;
 	}
 	if (state_check_id(s.cluster_id, &err) == -1 ||
+	    s.version > STATE_VERSION_MAX || s.expires_at < 0 ||
 	    state_check_id(s.node_id, &err) == -1 ||
 	    s.version == 0 || s.parent_version >= s.version ||
 	    s.base_version == 0 || s.base_version > s.version ||

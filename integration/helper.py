@@ -39,6 +39,10 @@ independent implementation the product's numbers are checked against.
   torture-reader OUT STOP ARTSYNC SYNC_ROOT DEPLOY_ROOT...
                            check all the while that every current and the
                            sync root's latest version are whole (t55)
+  write-in-pass PID FILE SECONDS
+                           rewrite FILE's first bytes in place while PID
+                           reads it (its first pass), put them back once
+                           PID closed it (t47)
   forge-version SYNC HEX   as a hostile writer on the share: version V+1
                            whose archive (plain ustar) holds one entry at
                            the path given as hex bytes, its manifest and
@@ -499,6 +503,11 @@ def forge(sync, spec_file):
                comment of blanks; "\\u0000": zeros)}: count entries of size
                bytes, listed in the manifest, zstd written by hand (raw and
                RLE blocks) so that gigabytes cost nothing to make
+    listed    {type, count, prefix}: count artifacts in the manifest only
+              (one small body's size and xxh128 each; no tar entry): a
+              manifest of count lines, cheap to make at a million
+    pad       bytes of a zstd skippable frame appended to the archive (the
+              same entries, a file that takes long to read)
     Then the manifest, the archive and the state copy are written with
     their true sizes and XXH128 (xxhsum -H2), and state.json last, by
     rename. Prints the version.
@@ -560,6 +569,16 @@ def forge(sync, spec_file):
             arts.append({"type": bomb["type"], "name": name,
                          "labels": ["default"], "size": size,
                          "xxh128": sum_, "updated_at": when})
+    listed = spec.get("listed")
+    if listed:
+        body = ('<sequence xmlns="%s" name="x"/>\n' % NS).encode()
+        sum_ = xxh128(body)
+        for i in range(listed["count"]):
+            arts.append({"type": listed.get("type", "sequences"),
+                         "name": "%s%07d" % (listed.get("prefix", "listed"),
+                                             i),
+                         "labels": ["default"], "size": len(body),
+                         "xxh128": sum_, "updated_at": when})
     chunks.raw(b"\0" * 1024)
     if chunks.is_small():
         archive = subprocess.run(["zstd", "-q", "-3", "-c"],
@@ -585,10 +604,25 @@ def forge(sync, spec_file):
                   "files": [
                       {"role": "manifest", "version": version, "name": mname,
                        "size": len(mbytes), "xxh128": xxh128(mbytes)},
-                      {"role": "archive", "version": version, "name": aname,
-                       "size": len(archive), "xxh128": xxh128(archive)}]})
+                      {"role": "archive", "version": version, "name": aname}]})
+    pad = spec.get("pad", 0)
+    if pad:
+        # A skippable frame (RFC 8878 3.1.2): magic, 4-byte size, bytes.
+        tmp = os.path.join(snaps, ".forge-%d-pad" % os.getpid())
+        with open(tmp, "wb") as f:
+            f.write(archive)
+            f.write(b"\x50\x2a\x4d\x18" + pad.to_bytes(4, "little"))
+            zeros = b"\0" * (1 << 20)
+            left = pad
+            while left:
+                left -= f.write(zeros[:min(left, len(zeros))])
+        asize, asum = len(archive) + 8 + pad, xxh128_file(tmp)
+        os.rename(tmp, os.path.join(sync, aname))
+    else:
+        asize, asum = len(archive), xxh128(archive)
+        write_replace(os.path.join(sync, aname), archive)
+    state["files"][1].update({"size": asize, "xxh128": asum})
     sbytes = (json.dumps(state, indent=2) + "\n").encode()
-    write_replace(os.path.join(sync, aname), archive)
     write_replace(os.path.join(sync, mname), mbytes)
     write_replace(os.path.join(snaps, "%d.state.json" % version), sbytes)
     write_replace(os.path.join(sync, "state.json"), sbytes)
@@ -1094,6 +1128,53 @@ def forge_version(sync, hexpath):
     return 0
 
 
+def open_fd_of(pid, path):
+    """(fd, pos) of PID's descriptor open on path, or None."""
+    real = os.path.realpath(path)
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != real:
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                for line in f:
+                    if line.startswith("pos:"):
+                        return int(fd), int(line.split()[1])
+        except OSError:
+            continue
+    return None
+
+
+def write_in_pass(pid, path, seconds):
+    """As a writer that rewrites a file in place while a reader reads it
+    twice: once PID has read past the first bytes of path (its first pass
+    under way; path may not exist yet when this starts), those bytes are
+    overwritten; the second pass reads them so. Once PID has closed the
+    file, the true bytes are put back (the write finished). Exit 1 if PID
+    never reads it within SECONDS."""
+    pid, deadline = int(pid), time.time() + float(seconds)
+    while True:
+        got = open_fd_of(pid, path)
+        if got is not None and 0 < got[1] < os.path.getsize(path):
+            break
+        if time.time() > deadline:
+            return fail("write-in-pass: %d never read %s" % (pid, path))
+    fd = os.open(path, os.O_RDWR)
+    head = os.pread(fd, 8, 0)
+    os.pwrite(fd, b"GARBAGE!", 0)
+    while open_fd_of(pid, path) is not None:
+        if time.time() > deadline:
+            break
+        time.sleep(0.001)
+    os.pwrite(fd, head, 0)
+    os.close(fd)
+    print("rewritten")
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         return fail(__doc__)
@@ -1130,6 +1211,8 @@ def main(argv):
         return check_once(args[0], args[1], args[2:])
     if cmd == "torture-reader" and len(args) >= 5:
         return torture_reader(args[0], args[1], args[2], args[3], args[4:])
+    if cmd == "write-in-pass" and len(args) == 3:
+        return write_in_pass(*args)
     if cmd == "forge-version" and len(args) == 2:
         return forge_version(*args)
     if cmd == "webhook-receiver" and len(args) >= 2:

@@ -270,7 +270,9 @@ test_expect_success 'SIGTERM stops a running primary with status 0' '
 '
 
 test_expect_success 'SIGTERM stops a running secondary with status 0' '
-	start_secondary sec --config good.conf &&
+	# sync/ was published for cluster "default", good.conf says
+	# test-cluster: a secondary refuses another cluster'"'"'s state.
+	start_secondary sec --config good.conf --cluster-id default &&
 	wait_for 20 "test -L d-conf/current" &&
 	wait_for_log sec.log "$(applied_re 1)" &&
 	stop $pid_sec &&

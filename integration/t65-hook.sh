@@ -62,6 +62,9 @@ gone() {
 	! test -e "/proc/$1" || grep -q '^[0-9]* ([^)]*) Z ' "/proc/$1/stat"
 }
 
+# One cluster: a secondary refuses a state published for another (t98-trust).
+export ARTSYNC_CLUSTER_ID=t65
+
 test_expect_success 'setup: three artifacts published as version 1' '
 	make_artifact api Hooked 1 &&
 	make_artifact sequences Seq 1 &&

@@ -114,7 +114,7 @@ writer_new(int fd, uint64_t input, struct snap_err *err)
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->a = archive_write_new()) == NULL) {
 		free(w);
-		snap_err_set(err, "archive: out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "archive: out of memory");
 		return NULL;
 	}
 	w->fd = fd;
@@ -156,7 +156,8 @@ writer_add(struct arc_writer *w, const struct manifest_entry *e,
 
 	name_path(e->type, e->name, path, sizeof(path));
 	if ((ae = archive_entry_new()) == NULL)
-		return snap_err_set(err, "archive: out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM,
+		    "archive: out of memory");
 	/* Names are UTF-8 (names.h), whatever this process's locale: set
 	 * as such, they go into a pax header without any conversion. */
 	archive_entry_set_pathname_utf8(ae, path);
@@ -238,18 +239,21 @@ arc_parse_path(const char *path, int *type, char *name, struct snap_err *err)
 	if (slash != NULL) {
 		flen = (size_t)(slash - path);
 		if (flen == 0 || flen >= sizeof(folder))
-			return snap_err_set(err, "entry '%s' is not TYPE/NAME.xml",
-			    path);
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "entry '%s' is not TYPE/NAME.xml", path);
 		memcpy(folder, path, flen);
 		folder[flen] = '\0';
 		if ((*type = name_type_of_dir(folder)) < 0)
-			return snap_err_set(err, "entry '%s' is not in an "
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "entry '%s' is not in an "
 			    "artifact folder", path);
 		file = slash + 1;
 	}
 	/* name_from_file refuses '/', "..", hidden and odd bytes. */
-	if (name_from_file(file, name, err) == -1)
-		return snap_err_prefix(err, "entry '%s'", path);
+	if (name_from_file(file, name, err) == -1) {
+		snap_err_prefix(err, "entry '%s'", path);
+		return snap_err_recode(err, SNAP_E_HOSTILE);
+	}
 	return 0;
 }
 
@@ -302,7 +306,8 @@ reader_drain(struct reader *r, struct snap_err *err)
 	while ((n = reader_cb(NULL, r, &buf)) > 0)
 		;
 	if (n < 0 && r->too_long)
-		return snap_err_set(err, "archive is longer than the %llu bytes "
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "archive is longer than the %llu bytes "
 		    "recorded", (unsigned long long)r->limit);
 	if (n < 0)
 		return snap_err_sys(err, r->read_errno, "archive: read");
@@ -314,11 +319,12 @@ reader_fail(struct archive *a, struct reader *r, const char *what,
     struct snap_err *err)
 {
 	if (r->too_long)
-		return snap_err_set(err, "archive is longer than the %llu bytes "
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "archive is longer than the %llu bytes "
 		    "recorded", (unsigned long long)r->limit);
 	if (r->read_errno != 0)
 		return snap_err_sys(err, r->read_errno, "archive: read");
-	return snap_err_set(err, "archive: %s: %s", what,
+	return snap_err_setc(err, SNAP_E_MALFORMED, "archive: %s: %s", what,
 	    archive_error_string(a) ? archive_error_string(a) : "corrupt");
 }
 
@@ -340,22 +346,27 @@ check_entry(struct archive_entry *ae, int *type, char *name,
 	const char *path = entry_path(ae), *raw;
 
 	if (path == NULL && (raw = archive_entry_pathname(ae)) != NULL)
-		return snap_err_set(err, "entry '%s': its path is not UTF-8",
+		return snap_err_setc(err, SNAP_E_HOSTILE, "entry '%s': its path is not UTF-8",
 		    raw);	/* quoted made safe by snap_err_set() */
 	if (path == NULL)
-		return snap_err_set(err, "entry without a path");
+		return snap_err_setc(err, SNAP_E_HOSTILE,
+		    "entry without a path");
 	if (archive_entry_hardlink(ae) != NULL ||
 	    archive_entry_hardlink_utf8(ae) != NULL)
-		return snap_err_set(err, "entry '%s' is a hardlink", path);
+		return snap_err_setc(err, SNAP_E_HOSTILE,
+		    "entry '%s' is a hardlink", path);
 	if (archive_entry_symlink(ae) != NULL ||
 	    archive_entry_symlink_utf8(ae) != NULL ||
 	    archive_entry_filetype(ae) == AE_IFLNK)
-		return snap_err_set(err, "entry '%s' is a symlink", path);
+		return snap_err_setc(err, SNAP_E_HOSTILE,
+		    "entry '%s' is a symlink", path);
 	if (archive_entry_filetype(ae) != AE_IFREG)
-		return snap_err_set(err, "entry '%s' is not a regular file "
+		return snap_err_setc(err, SNAP_E_HOSTILE,
+		    "entry '%s' is not a regular file "
 		    "(type 0%o)", path, (unsigned)archive_entry_filetype(ae));
 	if (!archive_entry_size_is_set(ae))
-		return snap_err_set(err, "entry '%s' has no size", path);
+		return snap_err_setc(err, SNAP_E_HOSTILE,
+		    "entry '%s' has no size", path);
 	return arc_parse_path(path, type, name, err);
 }
 
@@ -376,7 +387,8 @@ entry_buf_reserve(struct entry_buf *b, size_t need, struct snap_err *err)
 	while (ncap < need)
 		ncap *= 2;
 	if ((np = realloc(b->p, ncap)) == NULL)
-		return snap_err_set(err, "archive: out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM,
+		    "archive: out of memory");
 	b->p = np;
 	b->cap = ncap;
 	return 0;
@@ -437,7 +449,8 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 			break;
 		total += (uint64_t)n;
 		if (total > e->size)
-			return snap_err_set(err, "%s: more data than the %llu "
+			return snap_err_setc(err, SNAP_E_TRUNCATED,
+			    "%s: more data than the %llu "
 			    "bytes the manifest declares", path,
 			    (unsigned long long)e->size);
 		hash_update(&h, dst, (size_t)n);
@@ -446,11 +459,13 @@ copy_entry(struct archive *a, struct reader *r, const struct manifest_entry *e,
 		return reader_fail(a, r, path, err);
 	hash_final(&h, got);
 	if (total != e->size)
-		return snap_err_set(err, "%s: %llu bytes, the manifest declares "
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "%s: %llu bytes, the manifest declares "
 		    "%llu (truncated?)", path, (unsigned long long)total,
 		    (unsigned long long)e->size);
 	if (strcmp(got, e->xxh128) != 0)
-		return snap_err_set(err, "%s: checksum mismatch (xxh128 %s, "
+		return snap_err_setc(err, SNAP_E_CHECKSUM,
+		    "%s: checksum mismatch (xxh128 %s, "
 		    "manifest says %s)", path, got, e->xxh128);
 	if (outdir < 0)
 		return 0;
@@ -480,14 +495,17 @@ extract_entries(struct archive *a, struct reader *r, const struct manifest *m,
 			return -1;
 		e = manifest_find(m, type, name);
 		if (e == NULL)
-			return snap_err_set(err, "entry '%s' is not in the "
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "entry '%s' is not in the "
 			    "manifest", entry_path(ae));
 		if (seen[e - m->entries])
-			return snap_err_set(err, "entry '%s' appears twice",
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "entry '%s' appears twice",
 			    entry_path(ae));
 		seen[e - m->entries] = true;
 		if ((uint64_t)archive_entry_size(ae) != e->size)
-			return snap_err_set(err, "entry '%s' declares %lld bytes, "
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "entry '%s' declares %lld bytes, "
 			    "the manifest %llu", entry_path(ae),
 			    (long long)archive_entry_size(ae),
 			    (unsigned long long)e->size);
@@ -512,7 +530,8 @@ check_complete(const struct manifest *m, const bool *seen,
 
 	for (i = 0; i < m->n; i++)
 		if (!seen[i])
-			return snap_err_set(err, "%s is in the manifest but not in "
+			return snap_err_setc(err, SNAP_E_HOSTILE,
+			    "%s is in the manifest but not in "
 			    "the archive", name_path(m->entries[i].type,
 			    m->entries[i].name, path, sizeof(path)));
 	return 0;
@@ -527,7 +546,8 @@ check_b2(struct sign_hash *h, const struct state_file *expect,
 
 	sign_hash_final(h, got);
 	if (strcmp(got, expect->blake2b) != 0)
-		return snap_err_set(err, "archive blake2b mismatch (blake2b %s, "
+		return snap_err_setc(err, SNAP_E_BLAKE2B,
+		    "archive blake2b mismatch (blake2b %s, "
 		    "state.json records %s)", got, expect->blake2b);
 	return 0;
 }
@@ -550,7 +570,8 @@ changed_under_us(struct reader *r, const struct state_file *expect,
 		return;
 	hash_final(&r->hash, got);
 	if (r->seen != expect->size || strcmp(got, expect->xxh128) != 0)
-		snap_err_set(err, "archive changed while it was read (%llu "
+		snap_err_setc(err, SNAP_E_CHANGED,
+		    "archive changed while it was read (%llu "
 		    "bytes, xxh128 %s; state.json records %llu, %s)",
 		    (unsigned long long)r->seen, got,
 		    (unsigned long long)expect->size, expect->xxh128);
@@ -569,7 +590,8 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return snap_err_sys(err, errno, "archive: seek");
 	if ((buf = malloc(ARC_BLOCK)) == NULL)
-		return snap_err_set(err, "archive: out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM,
+		    "archive: out of memory");
 	hash_init(&h);
 	if (want_b2)
 		sign_hash_init(&b2);
@@ -590,15 +612,18 @@ arc_check_file(int fd, const struct state_file *expect, struct snap_err *err)
 	free(buf);
 	hash_final(&h, got);
 	if (size < expect->size)
-		return snap_err_set(err, "archive is %llu bytes, state.json "
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "archive is %llu bytes, state.json "
 		    "records %llu (truncated or still being written?)",
 		    (unsigned long long)size, (unsigned long long)expect->size);
 	if (size > expect->size)
-		return snap_err_set(err, "archive is %llu bytes, longer than the "
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "archive is %llu bytes, longer than the "
 		    "%llu state.json records (replaced by another file?)",
 		    (unsigned long long)size, (unsigned long long)expect->size);
 	if (strcmp(got, expect->xxh128) != 0)
-		return snap_err_set(err, "archive checksum mismatch (xxh128 %s, "
+		return snap_err_setc(err, SNAP_E_CHECKSUM,
+		    "archive checksum mismatch (xxh128 %s, "
 		    "state.json records %s)", got, expect->xxh128);
 	if (want_b2 && check_b2(&b2, expect, err) == -1)
 		return -1;
@@ -625,7 +650,7 @@ extract(int fd, const struct state_file *expect, const struct manifest *m,
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (seen = calloc(m->n + 1, sizeof(*seen))) == NULL ||
 	    (a = archive_read_new()) == NULL) {
-		snap_err_set(err, "archive: out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "archive: out of memory");
 		goto out;
 	}
 	if (!x->file_checked && arc_check_file(fd, expect, err) == -1)
@@ -639,7 +664,11 @@ extract(int fd, const struct state_file *expect, const struct manifest *m,
 	if (archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open(a, r, NULL, reader_cb, NULL) != ARCHIVE_OK) {
+		/* The first bytes did not parse: after a first pass that
+		 * matched, that is a file changed between the passes unless
+		 * the bytes read here match their record too. */
 		reader_fail(a, r, "open", err);
+		changed_under_us(r, expect, err);
 		goto out;
 	}
 	if (extract_entries(a, r, m, x, seen, &od, &b, err) == -1 ||
@@ -651,13 +680,15 @@ extract(int fd, const struct state_file *expect, const struct manifest *m,
 		goto out;
 	hash_final(&r->hash, got);
 	if (r->seen != expect->size) {
-		snap_err_set(err, "archive is %llu bytes, state.json records %llu "
+		snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "archive is %llu bytes, state.json records %llu "
 		    "(truncated?)", (unsigned long long)r->seen,
 		    (unsigned long long)expect->size);
 		goto out;
 	}
 	if (strcmp(got, expect->xxh128) != 0) {
-		snap_err_set(err, "archive changed while it was read (xxh128 %s, "
+		snap_err_setc(err, SNAP_E_CHANGED,
+		    "archive changed while it was read (xxh128 %s, "
 		    "state.json records %s)", got, expect->xxh128);
 		goto out;
 	}

@@ -227,7 +227,8 @@ fsu_check_regular(int fd, const char *name, struct snap_err *err)
 	if (fstat(fd, &st) == -1)
 		return snap_err_sys(err, errno, "%s: stat", name);
 	if (!S_ISREG(st.st_mode))
-		return snap_err_set(err, "%s: not a regular file", name);
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: not a regular file", name);
 	return 0;
 }
 
@@ -274,11 +275,13 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snap_err_set(err, "%s: not a regular file", name);
+		snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: not a regular file", name);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
-		snap_err_set(err, "%s: larger than the %zu-byte limit", name, max);
+		snap_err_setc(err, SNAP_E_TOO_LARGE,
+		    "%s: larger than the %zu-byte limit", name, max);
 		goto out;
 	}
 	/* The size may still change under us (NFS, a writer): read to EOF,
@@ -294,7 +297,8 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 			char *nb;
 
 			if (ncap <= cap || (nb = realloc(buf, ncap)) == NULL) {
-				snap_err_set(err, "%s: larger than the %zu-byte "
+				snap_err_setc(err, SNAP_E_TOO_LARGE,
+				    "%s: larger than the %zu-byte "
 				    "limit", name, max);
 				goto out;
 			}
@@ -312,7 +316,8 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 			break;
 		len += (size_t)n;
 		if (len > max) {
-			snap_err_set(err, "%s: larger than the %zu-byte limit",
+			snap_err_setc(err, SNAP_E_TOO_LARGE,
+			    "%s: larger than the %zu-byte limit",
 			    name, max);
 			goto out;
 		}

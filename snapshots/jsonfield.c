@@ -6,14 +6,27 @@
 #include "fsutil.h"
 #include "jsonfield.h"
 
+json_t *
+jf_load(const char *buf, size_t len, struct snap_err *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL)
+		snap_err_setc(err, SNAP_E_MALFORMED, "malformed JSON at line "
+		    "%d: %s", jerr.line, jerr.text);
+	return root;
+}
+
 int
 jf_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return snap_err_set(err, "'%s' is not a non-negative integer",
-		    key);
+		return snap_err_setc(err, SNAP_E_MALFORMED, "'%s' is not a "
+		    "non-negative integer", key);
 	*u = (uint64_t)json_integer_value(v);
 	return 0;
 }
@@ -25,7 +38,8 @@ jf_time(json_t *obj, const char *key, int64_t *t, struct snap_err *err)
 
 	if (!json_is_string(v) ||
 	    fsu_parse_rfc3339(json_string_value(v), t) == -1)
-		return snap_err_set(err, "'%s' is not an RFC 3339 UTC time", key);
+		return snap_err_setc(err, SNAP_E_MALFORMED, "'%s' is not an "
+		    "RFC 3339 UTC time", key);
 	return 0;
 }
 

@@ -14,6 +14,10 @@
 
 #include "snap_err.h"
 
+/* buf as one JSON document (duplicate keys refused): a new reference, or
+ * NULL with err ("malformed JSON at line N: ...", SNAP_E_MALFORMED). */
+json_t *jf_load(const char *buf, size_t len, struct snap_err *err);
+
 /* A non-negative integer. */
 int jf_uint(json_t *obj, const char *key, uint64_t *u, struct snap_err *err);
 

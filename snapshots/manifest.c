@@ -238,7 +238,8 @@ manifest_sort(struct manifest *m, struct snap_err *err)
 		qsort(m->entries, m->n, sizeof(*m->entries), entry_cmp);
 	for (i = 1; i < m->n; i++)
 		if (entry_cmp(&m->entries[i - 1], &m->entries[i]) == 0)
-			return snap_err_set(err, "%s/%s: listed twice",
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "%s/%s: listed twice",
 			    artifact_types[m->entries[i].type].folder,
 			    m->entries[i].name);
 	return 0;
@@ -484,10 +485,12 @@ removal_index(const struct manifest *m, const struct manifest *d,
 	const struct manifest_entry *e;
 
 	if (manifest_find(d, ev->type, ev->name) != NULL)
-		return snap_err_set(err, "delta %" PRIu64 " both removes and "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "delta %" PRIu64 " both removes and "
 		    "lists %s/%s", d->version, folder, ev->name);
 	if ((e = manifest_find(m, ev->type, ev->name)) == NULL)
-		return snap_err_set(err, "delta %" PRIu64 " removes %s/%s, "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "delta %" PRIu64 " removes %s/%s, "
 		    "which version %" PRIu64 " does not hold", d->version,
 		    folder, ev->name, m->version);
 	return e - m->entries;
@@ -730,7 +733,7 @@ oom:
 		free(copies[k].name);
 		labels_release(copies[k].labels);
 	}
-	return snap_err_set(err, "out of memory");
+	return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 }
 
 /* Both appliers refuse a delta that is not one, or not on m's version. */
@@ -739,10 +742,12 @@ check_parent(const struct manifest *m, const struct manifest *d,
     struct snap_err *err)
 {
 	if (d->kind != MANIFEST_DELTA)
-		return snap_err_set(err, "version %" PRIu64 " is not a delta",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "version %" PRIu64 " is not a delta",
 		    d->version);
 	if (d->parent_version != m->version)
-		return snap_err_set(err, "delta %" PRIu64 " has parent %" PRIu64
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "delta %" PRIu64 " has parent %" PRIu64
 		    ", not %" PRIu64, d->version, d->parent_version, m->version);
 	return 0;
 }
@@ -830,12 +835,12 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 	if ((gone = calloc(m->n + 1, sizeof(*gone))) == NULL ||
 	    (out = calloc(m->n + d->n + 1, sizeof(*out))) == NULL) {
 		free(gone);
-		return snap_err_set(err, "out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 	}
 	if (mark_removals(m, d, gone, err) == -1)
 		goto fail;
 	if ((evs = events_copy(d)) == NULL) {
-		snap_err_set(err, "out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	/* Copies of d's strings first: nothing of m changes until all
@@ -849,7 +854,7 @@ manifest_apply_delta(struct manifest *m, const struct manifest *d,
 		if (copy.name == NULL || copy.labels == NULL) {
 			free(copy.name);
 			labels_release(copy.labels);
-			snap_err_set(err, "out of memory");
+			snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 			goto fail;
 		}
 		out[m->n + k] = copy;	/* parked past the merge area */
@@ -904,11 +909,12 @@ manifest_check_labels(const char *labels, struct snap_err *err)
 	size_t run = 0;
 
 	if (*labels == '\0')
-		return snap_err_set(err, "empty label list");
+		return snap_err_setc(err, SNAP_E_MALFORMED, "empty label list");
 	for (p = labels;; p++) {
 		if (*p == ',' || *p == '\0') {
 			if (run == 0)
-				return snap_err_set(err, "empty label in '%s'",
+				return snap_err_setc(err, SNAP_E_MALFORMED,
+				    "empty label in '%s'",
 				    labels);
 			if (*p == '\0')
 				return 0;
@@ -918,11 +924,13 @@ manifest_check_labels(const char *labels, struct snap_err *err)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
 		    *p == '-'))
-			return snap_err_set(err, "label list '%s' has a character "
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "label list '%s' has a character "
 			    "other than letters, digits, '.', '_', '-', ','",
 			    labels);
 		if (++run > 64)
-			return snap_err_set(err, "label longer than 64 bytes");
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "label longer than 64 bytes");
 	}
 }
 
@@ -1140,7 +1148,7 @@ manifest_write(const struct manifest *m, int fd, struct state_file *f,
 	int rc;
 
 	if (s == NULL)
-		return snap_err_set(err, "manifest: out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "manifest: out of memory");
 	s->fd = fd;
 	s->want_b2 = f != NULL;	/* a record of ours needs no BLAKE2b */
 	rc = sink_write(s, m, err);
@@ -1162,7 +1170,7 @@ manifest_to_json(const struct manifest *m, char **out, size_t *len,
 
 	*out = NULL;
 	if (s == NULL)
-		return snap_err_set(err, "manifest: out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "manifest: out of memory");
 	s->fd = -1;
 	rc = sink_write(s, m, err);
 	if (rc == 0) {
@@ -1181,7 +1189,8 @@ manifest_check_total(const struct manifest *m, struct snap_err *err)
 	uint64_t total = m->total_bytes;
 
 	if (total > TREE_MAX_BYTES)
-		return snap_err_set(err, "artifacts add up to %llu bytes, over "
+		return snap_err_setc(err, SNAP_E_TOO_LARGE,
+		    "artifacts add up to %llu bytes, over "
 		    "the %llu-byte limit", (unsigned long long)total,
 		    (unsigned long long)TREE_MAX_BYTES);
 	return 0;
@@ -1196,7 +1205,8 @@ get_type(json_t *obj, int *type, struct snap_err *err)
 
 	if (!json_is_string(v) ||
 	    (*type = name_type_index(json_string_value(v))) < 0)
-		return snap_err_set(err, "'type' is not an artifact type");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'type' is not an artifact type");
 	return 0;
 }
 
@@ -1206,11 +1216,13 @@ get_name(json_t *obj, const char **name, struct snap_err *err)
 	json_t *v = json_object_get(obj, "name");
 
 	if (!json_is_string(v))
-		return snap_err_set(err, "'name' is not a string");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'name' is not a string");
 	*name = json_string_value(v);
 	/* An embedded NUL would hide the rest of the name from every check. */
 	if (strlen(*name) != json_string_length(v))
-		return snap_err_set(err, "'name' holds a NUL byte");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'name' holds a NUL byte");
 	if (name_check(*name, err) == -1)
 		return snap_err_prefix(err, "'%s'", *name);
 	return 0;
@@ -1223,16 +1235,19 @@ get_labels(json_t *obj, char *out, size_t outlen, struct snap_err *err)
 	size_t i, used = 0;
 
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return snap_err_set(err, "'labels' is not a non-empty array");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'labels' is not a non-empty array");
 	json_array_foreach(arr, i, v) {
 		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 		int n;
 
 		if (s == NULL || strchr(s, ',') != NULL)
-			return snap_err_set(err, "'labels' holds a bad label");
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "'labels' holds a bad label");
 		n = snprintf(out + used, outlen - used, "%s%s", i ? "," : "", s);
 		if (n < 0 || (size_t)n >= outlen - used)
-			return snap_err_set(err, "'labels' is too long");
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "'labels' is too long");
 		used += (size_t)n;
 	}
 	return manifest_check_labels(out, err);
@@ -1250,11 +1265,12 @@ get_identity(json_t *obj, struct manifest_entry *e, struct snap_err *err)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) > XML_IDENTITY_MAX ||
 	    strlen(id = json_string_value(v)) != json_string_length(v))
-		return snap_err_set(err, "%s/%s: 'identity' is not a string of "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s/%s: 'identity' is not a string of "
 		    "at most %d bytes", artifact_types[e->type].folder, e->name,
 		    XML_IDENTITY_MAX);
 	if (manifest_entry_set_identity(e, id) == -1)
-		return snap_err_set(err, "out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -1268,7 +1284,8 @@ parse_entry(struct manifest *m, json_t *obj, struct snap_err *err)
 	int type;
 
 	if (!json_is_object(obj))
-		return snap_err_set(err, "artifact is not an object");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "artifact is not an object");
 	if (get_type(obj, &type, err) == -1 || get_name(obj, &name, err) == -1)
 		return -1;
 	if (get_labels(obj, labels, sizeof(labels), err) == -1 ||
@@ -1277,15 +1294,17 @@ parse_entry(struct manifest *m, json_t *obj, struct snap_err *err)
 		return snap_err_prefix(err, "%s/%s",
 		    artifact_types[type].folder, name);
 	if (size > ARTIFACT_MAX_BYTES)
-		return snap_err_set(err, "%s/%s: size %llu is over the %u-byte "
+		return snap_err_setc(err, SNAP_E_TOO_LARGE,
+		    "%s/%s: size %llu is over the %u-byte "
 		    "limit", artifact_types[type].folder, name,
 		    (unsigned long long)size, ARTIFACT_MAX_BYTES);
 	xxh = json_string_value(json_object_get(obj, "xxh128"));
 	if (xxh == NULL || !hash_is_hex(xxh))
-		return snap_err_set(err, "%s/%s: 'xxh128' is not 32 lower-case "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s/%s: 'xxh128' is not 32 lower-case "
 		    "hex digits", artifact_types[type].folder, name);
 	if (manifest_add(m, type, name, labels, size, xxh, when) == -1)
-		return snap_err_set(err, "out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 	return get_identity(obj, &m->entries[m->n - 1], err);
 }
 
@@ -1298,17 +1317,20 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	int type;
 
 	if (!json_is_object(obj))
-		return snap_err_set(err, "event is not an object");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "event is not an object");
 	id = json_string_value(json_object_get(obj, "id"));
 	action = json_string_value(json_object_get(obj, "action"));
 	if (id == NULL || (slash = strchr(id, '/')) == NULL)
-		return snap_err_set(err, "event 'id' is not TYPE/NAME");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "event 'id' is not TYPE/NAME");
 	if (get_type(obj, &type, err) == -1 ||
 	    jf_time(obj, "updated_at", &when, err) == -1)
 		return snap_err_prefix(err, "event %s", id);
 	if (strncmp(id, artifact_types[type].folder, (size_t)(slash - id)) ||
 	    artifact_types[type].folder[slash - id] != '\0')
-		return snap_err_set(err, "event %s: 'type' does not match 'id'",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "event %s: 'type' does not match 'id'",
 		    id);
 	if (name_check(slash + 1, err) == -1)
 		return snap_err_prefix(err, "event %s", id);
@@ -1317,10 +1339,11 @@ parse_event(struct manifest *m, json_t *obj, struct snap_err *err)
 	else if (action != NULL && strcmp(action, "UNDEPLOY") == 0)
 		act = MANIFEST_UNDEPLOY;
 	else
-		return snap_err_set(err, "event %s: 'action' is not DEPLOY or "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "event %s: 'action' is not DEPLOY or "
 		    "UNDEPLOY", id);
 	if (manifest_add_event(m, type, slash + 1, act, when) == -1)
-		return snap_err_set(err, "out of memory");
+		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -1335,13 +1358,15 @@ get_folders(struct manifest *m, json_t *root, struct snap_err *err)
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr))
-		return snap_err_set(err, "'folders' is not an array");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'folders' is not an array");
 	m->has_folders = true;
 	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v) ||
 		    (type = name_type_of_dir(json_string_value(v))) < 0 ||
 		    (m->folders & (1u << type)))
-			return snap_err_set(err, "'folders' holds something that "
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "'folders' holds something that "
 			    "is not a type folder, or one twice");
 		m->folders |= 1u << type;
 	}
@@ -1356,11 +1381,13 @@ parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
 	const char *kind;
 
 	if (!json_is_object(root))
-		return snap_err_set(err, "header is not a JSON object");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "header is not a JSON object");
 	if (jf_uint(root, "format", &format, err) == -1)
 		return -1;
 	if (format != MANIFEST_FORMAT)
-		return snap_err_set(err, "format %llu is not supported "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "format %llu is not supported "
 		    "(this build reads %d)", (unsigned long long)format,
 		    MANIFEST_FORMAT);
 	kind = json_string_value(json_object_get(root, "kind"));
@@ -1369,7 +1396,8 @@ parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
 	else if (kind != NULL && strcmp(kind, "delta") == 0)
 		m->kind = MANIFEST_DELTA;
 	else
-		return snap_err_set(err, "'kind' is not \"full\" or \"delta\"");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'kind' is not \"full\" or \"delta\"");
 	if (jf_uint(root, "version", &m->version, err) == -1 ||
 	    jf_uint(root, "parent_version", &m->parent_version, err) == -1 ||
 	    jf_time(root, "published_at", &m->published_at, err) == -1 ||
@@ -1377,14 +1405,17 @@ parse_header(struct manifest *m, json_t *root, struct snap_reader *r,
 	    jf_uint(root, "event_count", &r->events, err) == -1)
 		return -1;
 	if (m->version == 0 || m->parent_version >= m->version)
-		return snap_err_set(err, "version %llu with parent %llu is not "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "version %llu with parent %llu is not "
 		    "a forward step", (unsigned long long)m->version,
 		    (unsigned long long)m->parent_version);
 	if (m->kind == MANIFEST_DELTA && m->parent_version == 0)
-		return snap_err_set(err, "a delta without a parent version");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "a delta without a parent version");
 	if (json_object_get(root, "identities") != NULL &&
 	    !json_is_true(json_object_get(root, "identities")))
-		return snap_err_set(err, "'identities' is not true");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'identities' is not true");
 	m->has_identities = json_object_get(root, "identities") != NULL;
 	return get_folders(m, root, err);
 }
@@ -1409,7 +1440,8 @@ feed_line(struct snap_reader *r, const char *line, size_t len,
 	}
 	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL)
-		return snap_err_set(err, "line %llu: malformed JSON: %s",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "line %llu: malformed JSON: %s",
 		    (unsigned long long)r->line, jerr.text);
 	if (r->line == 1)
 		rc = parse_header(m, obj, r, err);
@@ -1418,7 +1450,8 @@ feed_line(struct snap_reader *r, const char *line, size_t len,
 	else if (m->nev + r->skipped < r->events)
 		rc = parse_event(m, obj, err);
 	else
-		rc = snap_err_set(err, "more lines than the header counts");
+		rc = snap_err_setc(err, SNAP_E_MALFORMED,
+		    "more lines than the header counts");
 	json_decref(obj);
 	if (rc == -1)
 		return snap_err_prefix(err, "line %llu",
@@ -1430,9 +1463,10 @@ static int
 reader_finish(struct snap_reader *r, struct snap_err *err)
 {
 	if (r->line == 0)
-		return snap_err_set(err, "empty");
+		return snap_err_setc(err, SNAP_E_MALFORMED, "empty");
 	if (r->m->n != r->entries || r->m->nev + r->skipped != r->events)
-		return snap_err_set(err, "header counts %llu artifacts and %llu "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "header counts %llu artifacts and %llu "
 		    "events, %zu and %llu are listed",
 		    (unsigned long long)r->entries,
 		    (unsigned long long)r->events, r->m->n,
@@ -1452,18 +1486,21 @@ feed_lines(struct snap_reader *r, const char *buf, size_t len,
 	while ((nl = memchr(p, '\n', len - (size_t)(p - buf))) != NULL) {
 		/* The same bound whether or not the line came in one read. */
 		if (nl - p >= MANIFEST_LINE_MAX)
-			return snap_err_set(err, "line %llu is longer than %d "
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "line %llu is longer than %d "
 			    "bytes", (unsigned long long)r->line + 1,
 			    MANIFEST_LINE_MAX);
 		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
-			return snap_err_set(err, "line %llu holds a NUL byte",
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "line %llu holds a NUL byte",
 			    (unsigned long long)r->line + 1);
 		if (feed_line(r, p, (size_t)(nl - p), err) == -1)
 			return -1;
 		p = nl + 1;
 	}
 	if (len - (size_t)(p - buf) >= MANIFEST_LINE_MAX)
-		return snap_err_set(err, "line %llu is longer than %d bytes",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "line %llu is longer than %d bytes",
 		    (unsigned long long)r->line + 1, MANIFEST_LINE_MAX);
 	return p - buf;
 }
@@ -1475,12 +1512,13 @@ manifest_from_json(const char *buf, size_t len, struct snap_err *err)
 	ssize_t used;
 
 	if (r.m == NULL) {
-		snap_err_set(err, "manifest: out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "manifest: out of memory");
 		return NULL;
 	}
 	used = feed_lines(&r, buf, len, err);
 	if (used >= 0 && (size_t)used != len)
-		used = snap_err_set(err, "last line has no newline (truncated?)");
+		used = snap_err_setc(err, SNAP_E_MALFORMED,
+		    "last line has no newline (truncated?)");
 	if (used == -1 || reader_finish(&r, err) == -1) {
 		snap_err_prefix(err, "manifest");
 		manifest_free(r.m);
@@ -1511,26 +1549,28 @@ digest_check(struct digest *d, int fd, uint64_t total, struct snap_err *err)
 	struct stat st;
 
 	if (total < f->size)
-		return snap_err_set(err, "%" PRIu64 " bytes, state records %"
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "%" PRIu64 " bytes, state records %"
 		    PRIu64 " (truncated or still being written?)", total,
 		    f->size);
 	if (total > f->size) {
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > total)
 			total = (uint64_t)st.st_size;
-		return snap_err_set(err, "%" PRIu64 " bytes, longer than the %"
+		return snap_err_setc(err, SNAP_E_TRUNCATED,
+		    "%" PRIu64 " bytes, longer than the %"
 		    PRIu64 " state records (replaced by another file?)", total,
 		    f->size);
 	}
 	hash_final(&d->h, got);
 	if (strcmp(got, f->xxh128) != 0)
-		return snap_err_set(err, "checksum mismatch (xxh128 %s, state "
-		    "records %s)", got, f->xxh128);
+		return snap_err_setc(err, SNAP_E_CHECKSUM, "checksum mismatch "
+		    "(xxh128 %s, state records %s)", got, f->xxh128);
 	if (!d->want_b2)
 		return 0;
 	sign_hash_final(&d->b2, got);
 	if (strcmp(got, f->blake2b) != 0)
-		return snap_err_set(err, "blake2b mismatch (blake2b %s, state "
-		    "records %s)", got, f->blake2b);
+		return snap_err_setc(err, SNAP_E_BLAKE2B, "blake2b mismatch "
+		    "(blake2b %s, state records %s)", got, f->blake2b);
 	return 0;
 }
 
@@ -1554,7 +1594,7 @@ read_stream(int fd, uint64_t max, struct digest *d, unsigned flags,
 	ssize_t n, used;
 
 	if (r.m == NULL || (buf = malloc(chunk + MANIFEST_LINE_MAX)) == NULL) {
-		snap_err_set(err, "out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	for (;;) {
@@ -1576,7 +1616,7 @@ read_stream(int fd, uint64_t max, struct digest *d, unsigned flags,
 		if (total > max) {
 			if (d != NULL)
 				break;	/* digest_check() says how long */
-			snap_err_set(err, "over %llu bytes",
+			snap_err_setc(err, SNAP_E_TOO_LARGE, "over %llu bytes",
 			    (unsigned long long)max);
 			goto fail;
 		}
@@ -1601,7 +1641,8 @@ read_stream(int fd, uint64_t max, struct digest *d, unsigned flags,
 	if (!parsing)
 		goto parse_failed;
 	if (have != 0) {
-		snap_err_set(&perr, "last line has no newline (truncated?)");
+		snap_err_setc(&perr, SNAP_E_MALFORMED,
+		    "last line has no newline (truncated?)");
 		goto parse_failed;
 	}
 	if (reader_finish(&r, &perr) == -1)
@@ -1609,7 +1650,8 @@ read_stream(int fd, uint64_t max, struct digest *d, unsigned flags,
 	free(buf);
 	return r.m;
 parse_failed:
-	snap_err_set(err, "%s", perr.msg);
+	if (err != NULL)
+		*err = perr;
 fail:
 	snap_err_prefix(err, "manifest");
 	free(buf);
@@ -1631,13 +1673,14 @@ manifest_read_header(int fd, struct snap_err *err)
 	ssize_t n;
 
 	if (r.m == NULL) {
-		snap_err_set(err, "manifest: out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "manifest: out of memory");
 		return NULL;
 	}
 	if ((n = pread(fd, buf, sizeof(buf), 0)) == -1)
 		snap_err_sys(err, errno, "manifest: read");
 	else if ((nl = memchr(buf, '\n', (size_t)n)) == NULL)
-		snap_err_set(err, "manifest: no header line");
+		snap_err_setc(err, SNAP_E_MALFORMED,
+		    "manifest: no header line");
 	else if (feed_line(&r, buf, (size_t)(nl - buf), err) == -1)
 		snap_err_prefix(err, "manifest");
 	else
@@ -1654,7 +1697,7 @@ manifest_read_checked(int fd, const struct state_file *f, unsigned flags,
 	struct manifest *m;
 
 	if (d == NULL) {
-		snap_err_set(err, "manifest: out of memory");
+		snap_err_setc(err, SNAP_E_NOMEM, "manifest: out of memory");
 		return NULL;
 	}
 	d->expect = f;

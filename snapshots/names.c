@@ -122,7 +122,8 @@ name_type_of_dir(const char *dir)
 static int
 bad_byte(const char *what, unsigned char c, size_t at, struct snap_err *err)
 {
-	return snap_err_set(err, "artifact name has %s (byte 0x%02x at offset "
+	return snap_err_setc(err, SNAP_E_MALFORMED,
+	    "artifact name has %s (byte 0x%02x at offset "
 	    "%zu)", what, c, at);
 }
 
@@ -133,14 +134,17 @@ name_check(const char *name, struct snap_err *err)
 	size_t i, n, len = strlen(name);
 
 	if (len == 0)
-		return snap_err_set(err, "empty artifact name");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "empty artifact name");
 	if (len > NAME_MAX_BYTES)
-		return snap_err_set(err, "artifact name longer than %d bytes",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "artifact name longer than %d bytes",
 		    NAME_MAX_BYTES);
 	/* "." and ".." are path tricks; hidden names are editor and rsync
 	 * temp files, never artifacts. */
 	if (name[0] == '.')
-		return snap_err_set(err, "artifact name starts with '.' (hidden "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "artifact name starts with '.' (hidden "
 		    "files, '.' and '..' are never artifacts)");
 	for (i = 0; i < len; i += n) {
 		if (s[i] < 0x20 || s[i] == 0x7f)
@@ -170,9 +174,11 @@ name_from_file(const char *file, char *out, struct snap_err *err)
 	size_t len = strlen(file);
 
 	if (!name_is_xml_file(file))
-		return snap_err_set(err, "not an artifact file (expected NAME.xml)");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "not an artifact file (expected NAME.xml)");
 	if (len - 4 > NAME_MAX_BYTES)
-		return snap_err_set(err, "artifact name longer than %d bytes",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "artifact name longer than %d bytes",
 		    NAME_MAX_BYTES);
 	memcpy(out, file, len - 4);
 	out[len - 4] = '\0';

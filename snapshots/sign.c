@@ -134,19 +134,23 @@ parse_b64file(const char *what, const char *text, size_t tlen, void *out,
 
 	if (tlen < strlen(COMMENT) || memcmp(text, COMMENT, strlen(COMMENT)) ||
 	    (nl = memchr(text, '\n', tlen)) == NULL)
-		return snap_err_set(err, "%s: not a signify file (no "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: not a signify file (no "
 		    "'" COMMENT "' line)", what);
 	b64 = nl + 1;
 	end = text + tlen;
 	if (end > b64 && end[-1] == '\n')
 		end--;
 	if (memchr(b64, '\n', (size_t)(end - b64)) != NULL)
-		return snap_err_set(err, "%s: more than two lines", what);
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: more than two lines", what);
 	if (sodium_base642bin(out, len, b64, (size_t)(end - b64), NULL, &got,
 	    NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || got != len)
-		return snap_err_set(err, "%s: not %zu bytes of base64", what, len);
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: not %zu bytes of base64", what, len);
 	if (memcmp(out, PKALG, 2) != 0)
-		return snap_err_set(err, "%s: not an Ed25519 (signify 'Ed') "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: not an Ed25519 (signify 'Ed') "
 		    "record", what);
 	return 0;
 }
@@ -511,17 +515,20 @@ sign_verify(const struct sign_key *pub, const void *buf, size_t len,
 
 	if (ready(err) == -1)
 		return -1;
+	/* A .sig file that is not one signs nothing. */
 	if (parse_b64file("signature", sig, siglen, &s, sizeof(s), err) == -1)
-		return -1;
+		return snap_err_recode(err, SNAP_E_BAD_SIGNATURE);
 	if (crypto_sign_verify_detached(s.sig, buf, len, pub->pk) == 0)
 		return 0;
 	/* Refused either way; the key id only says why, more or less. */
 	sign_keyid(s.keynum, got);
 	sign_keyid(pub->keynum, want);
 	if (memcmp(s.keynum, pub->keynum, sizeof(s.keynum)) != 0)
-		return snap_err_set(err, "signed by another key (key id %s; "
+		return snap_err_setc(err, SNAP_E_WRONG_KEY,
+		    "signed by another key (key id %s; "
 		    "this node trusts %s)", got, want);
-	return snap_err_set(err, "bad signature (key id %s): altered after "
+	return snap_err_setc(err, SNAP_E_BAD_SIGNATURE,
+	    "bad signature (key id %s): altered after "
 	    "signing, or forged", got);
 }
 
@@ -531,18 +538,16 @@ sign_verify(const struct sign_key *pub, const void *buf, size_t len,
 static int
 peek_version(const char *buf, size_t len, uint64_t *v, struct snap_err *err)
 {
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return snap_err_set(err, "malformed JSON at line %d: %s",
-		    jerr.line, jerr.text);
+	if ((root = jf_load(buf, len, err)) == NULL)
+		return -1;
 	rc = json_is_object(root) ? jf_uint(root, "version", v, err) :
-	    snap_err_set(err, "not a JSON object");
+	    snap_err_setc(err, SNAP_E_MALFORMED, "not a JSON object");
 	json_decref(root);
 	if (rc == 0 && *v == 0)
-		rc = snap_err_set(err, "'version' is 0");
+		rc = snap_err_setc(err, SNAP_E_MALFORMED, "'version' is 0");
 	return rc;
 }
 
@@ -563,7 +568,8 @@ sign_state_parse(int rootfd, const char *buf, size_t len,
 	sign_sig_name(v, signame, sizeof(signame));
 	if (faccessat(rootfd, signame, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
 	    errno == ENOENT) {
-		snap_err_set(err, "not signed (no %s)", signame);
+		snap_err_setc(err, SNAP_E_UNSIGNED,
+		    "not signed (no %s)", signame);
 		goto out;
 	}
 	if (fsu_read_file(rootfd, signame, SIGN_SIG_MAX_BYTES, &sig, &siglen,
@@ -577,7 +583,8 @@ sign_state_parse(int rootfd, const char *buf, size_t len,
 	if (state_from_json(buf, len, s, err) == -1)
 		goto out;
 	if (s->unhashed > 0) {
-		snap_err_set(err, "signed, but %u file record%s no blake2b: the "
+		snap_err_setc(err, SNAP_E_MALFORMED,
+		    "signed, but %u file record%s no blake2b: the "
 		    "signature would not cover %s", s->unhashed,
 		    s->unhashed == 1 ? " has" : "s have",
 		    s->unhashed == 1 ? "it" : "them");

@@ -46,7 +46,8 @@ check_copy(int rootfd, const struct snap_version *v, struct snap_err *err)
 	hash_buf(copy, clen, sum);
 	free(copy);
 	if (strcmp(sum, v->st_xxh128) != 0)
-		return snap_err_set(err, STATE_FILE " differs from its copy %s "
+		return snap_err_setc(err, SNAP_E_CHECKSUM, STATE_FILE
+		    " differs from its copy %s "
 		    "(damaged, or not written by a publisher)", name);
 	return 0;
 }
@@ -66,6 +67,8 @@ snap_read_state(int rootfd, struct snap_version *v, struct snap_err *err)
 		snap_err_prefix(err, STATE_FILE);
 	else {
 		hash_buf(buf, len, v->st_xxh128);
+		if (v->pub != NULL)
+			sign_hash_buf(buf, len, v->st_blake2b);
 		v->st_read = true;
 	}
 	free(buf);
@@ -87,7 +90,8 @@ open_state(int rootfd, uint64_t version, struct snap_version *v,
 	if (sign_state_read(rootfd, name, v->pub, &v->st, err) == -1)
 		return -1;
 	if (v->st.version != version)
-		return snap_err_set(err, "%s records version %" PRIu64, name,
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s records version %" PRIu64, name,
 		    v->st.version);
 	return 0;
 }
@@ -103,7 +107,8 @@ read_manifest(int rootfd, const struct state_file *f,
 	int fd;
 
 	if (f->size > SNAP_MANIFEST_MAX_BYTES) {
-		snap_err_set(err, "%s: %" PRIu64 " bytes is over the limit",
+		snap_err_setc(err, SNAP_E_TOO_LARGE,
+		    "%s: %" PRIu64 " bytes is over the limit",
 		    f->name, f->size);
 		return NULL;
 	}
@@ -114,7 +119,8 @@ read_manifest(int rootfd, const struct state_file *f,
 	    (m = manifest_read_checked(fd, f, flags, err)) == NULL)
 		snap_err_prefix(err, "%s", f->name);
 	else if (m->kind != kind) {
-		snap_err_set(err, "%s: a %s manifest where a %s one belongs",
+		snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s: a %s manifest where a %s one belongs",
 		    f->name, m->kind == MANIFEST_FULL ? "full" : "delta",
 		    kind == MANIFEST_FULL ? "full" : "delta");
 		manifest_free(m);
@@ -140,7 +146,8 @@ open_layer(int rootfd, struct snap_version *v, const struct state_file *mf,
 		return -1;
 	v->nlayers++;
 	if (l->m->version != version)
-		return snap_err_set(err, "%s records version %" PRIu64, mf->name,
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s records version %" PRIu64, mf->name,
 		    l->m->version);
 	if ((l->archfd = beneath_open(rootfd, af->name, O_RDONLY | O_NONBLOCK,
 	    0, err)) == -1)
@@ -251,7 +258,8 @@ snap_open_since(int rootfd, uint64_t version, struct manifest *have,
 	if (v->m->version != v->st.version ||
 	    v->m->parent_version != v->st.parent_version ||
 	    v->m->n != v->st.artifact_count) {
-		snap_err_set(err, "version %" PRIu64 ": its manifests do not "
+		snap_err_setc(err, SNAP_E_MALFORMED,
+		    "version %" PRIu64 ": its manifests do not "
 		    "match its state record (version, parent or artifact "
 		    "count)", v->st.version);
 		goto fail;
@@ -338,6 +346,27 @@ out:
 
 /* --- retention --- */
 
+/* The number a snapshots/ name starts with, and where its suffix starts;
+ * 0 unless it is 1..STATE_VERSION_MAX in plain digits (no sign, no
+ * leading zero, no overflow: "99999999999999999999.tar.zst" is no
+ * version of ours). */
+static uint64_t
+name_number(const char *name, const char **suffix)
+{
+	uint64_t v = 0;
+	const char *p;
+
+	if (name[0] < '1' || name[0] > '9')
+		return 0;
+	for (p = name; *p >= '0' && *p <= '9'; p++) {
+		if (v > (STATE_VERSION_MAX - (uint64_t)(*p - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*suffix = p;
+	return v;
+}
+
 const char *const snap_file_suffix[SNAP_FILE_KINDS] = { ".manifest.json",
     ".tar.zst", ".state.json", ".state.sig", ".delta.json", ".delta.tar.zst" };
 
@@ -347,15 +376,12 @@ snap_file_version(const char *name, uint64_t *max_bytes)
 	static const uint64_t max[SNAP_FILE_KINDS] = { SNAP_MANIFEST_MAX_BYTES,
 	    SNAP_ARCHIVE_MAX_BYTES, STATE_MAX_BYTES, SIGN_SIG_MAX_BYTES,
 	    SNAP_MANIFEST_MAX_BYTES, SNAP_ARCHIVE_MAX_BYTES };
+
+	const char *end;
 	uint64_t v;
 	size_t i;
-	char *end;
 
-	if (name[0] < '1' || name[0] > '9')
-		return 0;
-	errno = 0;
-	v = strtoull(name, &end, 10);
-	if (errno == ERANGE || v > (uint64_t)INT64_MAX)
+	if ((v = name_number(name, &end)) == 0)
 		return 0;
 	for (i = 0; i < SNAP_FILE_KINDS; i++)
 		if (strcmp(end, snap_file_suffix[i]) == 0) {
@@ -462,19 +488,30 @@ struct publisher {
 					 * names (open_version_file) */
 };
 
+int
+snap_lock(int rootfd, const char *sync_root, struct snap_err *err)
+{
+	int fd, saved;
+
+	fd = beneath_open(rootfd, ".publish.lock", O_RDWR | O_CREAT, 0644, err);
+	if (fd == -1)
+		return snap_err_prefix(err, "sync root %s", sync_root);
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		saved = errno;
+		close(fd);
+		if (saved == EWOULDBLOCK)
+			return snap_err_set(err, "%s: another publisher holds "
+			    ".publish.lock", sync_root);
+		return snap_err_sys(err, saved, "%s/.publish.lock", sync_root);
+	}
+	return fd;
+}
+
 static int
 lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
-	p->lockfd = beneath_open(p->rootfd, ".publish.lock", O_RDWR | O_CREAT,
-	    0644, err);
-	if (p->lockfd == -1)
-		return snap_err_prefix(err, "sync root %s", sync_root);
-	if (flock(p->lockfd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			return snap_err_set(err, "%s: another publisher holds "
-			    ".publish.lock", sync_root);
-		return snap_err_sys(err, errno, "%s/.publish.lock", sync_root);
-	}
+	if ((p->lockfd = snap_lock(p->rootfd, sync_root, err)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -496,7 +533,7 @@ in_snapshots(const char *name)
 }
 
 /* Whether no file of `version` is on disk: a stat per name, where
- * highest_on_disk() reads the whole directory. */
+ * highest_verified() reads the whole directory. */
 static bool
 version_unused(int snapfd, uint64_t version)
 {
@@ -512,43 +549,98 @@ version_unused(int snapfd, uint64_t version)
 	return true;
 }
 
-/* The highest version number any snapshot file of ours carries: versions
- * must also pass leftovers of a publish that crashed before state.json. */
-static uint64_t
-highest_on_disk(int snapfd)
+static int
+u64_desc(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * Version numbers come only from states this publisher can verify: a
+ * state copy snapshots/<V>.state.json that parses, records V and - when
+ * signing - carries our signature. A file name alone moves nothing (an
+ * empty "9223372036854775000.state.sig" planted on the share, a
+ * "99999999999999999999.tar.zst"): unknown files are left alone and do not
+ * count. Returns the highest such V above `above`, else `above`. Only
+ * copies above it are read, the highest first: mostly none.
+ */
+static uint64_t
+highest_verified(struct publisher *p, uint64_t above)
+{
+	struct snap_state *st = NULL;
+	struct snap_err ignored;
+	uint64_t *cand = NULL, v, best = above;
+	size_t n = 0, cap = 0, i;
 	struct dirent *de;
-	uint64_t max = 0, v;
+	const char *suffix;
+	char name[96];
 	DIR *d;
 
-	if ((d = fsu_opendir_dup(snapfd)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if ((v = snap_file_version(de->d_name, NULL)) > max)
-			max = v;
+	if ((d = fsu_opendir_dup(p->snapfd)) == NULL)
+		return above;
+	while ((de = readdir(d)) != NULL) {
+		if ((v = name_number(de->d_name, &suffix)) <= above ||
+		    strcmp(suffix, ".state.json") != 0)
+			continue;
+		if (n == cap) {
+			uint64_t *more = realloc(cand, (cap ? cap * 2 : 8) *
+			    sizeof(*cand));
+
+			if (more == NULL)
+				break;
+			cand = more;
+			cap = cap ? cap * 2 : 8;
+		}
+		cand[n++] = v;
+	}
 	closedir(d);
-	return max;
+	if (n > 0 && (st = malloc(sizeof(*st))) != NULL) {
+		qsort(cand, n, sizeof(*cand), u64_desc);
+		for (i = 0; i < n; i++) {
+			state_copy_name(cand[i], name, sizeof(name));
+			if (sign_state_read(p->rootfd, name, p->o->key, st,
+			    &ignored) == 0 && st->version == cand[i]) {
+				best = cand[i];
+				break;
+			}
+		}
+	}
+	free(st);
+	free(cand);
+	return best;
 }
 
 /*
  * The latest version cannot be read (err says why). Publishing over it is
- * safe only above every number it may have had: those on disk and the one
- * state.json names, if that much parses. With neither, refuse.
+ * safe only above every version a reader may have applied: the one
+ * state.json names, if it parses (and, when signing, verifies), and every
+ * verifiable state copy. With none of them, refuse: a number picked from
+ * nothing could be below what every secondary holds.
  */
 static int
 repair_floor(struct publisher *p, struct snap_err *err)
 {
 	struct snap_err ignored;
-	struct snap_state st;
+	struct snap_state *st = malloc(sizeof(*st));
 
 	snprintf(p->repair_reason, sizeof(p->repair_reason), "%s", err->msg);
-	if (state_read(p->rootfd, STATE_FILE, &st, &ignored) == 0 &&
-	    st.version > p->version)
-		p->version = st.version;
+	if (st != NULL && sign_state_read(p->rootfd, STATE_FILE, p->o->key, st,
+	    &ignored) == 0 && st->version > p->version)
+		p->version = st->version;
+	p->version = highest_verified(p, p->version);
+	/* Signing just turned on: versions so far were unsigned, and
+	 * secondaries without a key then may hold any of them. Only then,
+	 * with nothing signed at all, state.json counts unverified. */
+	if (p->version == 0 && p->o->key != NULL && st != NULL &&
+	    state_read(p->rootfd, STATE_FILE, st, &ignored) == 0)
+		p->version = st->version;
+	free(st);
 	if (p->version == 0)
-		return snap_err_set(err, "%s; and no version number on disk to "
-		    "publish past: repair or empty the sync root",
-		    p->repair_reason);
+		return snap_err_set(err, "%s; and no state on disk that can be "
+		    "verified to number the next version from: repair or empty "
+		    "the sync root", p->repair_reason);
 	p->repaired = true;
 	return 0;
 }
@@ -596,19 +688,32 @@ open_locked(struct publisher *p, const char *sync_root, struct snap_err *err)
 	return lock_root(p, sync_root, err);
 }
 
-/* From the highest number in use to the one to publish. */
+/*
+ * From the highest verified number to the one to publish: the next one
+ * that no file uses yet (a publisher that died may have left files of a
+ * number that no state verifies: they are passed over, and left to
+ * retention). Versions stop at STATE_VERSION_MAX: past it, an error, never
+ * a wrap or a clamp.
+ */
 static int
 next_version(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
-	/* Versions are JSON integers (int64): a number near the top - a
-	 * file a writer planted in snapshots/ - must not wrap the next one
-	 * to 0 or below. */
-	if (p->version >= (uint64_t)INT64_MAX)
-		return snap_err_set(err, "%s: version %" PRIu64 " found on disk "
-		    "leaves no next version: remove the files that carry it",
-		    sync_root, p->version);
-	p->version++;
-	return 0;
+	unsigned tries;
+
+	for (tries = 0; tries < 64; tries++) {
+		if (p->version >= STATE_VERSION_MAX)
+			return snap_err_set(err, "%s: version %" PRIu64 " leaves "
+			    "no next version (versions stop at %" PRIu64 ", the "
+			    "largest integer every JSON reader keeps exact): "
+			    "start a new sync root", sync_root, p->version,
+			    (uint64_t)STATE_VERSION_MAX);
+		p->version++;
+		if (version_unused(p->snapfd, p->version))
+			return 0;
+	}
+	return snap_err_set(err, "%s: files of versions up to %" PRIu64 " are "
+	    "in snapshots/, and no state there verifies: remove them",
+	    sync_root, p->version);
 }
 
 static int
@@ -620,20 +725,22 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	 * the lock no other one is writing. (snapshots/ temps go with
 	 * retention, snap_prune.) */
 	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
-	p->version = highest_on_disk(p->snapfd);
+	p->version = 0;
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		/* A signer trusts no latest version it did not sign. */
 		p->prev.pub = p->o->key;
 		if (snap_open(p->rootfd, 0, &p->prev, err) == 0) {
 			p->have_prev = true;
-			if (p->prev.st.version > p->version)
-				p->version = p->prev.st.version;
+			p->version = p->prev.st.version;
 			check_chain(p);
 		} else if (repair_floor(p, err) == -1) {
 			return snap_err_prefix(err, "%s: latest version "
 			    "unreadable", sync_root);
 		}
 	}
+	/* A publish that died after its state copy and before state.json
+	 * still counts. */
+	p->version = highest_verified(p, p->version);
 	return next_version(p, sync_root, err);
 }
 
@@ -1130,6 +1237,9 @@ commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 	st->parent_version = parent;
 	st->published_at = p->now;
 	st->last_sync_at = p->now;
+	/* An expiry means something only under a signature. */
+	st->expires_at = p->o->key != NULL && p->o->validity_s > 0 ?
+	    p->now + p->o->validity_s : 0;
 	st->artifact_count = artifact_count;
 	if (state_to_json(st, &sbuf, &slen, err) == -1)
 		goto out;
@@ -1473,14 +1583,13 @@ open_root_on(struct publisher *p, const char *sync_root,
 		    !is_intact(p->snapfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
 	p->have_prev = true;
-	/* A number is never used twice: the next one is taken when a
-	 * publisher that died left a file of it, and only then is the
-	 * directory read for the highest (a leftover further up is found
-	 * the same way when its number comes). */
-	p->version = version_unused(p->snapfd, p->prev.st.version + 1) ? 0 :
-	    highest_on_disk(p->snapfd);
-	if (p->prev.st.version > p->version)
-		p->version = p->prev.st.version;
+	/* A number is never used twice: when a publisher that died left a
+	 * file of the next one, the directory is read for a verifiable
+	 * state above it (next_version then passes over any number files
+	 * use). */
+	p->version = p->prev.st.version;
+	if (!version_unused(p->snapfd, p->version + 1))
+		p->version = highest_verified(p, p->version);
 	return next_version(p, sync_root, err);
 }
 

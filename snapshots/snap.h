@@ -77,6 +77,9 @@ struct snap_publish_opts {
 	/* The caller runs retention itself (snap_prune_root), off the
 	 * publish: a daemon, once the tree is quiet. */
 	bool defer_prune;
+	/* With a key: each state expires this many seconds after it is
+	 * published (state format 3; fresh.h). 0: no expiry (format 2). */
+	int64_t validity_s;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
@@ -210,11 +213,15 @@ extern const char *const snap_file_suffix[SNAP_FILE_KINDS];
 /*
  * The version a file in snapshots/ belongs to when `name` is one a
  * publisher writes ("<V>" and a suffix above, V in decimal without a
- * leading zero, at most INT64_MAX), else 0: a name that is none of ours
+ * leading zero, at most STATE_VERSION_MAX), else 0: a name that is none of ours
  * (.nfsXXXX, a temp file, anything an operator left). *max_bytes, when
  * asked, gets the most such a file can hold and still be read.
  */
 uint64_t snap_file_version(const char *name, uint64_t *max_bytes);
+/* Takes the publish lock of the sync root at rootfd (flock(2) on
+ * .publish.lock, without waiting): the lock's fd, which releases it when
+ * closed; -1 with err ("another publisher holds .publish.lock"). */
+int snap_lock(int rootfd, const char *sync_root, struct snap_err *err);
 
 /* snap_prune() of the sync root at path for its latest version, under the
  * publish lock: nothing done while a publish holds it (try again later).
@@ -253,6 +260,8 @@ struct snap_version {
 					 * latest (version 0) checks only
 					 * its copy against it */
 	char st_xxh128[HASH_HEX_LEN + 1];	/* of the bytes st came from */
+	char st_blake2b[STATE_B2_HEX_LEN + 1];	/* the same, with pub set
+						 * (fresh_check) */
 	bool drop_full_events;		/* in: a full manifest's events are
 					 * not read (a reader that never
 					 * needs them) */

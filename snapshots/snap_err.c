@@ -8,6 +8,7 @@
  * part of a valid UTF-8 sequence becomes '?'. A newline can then forge no
  * log line, and jansson, which refuses invalid UTF-8, can always quote it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,6 +58,15 @@ snap_err_sanitize(char *msg)
 	}
 }
 
+static void
+vformat(struct snap_err *err, enum snap_code code, const char *fmt,
+    va_list ap)
+{
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	snap_err_sanitize(err->msg);
+	err->code = code;
+}
+
 int
 snap_err_set(struct snap_err *err, const char *fmt, ...)
 {
@@ -65,10 +75,38 @@ snap_err_set(struct snap_err *err, const char *fmt, ...)
 	if (err == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vformat(err, SNAP_E_OTHER, fmt, ap);
 	va_end(ap);
-	snap_err_sanitize(err->msg);
 	return -1;
+}
+
+int
+snap_err_setc(struct snap_err *err, enum snap_code code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vformat(err, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static enum snap_code
+errno_code(int errnum)
+{
+	switch (errnum) {
+	case ENOENT:
+		return SNAP_E_MISSING;
+	case ENOSPC:
+	case EDQUOT:
+		return SNAP_E_NO_SPACE;
+	case ENOMEM:
+		return SNAP_E_NOMEM;
+	default:
+		return SNAP_E_IO;
+	}
 }
 
 int
@@ -85,7 +123,54 @@ snap_err_sys(struct snap_err *err, int errnum, const char *fmt, ...)
 	n = strlen(err->msg);
 	snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 	snap_err_sanitize(err->msg);
+	err->code = errno_code(errnum);
 	return -1;
+}
+
+int
+snap_err_recode(struct snap_err *err, enum snap_code code)
+{
+	if (err != NULL)
+		err->code = code;
+	return -1;
+}
+
+bool
+snap_code_is_final(enum snap_code code)
+{
+	return code == SNAP_E_MALFORMED || code == SNAP_E_HOSTILE ||
+	    code == SNAP_E_INVALID || code == SNAP_E_TOO_LARGE ||
+	    code == SNAP_E_BLAKE2B;
+}
+
+const char *
+snap_code_name(enum snap_code code)
+{
+	static const char *const names[SNAP_E_COUNT] = {
+		[SNAP_E_OTHER] = "other",
+		[SNAP_E_IO] = "io",
+		[SNAP_E_NOMEM] = "other",
+		[SNAP_E_MISSING] = "missing_file",
+		[SNAP_E_TRUNCATED] = "truncated",
+		[SNAP_E_CHECKSUM] = "checksum",
+		[SNAP_E_CHANGED] = "checksum",
+		[SNAP_E_NO_SPACE] = "no_space",
+		[SNAP_E_MALFORMED] = "malformed",
+		[SNAP_E_HOSTILE] = "hostile_entry",
+		[SNAP_E_INVALID] = "invalid_artifact",
+		[SNAP_E_TOO_LARGE] = "too_large",
+		[SNAP_E_BLAKE2B] = "blake2b_mismatch",
+		[SNAP_E_UNSIGNED] = "unsigned",
+		[SNAP_E_WRONG_KEY] = "wrong_key",
+		[SNAP_E_BAD_SIGNATURE] = "bad_signature",
+		[SNAP_E_WRONG_CLUSTER] = "wrong_cluster",
+		[SNAP_E_EXPIRED] = "expired",
+		[SNAP_E_OLDER] = "older_version",
+	};
+
+	if ((unsigned)code >= SNAP_E_COUNT)
+		return "other";
+	return names[code];
 }
 
 int

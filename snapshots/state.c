@@ -14,7 +14,8 @@
 #include "names.h"
 #include "state.h"
 
-#define STATE_FORMAT 2
+#define STATE_FORMAT 3		/* what this build writes with an expiry */
+#define STATE_FORMAT_MIN 2	/* without one; and the oldest it reads */
 
 static void
 version_file(uint64_t version, const char *suffix, char *out, size_t outlen)
@@ -60,7 +61,8 @@ state_check_id(const char *id, struct snap_err *err)
 	size_t i;
 
 	if (len == 0 || len >= STATE_ID_MAX)
-		return snap_err_set(err, "id must be 1 to %d bytes",
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "id must be 1 to %d bytes",
 		    STATE_ID_MAX - 1);
 	/* A small alphabet: safe in logs, URLs, paths and Prometheus labels
 	 * as it is, with nothing to escape. */
@@ -71,9 +73,55 @@ state_check_id(const char *id, struct snap_err *err)
 		    id[i] == '_' || id[i] == '-'))
 			break;
 	if (i < len || id[0] == '.')
-		return snap_err_set(err, "id has a character other than letters, "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "id has a character other than letters, "
 		    "digits, '.', '_', '-' (or starts with '.')");
 	return 0;
+}
+
+int
+state_check_cluster(const struct snap_state *s, const char *cluster_id,
+    struct snap_err *err)
+{
+	if (strcmp(s->cluster_id, cluster_id) == 0)
+		return 0;
+	/* Both are ids (state_check_id): nothing in them to escape. */
+	return snap_err_setc(err, SNAP_E_WRONG_CLUSTER, "state.json of version "
+	    "%" PRIu64 " belongs to cluster '%s', this node to cluster '%s' "
+	    "(cluster_id): another cluster's sync root, or a state copied "
+	    "from one", s->version, s->cluster_id, cluster_id);
+}
+
+static void
+digest_file(struct hash_state *h, const struct state_file *f)
+{
+	char rec[sizeof(f->name) + 32 + sizeof(f->xxh128) + sizeof(f->blake2b)];
+	int n;
+
+	n = snprintf(rec, sizeof(rec), "%s %" PRIu64 " %s %s\n", f->name,
+	    f->size, f->xxh128, f->blake2b[0] ? f->blake2b : "-");
+	hash_update(h, rec, (size_t)n);
+}
+
+void
+state_digest(const struct snap_state *s, char out[HASH_HEX_LEN + 1])
+{
+	struct hash_state h;
+	char head[64];
+	size_t i;
+	int n;
+
+	hash_init(&h);
+	n = snprintf(head, sizeof(head), "%" PRIu64 " %" PRIu64 "\n",
+	    s->version, s->base_version);
+	hash_update(&h, head, (size_t)n);
+	digest_file(&h, &s->manifest);
+	digest_file(&h, &s->archive);
+	for (i = 0; i < s->ndeltas; i++) {
+		digest_file(&h, &s->deltas[i].manifest);
+		digest_file(&h, &s->deltas[i].archive);
+	}
+	hash_final(&h, out);
 }
 
 /*
@@ -140,20 +188,26 @@ put_file(struct out *o, const char *role, uint64_t version,
 static void
 put_state(struct out *o, const struct snap_state *s)
 {
-	char pub[32], sync[32];
+	char pub[32], sync[32], exp[32];
 	size_t i;
 
 	fsu_rfc3339(s->published_at, pub);
 	fsu_rfc3339(s->last_sync_at, sync);
-	fprintf(o->f, "{\n  \"format\": %d,\n", STATE_FORMAT);
+	fprintf(o->f, "{\n  \"format\": %d,\n", s->expires_at != 0 ?
+	    STATE_FORMAT : STATE_FORMAT_MIN);
 	put_member(o, false, 1, "cluster_id", s->cluster_id);
 	put_member(o, true, 1, "node_id", s->node_id);
 	put_member(o, true, 1, "node_version", s->node_version);
 	fprintf(o->f, ",\n  \"version\": %" PRIu64 ",\n  \"parent_version\": %"
 	    PRIu64 ",\n  \"base_version\": %" PRIu64 ",\n  \"published_at\": "
-	    "\"%s\",\n  \"last_sync_at\": \"%s\",\n  \"artifact_count\": %"
-	    PRIu64 ",\n  \"files\": [\n", s->version, s->parent_version,
-	    s->base_version, pub, sync, s->artifact_count);
+	    "\"%s\",\n  \"last_sync_at\": \"%s\",\n", s->version,
+	    s->parent_version, s->base_version, pub, sync);
+	if (s->expires_at != 0) {
+		fsu_rfc3339(s->expires_at, exp);
+		fprintf(o->f, "  \"expires_at\": \"%s\",\n", exp);
+	}
+	fprintf(o->f, "  \"artifact_count\": %" PRIu64 ",\n  \"files\": [\n",
+	    s->artifact_count);
 	put_file(o, "manifest", s->base_version, &s->manifest, false);
 	put_file(o, "archive", s->base_version, &s->archive, s->ndeltas == 0);
 	for (i = 0; i < s->ndeltas; i++) {
@@ -196,7 +250,8 @@ copy_string(json_t *root, const char *key, char *out, size_t outlen,
 
 	if (!json_is_string(v) || json_string_length(v) >= outlen ||
 	    strlen(json_string_value(v)) != json_string_length(v))
-		return snap_err_set(err, "'%s' is not a string of at most %zu "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'%s' is not a string of at most %zu "
 		    "bytes", key, outlen - 1);
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
 	return 0;
@@ -219,7 +274,8 @@ parse_blake2b(json_t *obj, const char *role, struct state_file *f,
 		if (!strchr("0123456789abcdef", f->blake2b[i]))
 			break;
 	if (i != STATE_B2_HEX_LEN || f->blake2b[i] != '\0')
-		return snap_err_set(err, "%s file: 'blake2b' is not 64 "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s file: 'blake2b' is not 64 "
 		    "lower-case hex digits", role);
 	return 0;
 }
@@ -235,13 +291,15 @@ parse_file(json_t *obj, const char *role, uint64_t version,
 	uint64_t v;
 
 	if (!json_is_object(obj) || r == NULL || strcmp(r, role) != 0)
-		return snap_err_set(err, "'files' must list the base's manifest "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'files' must list the base's manifest "
 		    "and archive, then each delta's delta-manifest and "
 		    "delta-archive");
 	if (jf_uint(obj, "version", &v, err) == -1)
 		return snap_err_prefix(err, "%s file", role);
 	if (v != version)
-		return snap_err_set(err, "%s file of version %" PRIu64 " where "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s file of version %" PRIu64 " where "
 		    "%" PRIu64 " belongs", role, v, version);
 	name_of(version, expect, sizeof(expect));
 	if (copy_string(obj, "name", f->name, sizeof(f->name), err) == -1 ||
@@ -250,10 +308,12 @@ parse_file(json_t *obj, const char *role, uint64_t version,
 		return snap_err_prefix(err, "%s file", role);
 	/* Never follow a name we did not make ourselves. */
 	if (strcmp(f->name, expect) != 0)
-		return snap_err_set(err, "%s file is '%s', expected '%s'", role,
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s file is '%s', expected '%s'", role,
 		    f->name, expect);
 	if (!hash_is_hex(f->xxh128))
-		return snap_err_set(err, "%s file: 'xxh128' is not 32 lower-case "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "%s file: 'xxh128' is not 32 lower-case "
 		    "hex digits", role);
 	return parse_blake2b(obj, role, f, err);
 }
@@ -274,7 +334,8 @@ parse_chain(json_t *files, struct snap_state *s, struct snap_err *err)
 			return snap_err_prefix(err, "delta-manifest file");
 		if (v <= prev || v > s->version ||
 		    (i + 1 == s->ndeltas && v != s->version))
-			return snap_err_set(err, "delta chain from %" PRIu64
+			return snap_err_setc(err, SNAP_E_MALFORMED,
+			    "delta chain from %" PRIu64
 			    " to %" PRIu64 " is not in order at %" PRIu64,
 			    s->base_version, s->version, v);
 		d->version = prev = v;
@@ -297,17 +358,20 @@ parse_files(json_t *root, struct snap_state *s, struct snap_err *err)
 	if (jf_uint(root, "base_version", &s->base_version, err) == -1)
 		return -1;
 	if (s->base_version == 0 || s->base_version > s->version)
-		return snap_err_set(err, "base_version %" PRIu64 " is not in "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "base_version %" PRIu64 " is not in "
 		    "1..%" PRIu64, s->base_version, s->version);
 	n = json_array_size(files);
 	if (!json_is_array(files) || n < 2 || n % 2 != 0 ||
 	    (n - 2) / 2 > STATE_CHAIN_MAX)
-		return snap_err_set(err, "'files' must list a manifest and an "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "'files' must list a manifest and an "
 		    "archive, then at most %d pairs of delta files",
 		    STATE_CHAIN_MAX);
 	s->ndeltas = (n - 2) / 2;
 	if ((s->ndeltas == 0) != (s->base_version == s->version))
-		return snap_err_set(err, "base_version %" PRIu64 " and %zu "
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "base_version %" PRIu64 " and %zu "
 		    "deltas do not lead to version %" PRIu64, s->base_version,
 		    s->ndeltas, s->version);
 	/* Counted on the JSON, every record whatever its role: a signed
@@ -329,12 +393,21 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 	uint64_t format;
 
 	if (!json_is_object(root))
-		return snap_err_set(err, "not a JSON object");
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "not a JSON object");
 	if (jf_uint(root, "format", &format, err) == -1)
 		return -1;
-	if (format != STATE_FORMAT)
-		return snap_err_set(err, "format %" PRIu64 " is not supported "
-		    "(this build reads %d)", format, STATE_FORMAT);
+	if (format < STATE_FORMAT_MIN || format > STATE_FORMAT)
+		return snap_err_setc(err, SNAP_E_MALFORMED, "format %" PRIu64
+		    " is not supported (this build reads %d to %d)", format,
+		    STATE_FORMAT_MIN, STATE_FORMAT);
+	/* Format 3 is 2 plus its expiry, which it must carry; 0 says
+	 * "none" in memory, and no expiry before 1970 makes sense (found by
+	 * fuzz_state: year 1013). */
+	if (format == 3 && (jf_time(root, "expires_at", &s->expires_at,
+	    err) == -1 || s->expires_at <= 0))
+		return snap_err_setc(err, SNAP_E_MALFORMED, "format 3 without "
+		    "an 'expires_at' RFC 3339 time after 1970");
 	if (copy_string(root, "cluster_id", s->cluster_id,
 	    sizeof(s->cluster_id), err) == -1 ||
 	    copy_string(root, "node_id", s->node_id, sizeof(s->node_id),
@@ -350,8 +423,13 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 	if (state_check_id(s->cluster_id, err) == -1 ||
 	    state_check_id(s->node_id, err) == -1)
 		return -1;
+	if (s->version > STATE_VERSION_MAX)
+		return snap_err_setc(err, SNAP_E_MALFORMED, "version %" PRIu64
+		    " is above %" PRIu64 ", the largest this format allows",
+		    s->version, (uint64_t)STATE_VERSION_MAX);
 	if (s->version == 0 || s->parent_version >= s->version)
-		return snap_err_set(err, "version %" PRIu64 " with parent %"
+		return snap_err_setc(err, SNAP_E_MALFORMED,
+		    "version %" PRIu64 " with parent %"
 		    PRIu64 " is not a forward step", s->version,
 		    s->parent_version);
 	return parse_files(root, s, err);
@@ -361,15 +439,12 @@ int
 state_from_json(const char *buf, size_t len, struct snap_state *s,
     struct snap_err *err)
 {
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return snap_err_set(err, "malformed JSON at line %d: %s",
-		    jerr.line, jerr.text);
+	if ((root = jf_load(buf, len, err)) == NULL)
+		return -1;
 	rc = parse_state(root, s, err);
 	json_decref(root);
 	return rc;

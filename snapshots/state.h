@@ -8,9 +8,9 @@
  * retained version can be verified and rolled back to.
  *
  * JSON (schemas/state.schema.json):
- *	{ "format": 2, "cluster_id", "node_id", "node_version", "version",
- *	  "parent_version", "base_version", "published_at", "last_sync_at",
- *	  "artifact_count",
+ *	{ "format": 2 or 3, "cluster_id", "node_id", "node_version",
+ *	  "version", "parent_version", "base_version", "published_at",
+ *	  "last_sync_at", ["expires_at",] "artifact_count",
  *	  "files": [ { "role", "version", "name", "size", "xxh128",
  *	               "blake2b" } ] }
  * A version is a full snapshot (base_version) and the chain of deltas that
@@ -20,6 +20,11 @@
  * "blake2b" (BLAKE2b-256, lower-case hex) is optional for a reader; a
  * publisher always writes it, and a signed state.json must carry it in
  * every file record, the base's and every delta's (sign.h says why).
+ * Format 3 is format 2 plus "expires_at" (RFC 3339 UTC), which it must
+ * carry: the time after which a reader that checks freshness no longer
+ * believes it (fresh.h), set by a signing publisher. A state without an
+ * expiry is written as format 2, which older readers read as before; a
+ * format 3 state is refused by them by its number, clearly.
  * File names are not trusted: they must be exactly
  * snapshots/<v>.manifest.json, snapshots/<v>.tar.zst,
  * snapshots/<v>.delta.json and snapshots/<v>.delta.tar.zst.
@@ -38,6 +43,10 @@
 #define STATE_CHAIN_MAX 256		/* deltas past one full snapshot */
 #define STATE_ID_MAX 128
 #define STATE_B2_HEX_LEN 64
+/* The highest version: 2^53 - 1, the largest integer every JSON reader
+ * (JavaScript's included) keeps exact. A state naming more is refused, and
+ * a publisher stops there with an error rather than wrap. */
+#define STATE_VERSION_MAX 9007199254740991ULL
 
 struct state_file {
 	char name[96];			/* relative to the sync root */
@@ -61,6 +70,7 @@ struct snap_state {
 	uint64_t parent_version;
 	int64_t published_at;
 	int64_t last_sync_at;
+	int64_t expires_at;		/* 0: none (format 2) */
 	uint64_t artifact_count;
 	uint64_t base_version;		/* the full snapshot below the chain */
 	struct state_file manifest;	/* the base's */
@@ -89,5 +99,16 @@ int state_read(int rootfd, const char *name, struct snap_state *s,
 
 /* Checks an id (cluster_id, node_id): 1..127 bytes of [A-Za-z0-9._-]. */
 int state_check_id(const char *id, struct snap_err *err);
+
+/* 0 when s is cluster_id's state; -1 (SNAP_E_WRONG_CLUSTER) with a message
+ * naming both ids otherwise. */
+int state_check_cluster(const struct snap_state *s, const char *cluster_id,
+    struct snap_err *err);
+
+/* What names a version's content: XXH128 over its version and every file
+ * record (name, size, XXH128, BLAKE2b), in a fixed layout. Two states with
+ * the same digest send a reader to the same bytes; times and ids do not
+ * count. */
+void state_digest(const struct snap_state *s, char out[HASH_HEX_LEN + 1]);
 
 #endif

@@ -91,6 +91,7 @@ record_failure(struct xmlpool *xp, uint64_t seq, const char *label,
 	xp->failed_seq = seq;
 	xp->failure = *why;
 	snap_err_prefix(&xp->failure, "%s: invalid artifact", label);
+	xp->failure.code = SNAP_E_INVALID;
 }
 
 /* Whether a verdict on seq can still matter. Called with mu held. */
@@ -300,7 +301,9 @@ check_here(struct xmlpool *xp, uint64_t seq, const struct xmlpool_item *it,
 	if (rc == 0)
 		return 0;
 	record_failure(xp, seq, it->label, &why);
-	return snap_err_set(err, "%s", xp->failure.msg);
+	if (err != NULL)
+		*err = xp->failure;
+	return -1;
 }
 
 int
@@ -313,7 +316,9 @@ xmlpool_submit(struct xmlpool *xp, const struct xmlpool_item *it,
 
 	pthread_mutex_lock(&xp->mu);
 	if (xp->failed) {
-		rc = snap_err_set(err, "%s", xp->failure.msg);
+		if (err != NULL)
+			*err = xp->failure;
+		rc = -1;
 		goto out;
 	}
 	seq = xp->next_seq++;
@@ -354,8 +359,11 @@ xmlpool_wait(struct xmlpool *xp, struct snap_err *err)
 		;
 	while (xp->running > 0)
 		pthread_cond_wait(&xp->drained, &xp->mu);
-	if (xp->failed)
-		rc = snap_err_set(err, "%s", xp->failure.msg);
+	if (xp->failed) {
+		if (err != NULL)
+			*err = xp->failure;
+		rc = -1;
+	}
 	xp->failed = false;
 	xp->next_seq = 0;
 	pthread_mutex_unlock(&xp->mu);

@@ -457,26 +457,73 @@ test_versions_only_grow(void **state)
 
 	/* Leftovers of a publish that crashed before state.json; and of one
 	 * killed while writing it, whose temp the next publish removes
-	 * (found by t55-torture). */
+	 * (found by t55-torture). A file name numbers nothing: 9 and
+	 * 99999999999999999999 are left alone, 5 is next. */
 	in_root(&e, "snapshots/9.tar.zst", p);
 	tu_write_str(p, "half an archive");
+	in_root(&e, "snapshots/99999999999999999999.tar.zst", p);
+	tu_write_str(p, "planted");
 	in_root(&e, ".state.json.tmp-abc123", p);
 	tu_write_str(p, "{\"format\": 1, \"clus");
-	change_hello(&e, "ten");
-	publish_ok(&e, SNAP_PUBLISHED, 10);
-	verify_ok(&e, 0, 10);
-	verify_ok(&e, 10, 10);
+	change_hello(&e, "five");
+	publish_ok(&e, SNAP_PUBLISHED, 5);
+	verify_ok(&e, 0, 5);
+	verify_ok(&e, 5, 5);
 	tu_assert_dir(e.root, ".publish.lock,snapshots,state.json");
+	in_root(&e, "snapshots/9.tar.zst", p);
+	assert_true(tu_exists(p));
 
-	/* A number at the top of int64 (planted by a writer on the share):
-	 * the next version would not fit a JSON integer. Refused, not
-	 * wrapped to 0 or written as a negative number. */
+	/* Files of the next number that no state verifies (a publish that
+	 * died before its state copy): that number is passed over. */
+	in_root(&e, "snapshots/6.tar.zst", p);
+	tu_write_str(p, "half an archive");
+	change_hello(&e, "seven");
+	publish_ok(&e, SNAP_PUBLISHED, 7);
+
+	/* A number at the top of int64 in a file name (planted by a writer
+	 * on the share, or an empty .sig): it moves nothing. */
+	in_root(&e, "snapshots/9223372036854775000.state.sig", p);
+	tu_write_str(p, "");
 	in_root(&e, "snapshots/9223372036854775807.state.sig", p);
 	tu_write_str(p, "planted");
-	change_hello(&e, "eleven");
-	publish_fails(&e, "version 9223372036854775807 found on disk leaves "
-	    "no next version");
-	verify_ok(&e, 0, 10);
+	change_hello(&e, "eight");
+	publish_ok(&e, SNAP_PUBLISHED, 8);
+	verify_ok(&e, 0, 8);
+}
+
+/* A state that parses at the last version there is: the next one is
+ * refused with a clear message, not wrapped to 0 or clamped. */
+static void
+test_version_space_end(void **state)
+{
+	struct env e;
+	char p[TU_PATH], json[2048];
+
+	env_init(*state, &e);
+	publish_ok(&e, SNAP_PUBLISHED, 1);
+	snprintf(json, sizeof(json), "{\"format\":2,\"cluster_id\":\"c\","
+	    "\"node_id\":\"n\",\"node_version\":\"x\",\"version\":%llu,"
+	    "\"parent_version\":1,\"base_version\":%llu,\"published_at\":"
+	    "\"2026-01-01T00:00:00Z\",\"last_sync_at\":\"2026-01-01T00:00:"
+	    "00Z\",\"artifact_count\":1,\"files\":[{\"role\":\"manifest\","
+	    "\"version\":%llu,\"name\":\"snapshots/%llu.manifest.json\","
+	    "\"size\":1,\"xxh128\":\"00112233445566778899aabbccddeeff\"},"
+	    "{\"role\":\"archive\",\"version\":%llu,\"name\":"
+	    "\"snapshots/%llu.tar.zst\",\"size\":1,\"xxh128\":"
+	    "\"00112233445566778899aabbccddeeff\"}]}\n",
+	    STATE_VERSION_MAX, STATE_VERSION_MAX, STATE_VERSION_MAX,
+	    STATE_VERSION_MAX, STATE_VERSION_MAX, STATE_VERSION_MAX);
+	tu_path(p, "%s/snapshots/%llu.state.json", e.root, STATE_VERSION_MAX);
+	tu_write_str(p, json);
+	change_hello(&e, "two");
+	publish_fails(&e, "version 9007199254740991 leaves no next version");
+	verify_ok(&e, 0, 1);
+	/* One above: no version of ours, does not parse, counts for
+	 * nothing. */
+	assert_int_equal(unlink(p), 0);
+	tu_path(p, "%s/snapshots/9007199254740992.state.json", e.root);
+	tu_write_str(p, json);
+	publish_ok(&e, SNAP_PUBLISHED, 2);
 }
 
 static void
@@ -2641,6 +2688,7 @@ main(void)
 		TMP_TEST(test_publish_unchanged),
 		TMP_TEST(test_change_add_delete),
 		TMP_TEST(test_versions_only_grow),
+		TMP_TEST(test_version_space_end),
 		TMP_TEST(test_invalid_xml_refused),
 		TMP_TEST(test_verify_damage),
 		TMP_TEST(test_verify_garbage_state),

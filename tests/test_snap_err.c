@@ -84,6 +84,62 @@ test_cut_character(void **state)
 	tu_assert_clean_msg(err.msg);
 }
 
+/* The code is set where the error is born, derived from errno by
+ * snap_err_sys, and kept through prefixes on the way up. */
+static void
+test_codes(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	(void)state;
+	assert_int_equal(err.code, SNAP_E_OTHER);
+	snap_err_setc(&err, SNAP_E_HOSTILE, "entry '%s' is a symlink", "x");
+	snap_err_prefix(&err, "snapshots/2.tar.zst");
+	assert_int_equal(err.code, SNAP_E_HOSTILE);
+	assert_string_equal(err.msg, "snapshots/2.tar.zst: entry 'x' is a "
+	    "symlink");
+	snap_err_set(&err, "plain");
+	assert_int_equal(err.code, SNAP_E_OTHER);
+	snap_err_sys(&err, ENOENT, "a");
+	assert_int_equal(err.code, SNAP_E_MISSING);
+	snap_err_sys(&err, ENOSPC, "a");
+	assert_int_equal(err.code, SNAP_E_NO_SPACE);
+	snap_err_sys(&err, EDQUOT, "a");
+	assert_int_equal(err.code, SNAP_E_NO_SPACE);
+	snap_err_sys(&err, EIO, "a");
+	assert_int_equal(err.code, SNAP_E_IO);
+	snap_err_sys(&err, ESTALE, "a");
+	assert_int_equal(err.code, SNAP_E_IO);
+	assert_int_equal(snap_err_recode(&err, SNAP_E_EXPIRED), -1);
+	assert_int_equal(err.code, SNAP_E_EXPIRED);
+	assert_int_equal(snap_err_setc(NULL, SNAP_E_IO, "x"), -1);
+	assert_int_equal(snap_err_recode(NULL, SNAP_E_IO), -1);
+}
+
+/* Final: a verdict on bytes that matched their record. Never what a
+ * concurrent write, a share that comes back or a freed disk can cause. */
+static void
+test_final_codes(void **state)
+{
+	static const enum snap_code final[] = { SNAP_E_MALFORMED,
+	    SNAP_E_HOSTILE, SNAP_E_INVALID, SNAP_E_TOO_LARGE, SNAP_E_BLAKE2B };
+	static const enum snap_code passing[] = { SNAP_E_OTHER, SNAP_E_IO,
+	    SNAP_E_NOMEM, SNAP_E_MISSING, SNAP_E_TRUNCATED, SNAP_E_CHECKSUM,
+	    SNAP_E_CHANGED, SNAP_E_NO_SPACE };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(final) / sizeof(final[0]); i++)
+		assert_true(snap_code_is_final(final[i]));
+	for (i = 0; i < sizeof(passing) / sizeof(passing[0]); i++)
+		assert_false(snap_code_is_final(passing[i]));
+	assert_string_equal(snap_code_name(SNAP_E_CHANGED), "checksum");
+	assert_string_equal(snap_code_name(SNAP_E_WRONG_CLUSTER),
+	    "wrong_cluster");
+	assert_string_equal(snap_code_name(SNAP_E_EXPIRED), "expired");
+	assert_string_equal(snap_code_name(SNAP_E_COUNT), "other");
+}
+
 int
 main(void)
 {
@@ -91,6 +147,8 @@ main(void)
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_set_sys_prefix),
 		cmocka_unit_test(test_cut_character),
+		cmocka_unit_test(test_codes),
+		cmocka_unit_test(test_final_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

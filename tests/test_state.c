@@ -404,12 +404,91 @@ test_round_trip_chain(void **state)
  * integers hold: it must parse back, and still fit in what state_read()
  * reads (STATE_MAX_BYTES).
  */
+/* With an expiry: format 3, in jansson's layout, the expiry read back. */
+static void
+test_expiry(void **state)
+{
+	struct snap_state *s = malloc(sizeof(*s));
+	json_t *root;
+	char *buf = NULL;
+	size_t len;
+	struct snap_err err = SNAP_ERR_INIT;
+
+	(void)state;
+	assert_non_null(s);
+	sample(s);
+	assert_int_equal(state_to_json(s, &buf, &len, &err), 0);
+	assert_non_null(strstr(buf, "\"format\": 2"));
+	assert_null(strstr(buf, "expires_at"));
+	free(buf);
+	s->expires_at = s->published_at + 7 * 86400;
+	assert_jansson_layout(s);
+	assert_round_trip(s);
+	assert_int_equal(state_to_json(s, &buf, &len, &err), 0);
+	assert_non_null(strstr(buf, "\"format\": 3"));
+	assert_non_null(strstr(buf, "\"expires_at\": \"2026-12-01T19:40:00Z\""));
+	free(buf);
+	free(s);
+	/* An expiry before 1970 (fuzz_state: year 1013) is none. */
+	root = sample_json();
+	json_object_set_new(root, "format", json_integer(3));
+	json_object_set_new(root, "expires_at", json_string(
+	    "1013-12-14T13:51:32Z"));
+	refused(root, "after 1970");
+}
+
+/* Another cluster's state: refused with both ids and its code. */
+static void
+test_cluster(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state s;
+
+	(void)state;
+	sample(&s);
+	assert_int_equal(state_check_cluster(&s, "prod-eu.1", &err), 0);
+	assert_int_equal(state_check_cluster(&s, "staging", &err), -1);
+	assert_int_equal(err.code, SNAP_E_WRONG_CLUSTER);
+	tu_assert_msg(err.msg, "cluster 'prod-eu.1', this node to cluster "
+	    "'staging'");
+}
+
+/* The digest names the files a state sends a reader to: any record
+ * changes it, a time or an id does not. */
+static void
+test_digest(void **state)
+{
+	struct snap_state *s = malloc(sizeof(*s));
+	char a[HASH_HEX_LEN + 1], b[HASH_HEX_LEN + 1];
+
+	(void)state;
+	assert_non_null(s);
+	sample_chain(s);
+	state_digest(s, a);
+	s->published_at++;
+	strcpy(s->node_id, "other");
+	state_digest(s, b);
+	assert_string_equal(a, b);
+	s->deltas[1].archive.size++;
+	state_digest(s, b);
+	assert_string_not_equal(a, b);
+	s->deltas[1].archive.size--;
+	s->manifest.blake2b[3] ^= 1;
+	state_digest(s, b);
+	assert_string_not_equal(a, b);
+	s->manifest.blake2b[3] ^= 1;
+	s->version++;
+	state_digest(s, b);
+	assert_string_not_equal(a, b);
+	free(s);
+}
+
 static void
 test_longest_chain(void **state)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_state *s = malloc(sizeof(*s));
-	const uint64_t base = (uint64_t)INT64_MAX - STATE_CHAIN_MAX;
+	const uint64_t base = STATE_VERSION_MAX - STATE_CHAIN_MAX;
 	char *buf = NULL;
 	size_t len, i;
 
@@ -800,7 +879,9 @@ test_refuses_format(void **state)
 
 	(void)state;
 	set_top("format", json_integer(1), "format 1 is not supported");
-	set_top("format", json_integer(3), "format 3 is not supported");
+	set_top("format", json_integer(4), "format 4 is not supported");
+	set_top("format", json_integer(3), "format 3 without an "
+	    "'expires_at'");
 	set_top("format", json_integer(0), "format 0 is not supported");
 	set_top("format", json_string("1"), "'format'");
 	memset(big, 'v', sizeof(big) - 1);
@@ -1001,6 +1082,9 @@ main(void)
 		cmocka_unit_test(test_round_trip_chain),
 		cmocka_unit_test(test_jansson_layout),
 		cmocka_unit_test(test_longest_chain),
+		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_cluster),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_refuses_file_names),
 		cmocka_unit_test(test_refuses_files_list),
 		cmocka_unit_test(test_refuses_chain),
