@@ -80,6 +80,15 @@ $(BUILD)/sysconfdir: FORCE
 	@echo '$(sysconfdir)' | cmp -s - $@ || echo '$(sysconfdir)' >$@
 FORCE:
 
+# The commit the binary was built from, for artsync_build_info (metrics.c);
+# COMMIT= from the command line (a source package has no .git) wins.
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+$(BUILD)/agent/metrics.o: $(BUILD)/commit
+$(BUILD)/agent/metrics.o: CPPFLAGS += -DARTSYNC_COMMIT='"$(COMMIT)"'
+$(BUILD)/commit: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' >$@
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<

@@ -20,6 +20,10 @@ int daemon_signal_read(int fd);
 /* Milliseconds on the monotonic clock. */
 int64_t daemon_now_ms(void);
 
+/* Wall-clock milliseconds since the epoch: only to compare with times
+ * another host wrote (published_at), never to measure a duration. */
+int64_t daemon_wall_ms(void);
+
 /*
  * systemd's watchdog (WatchdogSec=): daemon_watchdog_init() reads
  * WATCHDOG_USEC once (through sd_watchdog_enabled(), which also honours

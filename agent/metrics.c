@@ -6,6 +6,11 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "snap.h"
+
+#ifndef ARTSYNC_COMMIT
+#define ARTSYNC_COMMIT "unknown"
+#endif
 
 static const int codes[METRICS_NCODES] = METRICS_CODES;
 
@@ -28,6 +33,31 @@ metrics_count_reject(struct metrics *m, enum snap_code code)
 	if ((unsigned)code >= SNAP_E_COUNT)
 		code = SNAP_E_OTHER;
 	m->rejects[code]++;
+}
+
+void
+metrics_count_apply(struct metrics *m, uint64_t apply_ms, int64_t lag_ms)
+{
+	m->applies++;
+	m->apply_ms_last = apply_ms;
+	m->apply_ms_sum += apply_ms;
+	histogram_observe_ms(&m->apply, apply_ms);
+	if (lag_ms >= 0)
+		histogram_observe_ms(&m->lag, (uint64_t)lag_ms);
+}
+
+void
+metrics_render_build_info(FILE *f)
+{
+	const char *v = SNAP_VERSION_STRING;
+
+	/* "artsync 0.1.0": the number alone is the label. */
+	if (strchr(v, ' ') != NULL)
+		v = strchr(v, ' ') + 1;
+	fprintf(f, "# HELP artsync_build_info The running build (always 1).\n"
+	    "# TYPE artsync_build_info gauge\n"
+	    "artsync_build_info{version=\"%s\",commit=\"%s\"} 1\n", v,
+	    ARTSYNC_COMMIT);
 }
 
 static uint64_t
@@ -90,6 +120,7 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 {
 	size_t i;
 
+	metrics_render_build_info(f);
 	gauge(f, "artsync_applied_version", "Upstream version of the release "
 	    "being served.", s->applied_version);
 	gauge(f, "artsync_latest_seen_version", "Highest version seen in the "
@@ -120,6 +151,11 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 	    "applying.\n# TYPE artsync_apply_duration_seconds_total counter\n"
 	    "artsync_apply_duration_seconds_total %" PRIu64 ".%03" PRIu64 "\n",
 	    m->apply_ms_sum / 1000, m->apply_ms_sum % 1000);
+	histogram_render(&m->apply, f, "artsync_apply_seconds", "Duration of "
+	    "each apply, from the check that found the version to the swap.");
+	histogram_render(&m->lag, f, "artsync_sync_lag_seconds", "From the "
+	    "version's published_at (the primary's clock, whole seconds) to its "
+	    "swap here.");
 	fprintf(f, "# HELP artsync_applies_total Releases swapped in.\n"
 	    "# TYPE artsync_applies_total counter\nartsync_applies_total %"
 	    PRIu64 "\n", m->applies);

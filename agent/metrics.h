@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "histogram.h"
 #include "route.h"
 #include "snap_err.h"
 
@@ -21,6 +22,8 @@ struct metrics {
 	uint64_t apply_ms_last;
 	uint64_t apply_ms_sum;
 	uint64_t rejects[SNAP_E_COUNT];	/* by the refusal's code */
+	struct histogram apply;		/* check start to swap */
+	struct histogram lag;		/* published_at to swap */
 	uint64_t http[ROUTE_COUNT + 1][METRICS_NCODES + 1];	/* +1: other */
 };
 
@@ -30,6 +33,14 @@ struct metrics {
 void metrics_count_reject(struct metrics *m, enum snap_code code);
 
 void metrics_count_http(struct metrics *m, int route, int code);
+
+/* Counts one swap: how long the apply took, and how long after the
+ * primary's published_at (its clock, ours: skew shows here) the version
+ * went live; lag_ms < 0 (a clock behind) is left out of the lag. */
+void metrics_count_apply(struct metrics *m, uint64_t apply_ms, int64_t lag_ms);
+
+/* artsync_build_info{version, commit} 1: both roles write it. */
+void metrics_render_build_info(FILE *f);
 
 /* The values metrics does not own, sampled at render time. */
 struct metrics_sample {

@@ -31,7 +31,9 @@
 #include "names.h"
 #include "fresh.h"
 #include "fsutil.h"
+#include "histogram.h"
 #include "jsonfield.h"
+#include "metrics.h"
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
@@ -63,6 +65,8 @@ struct primary {
 	size_t nchanges, capchanges;
 	bool changes_unknown;		/* rescan the whole tree */
 	int64_t published_at;		/* wall clock of the last publish */
+	uint64_t publishes, publish_failures;	/* /metrics */
+	struct histogram publish_time;	/* ... of the versions written */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 	struct basecopy base;		/* the full copy ahead of need */
 	int64_t prune_due;		/* retention, once quiet; 0: none */
@@ -138,6 +142,7 @@ publish_now(struct primary *p)
 		log_report(&rep);
 	report_free(&rep);
 	if (rc == -1) {
+		p->publish_failures++;
 		/* The changes stay listed: the retry must cover them too. */
 		if (strcmp(err.msg, p->last_error) != 0)
 			log_error("publish failed: %s", err.msg);
@@ -151,6 +156,9 @@ publish_now(struct primary *p)
 	push_want(p->push, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED) {
+		p->publishes++;
+		histogram_observe_ms(&p->publish_time,
+		    (uint64_t)(daemon_now_ms() - start));
 		p->published_at = fsu_now();
 		p->prune_due = daemon_now_ms() + PRUNE_QUIET_MS;
 		if (renews(p) && p->renew_error[0] == '\0') {
@@ -394,6 +402,16 @@ render_metrics(void *arg, FILE *f)
 {
 	struct primary *p = arg;
 
+	metrics_render_build_info(f);
+	fprintf(f, "# HELP artsync_publishes_total Versions published.\n"
+	    "# TYPE artsync_publishes_total counter\n"
+	    "artsync_publishes_total %" PRIu64 "\n", p->publishes);
+	fprintf(f, "# HELP artsync_publish_failures_total Publishes that "
+	    "failed (each retry counts).\n"
+	    "# TYPE artsync_publish_failures_total counter\n"
+	    "artsync_publish_failures_total %" PRIu64 "\n", p->publish_failures);
+	histogram_render(&p->publish_time, f, "artsync_publish_seconds",
+	    "Duration of each publish that wrote a version.");
 	fprintf(f, "# HELP artsync_published_version Latest version in the "
 	    "sync root.\n# TYPE artsync_published_version gauge\n"
 	    "artsync_published_version %" PRIu64 "\n", p->latest);

@@ -142,9 +142,8 @@ agent_rebuild(struct agent *a, struct snap_version *v,
 	if (rc == 0) {
 		if (v != NULL)
 			v->m = NULL;	/* the deploy owns it now */
-		a->m.applies++;
-		a->m.apply_ms_last = (uint64_t)(daemon_now_ms() - start);
-		a->m.apply_ms_sum += a->m.apply_ms_last;
+		metrics_count_apply(&a->m, (uint64_t)(daemon_now_ms() - start),
+		    v != NULL ? daemon_wall_ms() - v->st.published_at * 1000 : -1);
 		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(
 		    LOG_INT("version", a->d.current.version),
 		    LOG_STR("release", a->d.current.name)),
