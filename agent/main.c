@@ -233,7 +233,7 @@ warn_unknown(char *names)
 
 	for (name = strtok_r(names, " ", &save); name != NULL;
 	    name = strtok_r(NULL, " ", &save))
-		log_warn("%s: no such configuration key (ignored)", name);
+		log_warnx("%s: no such configuration key (ignored)", name);
 }
 
 /*

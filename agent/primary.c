@@ -111,9 +111,9 @@ log_report(const struct report *rep)
 
 	for (i = 0; i < rep->n; i++) {
 		if (rep->v[i].kind == REPORT_ERROR)
-			log_error("%s", rep->v[i].text);
+			log_errorx("%s", rep->v[i].text);
 		else
-			log_warn("%s", rep->v[i].text);
+			log_warnx("%s", rep->v[i].text);
 	}
 }
 
@@ -140,7 +140,7 @@ publish_now(struct primary *p)
 	if (rc == -1) {
 		/* The changes stay listed: the retry must cover them too. */
 		if (strcmp(err.msg, p->last_error) != 0)
-			log_error("publish failed: %s", err.msg);
+			log_errorx("publish failed: %s", err.msg);
 		snprintf(p->last_error, sizeof(p->last_error), "%s", err.msg);
 		p->pending = true;
 		p->due = daemon_now_ms() + p->c->retry_ms;
@@ -164,7 +164,7 @@ publish_now(struct primary *p)
 		log_info("publish works again");
 	p->last_error[0] = '\0';
 	if (res == SNAP_REPAIRED)
-		log_warn("%s", err.msg);
+		log_warnx("%s", err.msg);
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else if (p->memo.rebased != 0)
@@ -208,7 +208,7 @@ try_watch(struct primary *p)
 		watch_cleanup();
 		/* Said once, not at every try. */
 		if (strcmp(err.msg, p->watch_error) != 0)
-			log_warn("%s: not watching: %s; rescanning every %u ms "
+			log_warnx("%s: not watching: %s; rescanning every %u ms "
 			    "instead (inotify tried again every %u ms)",
 			    p->c->source, err.msg, p->c->poll_ms,
 			    p->c->retry_ms);
@@ -270,7 +270,7 @@ renew_now(struct primary *p)
 	    fsu_now(), p->c->state_validity_s, &version, &p->fresh_until,
 	    &err) == -1) {
 		if (strcmp(err.msg, p->renew_error) != 0)
-			log_warn("cannot renew the latest state's expiry: %s "
+			log_warnx("cannot renew the latest state's expiry: %s "
 			    "(tried again every %u ms)", err.msg,
 			    p->c->retry_ms);
 		snprintf(p->renew_error, sizeof(p->renew_error), "%s",
@@ -342,7 +342,7 @@ on_inotify(struct primary *p)
 		p->changes_unknown = true;
 	if (flags & WATCH_INCOMPLETE) {
 		/* A folder nobody watches: poll until inotify covers it. */
-		log_warn("%s: a new folder cannot be watched (inotify watch "
+		log_warnx("%s: a new folder cannot be watched (inotify watch "
 		    "limit reached?): rescanning every %u ms", p->c->source,
 		    p->c->poll_ms);
 		snprintf(p->watch_error, sizeof(p->watch_error), "a new folder "
@@ -352,10 +352,10 @@ on_inotify(struct primary *p)
 		p->scan_due = daemon_now_ms();
 	}
 	if (flags & WATCH_OVERFLOW)
-		log_warn("inotify queue overflowed: rescanning %s",
+		log_warnx("inotify queue overflowed: rescanning %s",
 		    p->c->source);
 	if ((flags & WATCH_LOST) && !(flags & WATCH_INCOMPLETE)) {
-		log_warn("%s: watch lost (removed or unmounted)", p->c->source);
+		log_warnx("%s: watch lost (removed or unmounted)", p->c->source);
 		p->watching = false;
 	}
 	if (flags & WATCH_CHANGED) {
@@ -517,7 +517,7 @@ loop(struct primary *p, int sigfd)
 		    CONFIG_MAX_PUSH);
 		if (poll(pfd, 2 + (nfds_t)(nrest + nbase + npush),
 		    timeout) == -1 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
+			log_error("poll");
 			return 1;
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -564,7 +564,7 @@ primary_run(const struct config *c)
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
 	    (p.push = push_new(c, &err)) == NULL) {
-		log_error("%s", err.msg);
+		log_errorx("%s", err.msg);
 		goto out;
 	}
 	log_info("primary %s/%s: %s -> %s (quiet %u ms)", c->cluster_id,
@@ -580,7 +580,7 @@ primary_run(const struct config *c)
 		    render_metrics, healthy, degraded, &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
-			log_error("%s", err.msg);
+			log_errorx("%s", err.msg);
 			goto out;
 		}
 		log_info("listening on http://%s (port %u), read only",

@@ -315,7 +315,7 @@ schedule_retry(struct pusher *p, struct target *t, const char *why)
 	t->tries++;
 	snprintf(t->last_error, sizeof(t->last_error), "%s", why);
 	if (p->c->retry_max_tries > 0 && t->tries >= p->c->retry_max_tries) {
-		log_error("push %s: version %" PRIu64 " failed (%s); gave up "
+		log_errorx("push %s: version %" PRIu64 " failed (%s); gave up "
 		    "after %u tries until the next version", t->url,
 		    t->pushing, why, t->tries);
 		t->gave_up = true;

@@ -97,7 +97,7 @@ static void
 log_refused(const struct apply_stats *st)
 {
 	if (st->refused[0] != '\0')
-		log_warn("%s: not recycled; removed (a link itself, never what "
+		log_warnx("%s: not recycled; removed (a link itself, never what "
 		    "it points at), the release is built in full", st->refused);
 }
 
@@ -330,10 +330,10 @@ reconcile(struct agent *a)
 	if (want == NULL)
 		return;
 	if (!manifest_same_content(want, a->d.current_m)) {
-		log_warn("deployed release differs from upstream plus local "
+		log_warnx("deployed release differs from upstream plus local "
 		    "overrides: rebuilding");
 		if (agent_rebuild(a, NULL, SWAP_RECONCILE, &http, &err) == -1)
-			log_error("rebuild failed: %s", err.msg);
+			log_errorx("rebuild failed: %s", err.msg);
 	}
 	manifest_free(want);
 }
@@ -358,7 +358,7 @@ startup_progress(struct agent *a)
 		log_info("startup: version %" PRIu64 " applied; ready",
 		    a->d.current.version);
 	else
-		log_warn("startup: the latest version could not be applied in "
+		log_warnx("startup: the latest version could not be applied in "
 		    "%u checks; ready with %s", a->c->startup_tries,
 		    a->d.has_current ? a->d.current.name : "no release");
 	daemon_notify_ready(a->d.has_current ? a->d.current.name : "empty");
@@ -435,7 +435,7 @@ run(struct loop *l)
 		    &pfd[PFD_HOOK_END]);
 		if (poll(pfd, PFD_COUNT, timeout_ms(l, next_poll, now)) == -1 &&
 		    errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
+			log_error("poll");
 			return 1;
 		}
 		if (pfd[PFD_SIGNAL].revents & POLLIN) {
@@ -498,7 +498,7 @@ secondary_run(const struct config *c)
 	int rc = 1;
 
 	if (start(&a, &l, &err) == -1) {
-		log_error("%s", err.msg);
+		log_errorx("%s", err.msg);
 		goto out;
 	}
 	if (a.d.has_current)
