@@ -8,10 +8,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basecopy.h"
+#include "child.h"
 #include "log.h"
 
 /* What the child says, in one write (well under PIPE_BUF: atomic). */
@@ -125,12 +125,5 @@ basecopy_collect(struct basecopy *b, struct snap_memo *memo)
 void
 basecopy_stop(struct basecopy *b)
 {
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		waitpid(b->pid, NULL, 0);
-	}
-	if (b->fd >= 0)
-		close(b->fd);
-	b->pid = -1;
-	b->fd = -1;
+	child_stop(&b->pid, &b->fd);
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -73,4 +74,17 @@ child_spawn(char *const argv[], char *const envp[], int flags, int infd,
 	*outfd = pfd[0];
 	fcntl(*outfd, F_SETFL, fcntl(*outfd, F_GETFL) | O_NONBLOCK);
 	return 0;
+}
+
+void
+child_stop(pid_t *pid, int *outfd)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+	}
+	if (*outfd >= 0)
+		close(*outfd);
+	*pid = -1;
+	*outfd = -1;
 }

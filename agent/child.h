@@ -27,4 +27,9 @@
 int child_spawn(char *const argv[], char *const envp[], int flags,
     int infd, int cwdfd, pid_t *pid, int *outfd);
 
+/* Stops a child of ours (child_spawn's, or one the caller forked): SIGTERM
+ * to it, waits for it, closes its output pipe; *pid and *outfd become -1.
+ * Either already -1 is skipped. */
+void child_stop(pid_t *pid, int *outfd);
+
 #endif

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,14 +114,7 @@ push_new(const struct config *c, struct snap_err *err)
 static void
 stop_child(struct target *t)
 {
-	if (t->pid > 0) {
-		kill(t->pid, SIGTERM);
-		waitpid(t->pid, NULL, 0);
-	}
-	if (t->errfd >= 0)
-		close(t->errfd);
-	t->pid = -1;
-	t->errfd = -1;
+	child_stop(&t->pid, &t->errfd);
 	t->stage = STAGE_IDLE;
 }
 
