@@ -13,7 +13,7 @@
 #include "hook.h"
 #include "metrics.h"
 #include "overrides.h"
-#include "release.h"
+#include "deploy.h"
 #include "snap.h"
 #include "swapevent.h"
 #include "xmlcheck.h"

@@ -92,7 +92,7 @@ target_is_upstream(struct agent *a, const struct manifest *up,
 	return ok;
 }
 
-/* A retired release that could not be recycled (release.h: refused). */
+/* A retired release that could not be recycled (deploy.h: refused). */
 static void
 log_refused(const struct apply_stats *st)
 {
