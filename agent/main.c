@@ -317,16 +317,6 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	return 0;
 }
 
-static struct snap_publish_opts
-publish_opts(const struct config *c)
-{
-	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
-	    .node_id = c->node_id, .keep_versions = c->keep_versions,
-	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
-	    .key = c->have_key ? &c->key : NULL,
-	    .validity_s = c->state_validity_s };
-}
-
 /* The role's key (signing_key, public_key): a bad one is a config error. */
 static int
 load_key(struct cmdline *cl)
@@ -427,7 +417,7 @@ cmd_check(int argc, char **argv)
 		    cl.rest[0]);
 	if (cl.c.source[0] == '\0')
 		return client_usage_error("check: %s", "--source is required");
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
@@ -467,7 +457,7 @@ cmd_publish(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
 		return rc;
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
@@ -542,7 +532,7 @@ cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		return 1;
