@@ -44,14 +44,15 @@ try_watch(struct loop *l)
 	l->watching = true;
 }
 
-/* The loop's descriptors, one name each. */
+/* The loop's descriptors, one name each. A slot whose fd is -1 (no hook
+ * running) is one poll(2) passes over. */
 enum {
-	PFD_SIGNAL,
-	PFD_WATCH,		/* inotify on the sync root */
-	PFD_REST,		/* libmicrohttpd */
-	PFD_HOOK_OUT,		/* a running exec hook's output */
-	PFD_HOOK_END,		/* its pidfd */
-	PFD_COUNT,
+	SLOT_SIGNAL,
+	SLOT_INOTIFY,		/* inotify on the sync root */
+	SLOT_HTTP,		/* libmicrohttpd */
+	SLOT_HOOK_OUT,		/* a running exec hook's output */
+	SLOT_HOOK_END,		/* its pidfd */
+	SLOT_COUNT,
 };
 
 /* The poll timeout: the next check, or sooner for MHD or a hook. */
@@ -70,7 +71,7 @@ timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
 static int
 run(struct loop *l)
 {
-	struct pollfd pfd[PFD_COUNT];
+	struct pollfd pfd[SLOT_COUNT];
 	int64_t next_poll = 0, now;
 	int sig;
 	unsigned flags;
@@ -84,20 +85,20 @@ run(struct loop *l)
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
 		}
-		pfd[PFD_SIGNAL] = (struct pollfd){ .fd = l->sigfd,
+		pfd[SLOT_SIGNAL] = (struct pollfd){ .fd = l->sigfd,
 		    .events = POLLIN };
-		pfd[PFD_WATCH] = (struct pollfd){ .fd = watch_fd(),
+		pfd[SLOT_INOTIFY] = (struct pollfd){ .fd = watch_fd(),
 		    .events = POLLIN };
-		pfd[PFD_REST] = (struct pollfd){ .fd = rest_fd(l->rest),
+		pfd[SLOT_HTTP] = (struct pollfd){ .fd = rest_fd(l->rest),
 		    .events = POLLIN };
-		hook_pollfds(l->a->hook, &pfd[PFD_HOOK_OUT],
-		    &pfd[PFD_HOOK_END]);
-		if (poll(pfd, PFD_COUNT, timeout_ms(l, next_poll, now)) == -1 &&
-		    errno != EINTR) {
+		hook_pollfds(l->a->hook, &pfd[SLOT_HOOK_OUT],
+		    &pfd[SLOT_HOOK_END]);
+		if (poll(pfd, SLOT_COUNT, timeout_ms(l, next_poll,
+		    now)) == -1 && errno != EINTR) {
 			log_error("poll");
 			return 1;
 		}
-		if (pfd[PFD_SIGNAL].revents & POLLIN) {
+		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(l->sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("stopping on signal %d", sig);
@@ -108,7 +109,7 @@ run(struct loop *l)
 				next_poll = 0;	/* check now */
 			}
 		}
-		if (pfd[PFD_WATCH].revents & POLLIN) {
+		if (pfd[SLOT_INOTIFY].revents & POLLIN) {
 			flags = watch_drain();
 			if (flags & WATCH_LOST)
 				l->watching = false;
