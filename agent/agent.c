@@ -319,7 +319,8 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 		snprintf(why, len, "no verified release applied yet");
 		return false;
 	}
-	lag = a->trust.root_since_ms ? daemon_now_ms() - a->trust.root_since_ms : 0;
+	lag = a->trust.root_since_ms ? daemon_now_ms() -
+	    a->trust.root_since_ms : 0;
 	if (lag > (int64_t)a->c->max_lag_ms) {
 		snprintf(why, len, "sync root %s for %" PRId64 " ms (serving "
 		    "version %" PRIu64 "): %s",
