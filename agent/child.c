@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,4 +88,29 @@ child_stop(pid_t *pid, int *outfd)
 		close(*outfd);
 	*pid = -1;
 	*outfd = -1;
+}
+
+int
+child_read_tail(int outfd, char *buf, size_t size, size_t *len)
+{
+	char chunk[512];
+	size_t keep = size - 1, drop;
+	ssize_t n;
+
+	while ((n = read(outfd, chunk, sizeof(chunk))) > 0) {
+		if ((size_t)n >= keep) {
+			memcpy(buf, chunk + n - keep, keep);
+			*len = keep;
+		} else {
+			if (*len + (size_t)n > keep) {
+				drop = *len + (size_t)n - keep;
+				memmove(buf, buf + drop, *len - drop);
+				*len -= drop;
+			}
+			memcpy(buf + *len, chunk, (size_t)n);
+			*len += (size_t)n;
+		}
+		buf[*len] = '\0';
+	}
+	return n == 0 ? 0 : -1;
 }

@@ -444,34 +444,15 @@ finished(struct pusher *p, struct target *t, int status)
 	schedule_retry(p, t, why);
 }
 
+/* Keeps the tail of what rsync wrote (its last line is what matters);
+ * at EOF, reaps it. */
 static void
 drain(struct pusher *p, struct target *t)
 {
-	char buf[512];
-	ssize_t n;
 	int status;
 
-	while ((n = read(t->errfd, buf, sizeof(buf))) > 0) {
-		/* Keep the tail: the last error line is what matters. */
-		if ((size_t)n >= sizeof(t->errbuf) - 1) {
-			memcpy(t->errbuf, buf + n - (sizeof(t->errbuf) - 1),
-			    sizeof(t->errbuf) - 1);
-			t->errlen = sizeof(t->errbuf) - 1;
-		} else {
-			if (t->errlen + (size_t)n >= sizeof(t->errbuf)) {
-				size_t drop = t->errlen + (size_t)n -
-				    (sizeof(t->errbuf) - 1);
-
-				memmove(t->errbuf, t->errbuf + drop,
-				    t->errlen - drop);
-				t->errlen -= drop;
-			}
-			memcpy(t->errbuf + t->errlen, buf, (size_t)n);
-			t->errlen += (size_t)n;
-		}
-		t->errbuf[t->errlen] = '\0';
-	}
-	if (n == 0) {	/* EOF: rsync is exiting */
+	if (child_read_tail(t->errfd, t->errbuf, sizeof(t->errbuf),
+	    &t->errlen) == 0) {	/* EOF: rsync is exiting */
 		if (waitpid(t->pid, &status, 0) == -1)
 			status = -1;
 		finished(p, t, status);
