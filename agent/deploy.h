@@ -2,7 +2,7 @@
  * deploy.h - the deploy root: immutable releases, built at the cost of
  * what changed.
  *
- * The caller (secondary.c's agent, one thread):
+ * The caller (agent.c, one thread):
  *	1. declares `struct deploy d = DEPLOY_INIT;` (safe to close unused);
  *	2. deploy_open(): the root's lock taken, what a crash left cleaned,
  *	   current loaded (d.has_current, d.current, d.current_m,
