@@ -8,10 +8,10 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basecopy.h"
+#include "child.h"
 #include "log.h"
 
 /* What the child says, in one write (well under PIPE_BUF: atomic). */
@@ -72,7 +72,7 @@ basecopy_maybe_start(struct basecopy *b, const char *source,
 	    memo->version < b->not_before)
 		return;
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		log_warn("full copy ahead of need: pipe: %s", strerror(errno));
+		log_warn("full copy ahead of need: pipe");
 		return;
 	}
 	if ((b->pid = fork()) == 0) {
@@ -81,7 +81,7 @@ basecopy_maybe_start(struct basecopy *b, const char *source,
 	}
 	close(pfd[1]);
 	if (b->pid == -1) {
-		log_warn("full copy ahead of need: fork: %s", strerror(errno));
+		log_warn("full copy ahead of need: fork");
 		close(pfd[0]);
 		return;
 	}
@@ -107,7 +107,7 @@ basecopy_collect(struct basecopy *b, struct snap_memo *memo)
 	basecopy_stop(b);
 	b->not_before = b->version + COPY_RETRY_VERSIONS;	/* unless done */
 	if (n != (ssize_t)sizeof(r))
-		log_warn("full copy ahead of need: the child died without a "
+		log_warnx("full copy ahead of need: the child died without a "
 		    "report; the chain will restart on a full version");
 	else if (r.rc == -1) {
 		/* Mostly a file that changed since: expected on a busy tree,
@@ -125,12 +125,5 @@ basecopy_collect(struct basecopy *b, struct snap_memo *memo)
 void
 basecopy_stop(struct basecopy *b)
 {
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		waitpid(b->pid, NULL, 0);
-	}
-	if (b->fd >= 0)
-		close(b->fd);
-	b->pid = -1;
-	b->fd = -1;
+	child_stop(&b->pid, &b->fd);
 }

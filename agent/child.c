@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
@@ -73,4 +75,42 @@ child_spawn(char *const argv[], char *const envp[], int flags, int infd,
 	*outfd = pfd[0];
 	fcntl(*outfd, F_SETFL, fcntl(*outfd, F_GETFL) | O_NONBLOCK);
 	return 0;
+}
+
+void
+child_stop(pid_t *pid, int *outfd)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+	}
+	if (*outfd >= 0)
+		close(*outfd);
+	*pid = -1;
+	*outfd = -1;
+}
+
+int
+child_read_tail(int outfd, char *buf, size_t size, size_t *len)
+{
+	char chunk[512];
+	size_t keep = size - 1, drop;
+	ssize_t n;
+
+	while ((n = read(outfd, chunk, sizeof(chunk))) > 0) {
+		if ((size_t)n >= keep) {
+			memcpy(buf, chunk + n - keep, keep);
+			*len = keep;
+		} else {
+			if (*len + (size_t)n > keep) {
+				drop = *len + (size_t)n - keep;
+				memmove(buf, buf + drop, *len - drop);
+				*len -= drop;
+			}
+			memcpy(buf + *len, chunk, (size_t)n);
+			*len += (size_t)n;
+		}
+		buf[*len] = '\0';
+	}
+	return n == 0 ? 0 : -1;
 }

@@ -15,6 +15,7 @@
 #ifndef CHILD_H
 #define CHILD_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #define CHILD_STDOUT	0x1	/* stdout into the pipe too */
@@ -26,5 +27,16 @@
  * 0, or -1 with errno set. */
 int child_spawn(char *const argv[], char *const envp[], int flags,
     int infd, int cwdfd, pid_t *pid, int *outfd);
+
+/* Stops a child of ours (child_spawn's, or one the caller forked): SIGTERM
+ * to it, waits for it, closes its output pipe; *pid and *outfd become -1.
+ * Either already -1 is skipped. */
+void child_stop(pid_t *pid, int *outfd);
+
+/* Reads what is in the child's output pipe now (non-blocking), keeping
+ * the last size - 1 bytes in buf, NUL-terminated, *len of them: the last
+ * line is what says most. 0 at end of file (the child is exiting), -1
+ * when nothing more can be read now (errno: EAGAIN, or the error). */
+int child_read_tail(int outfd, char *buf, size_t size, size_t *len);
 
 #endif

@@ -133,14 +133,14 @@ log_output(struct hook *h, bool failed, char *last_line, size_t len)
 			nl = end;
 		hookproc_sanitize(p, (size_t)(nl - p), line, sizeof(line));
 		if (line[0] != '\0') {
-			(failed ? log_warn : log_info)("exec_hook output: %s",
+			(failed ? log_warnx : log_info)("exec_hook output: %s",
 			    line);
 			snprintf(last_line, len, "%s", line);
 		}
 		p = nl + 1;
 	}
 	if (h->dropped > 0)
-		log_warn("exec_hook output: %" PRIu64 " more bytes not kept",
+		log_warnx("exec_hook output: %" PRIu64 " more bytes not kept",
 		    h->dropped);
 }
 
@@ -191,7 +191,7 @@ finish(struct hook *h, const siginfo_t *si)
 		    PRIu64 " (%s): %s%s%s", h->ev.version,
 		    swap_reason_name(h->ev.reason), how, last[0] ? ": " : "",
 		    last);
-		log_error("exec_hook: %s", h->last_error);
+		log_errorx("exec_hook: %s", h->last_error);
 	}
 	if (h->outfd >= 0)
 		close(h->outfd);
@@ -230,7 +230,7 @@ static void
 escalate(struct hook *h)
 {
 	if (h->state == RUN_RUNNING) {
-		log_warn("exec_hook: version %" PRIu64 ": still running after "
+		log_warnx("exec_hook: version %" PRIu64 ": still running after "
 		    "%u ms: SIGTERM to its process group", h->ev.version,
 		    h->c->exec_hook_timeout_ms);
 		kill(-h->pid, SIGTERM);
@@ -238,7 +238,7 @@ escalate(struct hook *h)
 		h->deadline_ms = daemon_now_ms() + HOOK_GRACE_MS;
 		return;
 	}
-	log_warn("exec_hook: version %" PRIu64 ": SIGKILL to its process "
+	log_warnx("exec_hook: version %" PRIu64 ": SIGKILL to its process "
 	    "group", h->ev.version);
 	kill(-h->pid, SIGKILL);
 	h->state = RUN_KILLED;
@@ -256,7 +256,7 @@ not_started(struct hook *h, int errnum)
 	snprintf(h->last_error, sizeof(h->last_error), "version %" PRIu64
 	    " (%s): cannot run /bin/sh: %s", h->ev.version,
 	    swap_reason_name(h->ev.reason), strerror(errnum));
-	log_error("exec_hook: %s", h->last_error);
+	log_errorx("exec_hook: %s", h->last_error);
 }
 
 /* Starts the hook for the event waiting, if any and none runs. */
@@ -410,7 +410,7 @@ stop_running(struct hook *h)
 	int64_t until = daemon_now_ms() + HOOK_GRACE_MS;
 	siginfo_t si;
 
-	log_warn("exec_hook: version %" PRIu64 ": stopped with the daemon",
+	log_warnx("exec_hook: version %" PRIu64 ": stopped with the daemon",
 	    h->ev.version);
 	if (h->state == RUN_RUNNING)
 		kill(-h->pid, SIGTERM);

@@ -47,7 +47,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "release.h"
+#include "deploy.h"
 #include "snap_err.h"
 #include "swapevent.h"
 

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent.h"
 #include "fsutil.h"
 #include "identity.h"
+#include "local.h"
 #include "log.h"
 #include "names.h"
 

@@ -1,8 +1,11 @@
 /*
  * log.c - leveled logging to stderr (text or JSON lines) or to journald
- * with fields (see log.h).
+ * with fields (see log.h). errno is saved on entry and put back on the
+ * way out: logging between a failed call and its caller's errno check
+ * changes nothing.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -197,20 +200,28 @@ to_journal(int prio, const char *msg, const struct log_field *fields)
 	return sd_journal_sendv(iov, (int)n) < 0 ? -1 : 0;
 }
 
+/* No errno to append (vlog's errnum). */
+#define NO_ERRNO -1
+
+/* Formats and writes one message; errnum, unless NO_ERRNO, is appended
+ * as ": strerror(errnum)". */
 static void
-vlog(enum log_level level, const struct log_field *fields, const char *fmt,
-    va_list ap)
+vlog(enum log_level level, const struct log_field *fields, int errnum,
+    const char *fmt, va_list ap)
 {
 	/* syslog priorities, for journald. */
 	static const int prio[] = { 3, 4, 6, 7 };
 	char line[LOG_LINE_MAX], when[32];
 	struct timespec ts;
 	int64_t now;
+	size_t n;
 	char *json;
 
 	if (level > max_level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (errnum != NO_ERRNO && (n = strlen(line)) < sizeof(line) - 1)
+		snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
 	if (journal) {
 		if (to_journal(prio[level], line, fields) == 0)
 			return;
@@ -230,53 +241,58 @@ vlog(enum log_level level, const struct log_field *fields, const char *fmt,
 	fprintf(stderr, "%s artsync %s: %s\n", when, level_names[level], line);
 }
 
+/* The body of every log_*(): errno saved first (and appended when
+ * with_errno), put back last. fmt is the function's last named one. */
+#define LOG_BODY(level, fields, with_errno, fmt) do {			\
+	int saved_errno = errno;					\
+	va_list ap;							\
+									\
+	va_start(ap, fmt);						\
+	vlog((level), (fields), (with_errno) ? saved_errno : NO_ERRNO,	\
+	    (fmt), ap);							\
+	va_end(ap);							\
+	errno = saved_errno;						\
+} while (0)
+
 void
 log_fields(enum log_level level, const struct log_field *fields,
     const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(level, fields, fmt, ap);
-	va_end(ap);
+	LOG_BODY(level, fields, false, fmt);
 }
 
 void
 log_error(const char *fmt, ...)
 {
-	va_list ap;
+	LOG_BODY(LOG_LEVEL_ERROR, NULL, true, fmt);
+}
 
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_ERROR, NULL, fmt, ap);
-	va_end(ap);
+void
+log_errorx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERROR, NULL, false, fmt);
 }
 
 void
 log_warn(const char *fmt, ...)
 {
-	va_list ap;
+	LOG_BODY(LOG_LEVEL_WARN, NULL, true, fmt);
+}
 
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_WARN, NULL, fmt, ap);
-	va_end(ap);
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, NULL, false, fmt);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_INFO, NULL, fmt, ap);
-	va_end(ap);
+	LOG_BODY(LOG_LEVEL_INFO, NULL, false, fmt);
 }
 
 void
 log_debug(const char *fmt, ...)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_LEVEL_DEBUG, NULL, fmt, ap);
-	va_end(ap);
+	LOG_BODY(LOG_LEVEL_DEBUG, NULL, false, fmt);
 }

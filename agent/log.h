@@ -62,8 +62,16 @@ int log_format_parse(const char *s);
 const char *log_level_name(enum log_level level);
 const char *log_format_name(enum log_format format);
 
+/*
+ * As OpenBSD ntpd's: log_error() and log_warn() append ": " and
+ * strerror(errno), errno as it was on entry, so that a caller never
+ * formats errno by hand; log_errorx() and log_warnx() append nothing.
+ * Every log_*() leaves errno as it found it.
+ */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -21,6 +21,7 @@
 #include "primary.h"
 #include "secondary.h"
 #include "snap.h"
+#include "usage.h"
 #include "xmlcheck.h"
 
 #define EXIT_USAGE 2
@@ -85,104 +86,6 @@ static const struct flag secondary_flags[] = {
 	{ NULL, NULL, NULL },
 };
 
-static const char usage_text[] =
-"usage: artsync COMMAND [OPTIONS]\n"
-"\n"
-"commands:\n"
-"  publish   --source DIR --sync-root DIR    validate and publish the tree once\n"
-"  check     --source DIR                    validate the tree, publish nothing\n"
-"  primary   --config FILE | flags           watch the source, publish on change\n"
-"  secondary --config FILE | flags           follow the sync root, swap current\n"
-"  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
-"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
-"  keygen    --out FILE                      new signing key: FILE (secret, 0600)\n"
-"                                            and FILE.pub; prints the public key\n"
-"\n"
-"client commands (talk to a secondary's REST endpoint):\n"
-"  status                                   the agent's state\n"
-"  list [--type TYPE]                       deployed artifacts and their state\n"
-"  show TYPE NAME                           the deployed XML\n"
-"  undeploy TYPE NAME                       remove it from this gateway only\n"
-"  redeploy TYPE NAME                       restore upstream's, dropping overrides\n"
-"  deploy-local TYPE NAME FILE              deploy FILE on this gateway only\n"
-"  forget TYPE NAME                         drop a local override, whatever it is\n"
-"  options: --endpoint URL (default http://127.0.0.1:7846, or the config's\n"
-"  listen), --token-file FILE, --config FILE, --json\n"
-"\n"
-"common options:\n"
-"  --config FILE        read settings from FILE (default: $ARTSYNC_CONFIG,\n"
-"                       else /etc/artsync.conf if there is one); ARTSYNC_KEY\n"
-"                       variables override it, and flags override both\n"
-"  --cluster-id ID      cluster id recorded in state.json (default: default)\n"
-"  --node-id ID         this node's id (default: the host name)\n"
-"  --log-level LEVEL    error, warn, info (default) or debug\n"
-"  --log-format FORMAT  text (default) or json: one JSON object a line\n"
-"  -n                   check the configuration, print \"configuration OK\", exit\n"
-"  -h, --help           this text\n"
-"\n"
-"primary and publish:\n"
-"  --source DIR         the artifact tree (api/, sequences/, ...)\n"
-"  --sync-root DIR      where snapshots and state.json are written\n"
-"  --quiet-ms N         publish after N ms without changes (default 500)\n"
-"  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
-"  --push TARGET        push each version with rsync to rsync://HOST[:PORT]/\n"
-"                       MODULE[/PATH] or [USER@]HOST:PATH (repeatable)\n"
-"  --retry-factor N     a failed push waits retry-ms, then N times longer\n"
-"                       each time (default 2) ...\n"
-"  --retry-max-ms N     ... up to N ms (default 3600000)\n"
-"  --retry-max-tries N  and gives up after N tries until the next version\n"
-"                       (default 0: never)\n"
-"  --listen HOST:PORT   (primary) serve read-only status, metrics and\n"
-"                       healthz there, push state included (default: off)\n"
-"  --keep-versions N    versions kept in the sync root (default 20; 0: all)\n"
-"  --keep-grace-ms N    and none younger than this (default 600000)\n"
-"  --max-chain N        deltas on a full version before the next full one\n"
-"                       (default 64; 0: every version full; at most 256)\n"
-"  --signing-key FILE   sign every version (and rollback) with this secret\n"
-"                       key (artsync keygen); mode 0600 or tighter\n"
-"  --state-validity D   signed states expire D after they are published or\n"
-"                       renewed: N[s|m|h|d] (default 7d; 0: never); a running\n"
-"                       primary renews timestamp.sig every D/2\n"
-"  --poll-ms N          (primary) rescan the source every N ms while inotify\n"
-"                       watches cannot be had (default 2000)\n"
-"\n"
-"secondary:\n"
-"  --sync-root DIR      the directory the primary publishes to\n"
-"  --deploy-root DIR    where releases and the current symlink live\n"
-"  --poll-ms N          read state.json every N ms (default 1000)\n"
-"  --keep-releases N    releases kept on disk, at least 2 (default 5)\n"
-"  --recycle-releases yes|no  build new releases by patching the oldest\n"
-"                       kept one (default yes; see README)\n"
-"  --listen HOST:PORT   REST endpoint (default 127.0.0.1:7846; port 0 picks\n"
-"                       a free one, logged at start)\n"
-"  --labels A,B         gateway labels to deploy (default: default)\n"
-"  --token-file FILE    bearer token for mutating REST calls\n"
-"  --max-lag-ms N       /healthz fails when behind for longer (default 60000)\n"
-"  --startup sync|async sync: not ready (healthz, sd_notify) until the latest\n"
-"                       version is applied or --startup-tries checks failed;\n"
-"                       async (default): ready at once with the last release\n"
-"  --startup-tries N    failed checks a sync startup waits for (default 30)\n"
-"  --max-body-bytes N   largest deploy-local body (default 1048576)\n"
-"  --public-key KEY     (secondary, verify) apply only versions signed by\n"
-"                       KEY: a .pub file, its base64 line or 64 hex digits\n"
-"  --require-fresh yes|no  refuse signed states past their expiry, or\n"
-"                       without one (default: yes with --public-key)\n"
-"  --min-version N      never apply a version below N (a new node's floor)\n"
-"\n"
-"after each swap of current (secondary; see README):\n"
-"  --exec-hook CMD      run CMD with /bin/sh, given ARTSYNC_VERSION,\n"
-"                       ARTSYNC_PREVIOUS_VERSION, ARTSYNC_RELEASE,\n"
-"                       ARTSYNC_CHANGED, ARTSYNC_REASON, ARTSYNC_DEPLOY_ROOT\n"
-"  --exec-hook-timeout-ms N  kill it (its process group) after N ms\n"
-"                       (default 30000)\n"
-"  --webhook-url URL    POST the same facts as JSON to an http(s) URL\n"
-"  --webhook-token-file FILE  send Authorization: Bearer <its content>;\n"
-"                       mode 0600 or tighter\n"
-"  --webhook-timeout-ms N  one POST's time limit (default 10000)\n"
-"  --webhook-max-tries N   tries per swap (default 8) ...\n"
-"  --webhook-retry-ms N    ... the first retry after N ms, doubling up to\n"
-"                       60000 (default 1000)\n";
-
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
 	struct config c;
@@ -233,7 +136,7 @@ warn_unknown(char *names)
 
 	for (name = strtok_r(names, " ", &save); name != NULL;
 	    name = strtok_r(NULL, " ", &save))
-		log_warn("%s: no such configuration key (ignored)", name);
+		log_warnx("%s: no such configuration key (ignored)", name);
 }
 
 /*
@@ -315,16 +218,6 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	    (enum log_format)cl->c.log_format);
 	warn_unknown(unknown);
 	return 0;
-}
-
-static struct snap_publish_opts
-publish_opts(const struct config *c)
-{
-	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
-	    .node_id = c->node_id, .keep_versions = c->keep_versions,
-	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
-	    .key = c->have_key ? &c->key : NULL,
-	    .validity_s = c->state_validity_s };
 }
 
 /* The role's key (signing_key, public_key): a bad one is a config error. */
@@ -427,7 +320,7 @@ cmd_check(int argc, char **argv)
 		    cl.rest[0]);
 	if (cl.c.source[0] == '\0')
 		return client_usage_error("check: %s", "--source is required");
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
@@ -467,7 +360,7 @@ cmd_publish(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
 		return rc;
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
@@ -542,7 +435,7 @@ cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
-	o = publish_opts(&cl.c);
+	o = primary_publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		return 1;

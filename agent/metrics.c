@@ -171,3 +171,31 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 	    s->undeployed_local, s->deployed_local);
 	metrics_render_http(m, f);
 }
+
+void
+metrics_render_primary(const struct metrics_primary *s, FILE *f)
+{
+	metrics_render_build_info(f);
+	fprintf(f, "# HELP artsync_publishes_total Versions published.\n"
+	    "# TYPE artsync_publishes_total counter\n"
+	    "artsync_publishes_total %" PRIu64 "\n", s->publishes);
+	fprintf(f, "# HELP artsync_publish_failures_total Publishes that "
+	    "failed (each retry counts).\n"
+	    "# TYPE artsync_publish_failures_total counter\n"
+	    "artsync_publish_failures_total %" PRIu64 "\n", s->publish_failures);
+	if (s->publish_time != NULL)
+		histogram_render(s->publish_time, f, "artsync_publish_seconds",
+		    "Duration of each publish that wrote a version.");
+	gauge(f, "artsync_published_version", "Latest version in the sync "
+	    "root.", s->published_version);
+	gauge(f, "artsync_last_publish_timestamp_seconds", "Unix time of the "
+	    "last publish (0: none yet).", (uint64_t)s->last_publish_at);
+	gauge(f, "artsync_publish_failing", "1 while the last publish failed.",
+	    (uint64_t)s->publish_failing);
+	gauge(f, "artsync_source_watch_ok", "1 while inotify watches the whole "
+	    "source tree; 0 while it is rescanned every poll_ms instead.",
+	    (uint64_t)s->source_watch_ok);
+	gauge(f, "artsync_state_expires_timestamp_seconds", "Unix time the "
+	    "latest signed state expires, as renewed (0: no expiry).",
+	    (uint64_t)s->state_expires_at);
+}

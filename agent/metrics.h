@@ -1,6 +1,6 @@
 /*
- * metrics.h - the secondary's counters, rendered in Prometheus text format
- * for GET /metrics.
+ * metrics.h - the secondary's counters, and what either daemon samples,
+ * rendered in Prometheus text format for GET /metrics.
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -62,5 +62,19 @@ void metrics_render_http(const struct metrics *m, FILE *f);
 /* Writes the whole exposition into f. */
 void metrics_render(const struct metrics *m, const struct metrics_sample *s,
     FILE *f);
+
+/* A primary's own gauges, sampled at render time (its HTTP counters and
+ * push's samples are rendered beside them). */
+struct metrics_primary {
+	uint64_t published_version;	/* latest in the sync root */
+	int64_t last_publish_at;	/* unix seconds, 0 = none yet */
+	int publish_failing;
+	int source_watch_ok;		/* inotify covers the whole tree */
+	int64_t state_expires_at;	/* unix seconds, 0 = no expiry */
+	uint64_t publishes, publish_failures;
+	const struct histogram *publish_time;	/* of the versions written */
+};
+
+void metrics_render_primary(const struct metrics_primary *s, FILE *f);
 
 #endif

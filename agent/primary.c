@@ -15,29 +15,27 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <limits.h>
-#include <sys/stat.h>
 
 #include "basecopy.h"
+#include "changes.h"
 #include "daemon.h"
-#include "log.h"
-#include "names.h"
 #include "fresh.h"
 #include "fsutil.h"
 #include "histogram.h"
 #include "jsonfield.h"
+#include "log.h"
 #include "metrics.h"
 #include "primary.h"
-#include "rest.h"
 #include "push.h"
 #include "report.h"
+#include "rest.h"
 #include "snap.h"
 #include "watch.h"
 #include "xmlcheck.h"
@@ -61,9 +59,7 @@ struct primary {
 	char watch_error[sizeof(((struct snap_err *)0)->msg)];
 	uint64_t latest;		/* latest version in the sync root */
 	struct snap_memo memo;		/* what we published last */
-	struct snap_change *changes;	/* what may have changed since */
-	size_t nchanges, capchanges;
-	bool changes_unknown;		/* rescan the whole tree */
+	struct changes changes;		/* what may have changed since */
 	int64_t published_at;		/* wall clock of the last publish */
 	uint64_t publishes, publish_failures;	/* /metrics */
 	struct histogram publish_time;	/* ... of the versions written */
@@ -88,16 +84,14 @@ prune_now(struct primary *p)
 	    p->c->keep_grace_ms / 1000);
 }
 
-static struct snap_publish_opts
-publish_opts(const struct primary *p)
+struct snap_publish_opts
+primary_publish_opts(const struct config *c)
 {
-	return (struct snap_publish_opts){ .cluster_id = p->c->cluster_id,
-	    .node_id = p->c->node_id, .xc = p->xc,
-	    .keep_versions = p->c->keep_versions,
-	    .grace_s = p->c->keep_grace_ms / 1000,
-	    .max_chain = p->c->max_chain, .defer_prune = true,
-	    .key = p->c->have_key ? &p->c->key : NULL,
-	    .validity_s = p->c->state_validity_s };
+	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
+	    .node_id = c->node_id, .keep_versions = c->keep_versions,
+	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
+	    .key = c->have_key ? &c->key : NULL,
+	    .validity_s = c->state_validity_s };
 }
 
 /* Whether this primary renews the latest state's expiry (renew_now). */
@@ -115,16 +109,16 @@ log_report(const struct report *rep)
 
 	for (i = 0; i < rep->n; i++) {
 		if (rep->v[i].kind == REPORT_ERROR)
-			log_error("%s", rep->v[i].text);
+			log_errorx("%s", rep->v[i].text);
 		else
-			log_warn("%s", rep->v[i].text);
+			log_warnx("%s", rep->v[i].text);
 	}
 }
 
 static void
 publish_now(struct primary *p)
 {
-	struct snap_publish_opts o = publish_opts(p);
+	struct snap_publish_opts o = primary_publish_opts(p->c);
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
 	int64_t start = daemon_now_ms();
@@ -133,10 +127,12 @@ publish_now(struct primary *p)
 	int rc;
 
 	p->pending = false;
+	o.xc = p->xc;
+	o.defer_prune = true;	/* prune_now(), once quiet */
 	o.report = &rep;
 	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
-	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
-	    &err);
+	    p->changes.unknown ? NULL : p->changes.v, p->changes.n, &res,
+	    &version, &err);
 	/* Same failure again: say it once, not at every retry. */
 	if (rc == 0 || strcmp(err.msg, p->last_error) != 0)
 		log_report(&rep);
@@ -145,14 +141,13 @@ publish_now(struct primary *p)
 		p->publish_failures++;
 		/* The changes stay listed: the retry must cover them too. */
 		if (strcmp(err.msg, p->last_error) != 0)
-			log_error("publish failed: %s", err.msg);
+			log_errorx("publish failed: %s", err.msg);
 		snprintf(p->last_error, sizeof(p->last_error), "%s", err.msg);
 		p->pending = true;
 		p->due = daemon_now_ms() + p->c->retry_ms;
 		return;
 	}
-	p->nchanges = 0;
-	p->changes_unknown = false;
+	changes_clear(&p->changes);
 	push_want(p->push, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED) {
@@ -172,7 +167,7 @@ publish_now(struct primary *p)
 		log_info("publish works again");
 	p->last_error[0] = '\0';
 	if (res == SNAP_REPAIRED)
-		log_warn("%s", err.msg);
+		log_warnx("%s", err.msg);
 	if (res == SNAP_UNCHANGED)
 		log_debug("source unchanged at version %" PRIu64, version);
 	else if (p->memo.rebased != 0)
@@ -216,7 +211,7 @@ try_watch(struct primary *p)
 		watch_cleanup();
 		/* Said once, not at every try. */
 		if (strcmp(err.msg, p->watch_error) != 0)
-			log_warn("%s: not watching: %s; rescanning every %u ms "
+			log_warnx("%s: not watching: %s; rescanning every %u ms "
 			    "instead (inotify tried again every %u ms)",
 			    p->c->source, err.msg, p->c->poll_ms,
 			    p->c->retry_ms);
@@ -228,7 +223,7 @@ try_watch(struct primary *p)
 	if (p->watch_error[0] != '\0') {
 		log_info("%s: watching again (inotify)", p->c->source);
 		/* What changed while nobody watched: a rescan says. */
-		p->changes_unknown = true;
+		p->changes.unknown = true;
 		p->pending = true;
 		p->due = 0;
 	}
@@ -253,7 +248,7 @@ scan_now(struct primary *p)
 	if (strcmp(digest, p->scan_digest) == 0 && digest[0] != '\0')
 		return;
 	snprintf(p->scan_digest, sizeof(p->scan_digest), "%s", digest);
-	p->changes_unknown = true;
+	p->changes.unknown = true;
 	if (!p->pending) {
 		p->pending = true;
 		p->due = daemon_now_ms() + p->c->quiet_ms;
@@ -278,7 +273,7 @@ renew_now(struct primary *p)
 	    fsu_now(), p->c->state_validity_s, &version, &p->fresh_until,
 	    &err) == -1) {
 		if (strcmp(err.msg, p->renew_error) != 0)
-			log_warn("cannot renew the latest state's expiry: %s "
+			log_warnx("cannot renew the latest state's expiry: %s "
 			    "(tried again every %u ms)", err.msg,
 			    p->c->retry_ms);
 		snprintf(p->renew_error, sizeof(p->renew_error), "%s",
@@ -295,50 +290,14 @@ renew_now(struct primary *p)
 	push_refresh(p->push);
 }
 
-/* More changed paths than this: a rescan is as cheap. */
-#define CHANGES_MAX 4096
-
 /* watch_file_fn: one file in the source tree was created, written,
  * moved or removed. */
 static void
 on_file(const char *dir, const char *name, void *arg)
 {
 	struct primary *p = arg;
-	size_t len = strlen(p->c->source);
-	char folder[64];
-	int type;
 
-	if (name[0] == '.')
-		return;		/* hidden: never an artifact (editors' temps) */
-	while (len > 1 && p->c->source[len - 1] == '/')
-		len--;
-	if (p->changes_unknown || dir == NULL ||
-	    strncmp(dir, p->c->source, len) != 0 || dir[len] != '/' ||
-	    sscanf(dir + len + 1, "%63[^/]/", folder) != 1 ||
-	    strlen(dir + len + 1) != strlen(folder) + 1 ||
-	    (type = name_type_of_dir(folder)) < 0)
-		goto unknown;	/* top level (labels.conf), or not ours */
-	if (p->nchanges == p->capchanges) {
-		size_t ncap = p->capchanges ? p->capchanges * 2 : 64;
-		void *n = ncap > CHANGES_MAX ? NULL :
-		    realloc(p->changes, ncap * sizeof(*p->changes));
-
-		if (n == NULL)
-			goto unknown;
-		p->changes = n;
-		p->capchanges = ncap;
-	}
-	/* Not *.xml: WSO2 does not read it, nor do we (an editor's temp
-	 * file, a README). A *.xml whose name we cannot carry: the rescan
-	 * names it among the tree's problems. */
-	if (!name_is_xml_file(name))
-		return;
-	if (name_from_file(name, p->changes[p->nchanges].name, NULL) == 0) {
-		p->changes[p->nchanges++].type = type;
-		return;
-	}
-unknown:
-	p->changes_unknown = true;
+	changes_note(&p->changes, p->c->source, dir, name);
 }
 
 static void
@@ -347,10 +306,10 @@ on_inotify(struct primary *p)
 	unsigned flags = watch_drain();
 
 	if (flags & (WATCH_OVERFLOW | WATCH_LOST | WATCH_NEWDIR))
-		p->changes_unknown = true;
+		p->changes.unknown = true;
 	if (flags & WATCH_INCOMPLETE) {
 		/* A folder nobody watches: poll until inotify covers it. */
-		log_warn("%s: a new folder cannot be watched (inotify watch "
+		log_warnx("%s: a new folder cannot be watched (inotify watch "
 		    "limit reached?): rescanning every %u ms", p->c->source,
 		    p->c->poll_ms);
 		snprintf(p->watch_error, sizeof(p->watch_error), "a new folder "
@@ -360,10 +319,10 @@ on_inotify(struct primary *p)
 		p->scan_due = daemon_now_ms();
 	}
 	if (flags & WATCH_OVERFLOW)
-		log_warn("inotify queue overflowed: rescanning %s",
+		log_warnx("inotify queue overflowed: rescanning %s",
 		    p->c->source);
 	if ((flags & WATCH_LOST) && !(flags & WATCH_INCOMPLETE)) {
-		log_warn("%s: watch lost (removed or unmounted)", p->c->source);
+		log_warnx("%s: watch lost (removed or unmounted)", p->c->source);
 		p->watching = false;
 	}
 	if (flags & WATCH_CHANGED) {
@@ -401,37 +360,15 @@ static void
 render_metrics(void *arg, FILE *f)
 {
 	struct primary *p = arg;
+	struct metrics_primary s = { .published_version = p->latest,
+	    .last_publish_at = p->published_at,
+	    .publish_failing = p->last_error[0] != '\0',
+	    .source_watch_ok = p->watching,
+	    .state_expires_at = p->fresh_until,
+	    .publishes = p->publishes, .publish_failures = p->publish_failures,
+	    .publish_time = &p->publish_time };
 
-	metrics_render_build_info(f);
-	fprintf(f, "# HELP artsync_publishes_total Versions published.\n"
-	    "# TYPE artsync_publishes_total counter\n"
-	    "artsync_publishes_total %" PRIu64 "\n", p->publishes);
-	fprintf(f, "# HELP artsync_publish_failures_total Publishes that "
-	    "failed (each retry counts).\n"
-	    "# TYPE artsync_publish_failures_total counter\n"
-	    "artsync_publish_failures_total %" PRIu64 "\n", p->publish_failures);
-	histogram_render(&p->publish_time, f, "artsync_publish_seconds",
-	    "Duration of each publish that wrote a version.");
-	fprintf(f, "# HELP artsync_published_version Latest version in the "
-	    "sync root.\n# TYPE artsync_published_version gauge\n"
-	    "artsync_published_version %" PRIu64 "\n", p->latest);
-	fprintf(f, "# HELP artsync_last_publish_timestamp_seconds Unix time of "
-	    "the last publish (0: none yet).\n# TYPE "
-	    "artsync_last_publish_timestamp_seconds gauge\n"
-	    "artsync_last_publish_timestamp_seconds %" PRId64 "\n",
-	    p->published_at);
-	fprintf(f, "# HELP artsync_publish_failing 1 while the last publish "
-	    "failed.\n# TYPE artsync_publish_failing gauge\n"
-	    "artsync_publish_failing %d\n", p->last_error[0] != '\0');
-	fprintf(f, "# HELP artsync_source_watch_ok 1 while inotify watches the "
-	    "whole source tree; 0 while it is rescanned every poll_ms "
-	    "instead.\n# TYPE artsync_source_watch_ok gauge\n"
-	    "artsync_source_watch_ok %d\n", p->watching);
-	fprintf(f, "# HELP artsync_state_expires_timestamp_seconds Unix time "
-	    "the latest signed state expires, as renewed (0: no expiry).\n"
-	    "# TYPE artsync_state_expires_timestamp_seconds gauge\n"
-	    "artsync_state_expires_timestamp_seconds %" PRId64 "\n",
-	    p->fresh_until);
+	metrics_render_primary(&s, f);
 	push_render_metrics(p->push, f);
 }
 
@@ -478,12 +415,50 @@ shorter(int timeout, int64_t wait)
 	return timeout < 0 || wait < timeout ? (int)wait : timeout;
 }
 
+/* The poll timeout (-1: none): a publish or retention due, inotify tried
+ * again or the tree looked at without it, the renewal, a push's retry,
+ * MHD's own; shortened to wake for the watchdog. */
+static int
+timeout_ms(struct primary *p, int64_t now)
+{
+	int timeout = p->pending ? (int)(p->due - now) : -1, t;
+	int64_t wait;
+
+	if (p->prune_due != 0 && !p->pending)
+		timeout = (int)(p->prune_due - now);
+	if (!p->watching) {
+		wait = p->watch_retry - now;
+		if (p->scan_due != 0 && p->scan_due - now < wait)
+			wait = p->scan_due - now;
+		timeout = shorter(timeout, wait);
+	}
+	if (renews(p) && !p->pending)
+		timeout = shorter(timeout, p->renew_due - now);
+	if ((t = push_timeout_ms(p->push)) >= 0)
+		timeout = shorter(timeout, t);
+	if (p->rest != NULL && (t = rest_timeout_ms(p->rest)) >= 0)
+		timeout = shorter(timeout, t);
+	return daemon_watchdog(timeout);
+}
+
+/* The loop's descriptors, one name each. A slot whose fd is -1 (no REST
+ * endpoint, no full copy running, fewer rsync children than slots) is
+ * one poll(2) passes over. */
+enum {
+	SLOT_SIGNAL,
+	SLOT_INOTIFY,		/* the source tree's watches */
+	SLOT_HTTP,		/* libmicrohttpd: the read-only endpoint */
+	SLOT_BASECOPY,		/* the full copy's report */
+	SLOT_PUSH,		/* the rsync children's stderr, from here */
+	SLOT_COUNT = SLOT_PUSH + CONFIG_MAX_PUSH,
+};
+
 static int
 loop(struct primary *p, int sigfd)
 {
-	struct pollfd pfd[4 + CONFIG_MAX_PUSH];
-	int64_t now, wait;
-	int timeout, sig, npush, pt, nrest, nbase;
+	struct pollfd pfd[SLOT_COUNT];
+	int64_t now;
+	int sig, npush, i;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -503,42 +478,23 @@ loop(struct primary *p, int sigfd)
 		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
 			prune_now(p);
 		push_start_due(p->push);
-		timeout = p->pending ? (int)(p->due - now) : -1;
-		if (p->prune_due != 0 && !p->pending)
-			timeout = (int)(p->prune_due - now);
-		if (!p->watching) {
-			wait = p->watch_retry - now;
-			if (p->scan_due != 0 && p->scan_due - now < wait)
-				wait = p->scan_due - now;
-			timeout = shorter(timeout, wait);
-		}
-		if (renews(p) && !p->pending)
-			timeout = shorter(timeout, p->renew_due - now);
-		pt = push_timeout_ms(p->push);
-		if (pt >= 0 && (timeout < 0 || pt < timeout))
-			timeout = pt;
-		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
-		if (pt >= 0 && (timeout < 0 || pt < timeout))
-			timeout = pt;
-		timeout = daemon_watchdog(timeout);
-		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
-		nrest = p->rest != NULL;
-		if (nrest)
-			pfd[2] = (struct pollfd){ .fd = rest_fd(p->rest),
-			    .events = POLLIN };
-		nbase = basecopy_fd(&p->base) >= 0;
-		if (nbase)
-			pfd[2 + nrest] = (struct pollfd){
-			    .fd = basecopy_fd(&p->base), .events = POLLIN };
-		npush = push_pollfds(p->push, pfd + 2 + nrest + nbase,
-		    CONFIG_MAX_PUSH);
-		if (poll(pfd, 2 + (nfds_t)(nrest + nbase + npush),
-		    timeout) == -1 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
+		pfd[SLOT_SIGNAL] = (struct pollfd){ .fd = sigfd,
+		    .events = POLLIN };
+		pfd[SLOT_INOTIFY] = (struct pollfd){ .fd = watch_fd(),
+		    .events = POLLIN };
+		pfd[SLOT_HTTP] = (struct pollfd){ .fd = p->rest != NULL ?
+		    rest_fd(p->rest) : -1, .events = POLLIN };
+		pfd[SLOT_BASECOPY] = (struct pollfd){
+		    .fd = basecopy_fd(&p->base), .events = POLLIN };
+		npush = push_pollfds(p->push, &pfd[SLOT_PUSH], CONFIG_MAX_PUSH);
+		for (i = SLOT_PUSH + npush; i < SLOT_COUNT; i++)
+			pfd[i] = (struct pollfd){ .fd = -1 };
+		if (poll(pfd, SLOT_COUNT, timeout_ms(p, now)) == -1 &&
+		    errno != EINTR) {
+			log_error("poll");
 			return 1;
 		}
-		if (pfd[0].revents & POLLIN) {
+		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("stopping on signal %d", sig);
@@ -547,15 +503,15 @@ loop(struct primary *p, int sigfd)
 			if (sig == SIGHUP) {	/* a manual "publish now", of
 						 * the whole tree as it is */
 				p->pending = true;
-				p->changes_unknown = true;
+				p->changes.unknown = true;
 				p->due = 0;
 			}
 		}
-		if (pfd[1].revents & POLLIN)
+		if (pfd[SLOT_INOTIFY].revents & POLLIN)
 			on_inotify(p);
-		if (nbase && pfd[2 + nrest].revents != 0)
+		if (pfd[SLOT_BASECOPY].revents != 0)
 			basecopy_collect(&p->base, &p->memo);
-		push_handle(p->push, pfd + 2 + nrest + nbase, npush);
+		push_handle(p->push, &pfd[SLOT_PUSH], npush);
 		if (p->rest != NULL)
 			rest_run(p->rest);
 		if (!p->watching && !p->pending) {
@@ -572,7 +528,7 @@ int
 primary_run(const struct config *c)
 {
 	struct primary p = { .c = c, .pending = true, .due = 0,
-	    .memo = SNAP_MEMO_INIT, .changes_unknown = true,
+	    .memo = SNAP_MEMO_INIT, .changes = CHANGES_INIT,
 	    .base = BASECOPY_INIT };
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
@@ -582,7 +538,7 @@ primary_run(const struct config *c)
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
 	    (p.push = push_new(c, &err)) == NULL) {
-		log_error("%s", err.msg);
+		log_errorx("%s", err.msg);
 		goto out;
 	}
 	log_info("primary %s/%s: %s -> %s (quiet %u ms)", c->cluster_id,
@@ -598,7 +554,7 @@ primary_run(const struct config *c)
 		    render_metrics, healthy, degraded, &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
-			log_error("%s", err.msg);
+			log_errorx("%s", err.msg);
 			goto out;
 		}
 		log_info("listening on http://%s (port %u), read only",
@@ -616,7 +572,7 @@ out:
 	watch_on_file(NULL, NULL);
 	watch_cleanup();
 	snap_memo_clear(&p.memo);
-	free(p.changes);
+	changes_free(&p.changes);
 	push_free(p.push);
 	if (sigfd >= 0)
 		close(sigfd);

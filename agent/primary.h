@@ -6,8 +6,14 @@
 #define PRIMARY_H
 
 #include "config.h"
+#include "snap.h"
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit code. */
 int primary_run(const struct config *c);
+
+/* The options every publish from c runs with: the daemon's and the
+ * one-shot commands' (publish, check, rollback). No validator, report or
+ * deferred pruning: those are the caller's to add. */
+struct snap_publish_opts primary_publish_opts(const struct config *c);
 
 #endif

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,14 +114,7 @@ push_new(const struct config *c, struct snap_err *err)
 static void
 stop_child(struct target *t)
 {
-	if (t->pid > 0) {
-		kill(t->pid, SIGTERM);
-		waitpid(t->pid, NULL, 0);
-	}
-	if (t->errfd >= 0)
-		close(t->errfd);
-	t->pid = -1;
-	t->errfd = -1;
+	child_stop(&t->pid, &t->errfd);
 	t->stage = STAGE_IDLE;
 }
 
@@ -315,7 +307,7 @@ schedule_retry(struct pusher *p, struct target *t, const char *why)
 	t->tries++;
 	snprintf(t->last_error, sizeof(t->last_error), "%s", why);
 	if (p->c->retry_max_tries > 0 && t->tries >= p->c->retry_max_tries) {
-		log_error("push %s: version %" PRIu64 " failed (%s); gave up "
+		log_errorx("push %s: version %" PRIu64 " failed (%s); gave up "
 		    "after %u tries until the next version", t->url,
 		    t->pushing, why, t->tries);
 		t->gave_up = true;
@@ -452,34 +444,15 @@ finished(struct pusher *p, struct target *t, int status)
 	schedule_retry(p, t, why);
 }
 
+/* Keeps the tail of what rsync wrote (its last line is what matters);
+ * at EOF, reaps it. */
 static void
 drain(struct pusher *p, struct target *t)
 {
-	char buf[512];
-	ssize_t n;
 	int status;
 
-	while ((n = read(t->errfd, buf, sizeof(buf))) > 0) {
-		/* Keep the tail: the last error line is what matters. */
-		if ((size_t)n >= sizeof(t->errbuf) - 1) {
-			memcpy(t->errbuf, buf + n - (sizeof(t->errbuf) - 1),
-			    sizeof(t->errbuf) - 1);
-			t->errlen = sizeof(t->errbuf) - 1;
-		} else {
-			if (t->errlen + (size_t)n >= sizeof(t->errbuf)) {
-				size_t drop = t->errlen + (size_t)n -
-				    (sizeof(t->errbuf) - 1);
-
-				memmove(t->errbuf, t->errbuf + drop,
-				    t->errlen - drop);
-				t->errlen -= drop;
-			}
-			memcpy(t->errbuf + t->errlen, buf, (size_t)n);
-			t->errlen += (size_t)n;
-		}
-		t->errbuf[t->errlen] = '\0';
-	}
-	if (n == 0) {	/* EOF: rsync is exiting */
+	if (child_read_tail(t->errfd, t->errbuf, sizeof(t->errbuf),
+	    &t->errlen) == 0) {	/* EOF: rsync is exiting */
 		if (waitpid(t->pid, &status, 0) == -1)
 			status = -1;
 		finished(p, t, status);

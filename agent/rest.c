@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "jsonfield.h"
+#include "local.h"
 #include "log.h"
 #include "manifest.h"
 #include "names.h"
@@ -148,10 +149,10 @@ status_json(struct agent *a)
 	    "overrides", (json_int_t)a->ovr.n,
 	    "overrides_upstream_changed", stale_overrides(a),
 	    "healthy", agent_healthy(a, NULL, 0),
-	    "sync_root_ok", a->root_state != ROOT_UNREACHABLE,
-	    "sync_root_state", agent_root_state_name(a->root_state),
-	    "sync_root_state_since", jf_time_or_null(a->root_since),
-	    "state_expires_at", jf_time_or_null(a->fresh_until));
+	    "sync_root_ok", a->trust.root_state != ROOT_UNREACHABLE,
+	    "sync_root_state", trust_root_state_name(a->trust.root_state),
+	    "sync_root_state_since", jf_time_or_null(a->trust.root_since),
+	    "state_expires_at", jf_time_or_null(a->trust.fresh_until));
 	hook_status_add(a->hook, j);
 	return j;
 }
@@ -258,9 +259,9 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	s.latest_seen_version = a->latest_seen;
 	s.last_sync_at = a->last_sync_at;
 	s.healthy = agent_healthy(a, NULL, 0);
-	s.sync_root_up = a->root_state != ROOT_UNREACHABLE;
-	s.sync_root_verifiable = a->root_state == ROOT_OK;
-	s.sync_root_state = agent_root_state_name(a->root_state);
+	s.sync_root_up = a->trust.root_state != ROOT_UNREACHABLE;
+	s.sync_root_verifiable = a->trust.root_state == ROOT_OK;
+	s.sync_root_state = trust_root_state_name(a->trust.root_state);
 	for (i = 0; i < a->ovr.n; i++) {
 		if (a->ovr.v[i].state == OVR_UNDEPLOYED)
 			s.undeployed_local++;

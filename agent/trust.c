@@ -1,6 +1,6 @@
 /*
  * trust.c - what a secondary believes of the sync root beyond a good
- * signature, and what it remembers of what it refused (see agent.h).
+ * signature, and what it remembers of what it refused (see trust.h).
  *
  * A state.json that verified must also be this cluster's, not older than
  * what is applied nor below min_version, and - with require_fresh - not
@@ -13,11 +13,11 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "agent.h"
 #include "daemon.h"
 #include "fresh.h"
 #include "fsutil.h"
 #include "log.h"
+#include "trust.h"
 
 /*
  * A refusal for what the files hold, once they matched their records (an
@@ -31,28 +31,34 @@
  * between two reads may heal by itself: retried at the next check.
  */
 bool
-agent_refused_before(const struct agent *a, const struct snap_version *v)
+trust_refused_before(const struct trust *t, const struct snap_version *v)
 {
 	char digest[HASH_HEX_LEN + 1];
 
-	if (a->refused.version == 0 || a->refused.version != v->st.version)
+	if (t->refused.version == 0 || t->refused.version != v->st.version)
 		return false;
 	state_digest(&v->st, digest);
-	return strcmp(a->refused.digest, digest) == 0;
+	return strcmp(t->refused.digest, digest) == 0;
 }
 
 void
-agent_remember_refusal(struct agent *a, const struct snap_version *v,
+trust_remember_refusal(struct trust *t, const struct snap_version *v,
     const struct snap_err *err)
 {
 	if (!snap_code_is_final(err->code))
 		return;
-	a->refused.version = v->st.version;
-	state_digest(&v->st, a->refused.digest);
-	a->refused.why = *err;
+	t->refused.version = v->st.version;
+	state_digest(&v->st, t->refused.digest);
+	t->refused.why = *err;
 	log_info("version %" PRIu64 ": not tried again while state.json names "
 	    "the same files (SIGHUP or POST /api/v1/sync tries again)",
 	    v->st.version);
+}
+
+void
+trust_forget_refusal(struct trust *t)
+{
+	t->refused.version = 0;
 }
 
 /*
@@ -64,13 +70,13 @@ agent_remember_refusal(struct agent *a, const struct snap_version *v,
  * None is a reason to undeploy: the release keeps serving throughout.
  */
 void
-agent_set_root_state(struct agent *a, enum root_state s)
+trust_set_root(struct trust *t, enum root_state s)
 {
-	if (a->root_state == s)
+	if (t->root_state == s)
 		return;
-	a->root_state = s;
-	a->root_since_ms = s == ROOT_OK ? 0 : daemon_now_ms();
-	a->root_since = s == ROOT_OK ? 0 : fsu_now();
+	t->root_state = s;
+	t->root_since_ms = s == ROOT_OK ? 0 : daemon_now_ms();
+	t->root_since = s == ROOT_OK ? 0 : fsu_now();
 }
 
 /*
@@ -82,39 +88,46 @@ agent_set_root_state(struct agent *a, enum root_state s)
  * anything newer), not below this node's floor (min_version), and not
  * older than the version applied.
  */
+void
+trust_init(struct trust *t, const struct config *c)
+{
+	t->c = c;
+	t->require_fresh = c->have_key && config_require_fresh(c);
+}
+
 int
-agent_trust_state(struct agent *a, int rootfd, const struct snap_version *v,
+trust_check_state(struct trust *t, int rootfd, const struct snap_version *v,
     uint64_t applied, struct snap_err *err)
 {
-	a->fresh_until = 0;
-	if (state_check_cluster(&v->st, a->c->cluster_id, err) == -1) {
-		agent_set_root_state(a, ROOT_UNVERIFIABLE);
+	t->fresh_until = 0;
+	if (state_check_cluster(&v->st, t->c->cluster_id, err) == -1) {
+		trust_set_root(t, ROOT_UNVERIFIABLE);
 		return -1;
 	}
 	/* Older first: its number is signed, and says more than that an
 	 * old state has also expired. */
-	if (v->st.version < a->c->min_version) {
-		agent_set_root_state(a, ROOT_OLDER);
+	if (v->st.version < t->c->min_version) {
+		trust_set_root(t, ROOT_OLDER);
 		return snap_err_setc(err, SNAP_E_OLDER, "sync root holds version "
 		    "%" PRIu64 ", below this node's min_version %" PRIu64 ": "
-		    "never applied", v->st.version, a->c->min_version);
+		    "never applied", v->st.version, t->c->min_version);
 	}
 	if (v->st.version < applied) {
-		agent_set_root_state(a, ROOT_OLDER);
+		trust_set_root(t, ROOT_OLDER);
 		return snap_err_setc(err, SNAP_E_OLDER, "sync root holds version "
 		    "%" PRIu64 ", older than applied %" PRIu64 ": not going "
 		    "back", v->st.version, applied);
 	}
-	if (a->require_fresh && fresh_check(rootfd, v->pub, &v->st,
-	    v->st_blake2b, fsu_now(), &a->fresh_until, err) == -1) {
-		agent_set_root_state(a, ROOT_UNVERIFIABLE);
+	if (t->require_fresh && fresh_check(rootfd, v->pub, &v->st,
+	    v->st_blake2b, fsu_now(), &t->fresh_until, err) == -1) {
+		trust_set_root(t, ROOT_UNVERIFIABLE);
 		return -1;
 	}
 	return 0;
 }
 
 const char *
-agent_root_state_name(enum root_state s)
+trust_root_state_name(enum root_state s)
 {
 	switch (s) {
 	case ROOT_OK: return "ok";
@@ -126,7 +139,7 @@ agent_root_state_name(enum root_state s)
 }
 
 const char *
-agent_root_state_words(enum root_state s)
+trust_root_state_words(enum root_state s)
 {
 	switch (s) {
 	case ROOT_UNVERIFIABLE:

@@ -234,11 +234,11 @@ tried(struct webhook *w, const struct swap_event *ev, int rc, long status,
 	snprintf(w->last_error, sizeof(w->last_error), "%s", why);
 	if (w->tries >= w->max_tries) {
 		w->gave_up++;
-		log_error("webhook: version %" PRIu64 " given up after %u "
+		log_errorx("webhook: version %" PRIu64 " given up after %u "
 		    "tries: %s", ev->version, w->tries, why);
 		return true;
 	}
-	log_warn("webhook: version %" PRIu64 ": %s; try %u of %u in %u ms",
+	log_warnx("webhook: version %" PRIu64 ": %s; try %u of %u in %u ms",
 	    ev->version, why, w->tries + 1, w->max_tries,
 	    webhook_backoff_ms(w->retry_ms, w->tries));
 	return false;

@@ -549,7 +549,7 @@ make_artifact() {
 
 # --- sync root and deploy root ---------------------------------------------
 
-# What the daemons log when a release goes live (agent/secondary.c), as an
+# What the daemons log when a release goes live (agent/agent.c), as an
 # ERE: any version (APPLIED_RE) or version V (applied_re V). Kept here, in
 # one place, because wording is the daemons' to change.
 APPLIED_RE='releases/v[0-9]+-r[0-9]+ \(version [0-9]+\) live in [0-9]+ ms'

@@ -1,13 +1,18 @@
 /*
- * test_log.c - the JSON line of a log message, and the names of levels and
- * formats.
+ * test_log.c - the JSON line of a log message, the names of levels and
+ * formats, and errno: appended by log_warn() and log_error(), not by
+ * their x forms, and left as it was by all.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -108,6 +113,66 @@ test_names(void **state)
 	assert_int_equal(log_format_parse(""), -1);
 }
 
+/* What one log call wrote to stderr (text format), its newline cut,
+ * into out. */
+static void
+captured(void (*fn)(const char *, ...), const char *msg, int errnum,
+    char *out, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	errno = errnum;
+	fn("%s", msg);
+	assert_int_equal(errno, errnum);	/* left as it was */
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, len - 1, tmp);
+	fclose(tmp);
+	out[n] = '\0';
+	assert_true(n > 0 && out[n - 1] == '\n');
+	out[n - 1] = '\0';
+}
+
+/* Whether s ends with tail. */
+static bool
+ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+static void
+test_errno_appended_by_warn_and_error_only(void **state)
+{
+	char line[512];
+
+	(void)state;
+	unsetenv("JOURNAL_STREAM");
+	log_init(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT);
+	captured(log_warn, "releases/v1-r1: open", ENOENT, line, sizeof(line));
+	assert_non_null(strstr(line, " artsync warn: releases/v1-r1: open: "));
+	assert_true(ends_with(line, ": No such file or directory"));
+	captured(log_error, "poll", EINTR, line, sizeof(line));
+	assert_true(ends_with(line, " artsync error: poll: Interrupted system "
+	    "call"));
+	captured(log_warnx, "watch lost", ENOENT, line, sizeof(line));
+	assert_true(ends_with(line, " artsync warn: watch lost"));
+	captured(log_errorx, "publish failed: x", EIO, line, sizeof(line));
+	assert_true(ends_with(line, " artsync error: publish failed: x"));
+	captured(log_info, "serving v1-r1", EIO, line, sizeof(line));
+	assert_true(ends_with(line, " artsync info: serving v1-r1"));
+	log_init(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
+}
+
 int
 main(void)
 {
@@ -116,6 +181,7 @@ main(void)
 		cmocka_unit_test(test_hostile_text_stays_one_valid_line),
 		cmocka_unit_test(test_reserved_names_and_no_fields),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_errno_appended_by_warn_and_error_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

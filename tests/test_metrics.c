@@ -132,6 +132,49 @@ test_render_rejects(void **state)
 	free(buf);
 }
 
+/* A primary's gauges, each with its HELP and TYPE lines, as the
+ * primary wrote them itself before they moved here. */
+static void
+test_render_primary(void **state)
+{
+	struct metrics_primary s = { .published_version = 42,
+	    .last_publish_at = 1795860000, .publish_failing = 1,
+	    .source_watch_ok = 0, .state_expires_at = 0, .publishes = 7,
+	    .publish_failures = 3 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	metrics_render_primary(&s, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "artsync_build_info{version=\""));
+	assert_non_null(strstr(buf, "\nartsync_publishes_total 7\n"));
+	assert_non_null(strstr(buf, "\nartsync_publish_failures_total 3\n"));
+	assert_null(strstr(buf, "artsync_publish_seconds"));	/* none given */
+	assert_non_null(strstr(buf,
+	    "# HELP artsync_published_version Latest version in the sync "
+	    "root.\n# TYPE artsync_published_version gauge\n"
+	    "artsync_published_version 42\n"
+	    "# HELP artsync_last_publish_timestamp_seconds Unix time of the "
+	    "last publish (0: none yet).\n# TYPE "
+	    "artsync_last_publish_timestamp_seconds gauge\n"
+	    "artsync_last_publish_timestamp_seconds 1795860000\n"
+	    "# HELP artsync_publish_failing 1 while the last publish "
+	    "failed.\n# TYPE artsync_publish_failing gauge\n"
+	    "artsync_publish_failing 1\n"
+	    "# HELP artsync_source_watch_ok 1 while inotify watches the "
+	    "whole source tree; 0 while it is rescanned every poll_ms "
+	    "instead.\n# TYPE artsync_source_watch_ok gauge\n"
+	    "artsync_source_watch_ok 0\n"
+	    "# HELP artsync_state_expires_timestamp_seconds Unix time the "
+	    "latest signed state expires, as renewed (0: no expiry).\n"
+	    "# TYPE artsync_state_expires_timestamp_seconds gauge\n"
+	    "artsync_state_expires_timestamp_seconds 0\n"));
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -140,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_every_code_has_a_sample),
 		cmocka_unit_test(test_render_root_state),
 		cmocka_unit_test(test_render_rejects),
+		cmocka_unit_test(test_render_primary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,12 +13,12 @@
 
 #include <cmocka.h>
 
-#include "agent.h"
+#include "trust.h"
 #include "testutil.h"
 
 struct env {
 	struct config c;
-	struct agent a;
+	struct trust t;
 	struct snap_version v;
 };
 
@@ -28,7 +28,7 @@ env_init(struct env *e)
 	memset(e, 0, sizeof(*e));
 	config_defaults(&e->c, CONFIG_SECONDARY);
 	strcpy(e->c.cluster_id, "prod");
-	e->a.c = &e->c;
+	trust_init(&e->t, &e->c);
 	e->v = (struct snap_version)SNAP_VERSION_INIT;
 	strcpy(e->v.st.cluster_id, "prod");
 	e->v.st.version = 7;
@@ -50,31 +50,31 @@ test_checks(void **state)
 	(void)state;
 	assert_non_null(e);
 	env_init(e);
-	assert_int_equal(agent_trust_state(&e->a, -1, &e->v, 7, &err), 0);
-	assert_int_equal(e->a.root_state, ROOT_OK);
+	assert_int_equal(trust_check_state(&e->t, -1, &e->v, 7, &err), 0);
+	assert_int_equal(e->t.root_state, ROOT_OK);
 	/* Another cluster's: unverifiable, since now. */
 	strcpy(e->v.st.cluster_id, "staging");
-	assert_int_equal(agent_trust_state(&e->a, -1, &e->v, 0, &err), -1);
+	assert_int_equal(trust_check_state(&e->t, -1, &e->v, 0, &err), -1);
 	assert_int_equal(err.code, SNAP_E_WRONG_CLUSTER);
-	assert_int_equal(e->a.root_state, ROOT_UNVERIFIABLE);
-	assert_true(e->a.root_since_ms != 0 && e->a.root_since != 0);
-	assert_string_equal(agent_root_state_name(e->a.root_state),
+	assert_int_equal(e->t.root_state, ROOT_UNVERIFIABLE);
+	assert_true(e->t.root_since_ms != 0 && e->t.root_since != 0);
+	assert_string_equal(trust_root_state_name(e->t.root_state),
 	    "unverifiable");
 	strcpy(e->v.st.cluster_id, "prod");
 	/* Older than applied, below the floor: older. */
-	assert_int_equal(agent_trust_state(&e->a, -1, &e->v, 8, &err), -1);
+	assert_int_equal(trust_check_state(&e->t, -1, &e->v, 8, &err), -1);
 	assert_int_equal(err.code, SNAP_E_OLDER);
-	assert_int_equal(e->a.root_state, ROOT_OLDER);
+	assert_int_equal(e->t.root_state, ROOT_OLDER);
 	tu_assert_msg(err.msg, "older than applied 8");
 	e->c.min_version = 9;
-	assert_int_equal(agent_trust_state(&e->a, -1, &e->v, 0, &err), -1);
+	assert_int_equal(trust_check_state(&e->t, -1, &e->v, 0, &err), -1);
 	assert_int_equal(err.code, SNAP_E_OLDER);
 	tu_assert_msg(err.msg, "below this node's min_version 9");
 	e->c.min_version = 7;
-	assert_int_equal(agent_trust_state(&e->a, -1, &e->v, 0, &err), 0);
-	assert_int_equal(e->a.root_state, ROOT_OLDER);	/* the caller's */
-	agent_set_root_state(&e->a, ROOT_OK);
-	assert_int_equal(e->a.root_since_ms, 0);
+	assert_int_equal(trust_check_state(&e->t, -1, &e->v, 0, &err), 0);
+	assert_int_equal(e->t.root_state, ROOT_OLDER);	/* the caller's */
+	trust_set_root(&e->t, ROOT_OK);
+	assert_int_equal(e->t.root_since_ms, 0);
 	free(e);
 }
 
@@ -91,19 +91,19 @@ test_refusal_memory(void **state)
 	env_init(e);
 	snap_err_setc(&err, SNAP_E_CHANGED, "archive changed while it was "
 	    "read");
-	agent_remember_refusal(&e->a, &e->v, &err);
-	assert_false(agent_refused_before(&e->a, &e->v));
+	trust_remember_refusal(&e->t, &e->v, &err);
+	assert_false(trust_refused_before(&e->t, &e->v));
 	snap_err_setc(&err, SNAP_E_HOSTILE, "entry 'x' is a symlink");
-	agent_remember_refusal(&e->a, &e->v, &err);
-	assert_true(agent_refused_before(&e->a, &e->v));
-	assert_int_equal(e->a.refused.why.code, SNAP_E_HOSTILE);
+	trust_remember_refusal(&e->t, &e->v, &err);
+	assert_true(trust_refused_before(&e->t, &e->v));
+	assert_int_equal(e->t.refused.why.code, SNAP_E_HOSTILE);
 	e->v.st.published_at++;			/* not part of the record */
-	assert_true(agent_refused_before(&e->a, &e->v));
+	assert_true(trust_refused_before(&e->t, &e->v));
 	e->v.st.archive.size++;
-	assert_false(agent_refused_before(&e->a, &e->v));
+	assert_false(trust_refused_before(&e->t, &e->v));
 	e->v.st.archive.size--;
-	agent_retry(&e->a);
-	assert_false(agent_refused_before(&e->a, &e->v));
+	trust_forget_refusal(&e->t);
+	assert_false(trust_refused_before(&e->t, &e->v));
 	free(e);
 }
 

@@ -1,6 +1,29 @@
 /*
- * release.h - the deploy root: immutable releases, built at the cost of
+ * deploy.h - the deploy root: immutable releases, built at the cost of
  * what changed.
+ *
+ * The caller (agent.c, one thread):
+ *	1. declares `struct deploy d = DEPLOY_INIT;` (safe to close unused);
+ *	2. deploy_open(): the root's lock taken, what a crash left cleaned,
+ *	   current loaded (d.has_current, d.current, d.current_m,
+ *	   d.upstream_m), retention applied;
+ *	3. deploy_build() for each version or local change: a release built,
+ *	   current swapped to it, retention applied;
+ *	4. deploy_close(), whatever the steps before returned.
+ * Errors: each returns 0, or -1 with err filled. A failed deploy_open()
+ * leaves d for deploy_close() alone. A failed deploy_build() leaves
+ * current and d as they were (see deploy_build below).
+ *
+ * The module's files, in the order an apply uses them:
+ *	deploy_open.c		open (lock, crash cleanup, current), close
+ *	deploy_build.c		deploy_build(): the steps below, in order
+ *	deploy_records.c	release names, releases/, the records, their
+ *				caches
+ *	deploy_plan.c		what to build on: deltas, the base to recycle
+ *	deploy_stage.c		.staging/build filled, every file checked
+ *	deploy_commit.c		records, fsync, rename, swap
+ *	deploy_retain.c		retention, upstream records pruned
+ * (deploy_int.h is what they share.)
  *
  * Layout:
  *	DEPLOY_ROOT/current                -> releases/v<VERSION>-r<SERIAL>
@@ -57,8 +80,8 @@
  * and retention runs (a crash between a swap and its retention left one
  * release too many); the release current points at is never touched.
  */
-#ifndef RELEASE_H
-#define RELEASE_H
+#ifndef DEPLOY_H
+#define DEPLOY_H
 
 #include <limits.h>
 #include <stdbool.h>
@@ -191,10 +214,33 @@ void deploy_close(struct deploy *d);	/* safe on DEPLOY_INIT */
  * every entry) even where no file is taken from it, and every artifact
  * taken from it is validated by p->checks before the build is used: a
  * writer on the share who gets the checksums right still cannot deploy
- * what publish would have refused. On any failure current is untouched
- * and the partial build is removed; st->missing_source says
- * the failure was a file that only the upstream archive could provide.
- * 0 or -1 with err.
+ * what publish would have refused.
+ *
+ * The steps (the code carries the same numbers):
+ *	1. every archive of p->v checked whole: a bad file must not cost the
+ *	   release that would be patched;
+ *	2. .staging opened afresh (a symlink there is refused), a build a
+ *	   failure left in it removed;
+ *	3. releases/ listed, the next serial chosen;
+ *	4. the deltas from the applied upstream version to p->upstream
+ *	   (deploy_plan.c);
+ *	5. the base: the keep-th newest release, unless current, renamed
+ *	   into .staging/build and its record removed - or none, or, when not
+ *	   a directory of ours, removed (deploy_plan.c);
+ *	6. .staging/build filled: the base patched, or all written new; from
+ *	   the archive, then from local verified copies; the XML verdict
+ *	   taken (deploy_stage.c);
+ *	7. the records written with the build's batch, all of it made
+ *	   durable, the build renamed into releases/, current swapped to it
+ *	   (deploy_commit.c);
+ *	8. d takes p->target and p->upstream; the old current's record goes
+ *	   to the cache (deploy_commit.c);
+ *	9. retention (deploy_retain.c).
+ * On a failure current is untouched and .staging/build is removed - with
+ * the base it held, a release retention was about to remove anyway; a
+ * release renamed into releases/ whose swap then failed stays until
+ * retention. st->missing_source says the failure was a file that only the
+ * upstream archive could provide. 0 or -1 with err.
  */
 int deploy_build(struct deploy *d, struct build_plan *p,
     struct apply_stats *st, struct snap_err *err);
