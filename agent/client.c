@@ -6,7 +6,12 @@
  * the endpoint and the token, send the request (client_http.h), then
  * print (client_print.h).
  *
- * Where to go and with what token: client_target.h.
+ * The token: --token-file; else the one the agent uses, found as the agent
+ * finds it (token.h: its token_file, else rest.token in its deploy root,
+ * both from the config file and ARTSYNC_<KEY>). A token found that way is
+ * sent only to that agent: the endpoint its listen gives, or a loopback
+ * address; a change that needs it and cannot read it stops with one line
+ * (exit 2), a read goes without it (the server says if it needed one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "names.h"
+#include "token.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -72,8 +78,9 @@ static const char usage_text[] =
 "options:\n"
 "  --endpoint URL       http://HOST:PORT of the agent (default: [secondary]\n"
 "                       listen of the config, else " CLIENT_DEFAULT_ENDPOINT ")\n"
-"  --token-file FILE    bearer token (default: [secondary] token_file of\n"
-"                       the config)\n"
+"  --token-file FILE    bearer token (default: the agent's own, sent to it\n"
+"                       only: [secondary] token_file of the config, else\n"
+"                       rest.token in its deploy_root; changes need it)\n"
 "  --config FILE        the agent's config file (default: $ARTSYNC_CONFIG,\n"
 "                       else /etc/artsync.conf if there is one)\n"
 "  --json               print the server's JSON answer as it is\n"

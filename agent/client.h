@@ -21,11 +21,12 @@
 #include "client_print.h"
 #include "client_target.h"
 #include "snap_err.h"
+#include "token.h"
 
 /* Where the client goes when neither --endpoint nor --config says. */
 #define CLIENT_DEFAULT_ENDPOINT "http://127.0.0.1:7846"
-/* Longest token: what the server's config_read_token() takes. */
-#define CLIENT_TOKEN_MAX 255
+/* Longest token: what the server's token_read() takes. */
+#define CLIENT_TOKEN_MAX TOKEN_MAX
 
 /*
  * Runs a client command ("status", "list", "show", "redeploy", "undeploy",

@@ -7,9 +7,9 @@
 
 #include <curl/curl.h>
 
-#include "client.h"
 #include "client_http.h"
 #include "httpc.h"
+#include "token.h"
 
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
@@ -42,7 +42,7 @@ client_http_do(const struct client_request *rq, const char *endpoint,
     const char *token, struct client_response *rs, char *errbuf)
 {
 	char url[CLIENT_ENDPOINT_MAX + sizeof(rq->path)];
-	char auth[CLIENT_TOKEN_MAX + 32] = "";
+	char auth[TOKEN_MAX + 32] = "";
 	struct curl_slist *hdrs = NULL, *h;
 	CURLcode cc = CURLE_OUT_OF_MEMORY;
 	CURL *curl = NULL;

@@ -2,6 +2,7 @@
  * client_target.c - where a CLI command goes, and with what token (see
  * client_target.h).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -102,11 +103,76 @@ client_read_token(const char *path, char *out, size_t outlen,
 {
 	/* The server reads its copy with the same function: the same
 	 * trimming and checks on both sides, or a token would never match. */
-	if (outlen > 256)
-		outlen = 256;
-	if (config_read_token(path, out, outlen, err) == -1)
+	if (token_read(path, out, outlen, err) == -1)
 		return snap_err_prefix(err, "token file");
 	return 0;
+}
+
+bool
+client_endpoint_is_loopback(const char *url)
+{
+	static const unsigned char v6_loopback[16] = { [15] = 1 };
+	unsigned char a[16];
+	char host[64];
+	const char *h, *e;
+	size_t n;
+
+	if ((h = strstr(url, "://")) == NULL)
+		return false;
+	h += 3;
+	if (h[0] == '[') {
+		if ((e = strchr(++h, ']')) == NULL)
+			return false;
+	} else
+		e = h + strcspn(h, ":/");
+	if ((n = (size_t)(e - h)) >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (h[-1] == '[')
+		return inet_pton(AF_INET6, host, a) == 1 &&
+		    memcmp(a, v6_loopback, 16) == 0;
+	return strcasecmp(host, "localhost") == 0 ||
+	    (inet_pton(AF_INET, host, a) == 1 && a[0] == 127);
+}
+
+/*
+ * The agent's own token, as the agent finds it (token.h), when t->endpoint
+ * is that agent (own: the endpoint its listen gives) or on this host. A
+ * change stops when it cannot be read (0 or an exit code, said); anything
+ * else goes without it, t->why saying why for a 401.
+ */
+static int
+own_token(const struct client_where *w, const struct config *c,
+    const char *own, struct client_target *t)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[PATH_MAX];
+	bool generated;
+
+	if (token_path(c, path, sizeof(path), &generated) == -1 ||
+	    path[0] == '\0') {
+		snprintf(t->why, sizeof(t->why), "no token: give --token-file, "
+		    "or --config naming the agent's deploy_root");
+		return 0;
+	}
+	if (strcasecmp(t->endpoint, own) != 0 &&
+	    !client_endpoint_is_loopback(t->endpoint)) {
+		snprintf(t->why, sizeof(t->why), "this node's token goes to "
+		    "this node only: give --token-file for another");
+		return 0;
+	}
+	if (token_read_own(c, t->token, sizeof(t->token), &err) == 0)
+		return 0;
+	snap_err_prefix(&err, "token file");
+	if (!w->change) {
+		snprintf(t->why, sizeof(t->why), "%s", err.msg);
+		return 0;
+	}
+	fprintf(stderr, "artsync: %s (a change needs the agent's token: run as "
+	    "root or as the user the agent runs as, or give --token-file)\n",
+	    err.msg);
+	return EXIT_USAGE;
 }
 
 /*
@@ -151,7 +217,6 @@ client_target_resolve(const struct client_where *w, struct client_target *t)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	char own[CLIENT_ENDPOINT_MAX] = "";
-	const char *token_file;
 	struct config *c;
 	int rc = EXIT_USAGE;
 
@@ -168,16 +233,10 @@ client_target_resolve(const struct client_where *w, struct client_target *t)
 	if (w->endpoint != NULL && check_endpoint(w->endpoint, t->endpoint,
 	    sizeof(t->endpoint)) != 0)
 		goto out;
-	token_file = w->token_file;
-	if (token_file == NULL && c->token_file[0] != '\0') {
-		token_file = c->token_file;
-		/* The node's own token, which an operator reading status
-		 * need not be able to read: only a change needs it. */
-		if (!w->change && access(token_file, R_OK) == -1)
-			token_file = NULL;
-	}
-	if (token_file != NULL && client_read_token(token_file, t->token,
-	    sizeof(t->token), &err) == -1)
+	if (w->token_file == NULL)
+		rc = own_token(w, c, own, t);
+	else if (client_read_token(w->token_file, t->token, sizeof(t->token),
+	    &err) == -1)
 		fprintf(stderr, "artsync: %s\n", err.msg);
 	else
 		rc = 0;

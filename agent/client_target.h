@@ -3,11 +3,17 @@
  *
  * The endpoint: --endpoint, else the agent's [secondary] listen (a
  * wildcard as the loopback address), else CLIENT_DEFAULT_ENDPOINT. The
- * token: --token-file, else the agent's token_file, from the agent's
- * settings as the agent reads them (the config file: --config, else
- * $ARTSYNC_CONFIG, else the default file; then ARTSYNC_<KEY>). A read
- * that may not read the agent's token_file goes without it: only a change
- * needs it.
+ * token: --token-file, else the agent's own, found as the agent finds it
+ * (token.h: its token_file, else rest.token in its deploy_root), from the
+ * agent's settings as the agent reads them (the config file: --config,
+ * else $ARTSYNC_CONFIG, else the default file; then ARTSYNC_<KEY>).
+ *
+ * A token found that way is sent only to that agent: the endpoint its
+ * listen gives, or a loopback address (another host's operator must not
+ * get this node's token by being named with --endpoint). A change that
+ * needs it and cannot read it - a user who is neither root nor the user
+ * the agent runs as - stops there with one line; a read goes without it,
+ * and why is kept for the server's 401, if it needs one.
  *
  * Calling sequence: fill a struct client_where, client_target_resolve(),
  * use the struct client_target, explicit_bzero() its token. Errors: the
@@ -22,6 +28,7 @@
 
 #include "client_http.h"
 #include "snap_err.h"
+#include "token.h"
 
 /* What the command line says. */
 struct client_where {
@@ -33,13 +40,17 @@ struct client_where {
 
 struct client_target {
 	char endpoint[CLIENT_ENDPOINT_MAX];	/* no trailing slash */
-	char token[256];			/* "" for none */
+	char token[TOKEN_MAX + 1];		/* "" for none */
 	char why[sizeof(((struct snap_err *)0)->msg)];	/* no token: why */
 };
 
 /* Fills t for w. 0, or an exit code (said). */
 int client_target_resolve(const struct client_where *w,
     struct client_target *t);
+
+/* Whether url ("http://HOST[:PORT]...") names a loopback host: localhost,
+ * 127.0.0.0/8 or [::1]. */
+bool client_endpoint_is_loopback(const char *url);
 
 /*
  * Turns a listen address ("HOST:PORT", "[V6]:PORT", or "V6:PORT" read at
@@ -53,11 +64,13 @@ int client_target_resolve(const struct client_where *w,
 int client_endpoint_from_listen(const char *listen, char *out, size_t outlen);
 
 /*
- * Reads the bearer token from path (a symlink is followed) into out
- * (outlen bytes), without its trailing whitespace, as the server reads its
- * own copy. Returns 0, or -1 with err ("token file: ...") when the file
- * cannot be read, the token is empty or longer than 255 (or outlen - 1)
- * bytes, or holds a byte that cannot go into an HTTP header.
+ * Reads the bearer token from path (token_read(): a symlink is followed,
+ * group and others may not access the file) into out (outlen bytes),
+ * without its trailing whitespace, as the server reads its own copy.
+ * Returns 0, or -1 with err ("token file: ...") when the file cannot be
+ * read, others may read it, the token is empty or longer than TOKEN_MAX
+ * (or outlen - 1) bytes, or holds a byte that cannot go into an HTTP
+ * header.
  */
 int client_read_token(const char *path, char *out, size_t outlen,
     struct snap_err *err);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
+#include "token.h"
 #include "webhook.h"
 
 void
@@ -563,24 +564,46 @@ config_load_key(struct config *c, struct snap_err *err)
 	return 0;
 }
 
+/* A token the secondary wrote at an earlier start that others may read
+ * now stops this one as a configuration error, like a token_file. */
+static int
+check_generated_token(const struct config *c, struct snap_err *err)
+{
+	char path[PATH_MAX], token[TOKEN_MAX + 1];
+	struct stat st;
+	bool generated;
+	int rc;
+
+	/* Not there (or no deploy root yet): written at start. */
+	if (token_path(c, path, sizeof(path), &generated) == -1 ||
+	    !generated || lstat(path, &st) == -1)
+		return 0;
+	rc = token_read_own(c, token, sizeof(token), err);
+	explicit_bzero(token, sizeof(token));
+	return rc == -1 ? snap_err_prefix(err, "token") : 0;
+}
+
+/* A token file others may read, or none, stops the start with one line.
+ * Without token_file the secondary makes its own (token.h): every listen
+ * has a token, loopback or not. */
 static int
 check_listen(const struct config *c, struct snap_err *err)
 {
 	struct sockaddr_storage ss;
-	char token[256];
+	char token[TOKEN_MAX + 1];
 	unsigned len;
 	bool lo;
+	int rc;
 
-	if (c->token_file[0] != '\0' &&
-	    config_read_token(c->token_file, token, sizeof(token), err) == -1)
-		return snap_err_prefix(err, "token_file");
+	if (c->token_file[0] != '\0') {
+		rc = token_read(c->token_file, token, sizeof(token), err);
+		explicit_bzero(token, sizeof(token));
+		if (rc == -1)
+			return snap_err_prefix(err, "token_file");
+	}
 	if (config_listen_addr(c->listen, &ss, &len, &lo, err) == -1)
 		return snap_err_prefix(err, "listen");
-	if (!lo && c->token_file[0] == '\0')
-		return snap_err_set(err, "listen %s is not a loopback address: "
-		    "set token_file (--token-file) so that mutating calls need "
-		    "a token", c->listen);
-	return 0;
+	return check_generated_token(c, err);
 }
 
 /* The token is read now so that a file others may read, or none, stops
@@ -588,18 +611,17 @@ check_listen(const struct config *c, struct snap_err *err)
 static int
 check_webhook(const struct config *c, struct snap_err *err)
 {
-	char token[256];
+	char token[TOKEN_MAX + 1];
+	int rc;
 
 	if (c->webhook_token_file[0] == '\0')
 		return 0;
 	if (c->webhook_url[0] == '\0')
 		return snap_err_set(err, "webhook_token_file is set but "
 		    "webhook_url is not");
-	if (config_read_private_token(c->webhook_token_file, token,
-	    sizeof(token), err) == -1)
-		return snap_err_prefix(err, "webhook_token_file");
+	rc = token_read(c->webhook_token_file, token, sizeof(token), err);
 	explicit_bzero(token, sizeof(token));
-	return 0;
+	return rc == -1 ? snap_err_prefix(err, "webhook_token_file") : 0;
 }
 
 int
@@ -651,61 +673,6 @@ config_listen_addr(const char *listen, struct sockaddr_storage *ss,
 		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 	}
 	return 0;
-}
-
-int
-config_read_token(const char *path, char *out, size_t outlen,
-    struct snap_err *err)
-{
-	char *buf = NULL, *real;
-	size_t len, i;
-	int rc;
-
-	/* A token mounted as a secret is often a symlink: resolve it, then
-	 * read the real file like any other. */
-	if ((real = realpath(path, NULL)) == NULL)
-		return snap_err_sys(err, errno, "%s", path);
-	rc = fsu_read_file(AT_FDCWD, real, 4096, &buf, &len, err);
-	free(real);
-	if (rc == -1)
-		return -1;
-	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
-		len--;
-	if (len == 0 || len >= outlen) {
-		free(buf);
-		return snap_err_set(err, "%s: the token must be 1 to %zu bytes "
-		    "of text", path, outlen - 1);
-	}
-	/* It goes into a header line: a CR, LF or any control byte there
-	 * would end the header or forge another one. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)buf[i] <= 0x20 ||
-		    (unsigned char)buf[i] >= 0x7f) {
-			snap_err_set(err, "%s: byte 0x%02x at offset %zu cannot "
-			    "go into an HTTP header", path,
-			    (unsigned char)buf[i], i);
-			free(buf);
-			return -1;
-		}
-	memcpy(out, buf, len);
-	out[len] = '\0';
-	free(buf);
-	return 0;
-}
-
-int
-config_read_private_token(const char *path, char *out, size_t outlen,
-    struct snap_err *err)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1)
-		return snap_err_sys(err, errno, "%s", path);
-	if ((st.st_mode & 077) != 0)
-		return snap_err_set(err, "%s: a token that group or others may "
-		    "access (mode 0%03o): chmod 600 %s", path,
-		    (unsigned)(st.st_mode & 0777), path);
-	return config_read_token(path, out, outlen, err);
 }
 
 /* -n: an existing directory that can be listed and entered (write: also
@@ -832,11 +799,25 @@ describe_primary(const struct config *c, bool daemon, FILE *f)
 	    "off (no status endpoint)");
 }
 
+/* The REST endpoint: who may call what, and where the token is. */
+static void
+describe_rest(const struct config *c, FILE *f)
+{
+	char path[PATH_MAX];
+	bool generated;
+
+	fprintf(f, "listen: http://%s (REST endpoint; changes need the token)\n",
+	    c->listen);
+	if (token_path(c, path, sizeof(path), &generated) == 0 && !generated)
+		fprintf(f, "token_file: %s\n", path);
+	else if (generated)
+		fprintf(f, "token: %s%s\n", path, yet(path, " (not there yet: "
+		    "written at start, mode 0600)"));
+}
+
 static void
 describe_secondary(const struct config *c, FILE *f)
 {
-	struct stat st;
-
 	fprintf(f, "sync_root: %s%s: watched with inotify and read every %u "
 	    "ms\n", c->sync_root, yet(c->sync_root, " (not there yet: "
 	    "waited for)"), c->poll_ms);
@@ -844,13 +825,7 @@ describe_secondary(const struct config *c, FILE *f)
 	    "kept, %s\n", c->deploy_root, yet(c->deploy_root, " (not there "
 	    "yet: created at start)"), c->keep_releases, c->recycle_releases ?
 	    "new ones patched from the oldest" : "each extracted in full");
-	fprintf(f, "listen: http://%s (REST endpoint; %s)\n", c->listen,
-	    c->token_file[0] ? "POST and PUT need the token" :
-	    "no token: loopback only");
-	if (c->token_file[0] != '\0')
-		fprintf(f, "token_file: %s%s\n", c->token_file,
-		    stat(c->token_file, &st) == 0 && (st.st_mode & S_IROTH) ?
-		    " (others may read it: consider mode 0640)" : "");
+	describe_rest(c, f);
 	fprintf(f, "labels: %s\n", c->labels);
 	describe_key(c, f);
 	fprintf(f, "startup: %s\n", c->startup_sync ? "sync (ready once the "

@@ -21,6 +21,7 @@
 #include "rest.h"
 #include "rest_view.h"
 #include "route.h"
+#include "token.h"
 
 struct rest {
 	struct agent *a;		/* a secondary's, or NULL */
@@ -128,8 +129,9 @@ first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
 	q->routed = true;
 	if (q->r.mutating && rs->token[0] != '\0' && !token_ok(rs, conn)) {
 		q->early = 401;
-		snprintf(q->early_msg, sizeof(q->early_msg), "this call needs "
-		    "Authorization: Bearer <token>");
+		snprintf(q->early_msg, sizeof(q->early_msg), "this change needs "
+		    "Authorization: Bearer <token> (the secondary's token_file, "
+		    "else rest.token in its deploy root)");
 		return;
 	}
 	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -277,6 +279,7 @@ struct rest *
 rest_new(struct agent *a, struct snap_err *err)
 {
 	struct rest *rs;
+	bool created;
 
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		snap_err_set(err, "out of memory");
@@ -286,6 +289,14 @@ rest_new(struct agent *a, struct snap_err *err)
 	rs->m = &a->m;
 	rs->token = a->token;
 	rs->max_body = a->c->max_body_bytes;
+	if (token_load(a->c, a->d.rootfd, a->token, sizeof(a->token), &created,
+	    err) == -1) {
+		free(rs);
+		return NULL;
+	}
+	if (created)
+		log_info("%s/%s: new REST token (mode 0600): changes need it",
+		    a->c->deploy_root, TOKEN_FILE_NAME);
 	return start(rs, a->c->listen, err);
 }
 
