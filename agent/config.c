@@ -803,11 +803,14 @@ describe_primary(const struct config *c, bool daemon, FILE *f)
 static void
 describe_rest(const struct config *c, FILE *f)
 {
+	struct sockaddr_storage ss;
 	char path[PATH_MAX];
-	bool generated;
+	unsigned len;
+	bool lo = true, generated;
 
-	fprintf(f, "listen: http://%s (REST endpoint; changes need the token)\n",
-	    c->listen);
+	(void)config_listen_addr(c->listen, &ss, &len, &lo, NULL);
+	fprintf(f, "listen: http://%s (REST endpoint; changes need the token%s)"
+	    "\n", c->listen, lo ? "" : ", and every read but /healthz");
 	if (token_path(c, path, sizeof(path), &generated) == 0 && !generated)
 		fprintf(f, "token_file: %s\n", path);
 	else if (generated)

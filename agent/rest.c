@@ -1,24 +1,26 @@
 /*
  * rest.c - HTTP glue: libmicrohttpd in, JSON (jansson) out (see rest.h).
  *
- * A request is handled in three kinds of calls from MHD: the first routes
- * it and decides early refusals (404/405/400, 401, a declared body too
- * large); the middle ones collect the body, bounded; the last one answers
- * with what rest_view.h makes of it.
+ * A request is handled in three kinds of calls from MHD. The first, with
+ * the headers only, checks who asks what (rest_guard.h: framing, Host,
+ * Origin, route, token, size) and answers any refusal at once: MHD then
+ * closes the connection without reading a byte of the body. The middle
+ * ones collect the body, bounded; the last one answers (rest_view.h).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "agent.h"
-#include "daemon.h"
 #include "log.h"
 #include "rest.h"
+#include "rest_guard.h"
 #include "rest_view.h"
 #include "route.h"
 #include "token.h"
@@ -28,16 +30,23 @@ struct rest {
 	struct rest_source src;		/* a primary's, when a is NULL */
 	struct metrics *m;		/* where HTTP requests are counted */
 	struct metrics own;		/* ... for a primary */
-	const char *token;		/* "" when none */
+	const char *token;		/* "" when none (a primary's) */
+	bool loopback;			/* listening on a loopback address */
 	unsigned max_body;
+	struct guard_names names;
 	struct MHD_Daemon *mhd;
 };
 
+/* A connection: the address it came in on. */
+struct conn {
+	struct sockaddr_storage local;
+	bool has_local;
+};
+
+/* A request. */
 struct req {
 	struct route r;
 	bool routed;
-	int early;			/* status decided on the first call */
-	char early_msg[sizeof(((struct snap_err *)0)->msg)];
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -61,6 +70,11 @@ respond(struct rest *rs, struct MHD_Connection *conn, struct req *q,
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* What a browser may do with what it gets: nothing of its own. */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (ans->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"artsync\"");
 	rc = MHD_queue_response(conn, (unsigned)ans->status, resp);
 	MHD_destroy_response(resp);
 	metrics_count_http(rs->m, q->routed ? (int)q->r.id : ROUTE_COUNT,
@@ -94,59 +108,118 @@ dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 	return rc == -1 ? MHD_NO : respond(rs, conn, q, &ans);
 }
 
-/* --- the MHD callbacks --- */
+/* --- the first call: who asks what --- */
 
-static bool
-token_ok(struct rest *rs, struct MHD_Connection *conn)
+static struct conn *
+conn_of(struct MHD_Connection *conn)
 {
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *tok = rs->token;
-	size_t i, n = strlen(tok);
-	unsigned char diff = 0;
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
-		return false;
-	/* Constant time: no timing hint of how much of a guess was right. */
-	for (i = 0; i < n; i++)
-		diff |= (unsigned char)(h[7 + i] ^ tok[i]);
-	return diff == 0;
+	return i != NULL ? i->socket_context : NULL;
 }
 
-static void
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Counts the framing headers, duplicates included (a lookup sees only the
+ * first of each). */
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct guard_framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 &&
+	    f->n_length++ == 0)
+		f->length = value != NULL ? value : "";
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 &&
+	    f->n_encoding++ == 0)
+		f->encoding = value != NULL ? value : "";
+	else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->n_host++;
+	return MHD_YES;
+}
+
+/* Framing, Host and Origin: 0, or the status to refuse with (msg). */
+static int
+check_headers(struct rest *rs, struct MHD_Connection *conn,
+    const struct conn *c, uint64_t *length, char *msg, size_t len)
+{
+	const struct sockaddr *local = c != NULL && c->has_local ?
+	    (const struct sockaddr *)&c->local : NULL;
+	struct guard_framing f = { 0 };
+	const char *host, *origin;
+	int status;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &f);
+	if ((status = guard_framing(&f, length, msg, len)) != 0)
+		return status;
+	/* No Host: no browser sent it (HTTP/1.1 without one MHD refuses). */
+	if ((host = header(conn, MHD_HTTP_HEADER_HOST)) != NULL &&
+	    !guard_host_ok(host, &rs->names, local)) {
+		snprintf(msg, len, "Host header: not a name of this endpoint: "
+		    "call it as localhost, 127.0.0.1, [::1] or its listen "
+		    "address");
+		return 421;
+	}
+	if ((origin = header(conn, MHD_HTTP_HEADER_ORIGIN)) != NULL &&
+	    !guard_origin_ok(origin, &rs->names, local)) {
+		snprintf(msg, len, "Origin header: a request from a web page of "
+		    "another site is refused");
+		return 403;
+	}
+	return 0;
+}
+
+static enum MHD_Result
 first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
     const char *method, struct req *q)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	const char *type_q, *clen;
+	struct conn *c = conn_of(conn);
+	uint64_t length;
+	char msg[256];
+	int status;
 
-	type_q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-	    "type");
-	if (route_match(method, url, type_q, &q->r, &q->early, &err) == -1) {
-		snprintf(q->early_msg, sizeof(q->early_msg), "%s", err.msg);
-		return;
-	}
+	if ((status = check_headers(rs, conn, c, &length, msg,
+	    sizeof(msg))) != 0)
+		return respond_error(rs, conn, q, status, msg);
+	if (route_match(method, url, MHD_lookup_connection_value(conn,
+	    MHD_GET_ARGUMENT_KIND, "type"), &q->r, &status, &err) == -1)
+		return respond_error(rs, conn, q, status, err.msg);
 	q->routed = true;
-	if (q->r.mutating && rs->token[0] != '\0' && !token_ok(rs, conn)) {
-		q->early = 401;
-		snprintf(q->early_msg, sizeof(q->early_msg), "this change needs "
-		    "Authorization: Bearer <token> (the secondary's token_file, "
-		    "else rest.token in its deploy root)");
-		return;
+	if (rs->token[0] != '\0' && guard_needs_token(&q->r, rs->loopback) &&
+	    !guard_token_ok(header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+	    rs->token))
+		return respond_error(rs, conn, q, 401, q->r.mutating ?
+		    "this change needs Authorization: Bearer <token> (the "
+		    "secondary's token_file, else rest.token in its deploy "
+		    "root)" : "on a listener beyond loopback this call needs "
+		    "Authorization: Bearer <token>");
+	if (length > rs->max_body) {
+		snprintf(msg, sizeof(msg), "body of %llu bytes is larger than "
+		    "%u bytes (max_body_bytes)", (unsigned long long)length,
+		    rs->max_body);
+		return respond_error(rs, conn, q, 413, msg);
 	}
-	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen != NULL && strtoull(clen, NULL, 10) > rs->max_body)
-		q->too_big = true;
+	return MHD_YES;
 }
+
+/* --- the MHD callbacks --- */
 
 static void
 take_body(struct rest *rs, struct req *q, const char *data, size_t len)
 {
 	size_t max = rs->max_body;
 
-	if (q->early != 0 || q->too_big)
+	if (q->too_big)
 		return;
+	/* Content-Length was checked; a body past it MHD does not pass. */
 	if (q->len + len > max) {
 		q->too_big = true;
 		return;
@@ -183,16 +256,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
 		*req_cls = q;
-		first_call(rs, conn, url, method, q);
-		return MHD_YES;
+		return first_call(rs, conn, url, method, q);
 	}
 	if (*upload_data_size > 0) {
 		take_body(rs, q, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (q->early != 0)
-		return respond_error(rs, conn, q, q->early, q->early_msg);
 	if (q->too_big) {
 		snprintf(msg, sizeof(msg), "body larger than %u bytes",
 		    rs->max_body);
@@ -215,6 +285,33 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		free(q);
 	}
 	*req_cls = NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *fd;
+	struct conn *c = *socket_context;
+	socklen_t len;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (fd == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+		/* Its Host could not be checked: away with it. */
+		if (fd != NULL)
+			(void)shutdown(fd->connect_fd, SHUT_RDWR);
+		return;
+	}
+	len = sizeof(c->local);
+	c->has_local = getsockname(fd->connect_fd, (struct sockaddr *)&c->local,
+	    &len) == 0;
+	*socket_context = c;
 }
 
 /* Leaves URLs and arguments percent-encoded: route_match() decodes TYPE and
@@ -242,18 +339,18 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-/* Binds listen and starts MHD for rs (filled but for mhd). */
+/* Binds listen and starts MHD for rs (filled but for mhd and names);
+ * frees rs on failure. */
 static struct rest *
 start(struct rest *rs, const char *listen, struct snap_err *err)
 {
+	const union MHD_DaemonInfo *port;
 	struct sockaddr_storage ss;
+	char host[GUARD_NAME_MAX] = "";
 	unsigned sslen, flags;
-	bool lo;
 
-	if (config_listen_addr(listen, &ss, &sslen, &lo, err) == -1) {
-		free(rs);
-		return NULL;
-	}
+	if (config_listen_addr(listen, &ss, &sslen, &rs->loopback, err) == -1)
+		goto fail;
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	/* The logger first, or MHD says so on stderr (its own logger). */
@@ -261,18 +358,30 @@ start(struct rest *rs, const char *listen, struct snap_err *err)
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rs,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rs,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rs,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, rs,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    /* HTTP/1.1 without Host, a space in a URL: 400. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    MHD_OPTION_END);
 	if (rs->mhd == NULL) {
 		snap_err_set(err, "listen %s: cannot bind (address in use, or "
 		    "not local?)", listen);
-		free(rs);
-		return NULL;
+		goto fail;
+	}
+	port = MHD_get_daemon_info(rs->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	(void)gethostname(host, sizeof(host) - 1);
+	if (guard_names_init(&rs->names, listen, host, port != NULL ?
+	    port->port : 0) == -1) {
+		snap_err_set(err, "listen %s: not HOST:PORT", listen);
+		goto fail;
 	}
 	return rs;
+fail:
+	rest_free(rs);
+	return NULL;
 }
 
 struct rest *
@@ -321,7 +430,8 @@ rest_free(struct rest *r)
 {
 	if (r == NULL)
 		return;
-	MHD_stop_daemon(r->mhd);
+	if (r->mhd != NULL)
+		MHD_stop_daemon(r->mhd);
 	free(r);
 }
 

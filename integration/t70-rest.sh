@@ -8,7 +8,7 @@
 # current and are kept across a restart and a new upstream version;
 # /healthz, /metrics and /api/v1/sync; every change needs the bearer token
 # (the secondary's own rest.token, found by the CLI through the deploy
-# root, or a token_file). The refusals of a change are t71's.
+# root, or a token_file). The guards in front of the routes are t71's.
 . "$(dirname "$0")/lib.sh"
 
 # --- helpers --------------------------------------------------------------
@@ -237,7 +237,7 @@ test_expect_success 'unknown route: 404; wrong method: 405' '
 	req GET /api/v1/sync && test "$code" = 405
 '
 
-test_expect_success 'PUT over max_body_bytes: 413, nothing changes' '
+test_expect_success 'PUT over max_body_bytes: 413 (chunked: 411), nothing changes' '
 	{
 		printf "<?xml version=\"1.0\"?>\n<sequence %s name=\"Big\">" "$NS" &&
 		for i in $(seq 60); do printf "<log><property name=\"p%s\" value=\"%s\"/></log>\n" $i $i; done &&
@@ -249,7 +249,7 @@ test_expect_success 'PUT over max_body_bytes: 413, nothing changes' '
 	json "\"2048\" in j[\"error\"]" &&
 	req PUT /api/v1/artifacts/sequences/Big --data-binary @big.xml \
 		-H "Transfer-Encoding: chunked" &&
-	test "$code" = 413 &&
+	test "$code" = 411 &&
 	unchanged &&
 	test ! -e dep/current/sequences/Big.xml &&
 	test ! -e dep/overrides/sequences/Big.xml
