@@ -6,6 +6,9 @@
  * Origin, route, token, size) and answers any refusal at once: MHD then
  * closes the connection without reading a byte of the body. The middle
  * ones collect the body, bounded; the last one answers (rest_view.h).
+ * Beside them, every connection is on a budget (rest_budget.h): deadlines
+ * for its headers and its answer, a share per client, so that slow
+ * sockets cannot starve /healthz.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +21,21 @@
 #include <microhttpd.h>
 
 #include "agent.h"
+#include "daemon.h"
 #include "log.h"
 #include "rest.h"
+#include "rest_budget.h"
 #include "rest_guard.h"
 #include "rest_view.h"
 #include "route.h"
 #include "token.h"
+
+/* MHD's hard limit: room past the budget for connections cut but not yet
+ * closed. No MHD_OPTION_PER_IP_CONNECTION_LIMIT: it refuses the newest
+ * connection of a client, which is the health checker's when an attacker
+ * on the same host holds the rest; the budget cuts the oldest instead. */
+#define REST_CONNECTION_LIMIT (BUDGET_TOTAL + 128)
+#define REST_CUTS_LOG_MS 60000	/* cut connections: one line this often */
 
 struct rest {
 	struct agent *a;		/* a secondary's, or NULL */
@@ -34,11 +46,15 @@ struct rest {
 	bool loopback;			/* listening on a loopback address */
 	unsigned max_body;
 	struct guard_names names;
+	struct budget budget;
+	unsigned long long cuts_said;	/* cuts already logged */
+	int64_t next_cuts_log_ms;
 	struct MHD_Daemon *mhd;
 };
 
-/* A connection: the address it came in on. */
+/* A connection: its budget slot and the address it came in on. */
 struct conn {
+	struct budget_slot slot;
 	struct sockaddr_storage local;
 	bool has_local;
 };
@@ -186,6 +202,8 @@ first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
 	char msg[256];
 	int status;
 
+	if (c != NULL)
+		budget_busy(&rs->budget, &c->slot, daemon_now_ms());
 	if ((status = check_headers(rs, conn, c, &length, msg,
 	    sizeof(msg))) != 0)
 		return respond_error(rs, conn, q, status, msg);
@@ -275,11 +293,14 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct rest *rs = cls;
 	struct req *q = *req_cls;
+	struct conn *c = conn_of(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* Kept alive, it waits for its next request's headers. */
+	if (c != NULL)
+		budget_idle(&rs->budget, &c->slot, daemon_now_ms());
 	if (q != NULL) {
 		free(q->body);
 		free(q);
@@ -291,19 +312,22 @@ static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-	const union MHD_ConnectionInfo *fd;
+	const union MHD_ConnectionInfo *fd, *peer;
+	struct rest *rs = cls;
 	struct conn *c = *socket_context;
 	socklen_t len;
 
-	(void)cls;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c != NULL)
+			budget_close(&rs->budget, &c->slot);
 		free(c);
 		*socket_context = NULL;
 		return;
 	}
 	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	peer = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (fd == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
-		/* Its Host could not be checked: away with it. */
+		/* Not on the budget is not served: away with it. */
 		if (fd != NULL)
 			(void)shutdown(fd->connect_fd, SHUT_RDWR);
 		return;
@@ -311,6 +335,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 	len = sizeof(c->local);
 	c->has_local = getsockname(fd->connect_fd, (struct sockaddr *)&c->local,
 	    &len) == 0;
+	budget_open(&rs->budget, &c->slot, fd->connect_fd, peer != NULL ?
+	    peer->client_addr : NULL, daemon_now_ms());
 	*socket_context = c;
 }
 
@@ -339,7 +365,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-/* Binds listen and starts MHD for rs (filled but for mhd and names);
+/* Binds listen and starts MHD for rs (filled but for mhd, names, budget);
  * frees rs on failure. */
 static struct rest *
 start(struct rest *rs, const char *listen, struct snap_err *err)
@@ -351,6 +377,7 @@ start(struct rest *rs, const char *listen, struct snap_err *err)
 
 	if (config_listen_addr(listen, &ss, &sslen, &rs->loopback, err) == -1)
 		goto fail;
+	budget_init(&rs->budget);
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	/* The logger first, or MHD says so on stderr (its own logger). */
@@ -360,7 +387,7 @@ start(struct rest *rs, const char *listen, struct snap_err *err)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rs,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rs,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, rs,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_CONNECTION_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	    /* HTTP/1.1 without Host, a space in a URL: 400. */
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
@@ -448,16 +475,50 @@ int
 rest_timeout_ms(struct rest *r)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	int64_t next = budget_next_ms(&r->budget), now = daemon_now_ms();
+	int ms = -1;
 
-	if (MHD_get_timeout(r->mhd, &t) != MHD_YES)
-		return -1;
-	return t > 60000 ? 60000 : (int)t;
+	if (MHD_get_timeout(r->mhd, &t) == MHD_YES)
+		ms = t > 60000 ? 60000 : (int)t;
+	if (next != INT64_MAX) {
+		next = next > now ? next - now : 0;
+		if (ms == -1 || next < ms)
+			ms = next > 60000 ? 60000 : (int)next;
+	}
+	return ms;
+}
+
+/* Connections cut, said at most once a minute: an operator should know
+ * when someone is starving the endpoint, without a line per socket. An
+ * idle kept-alive connection closed is no news. */
+static void
+say_cuts(struct rest *r, int64_t now)
+{
+	const unsigned long long *c = r->budget.cuts;
+	unsigned long long all = c[BUDGET_CUT_SLOW] + c[BUDGET_CUT_CLIENT] +
+	    c[BUDGET_CUT_TOTAL];
+
+	if (all == r->cuts_said || now < r->next_cuts_log_ms)
+		return;
+	log_warn("http: %llu connections cut since start: %llu too slow "
+	    "(headers within %d s, answer within %d s), %llu over %u from one "
+	    "client, %llu over %u in all", all, c[BUDGET_CUT_SLOW],
+	    BUDGET_HEADER_MS / 1000, BUDGET_REQUEST_MS / 1000,
+	    c[BUDGET_CUT_CLIENT], r->budget.per_client, c[BUDGET_CUT_TOTAL],
+	    r->budget.total);
+	r->cuts_said = all;
+	r->next_cuts_log_ms = now + REST_CUTS_LOG_MS;
 }
 
 void
 rest_run(struct rest *r)
 {
+	int64_t now;
+
 	MHD_run(r->mhd);
+	now = daemon_now_ms();
+	budget_expire(&r->budget, now);
+	say_cuts(r, now);
 }
 
 unsigned

@@ -1,14 +1,16 @@
 #!/bin/bash
 # t71-rest-guard: who may ask a secondary's REST endpoint what (issue 17,
-# items 4, 5, 6, 12 and 15).
+# items 4, 5, 6, 11, 12 and 15).
 #
 # With the default configuration (loopback, no token_file): a web page's
 # simple cross-site POST, a DNS-rebinding page's Host, a foreign Origin and
 # an unprivileged local user are refused, while root's CLI finds the token
 # by itself. On a listener beyond loopback every read but /healthz needs
-# the token too. A token file that others may read stops the start.
-# Smuggling shapes (Content-Length with Transfer-Encoding, two lengths)
-# are refused, and 401/413 come before the body, the connection closed.
+# the token too. A token file that others may read stops the start. 600
+# slow sockets from 127.0.0.1 do not starve /healthz (its latency is
+# printed). Smuggling shapes (Content-Length with Transfer-Encoding, two
+# lengths) are refused, and 401/413 come before the body, the connection
+# closed.
 . "$(dirname "$0")/lib.sh"
 
 # code [CURL_ARGS...] URL: the HTTP status of one request (000: none); the
@@ -261,6 +263,74 @@ test_expect_success '401 and 413 come before the body, the connection closed' '
 	grep_file "^HTTP/1.1 413 .* closed 0\.[0-9]+$" out &&
 	grep_file "larger than 1048576 bytes" answer
 '
+
+# --- 11. slow connections ------------------------------------------------------
+
+# 600 sockets from 127.0.0.1 send a request line, then one header line
+# every 5 s (each resets libmicrohttpd's own timeout); meanwhile /healthz
+# is asked every 0.2 s, from 127.0.0.1 too, for 12 s. Prints its latency.
+test_expect_success '600 slow sockets: /healthz still answers at once' '
+	"$PYTHON" - "$port" 600 12 >slow.out <<-\EOF &&
+	import socket, statistics, sys, time
+	port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+	socks = []
+	for i in range(n):
+	    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+	    s.setblocking(False)
+	    s.send(b"GET /api/v1/status HTTP/1.1\r\n")
+	    socks.append(s)
+	lat, fails = [], 0
+	drip = time.monotonic() + 5
+	end = time.monotonic() + secs
+	while time.monotonic() < end:
+	    if time.monotonic() >= drip:
+	        for s in socks:
+	            try:
+	                s.send(b"X-Slow: 1\r\n")
+	            except OSError:
+	                pass
+	        drip += 5
+	    t0 = time.monotonic()
+	    try:
+	        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+	        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	                  b"Connection: close\r\n\r\n")
+	        out = b""
+	        while True:
+	            d = c.recv(4096)
+	            if not d:
+	                break
+	            out += d
+	        c.close()
+	        fails += not out.startswith(b"HTTP/1.1 200")
+	    except OSError:
+	        fails += 1
+	    lat.append(time.monotonic() - t0)
+	    time.sleep(0.2)
+	still = 0
+	for s in socks:
+	    try:
+	        still += s.recv(1) != b""
+	    except BlockingIOError:
+	        still += 1
+	    except OSError:
+	        pass
+	lat.sort()
+	print("probes %d failed %d median_ms %.1f p99_ms %.1f max_ms %.1f "
+	      "still_open %d" % (len(lat), fails, statistics.median(lat) * 1000,
+	      lat[int(len(lat) * 0.99)] * 1000, lat[-1] * 1000, still))
+	EOF
+	say "# /healthz under 600 slow sockets: $(cat slow.out)" &&
+	read -r _ probes _ fails _ median _ p99 _ max _ still <slow.out &&
+	test "$probes" -ge 20 && test "$fails" = 0 &&
+	test "${max%.*}" -lt 2000 &&
+	test "$still" = 0 &&
+	wait_for_log s1.log "http: [0-9]+ connections cut since start: [0-9]+ too slow" &&
+	test "$(code "$EP/api/v1/status")" = 200 &&
+	is_running $pid_s1
+'
+
+[ -f slow.out ] && say "# /healthz under 600 slow sockets: $(cat slow.out)"
 
 test_expect_success 'stop the secondary' '
 	stop $pid_s1
