@@ -133,8 +133,8 @@ int config_set(struct config *c, const char *section, const char *key,
 int config_load_env(struct config *c, char *const *env, char *unknown,
     size_t len, struct snap_err *err);
 
-/* Checks that what the role needs is there and consistent (a secondary
- * listening beyond loopback needs a token). 0 or -1. */
+/* Checks that what the role needs is there and consistent (token files
+ * that only their owner may read). 0 or -1. */
 int config_check(const struct config *c, struct snap_err *err);
 
 /* Whether a secondary refuses states without a fresh expiry: yes when
@@ -178,15 +178,5 @@ struct sockaddr_storage;
  * *loopback says whether it is 127.0.0.0/8 or ::1. 0 or -1 with err. */
 int config_listen_addr(const char *listen, struct sockaddr_storage *ss,
     unsigned *sslen, bool *loopback, struct snap_err *err);
-
-/* Reads a token file: its content, trailing white space removed, must be
- * 1..255 bytes. 0 or -1 with err. */
-int config_read_token(const char *path, char *out, size_t outlen,
-    struct snap_err *err);
-
-/* The same for a token this node sends (webhook_token_file): refused when
- * group or others may access the file. 0 or -1 with err. */
-int config_read_private_token(const char *path, char *out, size_t outlen,
-    struct snap_err *err);
 
 #endif

@@ -32,6 +32,7 @@
 #include "hookproc.h"
 #include "jsonfield.h"
 #include "log.h"
+#include "token.h"
 #include "webhook.h"
 
 extern char **environ;
@@ -380,7 +381,7 @@ hook_new(const struct config *c, struct snap_err *err)
 	}
 	if (c->webhook_url[0] == '\0')
 		return h;
-	if (c->webhook_token_file[0] != '\0' && config_read_private_token(
+	if (c->webhook_token_file[0] != '\0' && token_read(
 	    c->webhook_token_file, token, sizeof(token), err) == -1) {
 		snap_err_prefix(err, "webhook_token_file");
 		goto fail;

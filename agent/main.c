@@ -1,9 +1,9 @@
 /*
  * main.c - the artsync command line: one binary, one subcommand per job.
  *
- * Flags are table-driven and go through config_set(), the same code that
- * reads the config file, so a flag and its config key accept exactly the same
- * values. Exit codes: 0 ok, 1 the operation failed, 2 usage or config error.
+ * Each command parses its flags with cmdline_parse() (cmdline.h), then
+ * does its one job. Exit codes: 0 ok, 1 the operation failed, 2 usage or
+ * config error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,209 +16,15 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmdline.h"
 #include "config.h"
 #include "log.h"
 #include "primary.h"
 #include "secondary.h"
 #include "snap.h"
-#include "usage.h"
 #include "xmlcheck.h"
 
 #define EXIT_USAGE 2
-#define HELP_SHOWN -1	/* parse() printed --help: exit 0 */
-
-struct flag {
-	const char *name;	/* --name */
-	const char *section;	/* config section and key it sets */
-	const char *key;
-};
-
-static const struct flag common_flags[] = {
-	{ "cluster-id", "artsync", "cluster_id" },
-	{ "node-id", "artsync", "node_id" },
-	{ "log-level", "artsync", "log_level" },
-	{ "log-format", "artsync", "log_format" },
-	{ NULL, NULL, NULL },
-};
-
-static const struct flag primary_flags[] = {
-	{ "source", "primary", "source" },
-	{ "sync-root", "primary", "sync_root" },
-	{ "push", "primary", "push" },
-	{ "quiet-ms", "primary", "quiet_ms" },
-	{ "retry-ms", "primary", "retry_ms" },
-	{ "listen", "primary", "listen" },
-	{ "retry-factor", "primary", "retry_factor" },
-	{ "retry-max-ms", "primary", "retry_max_ms" },
-	{ "retry-max-tries", "primary", "retry_max_tries" },
-	{ "keep-versions", "primary", "keep_versions" },
-	{ "keep-grace-ms", "primary", "keep_grace_ms" },
-	{ "max-chain", "primary", "max_chain" },
-	{ "signing-key", "primary", "signing_key" },
-	{ "state-validity", "primary", "state_validity" },
-	{ "poll-ms", "primary", "poll_ms" },
-	{ NULL, NULL, NULL },
-};
-
-static const struct flag secondary_flags[] = {
-	{ "sync-root", "secondary", "sync_root" },
-	{ "deploy-root", "secondary", "deploy_root" },
-	{ "keep-releases", "secondary", "keep_releases" },
-	{ "recycle-releases", "secondary", "recycle_releases" },
-	{ "poll-ms", "secondary", "poll_ms" },
-	{ "listen", "secondary", "listen" },
-	{ "labels", "secondary", "labels" },
-	{ "token-file", "secondary", "token_file" },
-	{ "max-lag-ms", "secondary", "max_lag_ms" },
-	{ "startup", "secondary", "startup" },
-	{ "startup-tries", "secondary", "startup_tries" },
-	{ "max-body-bytes", "secondary", "max_body_bytes" },
-	{ "public-key", "secondary", "public_key" },
-	{ "require-fresh", "secondary", "require_fresh" },
-	{ "min-version", "secondary", "min_version" },
-	{ "exec-hook", "secondary", "exec_hook" },
-	{ "exec-hook-timeout-ms", "secondary", "exec_hook_timeout_ms" },
-	{ "webhook-url", "secondary", "webhook_url" },
-	{ "webhook-token-file", "secondary", "webhook_token_file" },
-	{ "webhook-timeout-ms", "secondary", "webhook_timeout_ms" },
-	{ "webhook-max-tries", "secondary", "webhook_max_tries" },
-	{ "webhook-retry-ms", "secondary", "webhook_retry_ms" },
-	{ NULL, NULL, NULL },
-};
-
-/* Options of one command: the common flags plus the role's own. */
-struct cmdline {
-	struct config c;
-	const char *config_path;	/* NULL: none */
-	const char *config_from;	/* "--config", "ARTSYNC_CONFIG", ... */
-	char found[PATH_MAX];		/* config_find()'s */
-	bool check_only;
-	uint64_t to;			/* rollback --to */
-	bool have_to;
-	char **rest;			/* positional arguments */
-	int nrest;
-};
-
-static size_t
-count_flags(const struct flag *f)
-{
-	size_t n = 0;
-
-	while (f != NULL && f[n].name != NULL)
-		n++;
-	return n;
-}
-
-static const struct flag *
-flag_at(const struct flag *role, size_t i)
-{
-	size_t nc = count_flags(common_flags);
-
-	return i < nc ? &common_flags[i] : &role[i - nc];
-}
-
-static int
-parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
-}
-
-/* ARTSYNC_* variables shaped like keys that are none: a typo, said once
- * at start rather than ignored in silence. */
-static void
-warn_unknown(char *names)
-{
-	char *name, *save = NULL;
-
-	for (name = strtok_r(names, " ", &save); name != NULL;
-	    name = strtok_r(NULL, " ", &save))
-		log_warnx("%s: no such configuration key (ignored)", name);
-}
-
-/*
- * Parses argv for a command whose role flags are `role`. Returns 0, an exit
- * code, or HELP_SHOWN. The config file is read first (wherever --config
- * stands; config_find() without it), then the environment's ARTSYNC_<KEY>
- * over it, then the flags over both.
- */
-static int
-parse(int argc, char **argv, enum config_role r, const struct flag *role,
-    struct cmdline *cl)
-{
-	struct option opts[48];
-	struct snap_err err = SNAP_ERR_INIT;
-	size_t i, n = count_flags(common_flags) + count_flags(role);
-	char unknown[512];
-	int ch, o = 0;
-
-	memset(cl, 0, sizeof(*cl));
-	config_defaults(&cl->c, r);
-	for (i = 0; i < n; i++)
-		opts[o++] = (struct option){ flag_at(role, i)->name,
-		    required_argument, NULL, 256 + (int)i };
-	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
-	opts[o++] = (struct option){ "to", required_argument, NULL, 't' };
-	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
-	opts[o] = (struct option){ NULL, 0, NULL, 0 };
-
-	/* First pass: only --config, so that the file lies under the
-	 * environment and the flags. */
-	opterr = 0;
-	optind = 1;
-	cl->config_from = "--config";
-	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1)
-		if (ch == 'c')
-			cl->config_path = optarg;
-	if (cl->config_path == NULL) {
-		cl->config_from = config_find(cl->found, sizeof(cl->found));
-		if (cl->found[0] != '\0')
-			cl->config_path = cl->found;
-	}
-	if ((cl->config_path != NULL &&
-	    config_load(&cl->c, cl->config_path, &err) == -1) ||
-	    config_load_env(&cl->c, environ, unknown, sizeof(unknown),
-	    &err) == -1) {
-		fprintf(stderr, "artsync: %s\n", err.msg);
-		return EXIT_USAGE;
-	}
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(usage_text, stdout);
-			return HELP_SHOWN;
-		} else if (ch == 'n') {
-			cl->check_only = true;
-		} else if (ch == 't') {
-			if (parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
-				return client_usage_error("--to: '%s' is not a version",
-				    optarg);
-			cl->have_to = true;
-		} else if (ch >= 256) {
-			const struct flag *f = flag_at(role, (size_t)ch - 256);
-
-			if (config_set(&cl->c, f->section, f->key, optarg,
-			    &err) == -1) {
-				fprintf(stderr, "artsync: --%s: %s\n", f->name,
-				    err.msg);
-				return EXIT_USAGE;
-			}
-		} else if (ch == '?') {
-			return client_usage_error("unknown or incomplete option '%s'",
-			    argv[optind - 1]);
-		}
-	}
-	cl->rest = argv + optind;
-	cl->nrest = argc - optind;
-	log_init((enum log_level)cl->c.log_level,
-	    (enum log_format)cl->c.log_format);
-	warn_unknown(unknown);
-	return 0;
-}
 
 /* The role's key (signing_key, public_key): a bad one is a config error. */
 static int
@@ -234,7 +40,7 @@ load_key(struct cmdline *cl)
 }
 
 /*
- * -n: parse() and the command checked the settings; check that the paths
+ * -n: cmdline_parse() and the command checked the settings; check that the paths
  * can be used as the command would, say what it would do, and stop there.
  * Returns -1 without -n, else the exit code.
  */
@@ -258,11 +64,11 @@ only_checking(const struct cmdline *cl, enum config_use use)
 	return 0;
 }
 
-/* What a command returns when parse() did not return 0. */
+/* What a command returns when cmdline_parse() did not return 0. */
 static int
 parse_exit(int rc)
 {
-	return rc == HELP_SHOWN ? 0 : rc;
+	return rc == CMDLINE_HELP_SHOWN ? 0 : rc;
 }
 
 static struct xmlcheck *
@@ -313,7 +119,7 @@ cmd_check(int argc, char **argv)
 	size_t count;
 	int rc;
 
-	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+	if ((rc = cmdline_parse(argc, argv, CONFIG_PRIMARY, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 0)
 		return client_usage_error("check: unexpected argument '%s'",
@@ -347,7 +153,7 @@ cmd_publish(int argc, char **argv)
 	uint64_t version;
 	int rc;
 
-	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+	if ((rc = cmdline_parse(argc, argv, CONFIG_PRIMARY, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 0)
 		return client_usage_error("publish: unexpected argument '%s'",
@@ -391,13 +197,12 @@ cmd_verify(int argc, char **argv)
 	uint64_t version = 0;
 	int rc;
 
-	if ((rc = parse(argc, argv, CONFIG_SECONDARY, secondary_flags,
-	    &cl)) != 0)
+	if ((rc = cmdline_parse(argc, argv, CONFIG_SECONDARY, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 1)
 		return client_usage_error("verify: unexpected argument '%s'",
 		    cl.rest[1]);
-	if (cl.nrest == 1 && (parse_u64(cl.rest[0], &version) == -1 ||
+	if (cl.nrest == 1 && (cmdline_parse_u64(cl.rest[0], &version) == -1 ||
 	    version == 0))
 		return client_usage_error("verify: '%s' is not a version", cl.rest[0]);
 	if (cl.c.sync_root[0] == '\0')
@@ -426,7 +231,7 @@ cmd_rollback(int argc, char **argv)
 	uint64_t version;
 	int rc;
 
-	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+	if ((rc = cmdline_parse(argc, argv, CONFIG_PRIMARY, &cl)) != 0)
 		return parse_exit(rc);
 	if (cl.c.sync_root[0] == '\0' || !cl.have_to)
 		return client_usage_error("rollback: %s", "--sync-root and --to are "
@@ -451,8 +256,7 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	struct cmdline cl;
 	int rc;
 
-	rc = parse(argc, argv, r, r == CONFIG_PRIMARY ? primary_flags :
-	    secondary_flags, &cl);
+	rc = cmdline_parse(argc, argv, r, &cl);
 	if (rc != 0)
 		return parse_exit(rc);
 	if (cl.nrest > 0)
@@ -523,7 +327,7 @@ main(int argc, char **argv)
 	if (cmd == NULL)
 		return client_usage_error("%s", "no command given");
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		fputs(usage_text, stdout);
+		fputs(cmdline_usage, stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "--version")) {

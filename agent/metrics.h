@@ -14,8 +14,9 @@
 #include "snap_err.h"
 
 /* HTTP status codes we answer with, in metrics order. */
-#define METRICS_CODES { 200, 201, 400, 401, 404, 405, 409, 413, 500, 503 }
-#define METRICS_NCODES 10
+#define METRICS_CODES { 200, 201, 400, 401, 403, 404, 405, 409, 411, 413, \
+    421, 500, 503 }
+#define METRICS_NCODES 13
 
 struct metrics {
 	uint64_t applies;

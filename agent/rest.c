@@ -1,47 +1,68 @@
 /*
  * rest.c - HTTP glue: libmicrohttpd in, JSON (jansson) out (see rest.h).
  *
- * A request is handled in three kinds of calls from MHD: the first routes
- * it and decides early refusals (404/405/400, 401, a declared body too
- * large); the middle ones collect the body, bounded; the last one answers.
+ * A request is handled in three kinds of calls from MHD. The first, with
+ * the headers only, checks who asks what (rest_guard.h: framing, Host,
+ * Origin, route, token, size) and answers any refusal at once: MHD then
+ * closes the connection without reading a byte of the body. The middle
+ * ones collect the body, bounded; the last one answers (rest_view.h).
+ * Beside them, every connection is on a budget (rest_budget.h): deadlines
+ * for its headers and its answer, a share per client, so that slow
+ * sockets cannot starve /healthz.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <microhttpd.h>
 
 #include "agent.h"
 #include "daemon.h"
-#include "fsutil.h"
-#include "jsonfield.h"
-#include "local.h"
 #include "log.h"
-#include "manifest.h"
-#include "names.h"
 #include "rest.h"
+#include "rest_budget.h"
+#include "rest_guard.h"
+#include "rest_view.h"
 #include "route.h"
+#include "token.h"
+
+/* MHD's hard limit: room past the budget for connections cut but not yet
+ * closed. No MHD_OPTION_PER_IP_CONNECTION_LIMIT: it refuses the newest
+ * connection of a client, which is the health checker's when an attacker
+ * on the same host holds the rest; the budget cuts the oldest instead. */
+#define REST_CONNECTION_LIMIT (BUDGET_TOTAL + 128)
+#define REST_CUTS_LOG_MS 60000	/* cut connections: one line this often */
 
 struct rest {
 	struct agent *a;		/* a secondary's, or NULL */
 	struct rest_source src;		/* a primary's, when a is NULL */
 	struct metrics *m;		/* where HTTP requests are counted */
 	struct metrics own;		/* ... for a primary */
-	const char *token;		/* "" when none */
+	const char *token;		/* "" when none (a primary's) */
+	bool loopback;			/* listening on a loopback address */
 	unsigned max_body;
+	struct guard_names names;
+	struct budget budget;
+	unsigned long long cuts_said;	/* cuts already logged */
+	int64_t next_cuts_log_ms;
 	struct MHD_Daemon *mhd;
 };
 
+/* A connection: its budget slot and the address it came in on. */
+struct conn {
+	struct budget_slot slot;
+	struct sockaddr_storage local;
+	bool has_local;
+};
+
+/* A request. */
 struct req {
 	struct route r;
 	bool routed;
-	int early;			/* status decided on the first call */
-	char early_msg[sizeof(((struct snap_err *)0)->msg)];
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -49,375 +70,174 @@ struct req {
 
 /* --- answers --- */
 
+/* Sends ans (its buffer taken over); counts it. */
 static enum MHD_Result
 respond(struct rest *rs, struct MHD_Connection *conn, struct req *q,
-    int status, const char *ctype, char *buf, size_t len)
+    struct view_answer *ans)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
 
-	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	resp = MHD_create_response_from_buffer(ans->len, ans->buf,
+	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
-		free(buf);
+		free(ans->buf);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ans->ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	rc = MHD_queue_response(conn, (unsigned)status, resp);
+	/* What a browser may do with what it gets: nothing of its own. */
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (ans->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer realm=\"artsync\"");
+	rc = MHD_queue_response(conn, (unsigned)ans->status, resp);
 	MHD_destroy_response(resp);
 	metrics_count_http(rs->m, q->routed ? (int)q->r.id : ROUTE_COUNT,
-	    status);
+	    ans->status);
 	return rc;
-}
-
-/* Sends obj (a reference is taken over) as the JSON answer. */
-static enum MHD_Result
-respond_json(struct rest *rs, struct MHD_Connection *conn, struct req *q,
-    int status, json_t *obj)
-{
-	char *buf = obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL, *nb;
-	size_t len;
-
-	json_decref(obj);
-	if (buf == NULL)
-		return MHD_NO;
-	/* A trailing newline keeps curl output and logs tidy. */
-	len = strlen(buf);
-	if ((nb = realloc(buf, len + 2)) == NULL) {
-		free(buf);
-		return MHD_NO;
-	}
-	nb[len++] = '\n';
-	nb[len] = '\0';
-	return respond(rs, conn, q, status, "application/json", nb, len);
 }
 
 static enum MHD_Result
 respond_error(struct rest *rs, struct MHD_Connection *conn, struct req *q,
     int status, const char *msg)
 {
-	return respond_json(rs, conn, q, status, json_pack("{s:s}", "error",
-	    msg));
-}
+	struct view_answer ans;
 
-/* --- the routes --- */
-
-/* An override is stale when upstream moved since it was made. */
-static bool
-upstream_changed(const struct agent *a, const struct override *ov)
-{
-	const struct manifest_entry *u = a->d.upstream_m == NULL ? NULL :
-	    manifest_find(a->d.upstream_m, ov->type, ov->name);
-
-	return strcmp(u != NULL ? u->xxh128 : "", ov->base) != 0;
-}
-
-/* How many overrides hide or replace an upstream artifact that changed
- * since they were made: the operator's to look at (list, redeploy). */
-static json_int_t
-stale_overrides(const struct agent *a)
-{
-	json_int_t n = 0;
-	size_t i;
-
-	for (i = 0; i < a->ovr.n; i++)
-		n += upstream_changed(a, &a->ovr.v[i]);
-	return n;
-}
-
-static json_t *
-status_json(struct agent *a)
-{
-	const struct deploy *d = &a->d;
-	json_t *j;
-
-	j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, "
-	    "s:I, s:I, s:b, s:b, s:s, s:o, s:o}",
-	    "role", "secondary",
-	    "node_id", a->c->node_id,
-	    "cluster_id", a->c->cluster_id,
-	    "applied_version", (json_int_t)(d->has_current ?
-	    d->current.version : 0),
-	    "latest_seen_version", (json_int_t)a->latest_seen,
-	    "last_sync_at", jf_time_or_null(a->last_sync_at),
-	    "last_error", a->last_error[0] ? json_string(a->last_error) :
-	    json_null(),
-	    "labels", manifest_labels_json(a->c->labels),
-	    "release", d->has_current ? json_string(d->current.name) :
-	    json_null(),
-	    "artifact_count", (json_int_t)(d->current_m ? d->current_m->n : 0),
-	    "overrides", (json_int_t)a->ovr.n,
-	    "overrides_upstream_changed", stale_overrides(a),
-	    "healthy", agent_healthy(a, NULL, 0),
-	    "sync_root_ok", a->trust.root_state != ROOT_UNREACHABLE,
-	    "sync_root_state", trust_root_state_name(a->trust.root_state),
-	    "sync_root_state_since", jf_time_or_null(a->trust.root_since),
-	    "state_expires_at", jf_time_or_null(a->trust.fresh_until));
-	hook_status_add(a->hook, j);
-	return j;
-}
-
-static json_t *
-artifact_json(const struct agent *a, int type, const char *name,
-    const char *xxh, const char *state, bool changed)
-{
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:b}",
-	    "type", artifact_types[type].folder, "name", name, "xxh128", xxh,
-	    "version", (json_int_t)a->d.current.version, "state", state,
-	    "upstream_changed", changed);
-}
-
-static json_t *
-list_json(struct agent *a, int type_filter)
-{
-	json_t *arr = json_array();
-	const struct manifest *t = a->d.current_m;
-	const struct override *ov;
-	size_t i;
-
-	for (i = 0; t != NULL && i < t->n; i++) {
-		const struct manifest_entry *e = &t->entries[i];
-
-		if (type_filter >= 0 && e->type != type_filter)
-			continue;
-		ov = ovr_find(&a->ovr, e->type, e->name);
-		json_array_append_new(arr, artifact_json(a, e->type, e->name,
-		    e->xxh128, ov ? ovr_state_name(ov->state) : "synced",
-		    ov ? upstream_changed(a, ov) : false));
-	}
-	/* Undeployed ones are not in the release but an operator must
-	 * see them. */
-	for (i = 0; i < a->ovr.n; i++) {
-		ov = &a->ovr.v[i];
-		if (ov->state != OVR_UNDEPLOYED ||
-		    (type_filter >= 0 && ov->type != type_filter))
-			continue;
-		json_array_append_new(arr, artifact_json(a, ov->type, ov->name,
-		    ov->base, ovr_state_name(ov->state),
-		    upstream_changed(a, ov)));
-	}
-	return json_pack("{s:I, s:o}", "applied_version",
-	    (json_int_t)(a->d.has_current ? a->d.current.version : 0),
-	    "artifacts", arr);
-}
-
-static enum MHD_Result
-show(struct rest *rs, struct MHD_Connection *conn, struct req *q)
-{
-	struct agent *a = rs->a;
-	struct snap_err err = SNAP_ERR_INIT;
-	char path[RELEASE_NAME_MAX + NAME_PATH_MAX], rel[NAME_PATH_MAX], *buf;
-	size_t len;
-
-	if (a->d.current_m == NULL ||
-	    manifest_find(a->d.current_m, q->r.type, q->r.name) == NULL)
-		return respond_error(rs, conn, q, 404, "not deployed");
-	snprintf(path, sizeof(path), "%s/%s", a->d.current.name,
-	    name_path(q->r.type, q->r.name, rel, sizeof(rel)));
-	if (fsu_read_file(a->d.relfd, path, ARTIFACT_MAX_BYTES, &buf, &len,
-	    &err) == -1)
-		return respond_error(rs, conn, q, 500, err.msg);
-	return respond(rs, conn, q, 200, "application/xml", buf, len);
-}
-
-static enum MHD_Result
-local_op(struct rest *rs, struct MHD_Connection *conn, struct req *q)
-{
-	struct agent *a = rs->a;
-	struct snap_err err = SNAP_ERR_INIT;
-	const struct override *ov;
-	int status;
-
-	if (q->r.id == ROUTE_UNDEPLOY)
-		status = local_undeploy(a, q->r.type, q->r.name, &err);
-	else if (q->r.id == ROUTE_REDEPLOY)
-		status = local_redeploy(a, q->r.type, q->r.name, &err);
-	else if (q->r.id == ROUTE_FORGET)
-		status = local_forget(a, q->r.type, q->r.name, &err);
-	else
-		status = local_deploy(a, q->r.type, q->r.name,
-		    q->body ? q->body : "", q->len, &err);
-	if (status != 200)
-		return respond_error(rs, conn, q, status, err.msg);
-	ov = ovr_find(&a->ovr, q->r.type, q->r.name);
-	return respond_json(rs, conn, q, 200, json_pack("{s:s, s:s, s:s, s:s}",
-	    "type", artifact_types[q->r.type].folder, "name", q->r.name,
-	    "state", ov ? ovr_state_name(ov->state) : "synced",
-	    "release", a->d.current.name));
-}
-
-static enum MHD_Result
-metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
-{
-	struct agent *a = rs->a;
-	struct metrics_sample s = { 0 };
-	char *buf = NULL;
-	size_t len = 0, i;
-	FILE *f;
-
-	s.applied_version = a->d.has_current ? a->d.current.version : 0;
-	s.latest_seen_version = a->latest_seen;
-	s.last_sync_at = a->last_sync_at;
-	s.healthy = agent_healthy(a, NULL, 0);
-	s.sync_root_up = a->trust.root_state != ROOT_UNREACHABLE;
-	s.sync_root_verifiable = a->trust.root_state == ROOT_OK;
-	s.sync_root_state = trust_root_state_name(a->trust.root_state);
-	for (i = 0; i < a->ovr.n; i++) {
-		if (a->ovr.v[i].state == OVR_UNDEPLOYED)
-			s.undeployed_local++;
-		else
-			s.deployed_local++;
-	}
-	if ((f = open_memstream(&buf, &len)) == NULL)
+	if (view_error(status, msg, &ans) == -1)
 		return MHD_NO;
-	metrics_render(&a->m, &s, f);
-	hook_render_metrics(a->hook, f);
-	if (fclose(f) != 0) {
-		free(buf);
-		return MHD_NO;
-	}
-	return respond(rs, conn, q, 200, "text/plain; version=0.0.4", buf, len);
+	return respond(rs, conn, q, &ans);
 }
 
-/* A primary's three read-only routes. */
-static enum MHD_Result
-dispatch_source(struct rest *rs, struct MHD_Connection *conn, struct req *q)
-{
-	char why[512], *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	switch (q->r.id) {
-	case ROUTE_STATUS:
-		return respond_json(rs, conn, q, 200, rs->src.status(rs->src.arg));
-	case ROUTE_HEALTHZ:
-		if (rs->src.healthy(rs->src.arg, why, sizeof(why)) &&
-		    rs->src.degraded != NULL &&
-		    rs->src.degraded(rs->src.arg, why, sizeof(why)))
-			return respond_json(rs, conn, q, 200, json_pack(
-			    "{s:s, s:b, s:s}", "status", "ok", "degraded", 1,
-			    "reason", why));
-		if (rs->src.healthy(rs->src.arg, why, sizeof(why)))
-			return respond_json(rs, conn, q, 200, json_pack("{s:s}",
-			    "status", "ok"));
-		return respond_json(rs, conn, q, 503, json_pack("{s:s, s:s}",
-		    "status", "unavailable", "reason", why));
-	case ROUTE_METRICS:
-		if ((f = open_memstream(&buf, &len)) == NULL)
-			return MHD_NO;
-		rs->src.metrics(rs->src.arg, f);
-		metrics_render_http(rs->m, f);
-		if (fclose(f) != 0) {
-			free(buf);
-			return MHD_NO;
-		}
-		return respond(rs, conn, q, 200, "text/plain; version=0.0.4",
-		    buf, len);
-	default:
-		return respond_error(rs, conn, q, 404, "not served by a "
-		    "primary: ask a secondary");
-	}
-}
-
+/* The last call: the request in full, its answer. */
 static enum MHD_Result
 dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 {
-	struct agent *a = rs->a;
-	struct snap_err err = SNAP_ERR_INIT;
-	char why[512];
+	struct view_answer ans;
+	int rc;
+
+	if (rs->a != NULL)
+		rc = view_answer(rs->a, &q->r, q->body ? q->body : "", q->len,
+		    &ans);
+	else
+		rc = view_answer_source(&rs->src, rs->m, &q->r, &ans);
+	return rc == -1 ? MHD_NO : respond(rs, conn, q, &ans);
+}
+
+/* --- the first call: who asks what --- */
+
+static struct conn *
+conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *i = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return i != NULL ? i->socket_context : NULL;
+}
+
+static const char *
+header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Counts the framing headers, duplicates included (a lookup sees only the
+ * first of each). */
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct guard_framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0 &&
+	    f->n_length++ == 0)
+		f->length = value != NULL ? value : "";
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0 &&
+	    f->n_encoding++ == 0)
+		f->encoding = value != NULL ? value : "";
+	else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		f->n_host++;
+	return MHD_YES;
+}
+
+/* Framing, Host and Origin: 0, or the status to refuse with (msg). */
+static int
+check_headers(struct rest *rs, struct MHD_Connection *conn,
+    const struct conn *c, uint64_t *length, char *msg, size_t len)
+{
+	const struct sockaddr *local = c != NULL && c->has_local ?
+	    (const struct sockaddr *)&c->local : NULL;
+	struct guard_framing f = { 0 };
+	const char *host, *origin;
 	int status;
 
-	if (a == NULL)
-		return dispatch_source(rs, conn, q);
-	/* An artifact may be named by its file or by its Synapse name. */
-	if (q->r.type >= 0 && (status = local_resolve(a, q->r.type, q->r.name,
-	    q->r.name, &err)) != 200)
-		return respond_error(rs, conn, q, status, err.msg);
-
-	switch (q->r.id) {
-	case ROUTE_STATUS:
-		return respond_json(rs, conn, q, 200, status_json(a));
-	case ROUTE_LIST:
-		return respond_json(rs, conn, q, 200, list_json(a,
-		    q->r.type_filter));
-	case ROUTE_SHOW:
-		return show(rs, conn, q);
-	case ROUTE_UNDEPLOY:
-	case ROUTE_REDEPLOY:
-	case ROUTE_DEPLOY_LOCAL:
-	case ROUTE_FORGET:
-		return local_op(rs, conn, q);
-	case ROUTE_SYNC:
-		agent_retry(a);
-		agent_check(a);
-		return respond_json(rs, conn, q, 200, status_json(a));
-	case ROUTE_HEALTHZ:
-		if (agent_healthy(a, why, sizeof(why)))
-			return respond_json(rs, conn, q, 200, json_pack(
-			    "{s:s, s:I}", "status", "ok", "applied_version",
-			    (json_int_t)a->d.current.version));
-		return respond_json(rs, conn, q, 503, json_pack("{s:s, s:s}",
-		    "status", "unavailable", "reason", why));
-	case ROUTE_METRICS:
-		return metrics(rs, conn, q);
-	case ROUTE_COUNT:
-		break;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &f);
+	if ((status = guard_framing(&f, length, msg, len)) != 0)
+		return status;
+	/* No Host: no browser sent it (HTTP/1.1 without one MHD refuses). */
+	if ((host = header(conn, MHD_HTTP_HEADER_HOST)) != NULL &&
+	    !guard_host_ok(host, &rs->names, local)) {
+		snprintf(msg, len, "Host header: not a name of this endpoint: "
+		    "call it as localhost, 127.0.0.1, [::1] or its listen "
+		    "address");
+		return 421;
 	}
-	return respond_error(rs, conn, q, 500, "unrouted request");
+	if ((origin = header(conn, MHD_HTTP_HEADER_ORIGIN)) != NULL &&
+	    !guard_origin_ok(origin, &rs->names, local)) {
+		snprintf(msg, len, "Origin header: a request from a web page of "
+		    "another site is refused");
+		return 403;
+	}
+	return 0;
 }
 
-/* --- the MHD callbacks --- */
-
-static bool
-token_ok(struct rest *rs, struct MHD_Connection *conn)
-{
-	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
-	const char *tok = rs->token;
-	size_t i, n = strlen(tok);
-	unsigned char diff = 0;
-
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != n)
-		return false;
-	/* Constant time: no timing hint of how much of a guess was right. */
-	for (i = 0; i < n; i++)
-		diff |= (unsigned char)(h[7 + i] ^ tok[i]);
-	return diff == 0;
-}
-
-static void
+static enum MHD_Result
 first_call(struct rest *rs, struct MHD_Connection *conn, const char *url,
     const char *method, struct req *q)
 {
 	struct snap_err err = SNAP_ERR_INIT;
-	const char *type_q, *clen;
+	struct conn *c = conn_of(conn);
+	uint64_t length;
+	char msg[256];
+	int status;
 
-	type_q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-	    "type");
-	if (route_match(method, url, type_q, &q->r, &q->early, &err) == -1) {
-		snprintf(q->early_msg, sizeof(q->early_msg), "%s", err.msg);
-		return;
-	}
+	if (c != NULL)
+		budget_busy(&rs->budget, &c->slot, daemon_now_ms());
+	if ((status = check_headers(rs, conn, c, &length, msg,
+	    sizeof(msg))) != 0)
+		return respond_error(rs, conn, q, status, msg);
+	if (route_match(method, url, MHD_lookup_connection_value(conn,
+	    MHD_GET_ARGUMENT_KIND, "type"), &q->r, &status, &err) == -1)
+		return respond_error(rs, conn, q, status, err.msg);
 	q->routed = true;
-	if (q->r.mutating && rs->token[0] != '\0' && !token_ok(rs, conn)) {
-		q->early = 401;
-		snprintf(q->early_msg, sizeof(q->early_msg), "this call needs "
+	if (rs->token[0] != '\0' && guard_needs_token(&q->r, rs->loopback) &&
+	    !guard_token_ok(header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+	    rs->token))
+		return respond_error(rs, conn, q, 401, q->r.mutating ?
+		    "this change needs Authorization: Bearer <token> (the "
+		    "secondary's token_file, else rest.token in its deploy "
+		    "root)" : "on a listener beyond loopback this call needs "
 		    "Authorization: Bearer <token>");
-		return;
+	if (length > rs->max_body) {
+		snprintf(msg, sizeof(msg), "body of %llu bytes is larger than "
+		    "%u bytes (max_body_bytes)", (unsigned long long)length,
+		    rs->max_body);
+		return respond_error(rs, conn, q, 413, msg);
 	}
-	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen != NULL && strtoull(clen, NULL, 10) > rs->max_body)
-		q->too_big = true;
+	return MHD_YES;
 }
+
+/* --- the MHD callbacks --- */
 
 static void
 take_body(struct rest *rs, struct req *q, const char *data, size_t len)
 {
 	size_t max = rs->max_body;
 
-	if (q->early != 0 || q->too_big)
+	if (q->too_big)
 		return;
+	/* Content-Length was checked; a body past it MHD does not pass. */
 	if (q->len + len > max) {
 		q->too_big = true;
 		return;
@@ -454,16 +274,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
 		*req_cls = q;
-		first_call(rs, conn, url, method, q);
-		return MHD_YES;
+		return first_call(rs, conn, url, method, q);
 	}
 	if (*upload_data_size > 0) {
 		take_body(rs, q, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (q->early != 0)
-		return respond_error(rs, conn, q, q->early, q->early_msg);
 	if (q->too_big) {
 		snprintf(msg, sizeof(msg), "body larger than %u bytes",
 		    rs->max_body);
@@ -476,16 +293,51 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct rest *rs = cls;
 	struct req *q = *req_cls;
+	struct conn *c = conn_of(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* Kept alive, it waits for its next request's headers. */
+	if (c != NULL)
+		budget_idle(&rs->budget, &c->slot, daemon_now_ms());
 	if (q != NULL) {
 		free(q->body);
 		free(q);
 	}
 	*req_cls = NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *fd, *peer;
+	struct rest *rs = cls;
+	struct conn *c = *socket_context;
+	socklen_t len;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c != NULL)
+			budget_close(&rs->budget, &c->slot);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	peer = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (fd == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+		/* Not on the budget is not served: away with it. */
+		if (fd != NULL)
+			(void)shutdown(fd->connect_fd, SHUT_RDWR);
+		return;
+	}
+	len = sizeof(c->local);
+	c->has_local = getsockname(fd->connect_fd, (struct sockaddr *)&c->local,
+	    &len) == 0;
+	budget_open(&rs->budget, &c->slot, fd->connect_fd, peer != NULL ?
+	    peer->client_addr : NULL, daemon_now_ms());
+	*socket_context = c;
 }
 
 /* Leaves URLs and arguments percent-encoded: route_match() decodes TYPE and
@@ -513,18 +365,19 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-/* Binds listen and starts MHD for rs (filled but for mhd). */
+/* Binds listen and starts MHD for rs (filled but for mhd, names, budget);
+ * frees rs on failure. */
 static struct rest *
 start(struct rest *rs, const char *listen, struct snap_err *err)
 {
+	const union MHD_DaemonInfo *port;
 	struct sockaddr_storage ss;
+	char host[GUARD_NAME_MAX] = "";
 	unsigned sslen, flags;
-	bool lo;
 
-	if (config_listen_addr(listen, &ss, &sslen, &lo, err) == -1) {
-		free(rs);
-		return NULL;
-	}
+	if (config_listen_addr(listen, &ss, &sslen, &rs->loopback, err) == -1)
+		goto fail;
+	budget_init(&rs->budget);
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	/* The logger first, or MHD says so on stderr (its own logger). */
@@ -532,24 +385,37 @@ start(struct rest *rs, const char *listen, struct snap_err *err)
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, rs,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, rs,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, rs,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, rs,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)REST_CONNECTION_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    /* HTTP/1.1 without Host, a space in a URL: 400. */
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    MHD_OPTION_END);
 	if (rs->mhd == NULL) {
 		snap_err_set(err, "listen %s: cannot bind (address in use, or "
 		    "not local?)", listen);
-		free(rs);
-		return NULL;
+		goto fail;
+	}
+	port = MHD_get_daemon_info(rs->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	(void)gethostname(host, sizeof(host) - 1);
+	if (guard_names_init(&rs->names, listen, host, port != NULL ?
+	    port->port : 0) == -1) {
+		snap_err_set(err, "listen %s: not HOST:PORT", listen);
+		goto fail;
 	}
 	return rs;
+fail:
+	rest_free(rs);
+	return NULL;
 }
 
 struct rest *
 rest_new(struct agent *a, struct snap_err *err)
 {
 	struct rest *rs;
+	bool created;
 
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		snap_err_set(err, "out of memory");
@@ -559,6 +425,14 @@ rest_new(struct agent *a, struct snap_err *err)
 	rs->m = &a->m;
 	rs->token = a->token;
 	rs->max_body = a->c->max_body_bytes;
+	if (token_load(a->c, a->d.rootfd, a->token, sizeof(a->token), &created,
+	    err) == -1) {
+		free(rs);
+		return NULL;
+	}
+	if (created)
+		log_info("%s/%s: new REST token (mode 0600): changes need it",
+		    a->c->deploy_root, TOKEN_FILE_NAME);
 	return start(rs, a->c->listen, err);
 }
 
@@ -583,7 +457,8 @@ rest_free(struct rest *r)
 {
 	if (r == NULL)
 		return;
-	MHD_stop_daemon(r->mhd);
+	if (r->mhd != NULL)
+		MHD_stop_daemon(r->mhd);
 	free(r);
 }
 
@@ -600,16 +475,50 @@ int
 rest_timeout_ms(struct rest *r)
 {
 	MHD_UNSIGNED_LONG_LONG t;
+	int64_t next = budget_next_ms(&r->budget), now = daemon_now_ms();
+	int ms = -1;
 
-	if (MHD_get_timeout(r->mhd, &t) != MHD_YES)
-		return -1;
-	return t > 60000 ? 60000 : (int)t;
+	if (MHD_get_timeout(r->mhd, &t) == MHD_YES)
+		ms = t > 60000 ? 60000 : (int)t;
+	if (next != INT64_MAX) {
+		next = next > now ? next - now : 0;
+		if (ms == -1 || next < ms)
+			ms = next > 60000 ? 60000 : (int)next;
+	}
+	return ms;
+}
+
+/* Connections cut, said at most once a minute: an operator should know
+ * when someone is starving the endpoint, without a line per socket. An
+ * idle kept-alive connection closed is no news. */
+static void
+say_cuts(struct rest *r, int64_t now)
+{
+	const unsigned long long *c = r->budget.cuts;
+	unsigned long long all = c[BUDGET_CUT_SLOW] + c[BUDGET_CUT_CLIENT] +
+	    c[BUDGET_CUT_TOTAL];
+
+	if (all == r->cuts_said || now < r->next_cuts_log_ms)
+		return;
+	log_warnx("http: %llu connections cut since start: %llu too slow "
+	    "(headers within %d s, answer within %d s), %llu over %u from one "
+	    "client, %llu over %u in all", all, c[BUDGET_CUT_SLOW],
+	    BUDGET_HEADER_MS / 1000, BUDGET_REQUEST_MS / 1000,
+	    c[BUDGET_CUT_CLIENT], r->budget.per_client, c[BUDGET_CUT_TOTAL],
+	    r->budget.total);
+	r->cuts_said = all;
+	r->next_cuts_log_ms = now + REST_CUTS_LOG_MS;
 }
 
 void
 rest_run(struct rest *r)
 {
+	int64_t now;
+
 	MHD_run(r->mhd);
+	now = daemon_now_ms();
+	budget_expire(&r->budget, now);
+	say_cuts(r, now);
 }
 
 unsigned

@@ -127,9 +127,6 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 {
 	const struct config *c = a->c;
 
-	if (c->token_file[0] != '\0' && config_read_token(c->token_file,
-	    a->token, sizeof(a->token), err) == -1)
-		return -1;
 	/* Signals first: a SIGTERM while the schemas compile must still
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((l->sigfd = daemon_signals(err)) == -1 || watch_init(err) == -1 ||

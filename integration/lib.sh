@@ -643,6 +643,15 @@ own_file() {
 	"$PYTHON" "$HELPER" own-file "$1" "$2" "$3"
 }
 
+# rest_auth DEPLOY_ROOT: the header that carries a secondary's token
+# (DEPLOY_ROOT/rest.token, written at its first start), for curl -H: every
+# POST, PUT and DELETE needs it. The CLI finds the file by itself.
+rest_auth() {
+	local t
+	t=$(cat "$1/rest.token") || return 1
+	printf 'Authorization: Bearer %s\n' "$t"
+}
+
 # --- refusals --------------------------------------------------------------
 
 # fetch_metrics EP FILE: GET EP/metrics into FILE (an HTTP error fails).

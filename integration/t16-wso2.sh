@@ -42,6 +42,9 @@ test_expect_success 'a secondary deploys it byte for byte: synapse.xml, registry
 	release_is_complete d1
 '
 
+# The CLI finds s1's token through its deploy root, as on a gateway.
+export ARTSYNC_DEPLOY_ROOT=$TRASH/d1
+
 test_expect_success 'the files at the top are artifacts of type config' '
 	"$ARTSYNC" show config synapse --endpoint "$EP1" >shown &&
 	cmp shown mi/synapse.xml &&

@@ -39,6 +39,9 @@ test_expect_success 'two secondaries apply version 1' '
 	release_is_complete d2
 '
 
+# The CLI talks to d1, and finds its token through its deploy root.
+export ARTSYNC_DEPLOY_ROOT=$TRASH/d1
+
 test_expect_success 'a change is published and applied by both' '
 	make_artifact api Added v2 &&
 	printf "<!-- changed -->\n" >>src/sequences/main.xml &&

@@ -233,7 +233,8 @@ test_expect_success 'a final refusal is not retried at every poll, until asked' 
 	mv sync.away sync &&
 	wait_for 10 "test \"\$(last_error \"\$EP\")\" = \"\$msg\"" &&
 	test "$(grep -c "version $V: not tried again" s1.log)" = 1 &&
-	curl -sf --max-time 20 -X POST -o "$S/sync.json" "$EP/api/v1/sync" &&
+	curl -sf --max-time 20 -X POST -H "$(rest_auth d1)" -o "$S/sync.json" \
+		"$EP/api/v1/sync" &&
 	test "$(grep -c "version $V: not tried again" s1.log)" = 2 &&
 	kill -HUP $pid_s1 &&
 	wait_for 10 "test \$(grep -c \"version $V: not tried again\" s1.log) = 3" &&

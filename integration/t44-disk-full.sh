@@ -162,7 +162,8 @@ test_expect_success 'apply: version 1 fits' '
 # (returns 0, sets applied=1) or it was refused for want of space and
 # nothing changed.
 applied_or_refused() {
-	curl -sf --max-time 20 -X POST -o "$S/sync.json" "$EP/api/v1/sync" &&
+	curl -sf --max-time 20 -X POST -H "$(rest_auth fs-deploy/d)" \
+		-o "$S/sync.json" "$EP/api/v1/sync" &&
 	if [ "$("$PYTHON" "$HELPER" json-get "$S/sync.json" applied_version)" = "$1" ]; then
 		applied=1
 		return 0

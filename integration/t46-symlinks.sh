@@ -166,7 +166,7 @@ test_expect_success '.staging made a symlink while it runs: the apply is refused
 
 test_expect_success 'the link replaced by a directory: the next check applies' '
 	rm -f d2/.staging && mkdir -p d2/.staging &&
-	curl -sf -X POST "$EP/api/v1/sync" >/dev/null &&
+	curl -sf -X POST -H "$(rest_auth d2)" "$EP/api/v1/sync" >/dev/null &&
 	wait_for 20 "test \"\$(current_version d2)\" = 3" &&
 	same_tree src d2/current &&
 	canary_unchanged c8c

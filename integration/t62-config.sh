@@ -183,7 +183,7 @@ test_expect_success '-n says what it would do: role, paths, listen, what it watc
 		--deploy-root new/deploy &&
 	grep_file "^sync_root: $TRASH/sync: watched with inotify and read every 100 ms" out &&
 	grep_file "^deploy_root: new/deploy \(not there yet: created at start\)" out &&
-	grep_file "^listen: http://127\.0\.0\.1:$port \(REST endpoint; POST and PUT need the token\)" out &&
+	grep_file "^listen: http://127\.0\.0\.1:$port \(REST endpoint; changes need the token\)$" out &&
 	grep_file "^token_file: $TRASH/token$" out &&
 	grep_file "^labels: default" out &&
 	test ! -e new &&

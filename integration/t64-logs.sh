@@ -64,7 +64,8 @@ test_expect_success 'json from the file: apply and a local change' '
 	start_secondary s1 --config json.conf &&
 	listen_port s1.log &&
 	wait_for 20 "test \"\$(current_version d1)\" = 1" &&
-	"$ARTSYNC" undeploy api HelloWorld --endpoint $EP >/dev/null &&
+	"$ARTSYNC" undeploy api HelloWorld --config json.conf --endpoint $EP \
+		>/dev/null &&
 	wait_for_log s1.log "undeploy api/HelloWorld: now releases" &&
 	stop $pid_s1 &&
 	json_log s1.log \

@@ -100,13 +100,13 @@ test_expect_success 'sync: the hook is told version, previous, release, changed'
 '
 
 test_expect_success 'undeploy, redeploy, deploy-local: each swap tells the hook why' '
-	"$ARTSYNC" undeploy api Hooked --endpoint "$EP1" >out &&
+	"$ARTSYNC" undeploy api Hooked --config s1.conf --endpoint "$EP1" >out &&
 	expect_hook 3 2 2 undeploy &&
-	"$ARTSYNC" redeploy api Hooked --endpoint "$EP1" >out &&
+	"$ARTSYNC" redeploy api Hooked --config s1.conf --endpoint "$EP1" >out &&
 	expect_hook 4 2 2 redeploy &&
 	make_artifact sequences Seq local &&
 	"$ARTSYNC" deploy-local sequences Seq src/sequences/Seq.xml \
-		--endpoint "$EP1" >out &&
+		--config s1.conf --endpoint "$EP1" >out &&
 	expect_hook 5 2 2 deploy-local
 '
 
@@ -236,7 +236,8 @@ test_expect_success 'the webhook receives the swap as JSON, with the token' '
 '
 
 test_expect_success 'a local operation is POSTed too, from the version told' '
-	"$ARTSYNC" undeploy endpoints Ep --endpoint "$EP4" >out &&
+	ARTSYNC_DEPLOY_ROOT=d4 "$ARTSYNC" undeploy endpoints Ep --endpoint "$EP4" \
+		>out &&
 	wait_for 20 "test \$(wc -l <r1/log) = 2" &&
 	test "$(jget r1/2.body reason)" = undeploy &&
 	test "$(jget r1/2.body version)" = 4 &&

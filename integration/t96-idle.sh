@@ -28,7 +28,8 @@ test_expect_success 'twenty checks with nothing new read less than one manifest'
 	msize=$(stat -c %s sync/snapshots/1.manifest.json) &&
 	r0=$(rchar $pid_s1) &&
 	for i in $(seq 20); do
-		curl -fsS -X POST -o sync.json "$EP/api/v1/sync" || return 1
+		curl -fsS -X POST -H "$(rest_auth dep)" -o sync.json \
+			"$EP/api/v1/sync" || return 1
 	done &&
 	r1=$(rchar $pid_s1) &&
 	say "20 checks read $((r1 - r0)) bytes; the manifest has $msize" &&
@@ -40,7 +41,7 @@ test_expect_success 'a check still applies a new version' '
 	make_artifact api Fresh &&
 	"$ARTSYNC" publish --source src --sync-root sync >out &&
 	test "$(cat out)" = 2 &&
-	curl -fsS -X POST -o sync.json "$EP/api/v1/sync" &&
+	curl -fsS -X POST -H "$(rest_auth dep)" -o sync.json "$EP/api/v1/sync" &&
 	wait_for_log s1.log "$(applied_re 2)" &&
 	same_tree src dep/current
 '
@@ -48,7 +49,7 @@ test_expect_success 'a check still applies a new version' '
 test_expect_success 'and still refuses a state.json that went back' '
 	cp sync/snapshots/1.state.json sync/state.json.tmp &&
 	mv sync/state.json.tmp sync/state.json &&
-	curl -fsS -X POST -o sync.json "$EP/api/v1/sync" &&
+	curl -fsS -X POST -H "$(rest_auth dep)" -o sync.json "$EP/api/v1/sync" &&
 	wait_for_log s1.log "error: .*version 1, older than applied 2" &&
 	test "$(current_version dep)" = 2
 '

@@ -315,7 +315,8 @@ test_expect_success 'sandboxed secondary: applies, serves REST, changes locally'
 	same_tree src deploy/current &&
 	"$ARTSYNC" status --endpoint "$EP" >out &&
 	grep -q "applied_version: *1" out &&
-	"$ARTSYNC" undeploy api HelloWorld --endpoint "$EP" >out &&
+	ARTSYNC_DEPLOY_ROOT=$TRASH/deploy "$ARTSYNC" undeploy api HelloWorld \
+		--endpoint "$EP" >out &&
 	grep -q undeployed-local out &&
 	test ! -e deploy/current/api/HelloWorld.xml &&
 	stop $pid_sb_secondary

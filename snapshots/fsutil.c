@@ -233,6 +233,16 @@ fsu_check_regular(int fd, const char *name, struct snap_err *err)
 }
 
 int
+fsu_check_private(const struct stat *st, const char *path, const char *what,
+    struct snap_err *err)
+{
+	if ((st->st_mode & 077) == 0)
+		return 0;
+	return snap_err_set(err, "%s: %s that others may read (mode 0%03o): "
+	    "chmod 600 %s", path, what, (unsigned)(st->st_mode & 0777), path);
+}
+
+int
 fsu_set_mtime(int fd, int64_t secs)
 {
 	struct timespec ts[2] = {
@@ -279,6 +289,9 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 		    "%s: not a regular file", name);
 		goto out;
 	}
+	if ((flags & FSU_PRIVATE) &&
+	    fsu_check_private(&st, name, "a secret", err) == -1)
+		goto out;
 	if ((uint64_t)st.st_size > max) {
 		snap_err_setc(err, SNAP_E_TOO_LARGE,
 		    "%s: larger than the %zu-byte limit", name, max);

@@ -92,10 +92,22 @@ int fsu_check_regular(int fd, const char *name, struct snap_err *err);
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
 /* The same; with FSU_FOLLOW every symlink is followed (to a regular file
- * only: the source tree's symlinks, as WSO2 reads them). */
+ * only: the source tree's symlinks, as WSO2 reads them); with FSU_PRIVATE
+ * a file that group or others may access is refused (fsu_check_private). */
 #define FSU_FOLLOW 1u
+#define FSU_PRIVATE 2u
 int fsu_read_file_flags(int dirfd, const char *name, size_t max,
     unsigned flags, char **out, size_t *outlen, struct snap_err *err);
+
+/*
+ * The one check of every secret artsync reads (signing keys, tokens): 0
+ * when st, the status of path, gives group and others no access; else -1
+ * with err "PATH: WHAT that others may read (mode 0640): chmod 600 PATH",
+ * WHAT saying what it is ("a secret key").
+ */
+struct stat;
+int fsu_check_private(const struct stat *st, const char *path,
+    const char *what, struct snap_err *err);
 
 /* Sets the mtime of the file fd to `secs` (unix seconds), its atime left
  * alone. A deployed artifact carries its manifest time (updated_at): the

@@ -338,12 +338,8 @@ read_keyfile(const char *path, bool secret, char **out, size_t *outlen,
 		snap_err_set(err, "%s: not a regular file", path);
 		goto out;
 	}
-	if (secret && (st.st_mode & 077) != 0) {
-		snap_err_set(err, "%s: a secret key that others may read (mode "
-		    "0%03o): chmod 600 %s", path, (unsigned)(st.st_mode & 0777),
-		    path);
+	if (secret && fsu_check_private(&st, path, "a secret key", err) == -1)
 		goto out;
-	}
 	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
 		snap_err_set(err, "out of memory");
 		goto out;

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <microhttpd.h>
 
@@ -373,6 +374,8 @@ token_file(const char *dir, const char *name, const char *content)
 
 	tu_path(path, "%s/%s", dir, name);
 	tu_write_str(path, content);
+	/* A token is a secret: only its owner may read it. */
+	assert_int_equal(chmod(path, 0600), 0);
 	return path;
 }
 
@@ -499,6 +502,40 @@ test_token_file(void **state)
 	/* A directory is no token. */
 	assert_int_equal(client_read_token(dir, out, sizeof(out), &err), -1);
 	tu_assert_msg(err.msg, "not a regular file");
+	/* Nor is a file others may read, nor one the group may write: the
+	 * message says how to fix it, as for a signing key. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(client_read_token(path, out, sizeof(out), &err), -1);
+	tu_assert_msg(err.msg, "others may read (mode 0644): chmod 600 ");
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_int_equal(client_read_token(link, out, sizeof(out), &err), -1);
+	tu_assert_msg(err.msg, "mode 0620");
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(client_read_token(link, out, sizeof(out), &err), 0);
+}
+
+static void
+test_endpoint_is_loopback(void **state)
+{
+	static const char *const yes[] = {
+		"http://127.0.0.1:7846", "http://127.9.8.7:1/x", "http://[::1]:7846",
+		"https://localhost:7846", "http://LocalHost", "http://127.0.0.1",
+	};
+	static const char *const no[] = {
+		"http://10.0.0.1:7846", "http://gw1:7846", "http://[::2]:1",
+		"http://localhost.evil.example:1", "http://128.0.0.1:1",
+		"http://[::1", "127.0.0.1:7846", "http://", "http://[]:1",
+		"http://0.0.0.0:7846", "http://127.0.0.1.nip.io:1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!client_endpoint_is_loopback(yes[i]))
+			fail_msg("%s: not loopback", yes[i]);
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (client_endpoint_is_loopback(no[i]))
+			fail_msg("%s: loopback", no[i]);
 }
 
 /* What f printed through `format`, as a malloc'ed string. */
@@ -883,6 +920,7 @@ test_config_file(void **state)
 	 * reached on the loopback. */
 	tu_path(tok, "%s/conf-token", dir);
 	tu_write_str(tok, "fromconf\n");
+	assert_int_equal(chmod(tok, 0600), 0);
 	tu_path(conf, "%s/artsync.conf", dir);
 	snprintf(text, sizeof(text), "[artsync]\nnode_id = gw1\n"
 	    "[secondary]\nlisten = 0.0.0.0:%u\ntoken_file = %s\n", srv.port,
@@ -931,6 +969,77 @@ test_config_file(void **state)
 	r = run_client(dir, "status", "--config", conf, NULL);
 	assert_usage(&r, seen_count(), "none.conf");
 	run_free(&r);
+}
+
+/*
+ * The agent's own token, found as the agent finds it: rest.token in its
+ * deploy_root (config file or ARTSYNC_DEPLOY_ROOT), sent to it only; a
+ * change that cannot read it stops before any request, a read goes on
+ * without it.
+ */
+static void
+test_generated_token(void **state)
+{
+	const char *dir = *state;
+	char conf[TU_PATH], text[TU_PATH * 2], dep[TU_PATH], tok[TU_PATH];
+	int n;
+	struct run r;
+	struct seen s;
+
+	tu_path(dep, "%s/dep", dir);
+	assert_int_equal(mkdir(dep, 0755), 0);
+	tu_path(conf, "%s/gen.conf", dir);
+	snprintf(text, sizeof(text), "[secondary]\nlisten = 127.0.0.1:%u\n"
+	    "deploy_root = %s\n", srv.port, dep);
+	tu_write_str(conf, text);
+
+	/* Not written yet: a read goes without, a change stops (exit 2). */
+	r = run_client(dir, "status", "--config", conf, NULL);
+	assert_run(&r, 0, status_text, "");
+	run_free(&r);
+	s = last_seen();
+	assert_string_equal(s.auth, "(none)");
+	free(s.body);
+	n = seen_count();
+	r = run_client(dir, "undeploy", "api", "Orders", "--config", conf, NULL);
+	assert_run(&r, 2, "", NULL);
+	tu_assert_msg(r.err, "rest.token: No such file");
+	tu_assert_msg(r.err, "a change needs the agent's token");
+	assert_int_equal(seen_count(), n);
+	run_free(&r);
+
+	/* Written (0600): sent, from the config file or the environment. */
+	tu_path(tok, "%s/rest.token", dep);
+	tu_write_str(tok, "generated\n");
+	assert_int_equal(chmod(tok, 0600), 0);
+	r = run_client(dir, "undeploy", "api", "Orders", "--config", conf, NULL);
+	assert_run(&r, 0, NULL, "");
+	run_free(&r);
+	s = last_seen();
+	assert_string_equal(s.auth, "Bearer generated");
+	free(s.body);
+	assert_int_equal(setenv("ARTSYNC_DEPLOY_ROOT", dep, 1), 0);
+	r = run_client(dir, "redeploy", "api", "Orders", "--endpoint", srv.url,
+	    NULL);
+	assert_int_equal(unsetenv("ARTSYNC_DEPLOY_ROOT"), 0);
+	assert_run(&r, 0, NULL, "");
+	run_free(&r);
+	s = last_seen();
+	assert_string_equal(s.auth, "Bearer generated");
+	free(s.body);
+
+	/* Others may read it: refused, the fix said; a read goes without. */
+	assert_int_equal(chmod(tok, 0640), 0);
+	r = run_client(dir, "undeploy", "api", "Orders", "--config", conf, NULL);
+	assert_run(&r, 2, "", NULL);
+	tu_assert_msg(r.err, "chmod 600");
+	run_free(&r);
+	r = run_client(dir, "status", "--config", conf, NULL);
+	assert_run(&r, 0, status_text, "");
+	run_free(&r);
+	s = last_seen();
+	assert_string_equal(s.auth, "(none)");
+	free(s.body);
 }
 
 static void
@@ -1001,6 +1110,7 @@ main(void)
 		cmocka_unit_test(test_endpoint_from_listen),
 		cmocka_unit_test_setup_teardown(test_token_file,
 		    tu_setup_tmp, tu_teardown_tmp),
+		cmocka_unit_test(test_endpoint_is_loopback),
 		cmocka_unit_test(test_format_status),
 		cmocka_unit_test(test_format_list),
 		cmocka_unit_test(test_format_change),
@@ -1020,6 +1130,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable,
 		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_config_file,
+		    tu_setup_tmp, tu_teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_generated_token,
 		    tu_setup_tmp, tu_teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_usage_errors,
 		    tu_setup_tmp, tu_teardown_tmp),

@@ -272,6 +272,42 @@ test_read_file_not_regular(void **state)
 	close(dfd);
 }
 
+/* FSU_PRIVATE: a secret that group or others may access is refused, the
+ * fix said; the same check a signing key gets (fsu_check_private). */
+static void
+test_read_file_private(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], *buf = NULL;
+	size_t len = 0;
+	int dfd = tu_open_dir(dir);
+	static const mode_t refused[] = { 0644, 0640, 0604, 0610, 0601, 0660 };
+	size_t i;
+
+	tu_path(path, "%s/secret", dir);
+	tu_write_str(path, "s3cret");
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(chmod(path, refused[i]), 0);
+		assert_int_equal(fsu_read_file_flags(dfd, "secret", 100,
+		    FSU_PRIVATE, &buf, &len, &err), -1);
+		assert_null(buf);
+		tu_assert_msg(err.msg, "secret: a secret that others may read");
+		tu_assert_msg(err.msg, "): chmod 600 secret");
+	}
+	assert_int_equal(chmod(path, 0640), 0);
+	tu_assert_msg(err.msg, "(mode 0660)");
+	/* Without the flag the mode is not looked at. */
+	assert_int_equal(fsu_read_file(dfd, "secret", 100, &buf, &len, &err), 0);
+	free(buf);
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(fsu_read_file_flags(dfd, "secret", 100, FSU_PRIVATE,
+	    &buf, &len, &err), 0);
+	assert_string_equal(buf, "s3cret");
+	free(buf);
+	close(dfd);
+}
+
 /*
  * BUG: fsu_read_file() opens without O_NONBLOCK, so opening a FIFO blocks
  * until some writer shows up - forever, if none does. A FIFO named
@@ -624,6 +660,7 @@ main(void)
 		TMP_TEST(test_read_file),
 		TMP_TEST(test_read_file_exact_limit),
 		TMP_TEST(test_read_file_not_regular),
+		TMP_TEST(test_read_file_private),
 		TMP_TEST(test_read_file_fifo),
 		TMP_TEST(test_tmp_sweep),
 		TMP_TEST(test_remove_tree),

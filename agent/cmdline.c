@@ -1,13 +1,83 @@
 /*
- * usage.c - the text of artsync --help (usage.h).
- *
- * Every command and flag it shows is in man/artsync.8 and the bash
- * completion too (t66-docs holds them in step); a flag's meaning is the
- * config key's it sets (man/artsync.conf.5).
+ * cmdline.c - the flags of the daemons and one-shot commands (see
+ * cmdline.h): the tables, the usage text, and the parse that lays the
+ * config file, the environment and the flags over each other.
  */
-#include "usage.h"
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-const char usage_text[] =
+#include "client.h"
+#include "cmdline.h"
+#include "log.h"
+
+#define EXIT_USAGE 2
+
+struct flag {
+	const char *name;	/* --name */
+	const char *section;	/* config section and key it sets */
+	const char *key;
+};
+
+static const struct flag common_flags[] = {
+	{ "cluster-id", "artsync", "cluster_id" },
+	{ "node-id", "artsync", "node_id" },
+	{ "log-level", "artsync", "log_level" },
+	{ "log-format", "artsync", "log_format" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct flag primary_flags[] = {
+	{ "source", "primary", "source" },
+	{ "sync-root", "primary", "sync_root" },
+	{ "push", "primary", "push" },
+	{ "quiet-ms", "primary", "quiet_ms" },
+	{ "retry-ms", "primary", "retry_ms" },
+	{ "listen", "primary", "listen" },
+	{ "retry-factor", "primary", "retry_factor" },
+	{ "retry-max-ms", "primary", "retry_max_ms" },
+	{ "retry-max-tries", "primary", "retry_max_tries" },
+	{ "keep-versions", "primary", "keep_versions" },
+	{ "keep-grace-ms", "primary", "keep_grace_ms" },
+	{ "max-chain", "primary", "max_chain" },
+	{ "signing-key", "primary", "signing_key" },
+	{ "state-validity", "primary", "state_validity" },
+	{ "poll-ms", "primary", "poll_ms" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct flag secondary_flags[] = {
+	{ "sync-root", "secondary", "sync_root" },
+	{ "deploy-root", "secondary", "deploy_root" },
+	{ "keep-releases", "secondary", "keep_releases" },
+	{ "recycle-releases", "secondary", "recycle_releases" },
+	{ "poll-ms", "secondary", "poll_ms" },
+	{ "listen", "secondary", "listen" },
+	{ "labels", "secondary", "labels" },
+	{ "token-file", "secondary", "token_file" },
+	{ "max-lag-ms", "secondary", "max_lag_ms" },
+	{ "startup", "secondary", "startup" },
+	{ "startup-tries", "secondary", "startup_tries" },
+	{ "max-body-bytes", "secondary", "max_body_bytes" },
+	{ "public-key", "secondary", "public_key" },
+	{ "require-fresh", "secondary", "require_fresh" },
+	{ "min-version", "secondary", "min_version" },
+	{ "exec-hook", "secondary", "exec_hook" },
+	{ "exec-hook-timeout-ms", "secondary", "exec_hook_timeout_ms" },
+	{ "webhook-url", "secondary", "webhook_url" },
+	{ "webhook-token-file", "secondary", "webhook_token_file" },
+	{ "webhook-timeout-ms", "secondary", "webhook_timeout_ms" },
+	{ "webhook-max-tries", "secondary", "webhook_max_tries" },
+	{ "webhook-retry-ms", "secondary", "webhook_retry_ms" },
+	{ NULL, NULL, NULL },
+};
+
+const char cmdline_usage[] =
 "usage: artsync COMMAND [OPTIONS]\n"
 "\n"
 "commands:\n"
@@ -78,7 +148,8 @@ const char usage_text[] =
 "  --listen HOST:PORT   REST endpoint (default 127.0.0.1:7846; port 0 picks\n"
 "                       a free one, logged at start)\n"
 "  --labels A,B         gateway labels to deploy (default: default)\n"
-"  --token-file FILE    bearer token for mutating REST calls\n"
+"  --token-file FILE    the REST endpoint's bearer token, mode 0600 (default:\n"
+"                       DEPLOY_ROOT/rest.token, written at first start)\n"
 "  --max-lag-ms N       /healthz fails when behind for longer (default 60000)\n"
 "  --startup sync|async sync: not ready (healthz, sd_notify) until the latest\n"
 "                       version is applied or --startup-tries checks failed;\n"
@@ -104,3 +175,121 @@ const char usage_text[] =
 "  --webhook-max-tries N   tries per swap (default 8) ...\n"
 "  --webhook-retry-ms N    ... the first retry after N ms, doubling up to\n"
 "                       60000 (default 1000)\n";
+
+static size_t
+count_flags(const struct flag *f)
+{
+	size_t n = 0;
+
+	while (f != NULL && f[n].name != NULL)
+		n++;
+	return n;
+}
+
+static const struct flag *
+flag_at(const struct flag *role, size_t i)
+{
+	size_t nc = count_flags(common_flags);
+
+	return i < nc ? &common_flags[i] : &role[i - nc];
+}
+
+int
+cmdline_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
+}
+
+/* ARTSYNC_* variables shaped like keys that are none: a typo, said once
+ * at start rather than ignored in silence. */
+static void
+warn_unknown(char *names)
+{
+	char *name, *save = NULL;
+
+	for (name = strtok_r(names, " ", &save); name != NULL;
+	    name = strtok_r(NULL, " ", &save))
+		log_warnx("%s: no such configuration key (ignored)", name);
+}
+
+/* See cmdline.h: the file, then ARTSYNC_<KEY>, then the flags. */
+int
+cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
+{
+	const struct flag *role = r == CONFIG_PRIMARY ? primary_flags :
+	    secondary_flags;
+	struct option opts[48];
+	struct snap_err err = SNAP_ERR_INIT;
+	size_t i, n = count_flags(common_flags) + count_flags(role);
+	char unknown[512];
+	int ch, o = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	config_defaults(&cl->c, r);
+	for (i = 0; i < n; i++)
+		opts[o++] = (struct option){ flag_at(role, i)->name,
+		    required_argument, NULL, 256 + (int)i };
+	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
+	opts[o++] = (struct option){ "to", required_argument, NULL, 't' };
+	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[o] = (struct option){ NULL, 0, NULL, 0 };
+
+	/* First pass: only --config, so that the file lies under the
+	 * environment and the flags. */
+	opterr = 0;
+	optind = 1;
+	cl->config_from = "--config";
+	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1)
+		if (ch == 'c')
+			cl->config_path = optarg;
+	if (cl->config_path == NULL) {
+		cl->config_from = config_find(cl->found, sizeof(cl->found));
+		if (cl->found[0] != '\0')
+			cl->config_path = cl->found;
+	}
+	if ((cl->config_path != NULL &&
+	    config_load(&cl->c, cl->config_path, &err) == -1) ||
+	    config_load_env(&cl->c, environ, unknown, sizeof(unknown),
+	    &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+nh", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			fputs(cmdline_usage, stdout);
+			return CMDLINE_HELP_SHOWN;
+		} else if (ch == 'n') {
+			cl->check_only = true;
+		} else if (ch == 't') {
+			if (cmdline_parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
+				return client_usage_error("--to: '%s' is not a version",
+				    optarg);
+			cl->have_to = true;
+		} else if (ch >= 256) {
+			const struct flag *f = flag_at(role, (size_t)ch - 256);
+
+			if (config_set(&cl->c, f->section, f->key, optarg,
+			    &err) == -1) {
+				fprintf(stderr, "artsync: --%s: %s\n", f->name,
+				    err.msg);
+				return EXIT_USAGE;
+			}
+		} else if (ch == '?') {
+			return client_usage_error("unknown or incomplete option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	cl->rest = argv + optind;
+	cl->nrest = argc - optind;
+	log_init((enum log_level)cl->c.log_level,
+	    (enum log_format)cl->c.log_format);
+	warn_unknown(unknown);
+	return 0;
+}
+
