@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "snap_err.h"
+#include "timeutil.h"	/* fsu_now() and the RFC 3339 pair, once here */
 
 struct fsu_tmp {
 	int dirfd;		/* not owned */
@@ -127,11 +128,5 @@ DIR *fsu_opendir_dup(int dirfd);
  * there is followed, as the shell would. Anything below it is opened with
  * beneath.h. A fd, or -1 with err. */
 int fsu_open_root(const char *path, struct snap_err *err);
-
-/* Wall-clock time now, and RFC 3339 UTC formatting ("2026-11-24T19:40:00Z"). */
-int64_t fsu_now(void);
-void fsu_rfc3339(int64_t t, char out[32]);
-/* Parses the format above; -1 if it is anything else. */
-int fsu_parse_rfc3339(const char *s, int64_t *t);
 
 #endif

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "timeutil.h"
 #include "jsonfield.h"
 #include "manifest.h"
 #include "xmlcheck.h"
