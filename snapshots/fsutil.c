@@ -256,7 +256,7 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0, cap;
+	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -279,14 +279,22 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 		    "%s: not a regular file", name);
 		goto out;
 	}
+	if ((flags & FSU_SECRET) && (st.st_mode & 077) != 0) {
+		snap_err_set(err, "%s: a secret that others may read (mode "
+		    "0%03o): chmod 600 %s", name, (unsigned)(st.st_mode & 0777),
+		    name);
+		goto out;
+	}
 	if ((uint64_t)st.st_size > max) {
 		snap_err_setc(err, SNAP_E_TOO_LARGE,
 		    "%s: larger than the %zu-byte limit", name, max);
 		goto out;
 	}
 	/* The size may still change under us (NFS, a writer): read to EOF,
-	 * never holding more than max + 1 bytes, rather than trust st_size. */
-	cap = (size_t)st.st_size + 2;
+	 * never holding more than max + 1 bytes, rather than trust st_size.
+	 * A secret (small) gets all of that at once: never a realloc that
+	 * would leave a copy of it behind. */
+	cap = (flags & FSU_SECRET) ? max + 2 : (size_t)st.st_size + 2;
 	if ((buf = malloc(cap)) == NULL) {
 		snap_err_sys(err, errno, "%s", name);
 		goto out;
@@ -328,6 +336,8 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 	buf = NULL;
 	rc = 0;
 out:
+	if (buf != NULL && (flags & FSU_SECRET))
+		explicit_bzero(buf, cap);
 	free(buf);
 	close(fd);
 	return rc;

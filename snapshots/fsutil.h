@@ -93,8 +93,12 @@ int fsu_check_regular(int fd, const char *name, struct snap_err *err);
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
 /* The same; with FSU_FOLLOW every symlink is followed (to a regular file
- * only: the source tree's symlinks, as WSO2 reads them). */
+ * only: the source tree's symlinks, as WSO2 reads them, or a mounted
+ * secret). With FSU_SECRET a file that group or others may access is
+ * refused ("chmod 600"), and a buffer that held its bytes is zeroed before
+ * it is freed on any failure (on success *out is the caller's to wipe). */
 #define FSU_FOLLOW 1u
+#define FSU_SECRET 2u
 int fsu_read_file_flags(int dirfd, const char *name, size_t max,
     unsigned flags, char **out, size_t *outlen, struct snap_err *err);
 

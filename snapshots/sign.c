@@ -313,69 +313,16 @@ out:
 }
 
 /*
- * Reads a key file: a regular file (symlinks resolved first, as a mounted
- * secret often is one) of at most KEYFILE_MAX bytes. With `secret`, group
- * and others must have no access to it. *out is malloc'ed.
+ * Reads a key file: a regular file (symlinks followed, as a mounted secret
+ * often is one) of at most KEYFILE_MAX bytes. With `secret`, group and
+ * others must have no access to it. *out is malloc'ed.
  */
 static int
 read_keyfile(const char *path, bool secret, char **out, size_t *outlen,
     struct snap_err *err)
 {
-	struct stat st;
-	char *real = NULL, *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
-
-	if ((real = realpath(path, NULL)) == NULL)
-		return snap_err_sys(err, errno, "%s", path);
-	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
-	    -1 || fstat(fd, &st) == -1) {
-		snap_err_sys(err, errno, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snap_err_set(err, "%s: not a regular file", path);
-		goto out;
-	}
-	if (secret && (st.st_mode & 077) != 0) {
-		snap_err_set(err, "%s: a secret key that others may read (mode "
-		    "0%03o): chmod 600 %s", path, (unsigned)(st.st_mode & 0777),
-		    path);
-		goto out;
-	}
-	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
-		snap_err_set(err, "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf + len, KEYFILE_MAX + 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snap_err_sys(err, errno, "%s: read", path);
-			goto out;
-		}
-		len += (size_t)n;
-		if (len > KEYFILE_MAX) {
-			snap_err_set(err, "%s: larger than %d bytes: not a key",
-			    path, KEYFILE_MAX);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf != NULL) {
-		sodium_memzero(buf, KEYFILE_MAX + 1);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(real);
-	return rc;
+	return fsu_read_file_flags(AT_FDCWD, path, KEYFILE_MAX, FSU_FOLLOW |
+	    (secret ? FSU_SECRET : 0), out, outlen, err);
 }
 
 int

@@ -246,6 +246,42 @@ test_read_file_exact_limit(void **state)
 	close(dfd);
 }
 
+/*
+ * FSU_SECRET (a key file): refused while group or others may access it,
+ * read through a symlink (a mounted secret), bounded like any other.
+ */
+static void
+test_read_file_secret(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	char path[TU_PATH], link_path[TU_PATH], *buf = NULL;
+	size_t len = 0;
+
+	tu_path(path, "%s/key", dir);
+	tu_write_str(path, "secret\n");
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(fsu_read_file_flags(AT_FDCWD, path, 100, FSU_FOLLOW |
+	    FSU_SECRET, &buf, &len, &err), -1);
+	assert_null(buf);
+	tu_assert_msg(err.msg, "others may read (mode 0640): chmod 600");
+	/* Without the flag the mode is nobody's business. */
+	assert_int_equal(fsu_read_file_flags(AT_FDCWD, path, 100, FSU_FOLLOW,
+	    &buf, &len, &err), 0);
+	free(buf);
+	assert_int_equal(chmod(path, 0600), 0);
+	tu_path(link_path, "%s/link", dir);
+	assert_int_equal(symlink(path, link_path), 0);
+	assert_int_equal(fsu_read_file_flags(AT_FDCWD, link_path, 100,
+	    FSU_FOLLOW | FSU_SECRET, &buf, &len, &err), 0);
+	assert_int_equal(len, 7);
+	assert_string_equal(buf, "secret\n");
+	free(buf);
+	assert_int_equal(fsu_read_file_flags(AT_FDCWD, link_path, 6,
+	    FSU_FOLLOW | FSU_SECRET, &buf, &len, &err), -1);
+	tu_assert_msg(err.msg, "larger than the 6-byte limit");
+}
+
 static void
 test_read_file_not_regular(void **state)
 {
@@ -543,6 +579,7 @@ main(void)
 		TMP_TEST(test_tmp_commit_abort),
 		TMP_TEST(test_read_file),
 		TMP_TEST(test_read_file_exact_limit),
+		TMP_TEST(test_read_file_secret),
 		TMP_TEST(test_read_file_not_regular),
 		TMP_TEST(test_read_file_fifo),
 		TMP_TEST(test_tmp_sweep),
