@@ -12,9 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
-#include "arc.h"
 #include "sign.h"
 #include "snap.h"
 #include "testutil.h"

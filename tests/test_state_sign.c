@@ -15,7 +15,6 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "arc.h"
 #include "sign.h"
 #include "snap.h"
 #include "testutil.h"
