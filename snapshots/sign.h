@@ -32,7 +32,7 @@
  * same bytes; every file it later reads is hashed as it is read, and the
  * BLAKE2b compared with the signed record: a manifest in the one pass that
  * parses it (manifest_read_checked), an archive in both of its passes
- * (arc.c).
+ * (arc_read.c).
  */
 #ifndef SIGN_H
 #define SIGN_H
