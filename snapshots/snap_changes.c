@@ -18,12 +18,12 @@
  * damaged, a full version due - falls back to the full publish, which
  * fills memo again. On failure memo may be emptied (never left wrong).
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "arc.h"

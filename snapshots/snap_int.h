@@ -6,7 +6,8 @@
  * snap_tree.c reads the source tree (4), snap_publish.c decides (5-6),
  * snap_write.c writes and commits (7-11), snap_prune.c keeps what
  * retention keeps (12). snap_changes.c is the same run over only the
- * paths that changed; snap_open.c is the reader's side.
+ * paths that changed, snap_rollback.c over an older version; snap_open.c
+ * is the reader's side.
  *
  * Every function here returns 0 or -1 with err, unless it says otherwise,
  * and leaves what it opened in the publisher, for snap_root_close().
@@ -20,10 +21,9 @@
 #include <sys/stat.h>
 
 #include "batch.h"
-#include "labels.h"
 #include "snap.h"
 
-/* One publish (or check, prune, base copy) in progress: the sync root
+/* One publish (or check, or base copy) in progress: the sync root
  * opened and locked, the latest version, the number being written and
  * the files written so far. SNAP_PUBLISHER_INIT makes it safe to give
  * snap_root_close() whatever happened. */
