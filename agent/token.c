@@ -36,7 +36,7 @@ read_token_file(const char *path, bool follow, char *out, size_t outlen,
 
 	if (outlen > TOKEN_MAX + 1)
 		outlen = TOKEN_MAX + 1;
-	if (fsu_read_file_flags(AT_FDCWD, path, TOKEN_FILE_MAX, FSU_PRIVATE |
+	if (fsu_read_file_flags(AT_FDCWD, path, TOKEN_FILE_MAX, FSU_SECRET |
 	    (follow ? FSU_FOLLOW : 0), &buf, &len, err) == -1)
 		goto out;
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)

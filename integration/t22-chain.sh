@@ -6,7 +6,8 @@
 # full, and when the chain is full the next version is a delta on that
 # copy: never again the whole tree read, and a secondary keeps patching
 # releases from deltas (once it holds keep_releases: the first ones are
-# full builds). (A damaged copy is not built on: test_snap.c.)
+# full builds). (A damaged copy is not built on:
+# tests/test_snap_changes_chain.c.)
 . "$(dirname "$0")/lib.sh"
 
 converged() {

@@ -17,6 +17,9 @@
  * the caller's check, and only then written below the destination directory,
  * as new files (the old name is unlinked first, so no earlier inode is ever
  * written through).
+ *
+ * Files: arc_write.c (arc_writer_*), arc_read.c (arc_check_file,
+ * arc_extract, arc_parse_path), arc_utf8.c (the locale both run under).
  */
 #ifndef ARC_H
 #define ARC_H

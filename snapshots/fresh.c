@@ -14,6 +14,7 @@
 
 #include "fresh.h"
 #include "fsutil.h"
+#include "timeutil.h"
 #include "jsonfield.h"
 #include "snap.h"
 

@@ -266,7 +266,7 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0, cap;
+	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd, rc = -1;
 
@@ -289,7 +289,7 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 		    "%s: not a regular file", name);
 		goto out;
 	}
-	if ((flags & FSU_PRIVATE) &&
+	if ((flags & FSU_SECRET) &&
 	    fsu_check_private(&st, name, "a secret", err) == -1)
 		goto out;
 	if ((uint64_t)st.st_size > max) {
@@ -298,8 +298,10 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 		goto out;
 	}
 	/* The size may still change under us (NFS, a writer): read to EOF,
-	 * never holding more than max + 1 bytes, rather than trust st_size. */
-	cap = (size_t)st.st_size + 2;
+	 * never holding more than max + 1 bytes, rather than trust st_size.
+	 * A secret (small) gets all of that at once: never a realloc that
+	 * would leave a copy of it behind. */
+	cap = (flags & FSU_SECRET) ? max + 2 : (size_t)st.st_size + 2;
 	if ((buf = malloc(cap)) == NULL) {
 		snap_err_sys(err, errno, "%s", name);
 		goto out;
@@ -341,6 +343,8 @@ fsu_read_file_flags(int dirfd, const char *name, size_t max, unsigned flags,
 	buf = NULL;
 	rc = 0;
 out:
+	if (buf != NULL && (flags & FSU_SECRET))
+		explicit_bzero(buf, cap);
 	free(buf);
 	close(fd);
 	return rc;
@@ -477,83 +481,4 @@ fsu_open_root(const char *path, struct snap_err *err)
 	if (fd == -1)
 		return snap_err_sys(err, errno, "%s", path);
 	return fd;
-}
-
-int64_t
-fsu_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-void
-fsu_rfc3339(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* The number in s[0..n), all digits (checked by the caller). */
-static int
-digits(const char *s, int n)
-{
-	int v = 0;
-
-	while (n-- > 0)
-		v = v * 10 + (*s++ - '0');
-	return v;
-}
-
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
- * days_from_civil: March-based years put the leap day last). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-/*
- * Exactly what fsu_rfc3339() prints (years 1000 to 9999), and only real
- * dates: no blanks, no short fields, no Feb 31 or second 60 (strptime
- * and timegm forgive all of those). Every manifest line holds a time:
- * strptime, and the round trip through strftime that made it strict,
- * were 6% of reading one.
- */
-int
-fsu_parse_rfc3339(const char *s, int64_t *t)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	static const int month_days[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
-	    31, 30, 31 };
-	int y, mo, d, h, mi, sec;
-	size_t i;
-
-	/* Stops at the first mismatch: never reads past a short string. */
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' :
-		    s[i] != shape[i])
-			return -1;
-	if (s[i] != '\0')
-		return -1;
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	/* Below 1000, strftime's %Y has fewer than four digits. */
-	if (y < 1000 || mo < 1 || mo > 12 || d < 1 ||
-	    d > month_days[mo - 1] || (mo == 2 && d == 29 && (y % 4 != 0 ||
-	    (y % 100 == 0 && y % 400 != 0))) || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	return 0;
 }

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "snap_err.h"
+#include "timeutil.h"	/* fsu_now() and the RFC 3339 pair, once here */
 
 struct fsu_tmp {
 	int dirfd;		/* not owned */
@@ -92,10 +93,12 @@ int fsu_check_regular(int fd, const char *name, struct snap_err *err);
 int fsu_read_file(int dirfd, const char *name, size_t max, char **out,
     size_t *outlen, struct snap_err *err);
 /* The same; with FSU_FOLLOW every symlink is followed (to a regular file
- * only: the source tree's symlinks, as WSO2 reads them); with FSU_PRIVATE
- * a file that group or others may access is refused (fsu_check_private). */
+ * only: the source tree's symlinks, as WSO2 reads them, or a mounted
+ * secret). With FSU_SECRET a file that group or others may access is
+ * refused (fsu_check_private: "chmod 600"), and a buffer that held its bytes is zeroed before
+ * it is freed on any failure (on success *out is the caller's to wipe). */
 #define FSU_FOLLOW 1u
-#define FSU_PRIVATE 2u
+#define FSU_SECRET 2u
 int fsu_read_file_flags(int dirfd, const char *name, size_t max,
     unsigned flags, char **out, size_t *outlen, struct snap_err *err);
 
@@ -139,11 +142,5 @@ DIR *fsu_opendir_dup(int dirfd);
  * there is followed, as the shell would. Anything below it is opened with
  * beneath.h. A fd, or -1 with err. */
 int fsu_open_root(const char *path, struct snap_err *err);
-
-/* Wall-clock time now, and RFC 3339 UTC formatting ("2026-11-24T19:40:00Z"). */
-int64_t fsu_now(void);
-void fsu_rfc3339(int64_t t, char out[32]);
-/* Parses the format above; -1 if it is anything else. */
-int fsu_parse_rfc3339(const char *s, int64_t *t);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * hash.c - XXH128 in xxhsum's canonical hex (see hash.h).
+ * hash.c - XXH128 in xxhsum's canonical hex (see hash.h). Its BLAKE2b
+ * counterpart, for signed states, is hash_blake2b.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -7,20 +8,28 @@
 
 #include "hash.h"
 
+void
+hash_hex(const void *bin, size_t len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = bin;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
 static void
 to_hex(XXH128_hash_t h, char out[HASH_HEX_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	XXH128_canonical_t c;
-	size_t i;
 
 	/* The canonical form is big-endian: the byte order xxhsum prints. */
 	XXH128_canonicalFromHash(&c, h);
-	for (i = 0; i < sizeof(c.digest); i++) {
-		out[2 * i] = hex[c.digest[i] >> 4];
-		out[2 * i + 1] = hex[c.digest[i] & 15];
-	}
-	out[HASH_HEX_LEN] = '\0';
+	hash_hex(c.digest, sizeof(c.digest), out);
 }
 
 void

@@ -36,6 +36,10 @@ void hash_buf(const void *buf, size_t len, char out[HASH_HEX_LEN + 1]);
 int hash_fd(int fd, char out[HASH_HEX_LEN + 1], uint64_t *size,
     struct snap_err *err);
 
+/* len bytes of bin as 2 * len lower-case hex digits and a NUL into out:
+ * how every digest here is printed (XXH128, BLAKE2b, key ids). */
+void hash_hex(const void *bin, size_t len, char *out);
+
 /* true when s is 32 lower-case hex digits. */
 bool hash_is_hex(const char *s);
 

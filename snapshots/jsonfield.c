@@ -3,7 +3,7 @@
  */
 #include <stdio.h>
 
-#include "fsutil.h"
+#include "timeutil.h"
 #include "jsonfield.h"
 
 json_t *

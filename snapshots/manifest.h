@@ -19,6 +19,11 @@
  * The reader trusts nothing: every line is bounded and type-checked, every
  * name goes through name_check(), every checksum must be 32 lower-case hex
  * digits, the counts must match, and duplicates are refused.
+ *
+ * Files: manifest.c (the model: build, sort, find, compare, copy),
+ * manifest_diff.c (events and deltas between versions), manifest_apply.c
+ * (a delta applied, in place and undoable when small), manifest_write.c and
+ * manifest_read.c (the JSON lines out and in).
  */
 #ifndef MANIFEST_H
 #define MANIFEST_H

@@ -1,8 +1,15 @@
 /*
- * sign.c - ed25519 keys and signatures in signify's formats, BLAKE2b-256
- * file hashes, and the signature-checking state.json reader (see sign.h).
+ * sign.c - ed25519 keys and signatures in signify's formats (see sign.h).
+ *
+ * Calling sequence: a publisher loads its key once (sign_load_secret, or
+ * sign_keygen + sign_key_write for `artsync keygen`), then calls
+ * sign_buf() over each state.json it writes; a reader loads the public
+ * key once (sign_load_public) and checks with sign_verify(), mostly
+ * through state_sign.c. Every function returns 0 or -1 with err naming
+ * the file or the reason; secrets are wiped from memory on every path.
+ * (BLAKE2b file hashes: hash_blake2b.c; the signed state reader:
+ * state_sign.c.)
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -12,10 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "fsutil.h"
-#include "jsonfield.h"
+#include "hash.h"
 #include "sign.h"
 
 #define PKALG "Ed"
@@ -46,15 +51,6 @@ struct sig {
 	unsigned char sig[crypto_sign_BYTES];
 };
 
-/* For the hashes, a failed sodium_init() costs only speed: libsodium
- * falls back to its portable BLAKE2b, which gives the same digests. */
-static void
-init_for_hashing(void)
-{
-	if (sodium_init() < 0)
-		return;
-}
-
 static int
 ready(struct snap_err *err)
 {
@@ -62,61 +58,6 @@ ready(struct snap_err *err)
 	if (sodium_init() < 0)
 		return snap_err_set(err, "libsodium: cannot initialize");
 	return 0;
-}
-
-static void
-to_hex(const unsigned char *bin, size_t len, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hex[bin[i] >> 4];
-		out[2 * i + 1] = hex[bin[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-/* --- BLAKE2b-256 --- */
-
-static crypto_generichash_state *
-hstate(struct sign_hash *h)
-{
-	uintptr_t p = (uintptr_t)h->raw;
-
-	return (crypto_generichash_state *)((p + 63) & ~(uintptr_t)63);
-}
-
-void
-sign_hash_init(struct sign_hash *h)
-{
-	init_for_hashing();
-	crypto_generichash_init(hstate(h), NULL, 0, crypto_generichash_BYTES);
-}
-
-void
-sign_hash_update(struct sign_hash *h, const void *buf, size_t len)
-{
-	crypto_generichash_update(hstate(h), buf, len);
-}
-
-void
-sign_hash_final(struct sign_hash *h, char out[STATE_B2_HEX_LEN + 1])
-{
-	unsigned char d[crypto_generichash_BYTES];
-
-	crypto_generichash_final(hstate(h), d, sizeof(d));
-	to_hex(d, sizeof(d), out);
-}
-
-void
-sign_hash_buf(const void *buf, size_t len, char out[STATE_B2_HEX_LEN + 1])
-{
-	unsigned char d[crypto_generichash_BYTES];
-
-	init_for_hashing();
-	crypto_generichash(d, sizeof(d), buf, len, NULL, 0);
-	to_hex(d, sizeof(d), out);
 }
 
 /* --- signify's text files --- */
@@ -191,7 +132,7 @@ keynum_of(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
 void
 sign_keyid(const unsigned char keynum[SIGN_KEYNUM_BYTES], char out[17])
 {
-	to_hex(keynum, SIGN_KEYNUM_BYTES, out);
+	hash_hex(keynum, SIGN_KEYNUM_BYTES, out);
 }
 
 int
@@ -313,65 +254,16 @@ out:
 }
 
 /*
- * Reads a key file: a regular file (symlinks resolved first, as a mounted
- * secret often is one) of at most KEYFILE_MAX bytes. With `secret`, group
- * and others must have no access to it. *out is malloc'ed.
+ * Reads a key file: a regular file (symlinks followed, as a mounted secret
+ * often is one) of at most KEYFILE_MAX bytes. With `secret`, group and
+ * others must have no access to it. *out is malloc'ed.
  */
 static int
 read_keyfile(const char *path, bool secret, char **out, size_t *outlen,
     struct snap_err *err)
 {
-	struct stat st;
-	char *real = NULL, *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd = -1, rc = -1;
-
-	if ((real = realpath(path, NULL)) == NULL)
-		return snap_err_sys(err, errno, "%s", path);
-	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) ==
-	    -1 || fstat(fd, &st) == -1) {
-		snap_err_sys(err, errno, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snap_err_set(err, "%s: not a regular file", path);
-		goto out;
-	}
-	if (secret && fsu_check_private(&st, path, "a secret key", err) == -1)
-		goto out;
-	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
-		snap_err_set(err, "out of memory");
-		goto out;
-	}
-	while ((n = read(fd, buf + len, KEYFILE_MAX + 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snap_err_sys(err, errno, "%s: read", path);
-			goto out;
-		}
-		len += (size_t)n;
-		if (len > KEYFILE_MAX) {
-			snap_err_set(err, "%s: larger than %d bytes: not a key",
-			    path, KEYFILE_MAX);
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	rc = 0;
-out:
-	if (buf != NULL) {
-		sodium_memzero(buf, KEYFILE_MAX + 1);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
-	free(real);
-	return rc;
+	return fsu_read_file_flags(AT_FDCWD, path, KEYFILE_MAX, FSU_FOLLOW |
+	    (secret ? FSU_SECRET : 0), out, outlen, err);
 }
 
 int
@@ -526,88 +418,4 @@ sign_verify(const struct sign_key *pub, const void *buf, size_t len,
 	return snap_err_setc(err, SNAP_E_BAD_SIGNATURE,
 	    "bad signature (key id %s): altered after "
 	    "signing, or forged", got);
-}
-
-/* The version the state bytes name, to find their signature file. The
- * value is used for nothing else: the bytes are parsed for real only once
- * the signature verifies. */
-static int
-peek_version(const char *buf, size_t len, uint64_t *v, struct snap_err *err)
-{
-	json_t *root;
-	int rc;
-
-	if ((root = jf_load(buf, len, err)) == NULL)
-		return -1;
-	rc = json_is_object(root) ? jf_uint(root, "version", v, err) :
-	    snap_err_setc(err, SNAP_E_MALFORMED, "not a JSON object");
-	json_decref(root);
-	if (rc == 0 && *v == 0)
-		rc = snap_err_setc(err, SNAP_E_MALFORMED, "'version' is 0");
-	return rc;
-}
-
-int
-sign_state_parse(int rootfd, const char *buf, size_t len,
-    const struct sign_key *pub, struct snap_state *s, struct snap_err *err)
-{
-	char *sig = NULL, signame[96];
-	size_t siglen;
-	uint64_t v;
-	int rc = -1;
-
-	if (pub == NULL)
-		return state_from_json(buf, len, s, err);
-	memset(s, 0, sizeof(*s));
-	if (peek_version(buf, len, &v, err) == -1)
-		goto out;
-	sign_sig_name(v, signame, sizeof(signame));
-	if (faccessat(rootfd, signame, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-	    errno == ENOENT) {
-		snap_err_setc(err, SNAP_E_UNSIGNED,
-		    "not signed (no %s)", signame);
-		goto out;
-	}
-	if (fsu_read_file(rootfd, signame, SIGN_SIG_MAX_BYTES, &sig, &siglen,
-	    err) == -1)
-		goto out;
-	if (sign_verify(pub, buf, len, sig, siglen, err) == -1) {
-		snap_err_prefix(err, "%s", signame);
-		goto out;
-	}
-	/* Verified: now, and only now, the same bytes are read as a state. */
-	if (state_from_json(buf, len, s, err) == -1)
-		goto out;
-	if (s->unhashed > 0) {
-		snap_err_setc(err, SNAP_E_MALFORMED,
-		    "signed, but %u file record%s no blake2b: the "
-		    "signature would not cover %s", s->unhashed,
-		    s->unhashed == 1 ? " has" : "s have",
-		    s->unhashed == 1 ? "it" : "them");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc == -1)
-		memset(s, 0, sizeof(*s));
-	free(sig);
-	return rc;
-}
-
-int
-sign_state_read(int rootfd, const char *name, const struct sign_key *pub,
-    struct snap_state *s, struct snap_err *err)
-{
-	char *buf = NULL;
-	size_t len;
-	int rc;
-
-	if (pub == NULL)
-		return state_read(rootfd, name, s, err);
-	if (fsu_read_file(rootfd, name, STATE_MAX_BYTES, &buf, &len, err) == -1)
-		return -1;
-	if ((rc = sign_state_parse(rootfd, buf, len, pub, s, err)) == -1)
-		snap_err_prefix(err, "%s", name);
-	free(buf);
-	return rc;
 }

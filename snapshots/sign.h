@@ -32,7 +32,7 @@
  * same bytes; every file it later reads is hashed as it is read, and the
  * BLAKE2b compared with the signed record: a manifest in the one pass that
  * parses it (manifest_read_checked), an archive in both of its passes
- * (arc.c).
+ * (arc_read.c).
  */
 #ifndef SIGN_H
 #define SIGN_H
@@ -49,7 +49,7 @@
 #define SIGN_KEYNUM_BYTES 8
 #define SIGN_SIG_MAX_BYTES 4096		/* a .sig file is ~150 bytes */
 
-/* --- BLAKE2b-256 --- */
+/* --- BLAKE2b-256 (hash_blake2b.c) --- */
 
 /* Streaming BLAKE2b-256. libsodium wants its state 64-byte aligned; this
  * one aligns itself inside raw, so it may live anywhere (calloc'ed structs
@@ -64,7 +64,7 @@ void sign_hash_final(struct sign_hash *h, char out[STATE_B2_HEX_LEN + 1]);
 void sign_hash_buf(const void *buf, size_t len,
     char out[STATE_B2_HEX_LEN + 1]);
 
-/* --- keys --- */
+/* --- keys (sign.c) --- */
 
 struct sign_key {
 	unsigned char keynum[SIGN_KEYNUM_BYTES];
@@ -104,7 +104,7 @@ int sign_load_public(const char *spec, struct sign_key *k,
 void sign_public_b64(const struct sign_key *k, char *out, size_t outlen);
 void sign_keyid(const unsigned char keynum[SIGN_KEYNUM_BYTES], char out[17]);
 
-/* --- signatures --- */
+/* --- signatures (sign.c) --- */
 
 /* "snapshots/<V>.state.sig", relative to the sync root. */
 void sign_sig_name(uint64_t version, char *out, size_t outlen);
@@ -122,6 +122,8 @@ int sign_buf(const struct sign_key *k, const void *buf, size_t len,
  */
 int sign_verify(const struct sign_key *pub, const void *buf, size_t len,
     const char *sig, size_t siglen, struct snap_err *err);
+
+/* --- signed states (state_sign.c) --- */
 
 /*
  * Reads state file rootfd/name (STATE_FILE or a state copy). pub NULL:

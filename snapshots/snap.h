@@ -20,12 +20,45 @@
  * no parent, when the chain would pass max_chain, or when more than half
  * the tree changed: the chain stays bounded and so does catching up.
  *
+ * Publishing (snap_publish); each step carries its number in the code,
+ * as a "Step N" comment where it is done:
+ *	1. lock: the sync root and snapshots/ opened (created if missing),
+ *	   .publish.lock taken without waiting (snap_root.c)
+ *	2. read the latest: the version state.json names, opened and
+ *	   verified (with a key, signed by it) and its chain's archives
+ *	   checked; an unreadable one is published over (SNAP_REPAIRED), a
+ *	   damaged chain makes the next version full (snap_root.c)
+ *	3. number: the next version above every verifiable state, past any
+ *	   number a dead publisher's files use (snap_root.c)
+ *	4. read the tree: scanned, labelled, read, hashed, validated; every
+ *	   problem reported, any one refuses the publish (snap_tree.c)
+ *	5. compare: the latest's content again is SNAP_UNCHANGED
+ *	6. diff: DEPLOY and UNDEPLOY events, and stamps, against the latest
+ *	   (snap_publish.c)
+ *	7. write the archive, full or a delta on the latest; every artifact
+ *	   is read again and must match step 4 (snap_write.c)
+ *	8. write the manifest
+ *	9. write the state copy, its signature (with a key), and state.json
+ *	   under a temp name
+ *	10. sync: every file of the version in one batch, then snapshots/
+ *	11. commit: state.json renamed over the old one, the root synced
+ *	12. retention: older versions pruned, unless deferred (snap_prune.c)
+ * snap_publish_changes() runs the same steps over the changed paths only
+ * (snap_changes.c); snap_rollback() with an older version as the tree
+ * (snap_rollback.c).
+ *
  * Publish order is the crash-safety argument: the snapshot files are
- * written to temp names, fsynced and renamed, the snapshots/ directory is
- * fsynced, and only then is state.json replaced by rename and the root
- * fsynced. A crash at any point leaves state.json naming a complete,
- * verifiable version (the old one or the new one) plus, at worst, unused
- * files that the next publish overwrites.
+ * written and fsynced, the snapshots/ directory is fsynced, and only then
+ * is state.json replaced by rename and the root fsynced. A crash at any
+ * point leaves state.json naming a complete, verifiable version (the old
+ * one or the new one) plus, at worst, unused files that retention
+ * removes; a publish that fails before step 11 removes the version's
+ * files itself.
+ *
+ * Reading (snap_open.c): snap_read_state(), snap_open() or
+ * snap_open_since(), arc_extract() on each layer, snap_close(). A
+ * function that can fail returns -1 with err, and leaves nothing to free;
+ * snap_prune*() return a count and never fail.
  */
 #ifndef SNAP_H
 #define SNAP_H

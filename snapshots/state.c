@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "timeutil.h"
 #include "jsonfield.h"
 #include "names.h"
 #include "state.h"
