@@ -76,6 +76,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->webhook_timeout_ms = 10000;
 	c->webhook_max_tries = 8;
 	c->webhook_retry_ms = 1000;
+	ha_config_defaults(&c->ha);
 }
 
 static int
@@ -239,7 +240,7 @@ set_primary(struct config *c, const char *key, const char *value,
 			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
-	return 1;
+	return ha_config_set(&c->ha, key, value, err);
 }
 
 /* [secondary]'s keys of what runs after a swap (hook.h). */
@@ -537,7 +538,7 @@ config_check(const struct config *c, struct snap_err *err)
 		    "an unsigned expiry proves nothing");
 	if (c->role == CONFIG_SECONDARY)
 		return check_listen(c, err) == -1 ? -1 : check_webhook(c, err);
-	return 0;
+	return ha_config_check(&c->ha, err);
 }
 
 bool

@@ -56,6 +56,12 @@ static const struct flag primary_flags[] = {
 	{ "signing-key", "primary", "signing_key" },
 	{ "state-validity", "primary", "state_validity" },
 	{ "poll-ms", "primary", "poll_ms" },
+	{ "ha", "primary", "ha" },
+	{ "etcd", "primary", "etcd" },
+	{ "lease-ms", "primary", "lease_ms" },
+	{ "renew-ms", "primary", "renew_ms" },
+	{ "takeover-grace-ms", "primary", "takeover_grace_ms" },
+	{ "safety-ms", "primary", "safety_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -145,6 +151,18 @@ static const char usage_text[] =
 "                       primary renews timestamp.sig every D/2\n"
 "  --poll-ms N          (primary) rescan the source every N ms while inotify\n"
 "                       watches cannot be had (default 2000)\n"
+"\n"
+"failover (primary; see docs/failover.md):\n"
+"  --ha MODE            off (default): the one primary publishes; shared:\n"
+"                       several primaries, one leads, coordinated through\n"
+"                       the sync root; etcd: coordinated through etcd\n"
+"  --etcd URL[,URL...]  etcd's JSON gateway (ha etcd)\n"
+"  --lease-ms N         a holder silent this long is gone (default 10000)\n"
+"  --renew-ms N         the holder's heartbeat period (default 1000)\n"
+"  --takeover-grace-ms N  wait this much more before taking over\n"
+"                       (default 2000)\n"
+"  --safety-ms N        a holder commits only while its last renewal is\n"
+"                       younger than lease-ms minus N (default 2000)\n"
 "\n"
 "secondary:\n"
 "  --sync-root DIR      the directory the primary publishes to\n"
