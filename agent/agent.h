@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fence.h"
 #include "hook.h"
 #include "metrics.h"
 #include "overrides.h"
@@ -59,6 +60,7 @@ struct agent {
 		struct snap_err why;
 	} refused;
 	char token[256];		/* bearer token; "" when none */
+	struct agent_fence fence;	/* epochs seen (fence.h) */
 	bool starting;			/* sync startup, not caught up yet */
 	unsigned startup_fails;		/* failed checks while starting */
 };

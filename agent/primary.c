@@ -32,6 +32,7 @@
 #include "fresh.h"
 #include "fsutil.h"
 #include "jsonfield.h"
+#include "leader.h"
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
@@ -67,6 +68,7 @@ struct primary {
 	struct basecopy base;		/* the full copy ahead of need */
 	int64_t prune_due;		/* retention, once quiet; 0: none */
 	int64_t pruned_at;		/* monotonic, the last retention */
+	struct leader *lead;		/* ha: who publishes; NULL: we do */
 };
 
 /* Retention waits this long after the last publish: removing old files is
@@ -79,6 +81,8 @@ static void
 prune_now(struct primary *p)
 {
 	p->prune_due = 0;
+	if (!leader_leads(p->lead))
+		return;
 	p->pruned_at = daemon_now_ms();
 	(void)snap_prune_root(p->c->sync_root, p->c->keep_versions,
 	    p->c->keep_grace_ms / 1000);
@@ -100,7 +104,8 @@ publish_opts(const struct primary *p)
 static bool
 renews(const struct primary *p)
 {
-	return p->c->have_key && p->c->state_validity_s > 0;
+	return p->c->have_key && p->c->state_validity_s > 0 &&
+	    leader_leads(p->lead);
 }
 
 /* Every problem of the tree, and what was skipped, one line each. */
@@ -129,6 +134,13 @@ publish_now(struct primary *p)
 	int rc;
 
 	p->pending = false;
+	if (!leader_may_publish(p->lead)) {	/* standing by: a new leader
+						 * rescans */
+		p->changes_unknown = true;
+		p->nchanges = 0;
+		return;
+	}
+	leader_publish_opts(p->lead, &o);
 	o.report = &rep;
 	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
@@ -150,6 +162,8 @@ publish_now(struct primary *p)
 	p->changes_unknown = false;
 	push_want(p->push, version);
 	p->latest = version;
+	if (res != SNAP_UNCHANGED)
+		leader_published(p->lead, version);
 	if (res != SNAP_UNCHANGED) {
 		p->published_at = fsu_now();
 		p->prune_due = daemon_now_ms() + PRUNE_QUIET_MS;
@@ -370,8 +384,9 @@ static json_t *
 status_json(void *arg)
 {
 	struct primary *p = arg;
+	json_t *obj;
 
-	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o, "
+	obj = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o, "
 	    "s:o, s:o, s:o}",
 	    "role", "primary", "node_id", p->c->node_id,
 	    "cluster_id", p->c->cluster_id,
@@ -387,6 +402,8 @@ status_json(void *arg)
 	    "renew_error", p->renew_error[0] ? json_string(p->renew_error) :
 	    json_null(),
 	    "push", push_status_json(p->push));
+	leader_status(p->lead, obj);	/* role, epoch, holder, ha */
+	return obj;
 }
 
 static void
@@ -414,6 +431,7 @@ render_metrics(void *arg, FILE *f)
 	    "# TYPE artsync_state_expires_timestamp_seconds gauge\n"
 	    "artsync_state_expires_timestamp_seconds %" PRId64 "\n",
 	    p->fresh_until);
+	leader_render_metrics(p->lead, f);
 	push_render_metrics(p->push, f);
 }
 
@@ -469,6 +487,22 @@ loop(struct primary *p, int sigfd)
 
 	for (;;) {
 		now = daemon_now_ms();
+		if (leader_due(p->lead, now)) {
+			switch (leader_tick(p->lead)) {
+			case LEADER_ELECTED:	/* rescan, publish what differs */
+				p->pending = true;
+				p->changes_unknown = true;
+				p->due = 0;
+				break;
+			case LEADER_DEPOSED:
+				p->pending = false;
+				p->last_error[0] = '\0';
+				break;
+			case LEADER_NONE:
+				break;
+			}
+			continue;
+		}
 		if (p->pending && now >= p->due) {
 			try_watch(p);
 			publish_now(p);
@@ -502,6 +536,7 @@ loop(struct primary *p, int sigfd)
 		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
+		timeout = leader_timeout_ms(p->lead, timeout, now);
 		timeout = daemon_watchdog(timeout);
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
@@ -563,7 +598,8 @@ primary_run(const struct config *c)
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
-	    (p.push = push_new(c, &err)) == NULL) {
+	    (p.push = push_new(c, &err)) == NULL ||
+	    leader_new(c, &p.lead, &err) == -1) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -593,6 +629,7 @@ primary_run(const struct config *c)
 	rc = loop(&p, sigfd);
 	daemon_notify_stopping();
 out:
+	leader_free(p.lead);	/* a leader releases its lease */
 	basecopy_stop(&p.base);
 	rest_free(p.rest);
 	watch_on_file(NULL, NULL);

@@ -110,7 +110,7 @@ agent_trust_state(struct agent *a, int rootfd, const struct snap_version *v,
 		agent_set_root_state(a, ROOT_UNVERIFIABLE);
 		return -1;
 	}
-	return 0;
+	return agent_fence(a, rootfd, &v->st, err);	/* failover's epochs */
 }
 
 const char *

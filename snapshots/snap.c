@@ -510,6 +510,8 @@ snap_lock(int rootfd, const char *sync_root, struct snap_err *err)
 static int
 lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
+	if (p->o != NULL && p->o->share_unlocked)
+		return 0;	/* ha: the epoch guards (snap.h) */
 	if ((p->lockfd = snap_lock(p->rootfd, sync_root, err)) == -1)
 		return -1;
 	return 0;
@@ -1207,6 +1209,8 @@ sync_version(struct publisher *p, struct snap_err *err)
 	if (batch_sync(&p->files, err) == -1 ||
 	    batch_rename(&p->files, p->files.n - 1, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1 ||
+	    (p->o->precommit != NULL &&
+	    p->o->precommit(p->o->precommit_arg, err) == -1) ||
 	    batch_rename(&p->files, p->files.n, err) == -1 ||
 	    fsu_fsync_dir(p->rootfd, STATE_FILE, err) == -1)
 		return -1;
@@ -1241,6 +1245,9 @@ commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 	st->expires_at = p->o->key != NULL && p->o->validity_s > 0 ?
 	    p->now + p->o->validity_s : 0;
 	st->artifact_count = artifact_count;
+	st->epoch = p->o->epoch;	/* ha: format 4 (snap.h) */
+	st->epoch_base_version = p->o->epoch_base;
+	snprintf(st->ha, sizeof(st->ha), "%s", p->o->ha ? p->o->ha : "");
 	if (state_to_json(st, &sbuf, &slen, err) == -1)
 		goto out;
 	state_copy_name(p->version, name, sizeof(name));
