@@ -726,7 +726,8 @@ open_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 	/* A publisher killed while writing state.json left its temp; under
 	 * the lock no other one is writing. (snapshots/ temps go with
 	 * retention, snap_prune.) */
-	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
+	if (!p->o->share_unlocked)	/* ha: the lock is not ours to rely on */
+		(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
 	p->version = 0;
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		/* A signer trusts no latest version it did not sign. */
