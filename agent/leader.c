@@ -514,7 +514,7 @@ leader_publish_opts(struct leader *l, struct snap_publish_opts *o)
 void
 leader_published(struct leader *l, uint64_t version)
 {
-	if (l != NULL && l->role == ROLE_LEADER)
+	if (l != NULL && l->role == ROLE_LEADER && version > l->seal)
 		l->mine = version;
 }
 

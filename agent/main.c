@@ -18,6 +18,7 @@
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "pinned.h"
 #include "primary.h"
 #include "secondary.h"
 #include "snap.h"
@@ -100,7 +101,12 @@ static const char usage_text[] =
 "  primary   --config FILE | flags           watch the source, publish on change\n"
 "  secondary --config FILE | flags           follow the sync root, swap current\n"
 "  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
-"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
+"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest,\n"
+"                                            and pin it (below)\n"
+"  pin       --sync-root DIR [VERSION]       no primary publishes source changes;\n"
+"                                            the sync root keeps VERSION's content\n"
+"                                            (default: the latest)\n"
+"  unpin     --sync-root DIR                 primaries publish the source again\n"
 "  keygen    --out FILE                      new signing key: FILE (secret, 0600)\n"
 "                                            and FILE.pub; prints the public key\n"
 "\n"
@@ -149,6 +155,7 @@ static const char usage_text[] =
 "  --state-validity D   signed states expire D after they are published or\n"
 "                       renewed: N[s|m|h|d] (default 7d; 0: never); a running\n"
 "                       primary renews timestamp.sig every D/2\n"
+"  --unpin              (publish) remove a pin first (see pin)\n"
 "  --poll-ms N          (primary) rescan the source every N ms while inotify\n"
 "                       watches cannot be had (default 2000)\n"
 "\n"
@@ -210,6 +217,7 @@ struct cmdline {
 	bool check_only;
 	uint64_t to;			/* rollback --to */
 	bool have_to;
+	bool unpin;			/* publish --unpin */
 	char **rest;			/* positional arguments */
 	int nrest;
 };
@@ -278,6 +286,7 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
 	opts[o++] = (struct option){ "to", required_argument, NULL, 't' };
 	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[o++] = (struct option){ "unpin", no_argument, NULL, 'u' };
 	opts[o] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* First pass: only --config, so that the file lies under the
@@ -308,6 +317,8 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 			return HELP_SHOWN;
 		} else if (ch == 'n') {
 			cl->check_only = true;
+		} else if (ch == 'u') {
+			cl->unpin = true;
 		} else if (ch == 't') {
 			if (parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
 				return client_usage_error("--to: '%s' is not a version",
@@ -461,6 +472,42 @@ cmd_check(int argc, char **argv)
 	return rc == -1 ? 1 : 0;
 }
 
+/* A one-shot publish with failover would be a second publisher beside
+ * the leader (its states carry no epoch: every secondary would refuse
+ * them); on a pinned sync root, it would undo an operator's decision. 0,
+ * or the exit code. */
+static int
+publish_allowed(const struct cmdline *cl)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct pin pin;
+	int rc;
+
+	if (cl->c.ha.mode != HA_OFF) {
+		fprintf(stderr, "artsync: publish: ha = %s: only the leading "
+		    "primary publishes (artsync primary); --ha off publishes "
+		    "alone, on a sync root without failover\n",
+		    ha_mode_name(cl->c.ha.mode));
+		return 1;
+	}
+	if ((rc = pinned_get(&cl->c, &pin, &err)) == -1) {
+		fprintf(stderr, "artsync: publish: %s\n", err.msg);
+		return 1;
+	}
+	if (rc == 0 && !cl->unpin) {
+		fprintf(stderr, "artsync: publish: %s is pinned to version %"
+		    PRIu64 " by %s: nothing is published until artsync unpin "
+		    "(or publish --unpin)\n", cl->c.sync_root, pin.version,
+		    pin.by);
+		return 1;
+	}
+	if (rc == 0 && pinned_clear(&cl->c, &err) == -1) {
+		fprintf(stderr, "artsync: publish: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 cmd_publish(int argc, char **argv)
 {
@@ -484,6 +531,8 @@ cmd_publish(int argc, char **argv)
 	if ((rc = load_key(&cl)) != 0)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
+		return rc;
+	if ((rc = publish_allowed(&cl)) != 0)
 		return rc;
 	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
@@ -548,8 +597,9 @@ cmd_rollback(int argc, char **argv)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_publish_opts o;
 	struct cmdline cl;
+	struct pin pin;
 	uint64_t version;
-	int rc;
+	int rc, was;
 
 	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
 		return parse_exit(rc);
@@ -560,12 +610,66 @@ cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
-	o = publish_opts(&cl.c);
-	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
+	/* The pin first: a running primary must not publish its source
+	 * over the rollback. With failover the leader publishes it. */
+	was = pinned_get(&cl.c, &pin, &err);
+	if (pinned_set(&cl.c, cl.to, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		return 1;
 	}
+	if (cl.c.ha.mode != HA_OFF) {
+		printf("pinned %" PRIu64 "\n", version);
+		fprintf(stderr, "artsync: pinned to version %" PRIu64 ": the "
+		    "leading primary publishes its content again\n", version);
+		return 0;
+	}
+	o = publish_opts(&cl.c);
+	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
+		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
+		if (was == 1)
+			(void)pinned_clear(&cl.c, &err);
+		return 1;
+	}
 	printf("%" PRIu64 "\n", version);
+	fprintf(stderr, "artsync: pinned to version %" PRIu64 ": artsync unpin "
+	    "lets primaries publish the source again\n", cl.to);
+	return 0;
+}
+
+/* pin [VERSION], unpin: pin.json (snapshots/pin.h, agent/pinned.h). */
+static int
+cmd_pin(int argc, char **argv, bool on)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct cmdline cl;
+	uint64_t version = 0;
+	int rc;
+
+	if ((rc = parse(argc, argv, CONFIG_PRIMARY, primary_flags, &cl)) != 0)
+		return parse_exit(rc);
+	if (cl.nrest > (on ? 1 : 0))
+		return client_usage_error("unexpected argument '%s'",
+		    cl.rest[on ? 1 : 0]);
+	if (cl.nrest == 1 && (parse_u64(cl.rest[0], &version) == -1 ||
+	    version == 0))
+		return client_usage_error("pin: '%s' is not a version",
+		    cl.rest[0]);
+	if (cl.c.sync_root[0] == '\0')
+		return client_usage_error("%s", "--sync-root is required");
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
+	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
+		return rc;
+	if (on ? pinned_set(&cl.c, version, &version, &err) :
+	    pinned_clear(&cl.c, &err)) {
+		fprintf(stderr, "artsync: %s failed: %s\n", on ? "pin" :
+		    "unpin", err.msg);
+		return 1;
+	}
+	if (on)
+		printf("pinned %" PRIu64 "\n", version);
+	else
+		printf("unpinned\n");
 	return 0;
 }
 
@@ -665,6 +769,8 @@ main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (!strcmp(cmd, "rollback"))
 		return cmd_rollback(argc, argv);
+	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
+		return cmd_pin(argc, argv, cmd[0] == 'p');
 	if (!strcmp(cmd, "keygen"))
 		return cmd_keygen(argc, argv);
 	if (!strcmp(cmd, "primary"))

@@ -33,6 +33,7 @@
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "leader.h"
+#include "pinned.h"
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
@@ -69,6 +70,7 @@ struct primary {
 	int64_t prune_due;		/* retention, once quiet; 0: none */
 	int64_t pruned_at;		/* monotonic, the last retention */
 	struct leader *lead;		/* ha: who publishes; NULL: we do */
+	struct pinned pin;		/* pin.json: publish nothing new */
 };
 
 /* Retention waits this long after the last publish: removing old files is
@@ -141,6 +143,12 @@ publish_now(struct primary *p)
 		return;
 	}
 	leader_publish_opts(p->lead, &o);
+	if (pinned_hold(&p->pin, p->c, &o, &p->latest)) {
+		leader_published(p->lead, p->latest);
+		p->changes_unknown = true;	/* unpinned: a rescan */
+		p->nchanges = 0;
+		return;
+	}
 	o.report = &rep;
 	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes_unknown ? NULL : p->changes, p->nchanges, &res, &version,
@@ -403,6 +411,7 @@ status_json(void *arg)
 	    json_null(),
 	    "push", push_status_json(p->push));
 	leader_status(p->lead, obj);	/* role, epoch, holder, ha */
+	pinned_status(&p->pin, obj);
 	return obj;
 }
 
@@ -432,6 +441,7 @@ render_metrics(void *arg, FILE *f)
 	    "artsync_state_expires_timestamp_seconds %" PRId64 "\n",
 	    p->fresh_until);
 	leader_render_metrics(p->lead, f);
+	pinned_render_metrics(&p->pin, f);
 	push_render_metrics(p->push, f);
 }
 
@@ -503,6 +513,15 @@ loop(struct primary *p, int sigfd)
 			}
 			continue;
 		}
+		if (pinned_due(&p->pin, now)) {
+			if (pinned_look(&p->pin, p->c)) {	/* pinned,
+								 * unpinned */
+				p->pending = true;
+				p->changes_unknown = true;
+				p->due = 0;
+			}
+			continue;
+		}
 		if (p->pending && now >= p->due) {
 			try_watch(p);
 			publish_now(p);
@@ -537,6 +556,7 @@ loop(struct primary *p, int sigfd)
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
 		timeout = leader_timeout_ms(p->lead, timeout, now);
+		timeout = pinned_timeout_ms(&p->pin, timeout, now);
 		timeout = daemon_watchdog(timeout);
 		pfd[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = watch_fd(), .events = POLLIN };
@@ -590,7 +610,7 @@ primary_run(const struct config *c)
 {
 	struct primary p = { .c = c, .pending = true, .due = 0,
 	    .memo = SNAP_MEMO_INIT, .changes_unknown = true,
-	    .base = BASECOPY_INIT };
+	    .base = BASECOPY_INIT, .pin = PINNED_INIT };
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 

@@ -1,7 +1,8 @@
 /*
  * fuzz_epoch.c - libFuzzer target for the readers of the failover files a
- * writer on the share (or a deploy root) controls (epoch.h): lease.json,
- * an epochs/<E> claim, and a secondary's fence.json, over the same bytes.
+ * writer on the share (or a deploy root) controls (epoch.h, pin.h):
+ * lease.json, an epochs/<E> claim, a secondary's fence.json and pin.json,
+ * over the same bytes.
  *
  * What a reader accepts must hold up (ids in the safe alphabet, epochs in
  * 1..STATE_VERSION_MAX, a phase that is one of three, a nonce in hex) and
@@ -17,6 +18,7 @@
 
 #include "epoch.h"
 #include "fuzz.h"
+#include "pin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,6 +42,32 @@ fuzz_claim(const uint8_t *data, size_t size)
 	    epoch_claim_from_json(json, len, &again, &err) == -1 ||
 	    memcmp(&c, &again, sizeof(c)) != 0) {
 		fprintf(stderr, "claim round trip: %s\n%s\n", err.msg,
+		    json ? json : "");
+		abort();
+	}
+	free(json);
+}
+
+static void
+fuzz_pin(const uint8_t *data, size_t size)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct pin p, again;
+	char *json = NULL;
+	size_t len;
+
+	if (pin_from_json((const char *)data, size, &p, &err) == -1) {
+		fuzz_check_msg(err.msg);
+		return;
+	}
+	if (p.version == 0 || p.version > STATE_VERSION_MAX ||
+	    state_check_id(p.cluster_id, &err) == -1 ||
+	    state_check_id(p.by, &err) == -1)
+		abort();
+	if (pin_to_json(&p, &json, &len, &err) == -1 ||
+	    pin_from_json(json, len, &again, &err) == -1 ||
+	    memcmp(&p, &again, sizeof(p)) != 0) {
+		fprintf(stderr, "pin round trip: %s\n%s\n", err.msg,
 		    json ? json : "");
 		abort();
 	}
@@ -106,6 +134,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_claim(data, size);
 	fuzz_fence(data, size);
+	fuzz_pin(data, size);
 	if (epoch_lease_from_json((const char *)data, size, &l, &err) == -1) {
 		fuzz_check_msg(err.msg);
 		return 0;

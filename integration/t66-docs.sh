@@ -12,8 +12,8 @@
 MAN8=$REPO/man/artsync.8
 MAN5=$REPO/man/artsync.conf.5
 COMPLETION=$REPO/completion/artsync
-COMMANDS="publish primary secondary verify rollback keygen status list show
-undeploy redeploy deploy-local"
+COMMANDS="publish primary secondary verify rollback pin unpin keygen status
+list show undeploy redeploy deploy-local"
 
 # man_text FILE: the page's source with \- as - and font escapes dropped,
 # so that flags can be searched as typed.
