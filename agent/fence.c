@@ -36,7 +36,8 @@ agent_fence(struct agent *a, int rootfd, const struct snap_state *st,
 	}
 	/* A lease that cannot be read says nothing: the state's own epoch
 	 * and what is remembered still fence. */
-	have_lease = epoch_lease_read(rootfd, &ls, &lerr) == 0;
+	have_lease = epoch_lease_read(rootfd, a->c->have_key ? &a->c->key :
+	    NULL, &ls, &lerr) == 0;
 	rc = epoch_fence_check(&af->f, st, have_lease ? &ls : NULL, &moved,
 	    err);
 	if (moved) {

@@ -9,6 +9,7 @@
  * runs fast here) costs a needless takeover, never a fork: every state
  * carries its epoch, and readers refuse a deposed leader's versions.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "daemon.h"
 #include "epoch.h"
 #include "fsutil.h"
@@ -55,6 +57,14 @@ struct leader {
 					 * commit (0: never) */
 	unsigned commits;
 };
+
+/* The signing key: leases are signed with it, and read only when they
+ * verify with it. */
+static const struct sign_key *
+key_of(const struct leader *l)
+{
+	return l->c->have_key ? &l->c->key : NULL;
+}
 
 /* Says a failure once, not at every tick. */
 static void
@@ -145,11 +155,11 @@ leader_free(struct leader *l)
 	if (l->role == ROLE_LEADER &&
 	    (rootfd = fsu_open_root(l->c->sync_root, &err)) >= 0) {
 		/* Only our own lease is released: a higher epoch's stays. */
-		if (epoch_lease_read(rootfd, &ls, &err) == 0 &&
+		if (epoch_lease_read(rootfd, key_of(l), &ls, &err) == 0 &&
 		    lease_is_ours(l, &ls)) {
 			l->seq++;
 			fill_lease(l, &ls, LEASE_RELEASED);
-			if (epoch_lease_write(rootfd, &ls, &err) == 0)
+			if (epoch_lease_write(rootfd, key_of(l), &ls, &err) == 0)
 				log_info("ha: released epoch %" PRIu64, l->epoch);
 			else
 				log_warn("ha: cannot release the lease: %s",
@@ -203,18 +213,82 @@ highest_epoch(struct leader *l, int rootfd)
 	return e;
 }
 
-/* The seal: state.json's version, read after the lease said "sealing".
- * None (an empty sync root) is 0; an unreadable one too - its versions
- * would be published over anyway (snap.h: SNAP_REPAIRED). */
+/* The highest version above `above` whose state copy is of epoch `epoch`
+ * (0: none): the last leader's own latest. Read only when state.json holds
+ * a deposed leader's write at a takeover. */
 static uint64_t
-read_seal(int rootfd)
+latest_of_epoch(int rootfd, uint64_t epoch, uint64_t above)
 {
 	struct snap_err ignored;
 	struct snap_state *st = malloc(sizeof(*st));
-	uint64_t v = 0;
+	uint64_t v, best = 0;
+	struct dirent *de;
+	char *end, name[96];
+	DIR *d = NULL;
+	int fd;
 
-	if (st != NULL && state_read(rootfd, STATE_FILE, st, &ignored) == 0)
-		v = st->version;
+	if (st == NULL ||
+	    (fd = beneath_open_dir(rootfd, "snapshots", NULL)) == -1)
+		goto out;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		v = strtoull(de->d_name, &end, 10);
+		if (v <= above || v <= best || strcmp(end, ".state.json") != 0)
+			continue;
+		state_copy_name(v, name, sizeof(name));
+		if (state_read(rootfd, name, st, &ignored) == 0 &&
+		    st->version == v && st->epoch == epoch)
+			best = v;
+	}
+	closedir(d);
+out:
+	free(st);
+	return best;
+}
+
+/* The seal: state.json's version, read after the lease said "sealing".
+ * None (an empty sync root) is 0; an unreadable one too - its versions
+ * would be published over anyway (snap.h: SNAP_REPAIRED). A deposed
+ * leader's late write there (an older epoch than the last lease's, above
+ * that lease's seal) is no base: state.json goes back to the last
+ * leader's latest, or its seal, first. */
+static uint64_t
+read_seal(struct leader *l, int rootfd)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_state *st = malloc(sizeof(*st));
+	uint64_t v = 0, back;
+	char name[96], *buf = NULL;
+	size_t len;
+
+	if (st == NULL || state_read(rootfd, STATE_FILE, st, &err) == -1)
+		goto out;
+	v = st->version;
+	if (!l->have_seen || l->seen.phase == LEASE_SEALING ||
+	    st->epoch >= l->seen.epoch || st->version <= l->seen.base_version)
+		goto out;
+	back = latest_of_epoch(rootfd, l->seen.epoch, l->seen.base_version);
+	if (back == 0)
+		back = l->seen.base_version;
+	state_copy_name(back, name, sizeof(name));
+	if (back == 0 || fsu_read_file(rootfd, name, STATE_MAX_BYTES, &buf,
+	    &len, &err) == -1 ||
+	    fsu_write_atomic(rootfd, STATE_FILE, buf, len, &err) == -1) {
+		log_error("ha: state.json holds version %" PRIu64 " of deposed "
+		    "epoch %" PRIu64 "; cannot put back version %" PRIu64 ": %s",
+		    st->version, st->epoch, back, back ? err.msg : "none");
+		goto out;
+	}
+	l->heals++;
+	log_warn("ha: state.json named version %" PRIu64 " of epoch %" PRIu64
+	    " (%s), written by a deposed leader: put back to version %" PRIu64
+	    " before sealing", st->version, st->epoch, st->node_id, back);
+	v = back;
+out:
+	free(buf);
 	free(st);
 	return v;
 }
@@ -252,14 +326,14 @@ take_over(struct leader *l, int rootfd)
 	/* (1) Announce: from here readers take no newer version of an
 	 * older epoch. (2) Then read what we build on. (3) Active. */
 	fill_lease(l, &ls, LEASE_SEALING);
-	if (epoch_lease_write(rootfd, &ls, &err) == -1) {
+	if (epoch_lease_write(rootfd, key_of(l), &ls, &err) == -1) {
 		say_error(l, &err);
 		return LEADER_NONE;
 	}
-	l->seal = read_seal(rootfd);
+	l->seal = read_seal(l, rootfd);
 	l->seq = 1;
 	fill_lease(l, &ls, LEASE_ACTIVE);
-	if (epoch_lease_write(rootfd, &ls, &err) == -1) {
+	if (epoch_lease_write(rootfd, key_of(l), &ls, &err) == -1) {
 		say_error(l, &err);
 		return LEADER_NONE;
 	}
@@ -286,7 +360,7 @@ stand_by(struct leader *l, int rootfd, int64_t now)
 	bool gone;
 	int rc;
 
-	rc = epoch_lease_read(rootfd, &ls, &err);
+	rc = epoch_lease_read(rootfd, key_of(l), &ls, &err);
 	if (rc == -1) {
 		/* Unreadable or malformed: no news. Only an unchanged lease
 		 * ages; one that cannot be read at all does too. */
@@ -383,7 +457,7 @@ renew(struct leader *l, int rootfd, int64_t now)
 		step_down(l, why);
 		return LEADER_DEPOSED;
 	}
-	rc = epoch_lease_read(rootfd, &ls, &err);
+	rc = epoch_lease_read(rootfd, key_of(l), &ls, &err);
 	if (rc == -1 && err.code != SNAP_E_MALFORMED) {
 		say_error(l, &err);	/* the self-fence counts on */
 		return LEADER_NONE;
@@ -400,7 +474,7 @@ renew(struct leader *l, int rootfd, int64_t now)
 		    ls.node_id);
 	l->seq++;
 	fill_lease(l, &ls, LEASE_ACTIVE);
-	if (epoch_lease_write(rootfd, &ls, &err) == -1) {
+	if (epoch_lease_write(rootfd, key_of(l), &ls, &err) == -1) {
 		say_error(l, &err);
 		return LEADER_NONE;
 	}
@@ -477,7 +551,7 @@ precommit(void *arg, struct snap_err *err)
 		    "renewed %" PRId64 " ms ago: not committing", l->epoch, age);
 	if ((rootfd = fsu_open_root(l->c->sync_root, err)) == -1)
 		return -1;
-	rc = epoch_lease_read(rootfd, &ls, err);
+	rc = epoch_lease_read(rootfd, key_of(l), &ls, err);
 	close(rootfd);
 	if (rc == 1)
 		return snap_err_set(err, "ha: lease.json is gone: not "

@@ -174,30 +174,47 @@ epoch_lease_from_json(const char *buf, size_t len, struct lease *l,
 }
 
 int
-epoch_lease_read(int rootfd, struct lease *l, struct snap_err *err)
+epoch_lease_read(int rootfd, const struct sign_key *pub, struct lease *l,
+    struct snap_err *err)
 {
-	char *buf = NULL;
-	size_t len;
-	int rc;
+	char *buf = NULL, *sig = NULL;
+	size_t len, siglen;
+	int rc = -1;
 
 	if (fsu_read_file(rootfd, EPOCH_LEASE_FILE, EPOCH_FILE_MAX, &buf, &len,
 	    err) == -1)
 		return err != NULL && err->code == SNAP_E_MISSING ? 1 : -1;
+	/* The bytes verified are the bytes parsed. A renewal between the
+	 * two reads fails the check: no lease this time, not an error. */
+	if (pub != NULL && (fsu_read_file(rootfd, EPOCH_LEASE_SIG,
+	    EPOCH_FILE_MAX, &sig, &siglen, err) == -1 ||
+	    sign_verify(pub, buf, len, sig, siglen, err) == -1)) {
+		snap_err_prefix(err, EPOCH_LEASE_FILE);
+		goto out;
+	}
 	rc = epoch_lease_from_json(buf, len, l, err);
+out:
+	free(sig);
 	free(buf);
 	return rc;
 }
 
 int
-epoch_lease_write(int rootfd, const struct lease *l, struct snap_err *err)
+epoch_lease_write(int rootfd, const struct sign_key *key,
+    const struct lease *l, struct snap_err *err)
 {
-	char *buf = NULL;
-	size_t len;
-	int rc;
+	char *buf = NULL, *sig = NULL;
+	size_t len, siglen;
+	int rc = -1;
 
 	if (epoch_lease_to_json(l, &buf, &len, err) == -1)
 		return -1;
+	if (key != NULL && (sign_buf(key, buf, len, &sig, &siglen, err) == -1 ||
+	    fsu_write_atomic(rootfd, EPOCH_LEASE_SIG, sig, siglen, err) == -1))
+		goto out;
 	rc = fsu_write_atomic(rootfd, EPOCH_LEASE_FILE, buf, len, err);
+out:
+	free(sig);
 	free(buf);
 	return rc;
 }

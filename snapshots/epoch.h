@@ -11,6 +11,8 @@
  *	              renew_ms by the holder only: {"format": 1, "cluster_id",
  *	              "epoch", "node_id", "phase", "base_version", "seq",
  *	              "lease_ms", "renew_ms"}
+ *	lease.sig     with a signing key: its signature over lease.json's bytes
+ *	              (readers with public_key use no lease without it)
  * and in a secondary's deploy root:
  *	fence.json    the highest epoch it has seen and that epoch's seal:
  *	              {"format": 1, "max_epoch", "base_of_max"}
@@ -38,11 +40,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sign.h"
 #include "snap_err.h"
 #include "state.h"
 
 #define EPOCH_DIR "epochs"
 #define EPOCH_LEASE_FILE "lease.json"
+#define EPOCH_LEASE_SIG "lease.sig"
 #define EPOCH_FENCE_FILE "fence.json"
 #define EPOCH_FILE_MAX 4096		/* any of the three, in bytes */
 #define EPOCH_NONCE_HEX 32
@@ -88,10 +92,15 @@ int epoch_lease_to_json(const struct lease *l, char **out, size_t *len,
 int epoch_lease_from_json(const char *buf, size_t len, struct lease *l,
     struct snap_err *err);
 /* Reads rootfd/lease.json afresh (open, read, close: close-to-open on
- * NFS). 0, 1 when there is none, -1 with err (unreadable, malformed). */
-int epoch_lease_read(int rootfd, struct lease *l, struct snap_err *err);
-/* Writes it atomically (temp, fsync, rename, fsync the root). */
-int epoch_lease_write(int rootfd, const struct lease *l, struct snap_err *err);
+ * NFS); with pub, lease.sig must be pub's signature over those very bytes.
+ * 0, 1 when there is none, -1 with err (unreadable, malformed, not
+ * signed by pub). */
+int epoch_lease_read(int rootfd, const struct sign_key *pub, struct lease *l,
+    struct snap_err *err);
+/* Writes it atomically (temp, fsync, rename, fsync the root); with key,
+ * lease.sig first, the same way. */
+int epoch_lease_write(int rootfd, const struct sign_key *key,
+    const struct lease *l, struct snap_err *err);
 
 int epoch_claim_to_json(const struct epoch_claim *c, char **out, size_t *len,
     struct snap_err *err);

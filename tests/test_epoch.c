@@ -112,7 +112,7 @@ test_claim(void **state)
 	tu_mkdir(path);
 	rootfd = tu_open_dir(path);
 	assert_int_equal(epoch_highest(rootfd), 0);
-	assert_int_equal(epoch_lease_read(rootfd, &l, &err), 1);
+	assert_int_equal(epoch_lease_read(rootfd, NULL, &l, &err), 1);
 	sample_claim(&a, 1, "gw-a");
 	sample_claim(&b, 1, "gw-b");
 	assert_string_not_equal(a.nonce, b.nonce);
@@ -129,9 +129,38 @@ test_claim(void **state)
 	assert_int_equal(epoch_claim(rootfd, &b, &err), 0);
 	assert_int_equal(epoch_highest(rootfd), 12);
 	sample_lease(&l);
-	assert_int_equal(epoch_lease_write(rootfd, &l, &err), 0);
-	assert_int_equal(epoch_lease_read(rootfd, &r, &err), 0);
+	assert_int_equal(epoch_lease_write(rootfd, NULL, &l, &err), 0);
+	assert_int_equal(epoch_lease_read(rootfd, NULL, &r, &err), 0);
 	assert_memory_equal(&l, &r, sizeof(l));
+	close(rootfd);
+}
+
+/* With a key, lease.sig: read only when it verifies over those bytes. */
+static void
+test_signed_lease(void **state)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct sign_key k, other;
+	struct lease l, r;
+	char path[4096];
+	int rootfd;
+
+	tu_path(path, "%s", (char *)*state);
+	rootfd = tu_open_dir(path);
+	assert_int_equal(sign_keygen(&k, &err), 0);
+	assert_int_equal(sign_keygen(&other, &err), 0);
+	sample_lease(&l);
+	assert_int_equal(epoch_lease_write(rootfd, &k, &l, &err), 0);
+	assert_int_equal(epoch_lease_read(rootfd, &k, &r, &err), 0);
+	assert_memory_equal(&l, &r, sizeof(l));
+	assert_int_equal(epoch_lease_read(rootfd, &other, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "another key"));
+	/* Rewritten without the key: the old signature no longer fits. */
+	l.epoch = 99;
+	assert_int_equal(epoch_lease_write(rootfd, NULL, &l, &err), 0);
+	assert_int_equal(epoch_lease_read(rootfd, &k, &r, &err), -1);
+	assert_int_equal(epoch_lease_read(rootfd, NULL, &r, &err), 0);
+	assert_int_equal(r.epoch, 99);
 	close(rootfd);
 }
 
@@ -260,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_lease_refused),
 		TMP_TEST(test_claim),
 		TMP_TEST(test_claim_symlink),
+		TMP_TEST(test_signed_lease),
 		cmocka_unit_test(test_fence),
 		TMP_TEST(test_fence_file),
 	};
