@@ -20,6 +20,7 @@
 #include "beneath.h"
 #include "daemon.h"
 #include "epoch.h"
+#include "etcd.h"
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "leader.h"
@@ -56,6 +57,13 @@ struct leader {
 	unsigned stop_before_commit;	/* test hook: SIGSTOP before the Nth
 					 * commit (0: never) */
 	unsigned commits;
+	/* ha = etcd: the epoch is the leader key's create revision, the
+	 * liveness etcd's lease; lease.json on the share stays, for the
+	 * readers' fence. */
+	struct etcd *etcd;		/* NULL: ha = shared */
+	int64_t etcd_lease;		/* ours, while leading (0: none) */
+	char key_leader[STATE_ID_MAX + 32];
+	char key_state[STATE_ID_MAX + 32];
 };
 
 /* The signing key: leases are signed with it, and read only when they
@@ -92,11 +100,23 @@ leader_new(const struct config *c, struct leader **out, struct snap_err *err)
 	*out = NULL;
 	if (c->ha.mode == HA_OFF)
 		return 0;
-	if (c->ha.mode != HA_SHARED)
-		return snap_err_set(err, "ha = %s: not available in this build "
-		    "(use ha = shared)", ha_mode_name(c->ha.mode));
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return snap_err_sys(err, errno, "ha");
+	if (c->ha.mode == HA_ETCD) {
+		long timeout = c->ha.renew_ms / 2;
+
+		/* A call must end well within a renewal: an etcd without
+		 * quorum does not answer at all. */
+		if ((l->etcd = etcd_new(c->ha.etcd, timeout < 200 ? 200 :
+		    timeout > 2000 ? 2000 : timeout, err)) == NULL) {
+			free(l);
+			return -1;
+		}
+		snprintf(l->key_leader, sizeof(l->key_leader),
+		    "/artsync/%s/leader", c->cluster_id);
+		snprintf(l->key_state, sizeof(l->key_state),
+		    "/artsync/%s/state", c->cluster_id);
+	}
 	l->c = c;
 	l->h = &c->ha;
 	l->role = ROLE_STANDBY;
@@ -105,8 +125,9 @@ leader_new(const struct config *c, struct leader **out, struct snap_err *err)
 	l->stop_before_commit = stop != NULL ? (unsigned)atoi(stop) : 0;
 	epoch_nonce(l->nonce);
 	*out = l;
-	log_info("ha shared: standing by (lease %u ms, renew %u ms, grace %u "
-	    "ms)", c->ha.lease_ms, c->ha.renew_ms, c->ha.takeover_grace_ms);
+	log_info("ha %s: standing by (lease %u ms, renew %u ms, grace %u ms)",
+	    ha_mode_name(c->ha.mode), c->ha.lease_ms, c->ha.renew_ms,
+	    c->ha.takeover_grace_ms);
 	return 0;
 }
 
@@ -167,6 +188,12 @@ leader_free(struct leader *l)
 		}
 		close(rootfd);
 	}
+	/* etcd deletes the leader key with the lease: a standby's next look
+	 * finds it free. */
+	if (l->etcd != NULL && l->etcd_lease != 0 &&
+	    etcd_lease_revoke(l->etcd, l->etcd_lease, &err) == -1)
+		log_warn("ha: cannot revoke the etcd lease: %s", err.msg);
+	etcd_free(l->etcd);
 	free(l);
 }
 
@@ -293,13 +320,15 @@ out:
 	return v;
 }
 
+static enum leader_event become_leader(struct leader *l, int rootfd,
+    uint64_t epoch, int64_t since);
+
 /* Claims the next epoch; on winning, seals it and leads. */
 static enum leader_event
 take_over(struct leader *l, int rootfd)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	struct epoch_claim claim;
-	struct lease ls;
 	int rc;
 
 	memset(&claim, 0, sizeof(claim));
@@ -319,7 +348,18 @@ take_over(struct leader *l, int rootfd)
 		l->seen_ms = daemon_now_ms();
 		return LEADER_NONE;
 	}
-	l->epoch = claim.epoch;
+	return become_leader(l, rootfd, claim.epoch, daemon_now_ms());
+}
+
+/* The epoch is ours: seal it and lead. since: when the grant was asked
+ * (the lease runs from then). */
+static enum leader_event
+become_leader(struct leader *l, int rootfd, uint64_t epoch, int64_t since)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct lease ls;
+
+	l->epoch = epoch;
 	l->seal = 0;
 	l->seq = 0;
 	l->mine = 0;
@@ -337,7 +377,7 @@ take_over(struct leader *l, int rootfd)
 		say_error(l, &err);
 		return LEADER_NONE;
 	}
-	l->renewed_ms = daemon_now_ms();
+	l->renewed_ms = since;
 	l->role = ROLE_LEADER;
 	l->role_since = fsu_now();
 	l->elections++;
@@ -348,6 +388,92 @@ take_over(struct leader *l, int rootfd)
 	    l->seal, l->have_seen ? l->seen.node_id : "nobody",
 	    l->have_seen ? l->seen.epoch : 0);
 	return LEADER_ELECTED;
+}
+
+/* ha = etcd, a standby's look: the leader key, and a campaign when it is
+ * gone (its holder's etcd lease expired or was revoked). */
+static enum leader_event
+stand_by_etcd(struct leader *l, int rootfd)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char holder[ETCD_VALUE_MAX];
+	int64_t rev = 0, lease = 0, since;
+	int rc;
+
+	rc = etcd_get(l->etcd, l->key_leader, &rev, holder, &err);
+	if (rc == 0) {
+		clear_error(l);
+		if (!l->have_seen || l->seen.epoch != (uint64_t)rev)
+			log_info("ha: standing by; %s holds epoch %" PRId64
+			    " (etcd)", holder, rev);
+		memset(&l->seen, 0, sizeof(l->seen));
+		l->seen.epoch = (uint64_t)rev;
+		l->seen.phase = LEASE_ACTIVE;
+		/* An id (checked), so that it fits. */
+		if (state_check_id(holder, NULL) == -1)
+			snprintf(holder, sizeof(holder), "unknown");
+		memcpy(l->seen.node_id, holder, strlen(holder) + 1);
+		l->have_seen = true;
+		return LEADER_NONE;
+	}
+	if (rc == 1) {
+		since = daemon_now_ms();
+		if (etcd_lease_grant(l->etcd, (l->h->lease_ms + 999) / 1000,
+		    &lease, &err) == 0)
+			rc = etcd_campaign(l->etcd, l->key_leader,
+			    l->c->node_id, lease, &rev, holder, &err);
+		else
+			rc = -1;
+		if (rc == 0) {
+			l->etcd_lease = lease;
+			/* What the share's lease.json said last is what the
+			 * seal is checked against (read_seal). */
+			if (epoch_lease_read(rootfd, key_of(l), &l->seen,
+			    &err) == 0)
+				l->have_seen = true;
+			return become_leader(l, rootfd, (uint64_t)rev, since);
+		}
+		if (lease != 0)
+			(void)etcd_lease_revoke(l->etcd, lease, NULL);
+		if (rc == 1) {
+			log_info("ha: epoch %" PRId64 " won by %s (etcd); standing "
+			    "by", rev, holder);
+			return LEADER_NONE;
+		}
+	}
+	say_error(l, &err);
+	return LEADER_NONE;
+}
+
+/* ha = etcd, the leader's look: keep the etcd lease alive, check the key
+ * is still ours; then the share's lease.json as with ha = shared. */
+static int
+renew_etcd(struct leader *l, char *why, size_t len)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char holder[ETCD_VALUE_MAX];
+	int64_t ttl = 0, rev = 0;
+	int rc;
+
+	if (etcd_lease_keepalive(l->etcd, l->etcd_lease, &ttl, &err) == -1) {
+		say_error(l, &err);
+		return 1;	/* not renewed: the self-fence counts on */
+	}
+	if (ttl <= 0) {
+		snprintf(why, len, "its etcd lease expired");
+		return -1;
+	}
+	rc = etcd_get(l->etcd, l->key_leader, &rev, holder, &err);
+	if (rc == -1) {
+		say_error(l, &err);
+		return 1;
+	}
+	if (rc == 1 || (uint64_t)rev != l->epoch) {
+		snprintf(why, len, "the etcd leader key is %s", rc == 1 ? "gone" :
+		    "another's");
+		return -1;
+	}
+	return 0;
 }
 
 /* A standby's look: has the holder gone? */
@@ -446,6 +572,7 @@ static enum leader_event
 renew(struct leader *l, int rootfd, int64_t now)
 {
 	struct snap_err err = SNAP_ERR_INIT;
+	int64_t start = now;
 	struct lease ls;
 	char why[256];
 	int rc;
@@ -457,11 +584,23 @@ renew(struct leader *l, int rootfd, int64_t now)
 		step_down(l, why);
 		return LEADER_DEPOSED;
 	}
+	if (l->etcd != NULL) {
+		start = now;
+		if ((rc = renew_etcd(l, why, sizeof(why))) == -1) {
+			step_down(l, why);
+			return LEADER_DEPOSED;
+		}
+		if (rc == 1)
+			return LEADER_NONE;
+	}
 	rc = epoch_lease_read(rootfd, key_of(l), &ls, &err);
 	if (rc == -1 && err.code != SNAP_E_MALFORMED) {
 		say_error(l, &err);	/* the self-fence counts on */
 		return LEADER_NONE;
 	}
+	/* With etcd the key decides; the share's lease only informs. */
+	if (l->etcd != NULL && rc == 0 && ls.epoch > l->epoch)
+		rc = 1;
 	if (rc == 0 && ls.epoch > l->epoch) {
 		snprintf(why, sizeof(why), "deposed by %s with epoch %" PRIu64,
 		    ls.node_id, ls.epoch);
@@ -478,7 +617,7 @@ renew(struct leader *l, int rootfd, int64_t now)
 		say_error(l, &err);
 		return LEADER_NONE;
 	}
-	l->renewed_ms = now;
+	l->renewed_ms = start;
 	clear_error(l);
 	heal(l, rootfd);
 	return LEADER_NONE;
@@ -511,7 +650,7 @@ leader_tick(struct leader *l)
 		return LEADER_NONE;
 	}
 	ev = l->role == ROLE_LEADER ? renew(l, rootfd, now) :
-	    stand_by(l, rootfd, now);
+	    l->etcd != NULL ? stand_by_etcd(l, rootfd) : stand_by(l, rootfd, now);
 	close(rootfd);
 	/* A new leader renews a full period after its election. */
 	l->due_ms = daemon_now_ms() + l->h->renew_ms;
@@ -537,11 +676,12 @@ leader_may_publish(struct leader *l)
 
 /* snap.h's precommit: right before state.json is renamed. */
 static int
-precommit(void *arg, struct snap_err *err)
+precommit(void *arg, uint64_t version, struct snap_err *err)
 {
 	struct leader *l = arg;
 	int64_t age = daemon_now_ms() - l->renewed_ms;
 	struct lease ls;
+	char v[32];
 	int rootfd, rc;
 
 	if (l->role != ROLE_LEADER)
@@ -561,6 +701,14 @@ precommit(void *arg, struct snap_err *err)
 	if (ls.epoch > l->epoch)
 		return snap_err_set(err, "ha: deposed by %s with epoch %" PRIu64
 		    ": not committing", ls.node_id, ls.epoch);
+	/* etcd: the commit itself, fenced on still holding the key (a
+	 * compare on its create revision, in one transaction). */
+	snprintf(v, sizeof(v), "%" PRIu64, version);
+	if (l->etcd != NULL && (rc = etcd_put_if_leader(l->etcd, l->key_leader,
+	    (int64_t)l->epoch, l->key_state, v, err)) != 0)
+		return rc == 1 ? snap_err_set(err, "ha: the etcd leader key is "
+		    "no longer ours (epoch %" PRIu64 "): not committing",
+		    l->epoch) : snap_err_prefix(err, "ha: not committing");
 	/* The test hook: stopped where a stalled share or a pause would
 	 * hold a real leader, past its check and before its rename. */
 	if (l->stop_before_commit != 0 &&

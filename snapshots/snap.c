@@ -1211,7 +1211,7 @@ sync_version(struct publisher *p, struct snap_err *err)
 	    batch_rename(&p->files, p->files.n - 1, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1 ||
 	    (p->o->precommit != NULL &&
-	    p->o->precommit(p->o->precommit_arg, err) == -1) ||
+	    p->o->precommit(p->o->precommit_arg, p->version, err) == -1) ||
 	    batch_rename(&p->files, p->files.n, err) == -1 ||
 	    fsu_fsync_dir(p->rootfd, STATE_FILE, err) == -1)
 		return -1;

@@ -83,12 +83,13 @@ struct snap_publish_opts {
 	/* Under a failover coordinator (epoch.h, agent/leader.h): the epoch
 	 * every state carries, its seal and how it was granted (state format
 	 * 4); 0: none. precommit runs right before state.json is renamed
-	 * (the commit): -1 aborts the publish, its files removed.
+	 * (the commit) to name `version`: -1 aborts the publish, its files
+	 * removed.
 	 * share_unlocked: no .publish.lock on the share (a hung holder's NFS
 	 * lock could block its successor for ever; the epoch guards). */
 	uint64_t epoch, epoch_base;
 	const char *ha;
-	int (*precommit)(void *arg, struct snap_err *err);
+	int (*precommit)(void *arg, uint64_t version, struct snap_err *err);
 	void *precommit_arg;
 	bool share_unlocked;
 };
