@@ -472,42 +472,6 @@ cmd_check(int argc, char **argv)
 	return rc == -1 ? 1 : 0;
 }
 
-/* A one-shot publish with failover would be a second publisher beside
- * the leader (its states carry no epoch: every secondary would refuse
- * them); on a pinned sync root, it would undo an operator's decision. 0,
- * or the exit code. */
-static int
-publish_allowed(const struct cmdline *cl)
-{
-	struct snap_err err = SNAP_ERR_INIT;
-	struct pin pin;
-	int rc;
-
-	if (cl->c.ha.mode != HA_OFF) {
-		fprintf(stderr, "artsync: publish: ha = %s: only the leading "
-		    "primary publishes (artsync primary); --ha off publishes "
-		    "alone, on a sync root without failover\n",
-		    ha_mode_name(cl->c.ha.mode));
-		return 1;
-	}
-	if ((rc = pinned_get(&cl->c, &pin, &err)) == -1) {
-		fprintf(stderr, "artsync: publish: %s\n", err.msg);
-		return 1;
-	}
-	if (rc == 0 && !cl->unpin) {
-		fprintf(stderr, "artsync: publish: %s is pinned to version %"
-		    PRIu64 " by %s: nothing is published until artsync unpin "
-		    "(or publish --unpin)\n", cl->c.sync_root, pin.version,
-		    pin.by);
-		return 1;
-	}
-	if (rc == 0 && pinned_clear(&cl->c, &err) == -1) {
-		fprintf(stderr, "artsync: publish: %s\n", err.msg);
-		return 1;
-	}
-	return 0;
-}
-
 static int
 cmd_publish(int argc, char **argv)
 {
@@ -532,8 +496,8 @@ cmd_publish(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
 		return rc;
-	if ((rc = publish_allowed(&cl)) != 0)
-		return rc;
+	if ((rc = pinned_publish_allowed(&cl.c, cl.unpin)) != 0)
+		return rc;	/* failover, a pin (agent/pinned.h) */
 	o = publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
@@ -597,7 +561,6 @@ cmd_rollback(int argc, char **argv)
 	struct snap_err err = SNAP_ERR_INIT;
 	struct snap_publish_opts o;
 	struct cmdline cl;
-	struct pin pin;
 	uint64_t version;
 	int rc, was;
 
@@ -610,29 +573,16 @@ cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
-	/* The pin first: a running primary must not publish its source
-	 * over the rollback. With failover the leader publishes it. */
-	was = pinned_get(&cl.c, &pin, &err);
-	if (pinned_set(&cl.c, cl.to, &version, &err) == -1) {
-		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
-		return 1;
-	}
-	if (cl.c.ha.mode != HA_OFF) {
-		printf("pinned %" PRIu64 "\n", version);
-		fprintf(stderr, "artsync: pinned to version %" PRIu64 ": the "
-		    "leading primary publishes its content again\n", version);
-		return 0;
-	}
+	/* The rollback sticks: pinned first (agent/pinned.h). */
+	if ((rc = pinned_rollback_begin(&cl.c, cl.to, &was)) >= 0)
+		return rc;
 	o = publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
-		if (was == 1)
-			(void)pinned_clear(&cl.c, &err);
+		pinned_rollback_failed(&cl.c, was);
 		return 1;
 	}
 	printf("%" PRIu64 "\n", version);
-	fprintf(stderr, "artsync: pinned to version %" PRIu64 ": artsync unpin "
-	    "lets primaries publish the source again\n", cl.to);
 	return 0;
 }
 
@@ -640,7 +590,6 @@ cmd_rollback(int argc, char **argv)
 static int
 cmd_pin(int argc, char **argv, bool on)
 {
-	struct snap_err err = SNAP_ERR_INIT;
 	struct cmdline cl;
 	uint64_t version = 0;
 	int rc;
@@ -660,17 +609,7 @@ cmd_pin(int argc, char **argv, bool on)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
-	if (on ? pinned_set(&cl.c, version, &version, &err) :
-	    pinned_clear(&cl.c, &err)) {
-		fprintf(stderr, "artsync: %s failed: %s\n", on ? "pin" :
-		    "unpin", err.msg);
-		return 1;
-	}
-	if (on)
-		printf("pinned %" PRIu64 "\n", version);
-	else
-		printf("unpinned\n");
-	return 0;
+	return pinned_command(&cl.c, on, version);
 }
 
 static int

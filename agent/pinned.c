@@ -260,3 +260,84 @@ pinned_get(const struct config *c, struct pin *p, struct snap_err *err)
 	close(rootfd);
 	return rc;
 }
+
+int
+pinned_publish_allowed(const struct config *c, bool unpin)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct pin pin;
+	int rc;
+
+	if (c->ha.mode != HA_OFF) {
+		fprintf(stderr, "artsync: publish: ha = %s: only the leading "
+		    "primary publishes (artsync primary); --ha off publishes "
+		    "alone, on a sync root without failover\n",
+		    ha_mode_name(c->ha.mode));
+		return 1;
+	}
+	if ((rc = pinned_get(c, &pin, &err)) == -1) {
+		fprintf(stderr, "artsync: publish: %s\n", err.msg);
+		return 1;
+	}
+	if (rc == 0 && !unpin) {
+		fprintf(stderr, "artsync: publish: %s is pinned to version %"
+		    PRIu64 " by %s: nothing is published until artsync unpin "
+		    "(or publish --unpin)\n", c->sync_root, pin.version, pin.by);
+		return 1;
+	}
+	if (rc == 0 && pinned_clear(c, &err) == -1) {
+		fprintf(stderr, "artsync: publish: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+int
+pinned_rollback_begin(const struct config *c, uint64_t to, int *was)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	uint64_t version;
+	struct pin pin;
+
+	/* The pin first: a running primary must not publish its source
+	 * over the rollback. */
+	*was = pinned_get(c, &pin, &err);
+	if (pinned_set(c, to, &version, &err) == -1) {
+		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
+		return 1;
+	}
+	fprintf(stderr, "artsync: pinned to version %" PRIu64 ": %s\n", version,
+	    c->ha.mode != HA_OFF ? "the leading primary publishes its content "
+	    "again" : "artsync unpin lets primaries publish the source again");
+	if (c->ha.mode == HA_OFF)
+		return -1;
+	printf("pinned %" PRIu64 "\n", version);
+	return 0;
+}
+
+void
+pinned_rollback_failed(const struct config *c, int was)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	if (was == 1)	/* there was no pin before: none after */
+		(void)pinned_clear(c, &err);
+}
+
+int
+pinned_command(const struct config *c, bool on, uint64_t version)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+
+	if (on ? pinned_set(c, version, &version, &err) :
+	    pinned_clear(c, &err)) {
+		fprintf(stderr, "artsync: %s failed: %s\n", on ? "pin" : "unpin",
+		    err.msg);
+		return 1;
+	}
+	if (on)
+		printf("pinned %" PRIu64 "\n", version);
+	else
+		printf("unpinned\n");
+	return 0;
+}

@@ -59,4 +59,19 @@ int pinned_clear(const struct config *c, struct snap_err *err);
 /* The pin of c's sync root: 0 (*p filled), 1 none, -1 with err. */
 int pinned_get(const struct config *c, struct pin *p, struct snap_err *err);
 
+/* What the commands do with these; each prints what it did or why not
+ * (stdout, stderr) and returns an exit code. */
+
+/* publish: 0 may go on (a pin removed first with unpin); 1 refused: with
+ * failover (a second publisher beside the leader, its states without an
+ * epoch), or pinned. */
+int pinned_publish_allowed(const struct config *c, bool unpin);
+/* rollback --to: pins first; with failover that is all (the leader
+ * publishes), an exit code; -1: go on and publish (*was: pinned_get()'s
+ * answer before, for pinned_rollback_failed()). */
+int pinned_rollback_begin(const struct config *c, uint64_t to, int *was);
+void pinned_rollback_failed(const struct config *c, int was);
+/* pin [VERSION] (on), unpin. */
+int pinned_command(const struct config *c, bool on, uint64_t version);
+
 #endif
