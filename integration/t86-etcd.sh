@@ -146,6 +146,32 @@ test_expect_success 'SIGSTOP of the leader past its lease: replaced; resumed, it
 	test "$(grep -c "published version" $lead.log)" = "$before"
 '
 
+# The fenced txn passed, then the leader stops before its rename: etcd
+# cannot refuse the rename itself; every secondary does (stale_epoch), and
+# the next leader puts state.json back.
+test_expect_success 'a deposed leader s late rename: refused by every secondary, state.json put back' '
+	for n in pa pb; do eval "stop \$pid_$n" || return 1; done &&
+	rm -rf srcA && cp -R src srcA &&
+	v=$(state_version sync) &&
+	ARTSYNC_TEST_STOP_BEFORE_COMMIT=1 start_bg pz "$ARTSYNC" primary \
+		--source srcA --sync-root sync --node-id pz $HA &&
+	wait_for 20 "test \"\$(holder)\" = pz && test \"\$(lease_field phase)\" = active" &&
+	ez=$(lease_field epoch) &&
+	start_ha pb &&
+	SRC=srcA make_artifact api Zombie 1 &&
+	wait_for_log pz.log "test hook: stopping before commit" &&
+	wait_for 15 "test \"\$(lease_field epoch)\" -gt $ez && test \"\$(lease_field phase)\" = active" &&
+	kill -CONT $pid_pz &&
+	wait_for_log pz.log "published version $((v + 1))" &&
+	wait_for_log pb.log "put back to version $v" 5 &&
+	wait_for_log d1.log "is of epoch $ez, deposed by epoch" &&
+	wait_for_log d2.log "is of epoch $ez, deposed by epoch" &&
+	curl -sf $ep1/metrics >m &&
+	grep_file "^artsync_rejects_total\\{reason=\"stale_epoch\"\\} [1-9]" m &&
+	test "$(current_version d1)" = "$v" &&
+	stop $pid_pz && start_ha pa
+'
+
 test_expect_success 'no quorum (two of three members stopped): no commit, secondaries serve' '
 	v=$(state_version sync) &&
 	lead=$(holder) &&
