@@ -103,7 +103,8 @@ test_expect_success 'a fresh secondary started during a takeover applies only th
 '
 
 # libfaketime preloaded by env, which execs: the PID is the primary's own
-# (the faketime wrapper would take SIGTERM for itself).
+# (the faketime wrapper would take SIGTERM for itself). Under ASan (make
+# test's second pass) its runtime then comes second: allowed.
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -n 1)
 
 test_expect_success 'a standby whose clock runs ten times too fast: step-downs, no fork' '
@@ -113,7 +114,7 @@ test_expect_success 'a standby whose clock runs ten times too fast: step-downs, 
 	eval "stop \$pid_$other" &&
 	m=m1 && { [ $other = pa ] || m=m2; } &&
 	start_on $other $m env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="+0 x10" \
-		FAKETIME_DONT_RESET=1 &&
+		FAKETIME_DONT_RESET=1 ASAN_OPTIONS=verify_asan_link_order=0 &&
 	wait_for 20 "test \"\$(lease_field node_id)\" = $other" &&
 	wait_for_log $lead.log "stepping down" 10 &&
 	make_artifact api FastClock 1 &&
