@@ -69,10 +69,11 @@ test_expect_success "setup (seed $SEED): a share, three mounts, three primaries,
 	done &&
 	eps="" &&
 	for n in 1 2 3; do listen_port d$n.log && eps="$eps $EP" || return 1; done &&
-	wait_for 30 converged
+	wait_for 60 converged
 '
 
 test_expect_success 'a writer and a watcher of current and /healthz start' '
+	converged &&
 	start_bg writer bash -c "
 		RANDOM=$SEED
 		ns=\"xmlns=\\\"http://ws.apache.org/ns/synapse\\\"\"
