@@ -5,6 +5,8 @@
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
 #   make torture    kill -9 publishers and secondaries 200 times (TORTURE_KILLS)
+#   make nemesis    three failover primaries under kill, stop, stalled
+#                   shares and late commits for NEMESIS_SECONDS (300)
 #   make valgrind   the cluster scenario with every process under valgrind
 #   make bench      the benchmark table (README "Performance"; slow, not a test)
 #   make install    binary, systemd units, man pages, bash completion,
@@ -64,7 +66,7 @@ FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined \
 FUZZ_SECONDS ?= 60
 
 .PHONY: FORCE all deps test check unit integration demo install uninstall clean \
-        bench torture valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
+        bench torture nemesis valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
 
 all: $(BIN)
 
@@ -144,6 +146,14 @@ torture: all
 	scripts/deps test
 	TORTURE_KILLS=$(TORTURE_KILLS) TORTURE_ARTIFACTS=$(TORTURE_ARTIFACTS) \
 	    ARTSYNC=$(abspath $(BIN)) nice integration/run t55-torture
+
+# The failover nemesis (docs/failover.md), long; `make test` runs 30 s.
+NEMESIS_SECONDS ?= 300
+
+nemesis: all
+	scripts/deps test
+	NEMESIS_SECONDS=$(NEMESIS_SECONDS) ARTSYNC=$(abspath $(BIN)) \
+	    nice integration/run t89-nemesis
 
 valgrind: all
 	scripts/deps test

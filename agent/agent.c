@@ -259,7 +259,8 @@ agent_check(struct agent *a)
 		state_unusable(a, &err);
 		goto out;
 	}
-	if (trust_check_state(&a->trust, rootfd, &v, applied, &err) == -1) {
+	if (trust_check_state(&a->trust, rootfd, &v, applied, &err) == -1 ||
+	    agent_fence(a, rootfd, &v.st, &err) == -1) {	/* epochs (ha) */
 		report_error(a, &err, true, v.st.version);
 		goto out;
 	}

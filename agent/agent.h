@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "deploy.h"
+#include "fence.h"
 #include "hook.h"
 #include "metrics.h"
 #include "overrides.h"
@@ -50,6 +51,7 @@ struct agent {
 	int64_t behind_since_ms;	/* monotonic; 0 when not behind */
 	int64_t last_sync_at;		/* wall clock of the last good check */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
+	struct agent_fence fence;	/* epochs seen (fence.h) */
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */
 	unsigned startup_fails;		/* failed checks while starting */

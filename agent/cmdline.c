@@ -48,6 +48,12 @@ static const struct flag primary_flags[] = {
 	{ "signing-key", "primary", "signing_key" },
 	{ "state-validity", "primary", "state_validity" },
 	{ "poll-ms", "primary", "poll_ms" },
+	{ "ha", "primary", "ha" },
+	{ "etcd", "primary", "etcd" },
+	{ "lease-ms", "primary", "lease_ms" },
+	{ "renew-ms", "primary", "renew_ms" },
+	{ "takeover-grace-ms", "primary", "takeover_grace_ms" },
+	{ "safety-ms", "primary", "safety_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -86,7 +92,12 @@ const char cmdline_usage[] =
 "  primary   --config FILE | flags           watch the source, publish on change\n"
 "  secondary --config FILE | flags           follow the sync root, swap current\n"
 "  verify    --sync-root DIR [VERSION]       re-check every checksum of a version\n"
-"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest\n"
+"  rollback  --sync-root DIR --to VERSION    republish an old version as the newest,\n"
+"                                            and pin it (below)\n"
+"  pin       --sync-root DIR [VERSION]       no primary publishes source changes;\n"
+"                                            the sync root keeps VERSION's content\n"
+"                                            (default: the latest)\n"
+"  unpin     --sync-root DIR                 primaries publish the source again\n"
 "  keygen    --out FILE                      new signing key: FILE (secret, 0600)\n"
 "                                            and FILE.pub; prints the public key\n"
 "\n"
@@ -135,8 +146,21 @@ const char cmdline_usage[] =
 "  --state-validity D   signed states expire D after they are published or\n"
 "                       renewed: N[s|m|h|d] (default 7d; 0: never); a running\n"
 "                       primary renews timestamp.sig every D/2\n"
+"  --unpin              (publish) remove a pin first (see pin)\n"
 "  --poll-ms N          (primary) rescan the source every N ms while inotify\n"
 "                       watches cannot be had (default 2000)\n"
+"\n"
+"failover (primary; see docs/failover.md):\n"
+"  --ha MODE            off (default): the one primary publishes; shared:\n"
+"                       several primaries, one leads, coordinated through\n"
+"                       the sync root; etcd: coordinated through etcd\n"
+"  --etcd URL[,URL...]  etcd's JSON gateway (ha etcd)\n"
+"  --lease-ms N         a holder silent this long is gone (default 10000)\n"
+"  --renew-ms N         the holder's heartbeat period (default 1000)\n"
+"  --takeover-grace-ms N  wait this much more before taking over\n"
+"                       (default 2000)\n"
+"  --safety-ms N        a holder commits only while its last renewal is\n"
+"                       younger than lease-ms minus N (default 2000)\n"
 "\n"
 "secondary:\n"
 "  --sync-root DIR      the directory the primary publishes to\n"
@@ -236,6 +260,7 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
 	opts[o++] = (struct option){ "to", required_argument, NULL, 't' };
 	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[o++] = (struct option){ "unpin", no_argument, NULL, 'u' };
 	opts[o] = (struct option){ NULL, 0, NULL, 0 };
 
 	/* First pass: only --config, so that the file lies under the
@@ -266,6 +291,8 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 			return CMDLINE_HELP_SHOWN;
 		} else if (ch == 'n') {
 			cl->check_only = true;
+		} else if (ch == 'u') {
+			cl->unpin = true;
 		} else if (ch == 't') {
 			if (cmdline_parse_u64(optarg, &cl->to) == -1 || cl->to == 0)
 				return client_usage_error("--to: '%s' is not a version",

@@ -32,6 +32,7 @@ struct cmdline {
 	bool check_only;		/* -n */
 	uint64_t to;			/* rollback --to */
 	bool have_to;
+	bool unpin;			/* publish --unpin */
 	char **rest;			/* positional arguments */
 	int nrest;
 };

@@ -75,6 +75,7 @@ config_defaults(struct config *c, enum config_role role)
 	c->webhook_timeout_ms = 10000;
 	c->webhook_max_tries = 8;
 	c->webhook_retry_ms = 1000;
+	ha_config_defaults(&c->ha);
 }
 
 static int
@@ -238,7 +239,7 @@ set_primary(struct config *c, const char *key, const char *value,
 			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
-	return 1;
+	return ha_config_set(&c->ha, key, value, err);
 }
 
 /* [secondary]'s keys of what runs after a swap (hook.h). */

@@ -6,7 +6,8 @@
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms, max_chain, signing_key,
- *	             state_validity, poll_ms
+ *	             state_validity, poll_ms; failover (haconf.h): ha, etcd,
+ *	             lease_ms, renew_ms, takeover_grace_ms, safety_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
  *	             max_body_bytes, startup, startup_tries, public_key,
@@ -35,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "haconf.h"
 #include "sign.h"
 #include "snap_err.h"
 
@@ -93,6 +95,7 @@ struct config {
 	unsigned webhook_timeout_ms;
 	unsigned webhook_max_tries;
 	unsigned webhook_retry_ms;		/* the first retry's delay */
+	struct ha_config ha;		/* primary: failover (haconf.h) */
 };
 
 /* Defaults for a role (node_id defaults to the host name). */

@@ -42,7 +42,7 @@ config_check(const struct config *c, struct snap_err *err)
 		    "an unsigned expiry proves nothing");
 	if (c->role == CONFIG_SECONDARY)
 		return check_listen(c, err) == -1 ? -1 : check_webhook(c, err);
-	return 0;
+	return ha_config_check(&c->ha, err);
 }
 
 bool

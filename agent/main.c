@@ -19,6 +19,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "log.h"
+#include "pinned.h"
 #include "primary.h"
 #include "secondary.h"
 #include "snap.h"
@@ -166,6 +167,8 @@ cmd_publish(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_PUBLISH)) >= 0)
 		return rc;
+	if ((rc = pinned_publish_allowed(&cl.c, cl.unpin)) != 0)
+		return rc;	/* failover, a pin (agent/pinned.h) */
 	o = primary_publish_opts(&cl.c);
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
@@ -229,7 +232,7 @@ cmd_rollback(int argc, char **argv)
 	struct snap_publish_opts o;
 	struct cmdline cl;
 	uint64_t version;
-	int rc;
+	int rc, was;
 
 	if ((rc = cmdline_parse(argc, argv, CONFIG_PRIMARY, &cl)) != 0)
 		return parse_exit(rc);
@@ -240,13 +243,43 @@ cmd_rollback(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
+	/* The rollback sticks: pinned first (agent/pinned.h). */
+	if ((rc = pinned_rollback_begin(&cl.c, cl.to, &was)) >= 0)
+		return rc;
 	o = primary_publish_opts(&cl.c);
 	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
+		pinned_rollback_failed(&cl.c, was);
 		return 1;
 	}
 	printf("%" PRIu64 "\n", version);
 	return 0;
+}
+
+/* pin [VERSION], unpin: pin.json (snapshots/pin.h, agent/pinned.h). */
+static int
+cmd_pin(int argc, char **argv, bool on)
+{
+	struct cmdline cl;
+	uint64_t version = 0;
+	int rc;
+
+	if ((rc = cmdline_parse(argc, argv, CONFIG_PRIMARY, &cl)) != 0)
+		return parse_exit(rc);
+	if (cl.nrest > (on ? 1 : 0))
+		return client_usage_error("unexpected argument '%s'",
+		    cl.rest[on ? 1 : 0]);
+	if (cl.nrest == 1 && (cmdline_parse_u64(cl.rest[0], &version) == -1 ||
+	    version == 0))
+		return client_usage_error("pin: '%s' is not a version",
+		    cl.rest[0]);
+	if (cl.c.sync_root[0] == '\0')
+		return client_usage_error("%s", "--sync-root is required");
+	if ((rc = load_key(&cl)) != 0)
+		return rc;
+	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
+		return rc;
+	return pinned_command(&cl.c, on, version);
 }
 
 static int
@@ -344,6 +377,8 @@ main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (!strcmp(cmd, "rollback"))
 		return cmd_rollback(argc, argv);
+	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
+		return cmd_pin(argc, argv, cmd[0] == 'p');
 	if (!strcmp(cmd, "keygen"))
 		return cmd_keygen(argc, argv);
 	if (!strcmp(cmd, "primary"))

@@ -20,7 +20,7 @@ static const char *const reasons[] = {
 	"checksum", "truncated", "malformed", "hostile_entry", "missing_file",
 	"older_version", "unsigned", "wrong_key", "bad_signature",
 	"blake2b_mismatch", "invalid_artifact", "too_large", "no_space",
-	"wrong_cluster", "expired", "io", "other",
+	"wrong_cluster", "expired", "stale_epoch", "epoch_pending", "io", "other",
 };
 
 static const char *const root_states[] = {

@@ -30,9 +30,12 @@
 #include "fsutil.h"
 #include "histogram.h"
 #include "jsonfield.h"
+#include "leader.h"
 #include "log.h"
 #include "metrics.h"
+#include "pinned.h"
 #include "primary.h"
+#include "primary_int.h"
 #include "push.h"
 #include "report.h"
 #include "rest.h"
@@ -40,34 +43,6 @@
 #include "watch.h"
 #include "xmlcheck.h"
 
-struct primary {
-	const struct config *c;
-	struct xmlcheck *xc;
-	struct pusher *push;		/* NULL-safe: no targets, no children */
-	bool watching;			/* inotify covers the whole tree */
-	int64_t watch_retry;		/* monotonic: try inotify again */
-	int64_t scan_due;		/* monotonic: without inotify, look at
-					 * the tree again (every poll_ms) */
-	char scan_digest[HASH_HEX_LEN + 1];	/* what it looked like */
-	int64_t renew_due;		/* monotonic: renew timestamp.sig */
-	int64_t fresh_until;		/* wall clock: the latest state's
-					 * expiry, as renewed (0: none) */
-	char renew_error[sizeof(((struct snap_err *)0)->msg)];
-	bool pending;		/* a publish is due at `due` */
-	int64_t due;
-	char last_error[sizeof(((struct snap_err *)0)->msg)];
-	char watch_error[sizeof(((struct snap_err *)0)->msg)];
-	uint64_t latest;		/* latest version in the sync root */
-	struct snap_memo memo;		/* what we published last */
-	struct changes changes;		/* what may have changed since */
-	int64_t published_at;		/* wall clock of the last publish */
-	uint64_t publishes, publish_failures;	/* /metrics */
-	struct histogram publish_time;	/* ... of the versions written */
-	struct rest *rest;		/* read-only endpoint, or NULL */
-	struct basecopy base;		/* the full copy ahead of need */
-	int64_t prune_due;		/* retention, once quiet; 0: none */
-	int64_t pruned_at;		/* monotonic, the last retention */
-};
 
 /* Retention waits this long after the last publish: removing old files is
  * work that need not compete with secondaries fetching the new version.
@@ -80,6 +55,8 @@ prune_now(struct primary *p)
 {
 	p->prune_due = 0;
 	p->pruned_at = daemon_now_ms();
+	if (!leader_leads(p->lead))
+		return;
 	(void)snap_prune_root(p->c->sync_root, p->c->keep_versions,
 	    p->c->keep_grace_ms / 1000);
 }
@@ -98,7 +75,8 @@ primary_publish_opts(const struct config *c)
 static bool
 renews(const struct primary *p)
 {
-	return p->c->have_key && p->c->state_validity_s > 0;
+	return p->c->have_key && p->c->state_validity_s > 0 &&
+	    leader_leads(p->lead);
 }
 
 /* Every problem of the tree, and what was skipped, one line each. */
@@ -129,6 +107,19 @@ publish_now(struct primary *p)
 	p->pending = false;
 	o.xc = p->xc;
 	o.defer_prune = true;	/* prune_now(), once quiet */
+	if (!leader_may_publish(p->lead)) {	/* standing by: a new leader
+						 * rescans */
+		changes_clear(&p->changes);
+		p->changes.unknown = true;
+		return;
+	}
+	leader_publish_opts(p->lead, &o);
+	if (pinned_hold(&p->pin, p->c, &o, &p->latest)) {
+		leader_published(p->lead, p->latest);
+		changes_clear(&p->changes);
+		p->changes.unknown = true;	/* unpinned: a rescan */
+		return;
+	}
 	o.report = &rep;
 	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes.unknown ? NULL : p->changes.v, p->changes.n, &res,
@@ -151,6 +142,7 @@ publish_now(struct primary *p)
 	push_want(p->push, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED) {
+		leader_published(p->lead, version);
 		p->publishes++;
 		histogram_observe_ms(&p->publish_time,
 		    (uint64_t)(daemon_now_ms() - start));
@@ -333,78 +325,6 @@ on_inotify(struct primary *p)
 
 /* --- the read-only endpoint (rest_source) --- */
 
-static json_t *
-status_json(void *arg)
-{
-	struct primary *p = arg;
-
-	return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o, "
-	    "s:o, s:o, s:o}",
-	    "role", "primary", "node_id", p->c->node_id,
-	    "cluster_id", p->c->cluster_id,
-	    "latest_version", (json_int_t)p->latest,
-	    "last_publish_at", jf_time_or_null(p->published_at),
-	    "last_error", p->last_error[0] ? json_string(p->last_error) :
-	    json_null(),
-	    "source", p->c->source, "sync_root", p->c->sync_root,
-	    "watching", p->watching,
-	    "watch_error", p->watching || p->watch_error[0] == '\0' ?
-	    json_null() : json_string(p->watch_error),
-	    "state_expires_at", jf_time_or_null(p->fresh_until),
-	    "renew_error", p->renew_error[0] ? json_string(p->renew_error) :
-	    json_null(),
-	    "push", push_status_json(p->push));
-}
-
-static void
-render_metrics(void *arg, FILE *f)
-{
-	struct primary *p = arg;
-	struct metrics_primary s = { .published_version = p->latest,
-	    .last_publish_at = p->published_at,
-	    .publish_failing = p->last_error[0] != '\0',
-	    .source_watch_ok = p->watching,
-	    .state_expires_at = p->fresh_until,
-	    .publishes = p->publishes, .publish_failures = p->publish_failures,
-	    .publish_time = &p->publish_time };
-
-	metrics_render_primary(&s, f);
-	push_render_metrics(p->push, f);
-}
-
-static bool
-healthy(void *arg, char *why, size_t len)
-{
-	struct primary *p = arg;
-
-	if (p->last_error[0] == '\0')
-		return true;
-	snprintf(why, len, "publish failing: %s", p->last_error);
-	return false;
-}
-
-/* Healthy, but not as it should be: publishing works (by polling), an
- * operator should still look. */
-static bool
-degraded(void *arg, char *why, size_t len)
-{
-	struct primary *p = arg;
-
-	if (!p->watching) {
-		snprintf(why, len, "not watching the source (%s): rescanning "
-		    "every %u ms", p->watch_error[0] ? p->watch_error :
-		    "inotify unavailable", p->c->poll_ms);
-		return true;
-	}
-	if (p->renew_error[0] != '\0') {
-		snprintf(why, len, "cannot renew the latest state's expiry: %s",
-		    p->renew_error);
-		return true;
-	}
-	return false;
-}
-
-/* The shorter of a poll timeout (-1: none) and a wait in ms. */
 static int
 shorter(int timeout, int64_t wait)
 {
@@ -438,6 +358,8 @@ timeout_ms(struct primary *p, int64_t now)
 		timeout = shorter(timeout, t);
 	if (p->rest != NULL && (t = rest_timeout_ms(p->rest)) >= 0)
 		timeout = shorter(timeout, t);
+	timeout = leader_timeout_ms(p->lead, timeout, now);
+	timeout = pinned_timeout_ms(&p->pin, timeout, now);
 	return daemon_watchdog(timeout);
 }
 
@@ -452,6 +374,33 @@ enum {
 	SLOT_PUSH,		/* the rsync children's stderr, from here */
 	SLOT_COUNT = SLOT_PUSH + CONFIG_MAX_PUSH,
 };
+
+/* ha and pin.json (leader.h, pinned.h): whether the leadership or the pin
+ * changed something due now; a new leader, a pin or an unpin rescans. */
+static bool
+coordinate(struct primary *p, int64_t now)
+{
+	enum leader_event ev;
+
+	if (leader_due(p->lead, now)) {
+		ev = leader_tick(p->lead);
+		if (ev == LEADER_DEPOSED) {
+			p->pending = false;
+			p->last_error[0] = '\0';
+		}
+		if (ev != LEADER_ELECTED)
+			return true;
+	} else if (pinned_due(&p->pin, now)) {
+		if (!pinned_look(&p->pin, p->c))	/* nothing moved */
+			return true;
+	} else {
+		return false;
+	}
+	p->pending = true;
+	p->changes.unknown = true;
+	p->due = 0;
+	return true;
+}
 
 static int
 loop(struct primary *p, int sigfd)
@@ -471,6 +420,8 @@ loop(struct primary *p, int sigfd)
 			scan_now(p);
 			continue;
 		}
+		if (coordinate(p, now))
+			continue;
 		if (renews(p) && now >= p->renew_due && !p->pending) {
 			renew_now(p);
 			continue;
@@ -529,7 +480,7 @@ primary_run(const struct config *c)
 {
 	struct primary p = { .c = c, .pending = true, .due = 0,
 	    .memo = SNAP_MEMO_INIT, .changes = CHANGES_INIT,
-	    .base = BASECOPY_INIT };
+	    .base = BASECOPY_INIT, .pin = PINNED_INIT };
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 
@@ -537,7 +488,8 @@ primary_run(const struct config *c)
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
-	    (p.push = push_new(c, &err)) == NULL) {
+	    (p.push = push_new(c, &err)) == NULL ||
+	    leader_new(c, &p.lead, &err) == -1) {
 		log_errorx("%s", err.msg);
 		goto out;
 	}
@@ -550,8 +502,9 @@ primary_run(const struct config *c)
 		log_info("signing every version with key %s", id);
 	}
 	if (c->listen[0] != '\0') {
-		struct rest_source src = { c->listen, status_json,
-		    render_metrics, healthy, degraded, &p };
+		struct rest_source src = { c->listen, primary_status_json,
+		    primary_render_metrics, primary_healthy,
+		    primary_degraded, &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
 			log_errorx("%s", err.msg);
@@ -574,6 +527,7 @@ out:
 	snap_memo_clear(&p.memo);
 	changes_free(&p.changes);
 	push_free(p.push);
+	leader_free(p.lead);	/* a leader releases its lease */
 	if (sigfd >= 0)
 		close(sigfd);
 	xmlcheck_free(p.xc);

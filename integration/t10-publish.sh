@@ -1,5 +1,6 @@
 #!/bin/bash
 # t10-publish: one-shot publish, verify and rollback on a sync root.
+# (A rollback pins the sync root: publish refuses until --unpin.)
 #
 # What lands in the sync root is checked against independent tools: sizes
 # by stat, checksums by xxhsum -H2, the archive's content by tar --zstd. A
@@ -195,8 +196,17 @@ test_expect_success 'rollback --to 1 publishes version 3 holding version 1' '
 	! same_tree v2 v3 2>/dev/null
 '
 
-test_expect_success 'publishing the source again after rollback: version 4' '
-	"$ARTSYNC" publish --source src --sync-root sync >out 2>err &&
+test_expect_success 'the rollback sticks: publish refuses while pinned, says how' '
+	test -f sync/pin.json &&
+	test_exit_code 1 "$ARTSYNC" publish --source src --sync-root sync \
+		>out 2>err &&
+	grep_file "pinned to version 1 .*artsync unpin .*--unpin" err &&
+	test "$(state_version sync)" = 3
+'
+
+test_expect_success 'publishing the source again after rollback (--unpin): version 4' '
+	"$ARTSYNC" publish --unpin --source src --sync-root sync >out 2>err &&
+	test ! -e sync/pin.json &&
 	test "$(cat out)" = 4 &&
 	extract_version sync 4 v4 &&
 	same_tree src v4

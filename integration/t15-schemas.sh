@@ -75,4 +75,17 @@ open(\"bad-manifest.json\", \"w\").write(\"\\n\".join(l) + \"\\n\")" &&
 	! conforms manifest.schema.json bad-manifest.json
 '
 
+# The failover's format 4 (docs/failover.md): epoch, seal and coordinator
+# required there and nowhere else; an expiry optional.
+test_expect_success 'a failover state (format 4) conforms; its members elsewhere do not' '
+	"$py" -c "import json; s = json.load(open(\"sync/state.json\")); \
+s[\"format\"] = 4; s[\"epoch\"] = 3; s[\"epoch_base_version\"] = 1; \
+s[\"ha\"] = \"shared\"; json.dump(s, open(\"s4.json\", \"w\")); \
+del s[\"epoch\"]; json.dump(s, open(\"s4-no-epoch.json\", \"w\")); \
+s[\"epoch\"] = 3; s[\"format\"] = 2; json.dump(s, open(\"s2-epoch.json\", \"w\"))" &&
+	conforms state.schema.json s4.json &&
+	! conforms state.schema.json s4-no-epoch.json &&
+	! conforms state.schema.json s2-epoch.json
+'
+
 finish

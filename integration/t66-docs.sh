@@ -12,8 +12,8 @@
 MAN8=$REPO/man/artsync.8
 MAN5=$REPO/man/artsync.conf.5
 COMPLETION=$REPO/completion/artsync
-COMMANDS="publish primary secondary verify rollback keygen status list show
-undeploy redeploy deploy-local"
+COMMANDS="publish primary secondary verify rollback pin unpin keygen status
+list show undeploy redeploy deploy-local"
 
 # man_text FILE: the page's source with \- as - and font escapes dropped,
 # so that flags can be searched as typed.
@@ -34,16 +34,17 @@ help_flags() {
 }
 
 # config_keys: every key agent/config.c accepts - those of set_common(),
-# set_primary(), set_secondary() and set_after_swap() - as "section key",
-# one a line.
+# set_primary(), set_secondary() and set_after_swap(), and the failover
+# keys set_primary() hands to agent/haconf.c's ha_config_set() - as
+# "section key", one a line.
 config_keys() {
-	"$PYTHON" - "$REPO/agent/config.c" <<-'EOF'
+	"$PYTHON" - "$REPO/agent/config.c" "$REPO/agent/haconf.c" <<-'EOF'
 	import re, sys
-	src = open(sys.argv[1]).read()
+	src = open(sys.argv[1]).read() + open(sys.argv[2]).read()
 	names = {"common": "artsync", "primary": "primary", "secondary": "secondary",
-	         "after_swap": "secondary"}
+	         "after_swap": "secondary", "ha_config": "primary"}
 	for fn, section in names.items():
-	    body = re.search(r"\nset_%s\(.*?\n}\n" % fn, src, re.S)
+	    body = re.search(r"\n(?:set_%s|%s_set)\(.*?\n}\n" % (fn, fn), src, re.S)
 	    assert body, "no set_%s() in config.c" % fn
 	    for key in re.findall(r'strcmp\(key, "([a-z_0-9]+)"\)', body.group(0)):
 	        print(section, key)

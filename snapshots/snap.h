@@ -113,6 +113,18 @@ struct snap_publish_opts {
 	/* With a key: each state expires this many seconds after it is
 	 * published (state format 3; fresh.h). 0: no expiry (format 2). */
 	int64_t validity_s;
+	/* Under a failover coordinator (epoch.h, agent/leader.h): the epoch
+	 * every state carries, its seal and how it was granted (state format
+	 * 4); 0: none. precommit runs right before state.json is renamed
+	 * (the commit) to name `version`: -1 aborts the publish, its files
+	 * removed.
+	 * share_unlocked: no .publish.lock on the share (a hung holder's NFS
+	 * lock could block its successor for ever; the epoch guards). */
+	uint64_t epoch, epoch_base;
+	const char *ha;
+	int (*precommit)(void *arg, uint64_t version, struct snap_err *err);
+	void *precommit_arg;
+	bool share_unlocked;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */

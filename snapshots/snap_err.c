@@ -166,6 +166,8 @@ snap_code_name(enum snap_code code)
 		[SNAP_E_WRONG_CLUSTER] = "wrong_cluster",
 		[SNAP_E_EXPIRED] = "expired",
 		[SNAP_E_OLDER] = "older_version",
+		[SNAP_E_STALE_EPOCH] = "stale_epoch",
+		[SNAP_E_EPOCH_PENDING] = "epoch_pending",
 	};
 
 	if ((unsigned)code >= SNAP_E_COUNT)

@@ -43,6 +43,8 @@ enum snap_code {
 	SNAP_E_WRONG_CLUSTER,	/* another cluster's state */
 	SNAP_E_EXPIRED,		/* past its expiry, or none where one is due */
 	SNAP_E_OLDER,		/* older than what is held, or below a floor */
+	SNAP_E_STALE_EPOCH,	/* a deposed publisher's version (epoch.h) */
+	SNAP_E_EPOCH_PENDING,	/* a new epoch's seal not known yet: wait */
 	SNAP_E_COUNT,
 };
 

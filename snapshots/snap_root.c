@@ -99,6 +99,8 @@ snap_lock(int rootfd, const char *sync_root, struct snap_err *err)
 static int
 lock_root(struct publisher *p, const char *sync_root, struct snap_err *err)
 {
+	if (p->o != NULL && p->o->share_unlocked)
+		return 0;	/* ha: the epoch guards (snap.h) */
 	if ((p->lockfd = snap_lock(p->rootfd, sync_root, err)) == -1)
 		return -1;
 	return 0;
@@ -309,7 +311,8 @@ snap_root_open(struct publisher *p, const char *sync_root,
 	/* A publisher killed while writing state.json left its temp; under
 	 * the lock no other one is writing. (snapshots/ temps go with
 	 * retention, snap_prune.) */
-	(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
+	if (!p->o->share_unlocked)	/* ha: the lock is not ours to rely on */
+		(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
 	/* Step 2: read the latest version, and check its chain. */
 	p->version = 0;
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -298,8 +298,11 @@ sync_version(struct publisher *p, struct snap_err *err)
 	    batch_rename(&p->files, p->files.n - 1, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1)
 		return -1;
-	/* Step 11: commit - state.json renamed, the root synced. */
-	if (batch_rename(&p->files, p->files.n, err) == -1 ||
+	/* Step 11: commit - state.json renamed, the root synced; under a
+	 * coordinator (ha) only while this publisher still holds its lease. */
+	if ((p->o->precommit != NULL &&
+	    p->o->precommit(p->o->precommit_arg, p->version, err) == -1) ||
+	    batch_rename(&p->files, p->files.n, err) == -1 ||
 	    fsu_fsync_dir(p->rootfd, STATE_FILE, err) == -1)
 		return -1;
 	/* After the rename, which changes its ctime. */
@@ -333,6 +336,9 @@ snap_commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 	st->expires_at = p->o->key != NULL && p->o->validity_s > 0 ?
 	    p->now + p->o->validity_s : 0;
 	st->artifact_count = artifact_count;
+	st->epoch = p->o->epoch;	/* ha: format 4 (snap.h) */
+	st->epoch_base_version = p->o->epoch_base;
+	snprintf(st->ha, sizeof(st->ha), "%s", p->o->ha ? p->o->ha : "");
 	/* Step 9: the state copy, its signature, state.json's temp. */
 	if (state_to_json(st, &sbuf, &slen, err) == -1)
 		goto out;

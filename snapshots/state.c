@@ -15,8 +15,10 @@
 #include "names.h"
 #include "state.h"
 
-#define STATE_FORMAT 3		/* what this build writes with an expiry */
-#define STATE_FORMAT_MIN 2	/* without one; and the oldest it reads */
+#define STATE_FORMAT_EXPIRES 3	/* what this build writes with an expiry */
+#define STATE_FORMAT_EPOCH 4	/* with an epoch (an expiry optional) */
+#define STATE_FORMAT STATE_FORMAT_EPOCH	/* the newest it reads */
+#define STATE_FORMAT_MIN 2	/* without either; and the oldest it reads */
 
 static void
 version_file(uint64_t version, const char *suffix, char *out, size_t outlen)
@@ -194,8 +196,9 @@ put_state(struct out *o, const struct snap_state *s)
 
 	fsu_rfc3339(s->published_at, pub);
 	fsu_rfc3339(s->last_sync_at, sync);
-	fprintf(o->f, "{\n  \"format\": %d,\n", s->expires_at != 0 ?
-	    STATE_FORMAT : STATE_FORMAT_MIN);
+	fprintf(o->f, "{\n  \"format\": %d,\n", s->epoch != 0 ?
+	    STATE_FORMAT_EPOCH : s->expires_at != 0 ? STATE_FORMAT_EXPIRES :
+	    STATE_FORMAT_MIN);
 	put_member(o, false, 1, "cluster_id", s->cluster_id);
 	put_member(o, true, 1, "node_id", s->node_id);
 	put_member(o, true, 1, "node_version", s->node_version);
@@ -206,6 +209,12 @@ put_state(struct out *o, const struct snap_state *s)
 	if (s->expires_at != 0) {
 		fsu_rfc3339(s->expires_at, exp);
 		fprintf(o->f, "  \"expires_at\": \"%s\",\n", exp);
+	}
+	if (s->epoch != 0) {
+		fprintf(o->f, "  \"epoch\": %" PRIu64 ",\n  \"epoch_base_version"
+		    "\": %" PRIu64 ",\n", s->epoch, s->epoch_base_version);
+		put_member(o, false, 1, "ha", s->ha);
+		fputs(",\n", o->f);
 	}
 	fprintf(o->f, "  \"artifact_count\": %" PRIu64 ",\n  \"files\": [\n",
 	    s->artifact_count);
@@ -388,6 +397,32 @@ parse_files(json_t *root, struct snap_state *s, struct snap_err *err)
 	return parse_chain(files, s, err);
 }
 
+/* Format 4's members: an epoch, its seal, how it was granted, and an
+ * expiry only when one is there. The seal is checked against the version
+ * once that is read (parse_state). */
+static int
+parse_epoch(json_t *root, struct snap_state *s, struct snap_err *err)
+{
+	if (json_object_get(root, "expires_at") != NULL &&
+	    (jf_time(root, "expires_at", &s->expires_at, err) == -1 ||
+	    s->expires_at <= 0))
+		return snap_err_setc(err, SNAP_E_MALFORMED, "'expires_at' is "
+		    "not an RFC 3339 time after 1970");
+	if (jf_uint(root, "epoch", &s->epoch, err) == -1 ||
+	    jf_uint(root, "epoch_base_version", &s->epoch_base_version,
+	    err) == -1 ||
+	    copy_string(root, "ha", s->ha, sizeof(s->ha), err) == -1)
+		return -1;
+	if (s->epoch == 0 || s->epoch > STATE_VERSION_MAX)
+		return snap_err_setc(err, SNAP_E_MALFORMED, "format 4 with "
+		    "epoch %" PRIu64 " (1 to %" PRIu64 ")", s->epoch,
+		    (uint64_t)STATE_VERSION_MAX);
+	if (strcmp(s->ha, "shared") != 0 && strcmp(s->ha, "etcd") != 0)
+		return snap_err_setc(err, SNAP_E_MALFORMED, "'ha' is not "
+		    "shared or etcd");
+	return 0;
+}
+
 static int
 parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 {
@@ -405,10 +440,12 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 	/* Format 3 is 2 plus its expiry, which it must carry; 0 says
 	 * "none" in memory, and no expiry before 1970 makes sense (found by
 	 * fuzz_state: year 1013). */
-	if (format == 3 && (jf_time(root, "expires_at", &s->expires_at,
-	    err) == -1 || s->expires_at <= 0))
+	if (format == STATE_FORMAT_EXPIRES && (jf_time(root, "expires_at",
+	    &s->expires_at, err) == -1 || s->expires_at <= 0))
 		return snap_err_setc(err, SNAP_E_MALFORMED, "format 3 without "
 		    "an 'expires_at' RFC 3339 time after 1970");
+	if (format == STATE_FORMAT_EPOCH && parse_epoch(root, s, err) == -1)
+		return -1;
 	if (copy_string(root, "cluster_id", s->cluster_id,
 	    sizeof(s->cluster_id), err) == -1 ||
 	    copy_string(root, "node_id", s->node_id, sizeof(s->node_id),
@@ -433,6 +470,10 @@ parse_state(json_t *root, struct snap_state *s, struct snap_err *err)
 		    "version %" PRIu64 " with parent %"
 		    PRIu64 " is not a forward step", s->version,
 		    s->parent_version);
+	if (s->epoch != 0 && s->epoch_base_version >= s->version)
+		return snap_err_setc(err, SNAP_E_MALFORMED, "epoch_base_version "
+		    "%" PRIu64 " is not below version %" PRIu64,
+		    s->epoch_base_version, s->version);
 	return parse_files(root, s, err);
 }
 

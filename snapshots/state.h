@@ -25,6 +25,12 @@
  * believes it (fresh.h), set by a signing publisher. A state without an
  * expiry is written as format 2, which older readers read as before; a
  * format 3 state is refused by them by its number, clearly.
+ * Format 4 is a state published under a failover coordinator (ha shared or
+ * etcd; epoch.h): format 2, "expires_at" as an option, plus "epoch" (the
+ * publisher's fencing token, at least 1), "epoch_base_version" (the seal:
+ * the last version of earlier epochs this epoch builds on, 0 for none,
+ * below version) and "ha" ("shared" or "etcd"). Without a coordinator a
+ * publisher keeps writing 2 or 3; readers of format 3 refuse 4 by number.
  * File names are not trusted: they must be exactly
  * snapshots/<v>.manifest.json, snapshots/<v>.tar.zst,
  * snapshots/<v>.delta.json and snapshots/<v>.delta.tar.zst.
@@ -71,6 +77,9 @@ struct snap_state {
 	int64_t published_at;
 	int64_t last_sync_at;
 	int64_t expires_at;		/* 0: none (format 2) */
+	uint64_t epoch;			/* 0: none (format 2, 3) */
+	uint64_t epoch_base_version;	/* with an epoch: the seal */
+	char ha[8];			/* with an epoch: "shared", "etcd" */
 	uint64_t artifact_count;
 	uint64_t base_version;		/* the full snapshot below the chain */
 	struct state_file manifest;	/* the base's */

@@ -247,6 +247,57 @@ test_expiry(void **state)
 	refused(root, "after 1970");
 }
 
+/* With an epoch: format 4, in jansson's layout, with and without an
+ * expiry, read back; a seal not below the version, epoch 0 or an unknown
+ * coordinator refused. */
+static void
+test_epoch(void **state)
+{
+	struct snap_state *s = malloc(sizeof(*s));
+	json_t *root;
+	char *buf = NULL;
+	size_t len;
+	struct snap_err err = SNAP_ERR_INIT;
+
+	(void)state;
+	assert_non_null(s);
+	sample(s);
+	s->epoch = 7;
+	s->epoch_base_version = s->version - 1;
+	snprintf(s->ha, sizeof(s->ha), "shared");
+	assert_jansson_layout(s);
+	assert_round_trip(s);
+	assert_int_equal(state_to_json(s, &buf, &len, &err), 0);
+	assert_non_null(strstr(buf, "\"format\": 4"));
+	assert_non_null(strstr(buf, "\"epoch\": 7,"));
+	assert_null(strstr(buf, "expires_at"));
+	free(buf);
+	s->expires_at = s->published_at + 86400;
+	assert_jansson_layout(s);
+	assert_round_trip(s);
+	free(s);
+	root = sample_json();
+	json_object_set_new(root, "format", json_integer(4));
+	json_object_set_new(root, "epoch", json_integer(0));
+	json_object_set_new(root, "epoch_base_version", json_integer(0));
+	json_object_set_new(root, "ha", json_string("shared"));
+	refused(root, "epoch 0");
+	root = sample_json();
+	json_object_set_new(root, "format", json_integer(4));
+	json_object_set_new(root, "epoch", json_integer(2));
+	json_object_set_new(root, "epoch_base_version", json_integer(
+	    json_integer_value(json_object_get(root, "version"))));
+	json_object_set_new(root, "ha", json_string("shared"));
+	refused(root, "is not below version");
+	root = sample_json();
+	json_object_set_new(root, "format", json_integer(4));
+	json_object_set_new(root, "epoch", json_integer(2));
+	json_object_set_new(root, "epoch_base_version", json_integer(1));
+	json_object_set_new(root, "ha", json_string("zk"));
+	refused(root, "'ha'");
+}
+
+
 /* Another cluster's state: refused with both ids and its code. */
 static void
 test_cluster(void **state)
@@ -441,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_jansson_layout),
 		cmocka_unit_test(test_longest_chain),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_epoch),
 		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_blake2b_field),

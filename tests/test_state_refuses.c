@@ -406,7 +406,8 @@ test_refuses_format(void **state)
 
 	(void)state;
 	set_top("format", json_integer(1), "format 1 is not supported");
-	set_top("format", json_integer(4), "format 4 is not supported");
+	set_top("format", json_integer(5), "format 5 is not supported");
+	set_top("format", json_integer(4), "'epoch'");
 	set_top("format", json_integer(3), "format 3 without an "
 	    "'expires_at'");
 	set_top("format", json_integer(0), "format 0 is not supported");

@@ -1,0 +1,92 @@
+/*
+ * primary_view.c - what a primary's read-only endpoint says of it: the
+ * status JSON (role, versions, errors, watch, renewal, leadership, pin,
+ * push targets), the Prometheus text, and health - 503 while publishing
+ * fails, 200 "degraded" while it works without inotify or renewal.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonfield.h"
+#include "metrics.h"
+#include "primary_int.h"
+
+json_t *
+primary_status_json(void *arg)
+{
+	struct primary *p = arg;
+	json_t *obj;
+
+	obj = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:b, s:o, "
+	    "s:o, s:o, s:o}",
+	    "role", "primary", "node_id", p->c->node_id,
+	    "cluster_id", p->c->cluster_id,
+	    "latest_version", (json_int_t)p->latest,
+	    "last_publish_at", jf_time_or_null(p->published_at),
+	    "last_error", p->last_error[0] ? json_string(p->last_error) :
+	    json_null(),
+	    "source", p->c->source, "sync_root", p->c->sync_root,
+	    "watching", p->watching,
+	    "watch_error", p->watching || p->watch_error[0] == '\0' ?
+	    json_null() : json_string(p->watch_error),
+	    "state_expires_at", jf_time_or_null(p->fresh_until),
+	    "renew_error", p->renew_error[0] ? json_string(p->renew_error) :
+	    json_null(),
+	    "push", push_status_json(p->push));
+	leader_status(p->lead, obj);	/* role, epoch, holder, ha */
+	pinned_status(&p->pin, obj);
+	return obj;
+}
+
+void
+primary_render_metrics(void *arg, FILE *f)
+{
+	struct primary *p = arg;
+	struct metrics_primary s = { .published_version = p->latest,
+	    .last_publish_at = p->published_at,
+	    .publish_failing = p->last_error[0] != '\0',
+	    .source_watch_ok = p->watching,
+	    .state_expires_at = p->fresh_until,
+	    .publishes = p->publishes, .publish_failures = p->publish_failures,
+	    .publish_time = &p->publish_time };
+
+	metrics_render_primary(&s, f);
+	leader_render_metrics(p->lead, f);
+	pinned_render_metrics(&p->pin, f);
+	push_render_metrics(p->push, f);
+}
+
+bool
+primary_healthy(void *arg, char *why, size_t len)
+{
+	struct primary *p = arg;
+
+	if (p->last_error[0] == '\0')
+		return true;
+	snprintf(why, len, "publish failing: %s", p->last_error);
+	return false;
+}
+
+/* Healthy, but not as it should be: publishing works (by polling), an
+ * operator should still look. */
+bool
+primary_degraded(void *arg, char *why, size_t len)
+{
+	struct primary *p = arg;
+
+	if (!p->watching) {
+		snprintf(why, len, "not watching the source (%s): rescanning "
+		    "every %u ms", p->watch_error[0] ? p->watch_error :
+		    "inotify unavailable", p->c->poll_ms);
+		return true;
+	}
+	if (p->renew_error[0] != '\0') {
+		snprintf(why, len, "cannot renew the latest state's expiry: %s",
+		    p->renew_error);
+		return true;
+	}
+	return false;
+}
+
+/* The shorter of a poll timeout (-1: none) and a wait in ms. */
