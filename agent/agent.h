@@ -61,6 +61,8 @@ struct agent {
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */
 	unsigned startup_fails;		/* failed checks while starting */
+	struct rfetch *redis;		/* a Redis sync root's link
+					 * (redis_fetch.h), or NULL */
 };
 
 /* Looks at the sync root now; applies a newer version if there is one. */

@@ -23,6 +23,7 @@
 #include "labels.h"
 #include "names.h"
 #include "push.h"
+#include "redis.h"
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
@@ -239,7 +240,7 @@ set_primary(struct config *c, const char *key, const char *value,
 			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
-	return 1;
+	return redis_config_set(c, true, key, value, err);	/* redis.h */
 }
 
 /* [secondary]'s keys of what runs after a swap (hook.h). */
@@ -270,7 +271,7 @@ set_after_swap(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "webhook_retry_ms"))
 		return set_ms(&c->webhook_retry_ms, key, value, 10,
 		    WEBHOOK_RETRY_MAX_MS, err);
-	return 1;
+	return redis_config_set(c, false, key, value, err);	/* redis.h */
 }
 
 static int

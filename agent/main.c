@@ -19,6 +19,8 @@
 #include "config.h"
 #include "log.h"
 #include "primary.h"
+#include "redis.h"
+#include "redis_push.h"
 #include "secondary.h"
 #include "snap.h"
 #include "xmlcheck.h"
@@ -56,6 +58,10 @@ static const struct flag primary_flags[] = {
 	{ "signing-key", "primary", "signing_key" },
 	{ "state-validity", "primary", "state_validity" },
 	{ "poll-ms", "primary", "poll_ms" },
+	{ "redis-stage", "primary", "redis_stage" },
+	{ "redis-password-file", "primary", "redis_password_file" },
+	{ "redis-sentinels", "primary", "redis_sentinels" },
+	{ "redis-master", "primary", "redis_master" },
 	{ NULL, NULL, NULL },
 };
 
@@ -82,6 +88,10 @@ static const struct flag secondary_flags[] = {
 	{ "webhook-timeout-ms", "secondary", "webhook_timeout_ms" },
 	{ "webhook-max-tries", "secondary", "webhook_max_tries" },
 	{ "webhook-retry-ms", "secondary", "webhook_retry_ms" },
+	{ "redis-cache", "secondary", "redis_cache" },
+	{ "redis-password-file", "secondary", "redis_password_file" },
+	{ "redis-sentinels", "secondary", "redis_sentinels" },
+	{ "redis-master", "secondary", "redis_master" },
 	{ NULL, NULL, NULL },
 };
 
@@ -181,7 +191,18 @@ static const char usage_text[] =
 "  --webhook-timeout-ms N  one POST's time limit (default 10000)\n"
 "  --webhook-max-tries N   tries per swap (default 8) ...\n"
 "  --webhook-retry-ms N    ... the first retry after N ms, doubling up to\n"
-"                       60000 (default 1000)\n";
+"                       60000 (default 1000)\n"
+"\n"
+"a Redis sync root (--sync-root redis://[USER:PASSWORD@]HOST:PORT[/DB]\n"
+"[?prefix=P]; docs/redis.md):\n"
+"  --redis-stage DIR    (primary, publish, rollback) the local directory\n"
+"                       published into, then uploaded (default\n"
+"                       /var/lib/artsync/redis-stage/CLUSTER)\n"
+"  --redis-cache DIR    (secondary, verify) the local mirror of the store\n"
+"                       (default DEPLOY_ROOT/.redis-cache)\n"
+"  --redis-password-file FILE  the password (AUTH); mode 0600 or tighter\n"
+"  --redis-sentinels HOST:PORT,...  find the master through these sentinels\n"
+"  --redis-master NAME  ... by this master name (both or neither)\n";
 
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {
@@ -311,6 +332,11 @@ parse(int argc, char **argv, enum config_role r, const struct flag *role,
 	}
 	cl->rest = argv + optind;
 	cl->nrest = argc - optind;
+	/* A redis:// sync root: sync_root becomes the local directory. */
+	if (redis_config_resolve(&cl->c, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
 	log_init((enum log_level)cl->c.log_level,
 	    (enum log_format)cl->c.log_format);
 	warn_unknown(unknown);
@@ -471,7 +497,12 @@ cmd_publish(int argc, char **argv)
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
-	rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res, &version, &err);
+	rc = cl.c.redis_url[0] ? redis_cmd_prepare(&cl.c, 0, &err) : 0;
+	if (rc == 0)
+		rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res,
+		    &version, &err);
+	if (rc == 0 && cl.c.redis_url[0])	/* redis_push.h */
+		rc = redis_cmd_upload(&cl.c, &err);
 	xmlcheck_free(o.xc);
 	if (rc == -1)
 		print_failure("publish", &rep, &err);
@@ -513,7 +544,8 @@ cmd_verify(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_VERIFY)) >= 0)
 		return rc;
-	if (snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
+	if ((cl.c.redis_url[0] && redis_cmd_fetch(&cl.c, version, &err) == -1) ||
+	    snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
 	    NULL, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
 		return 1;
@@ -543,7 +575,9 @@ cmd_rollback(int argc, char **argv)
 	if ((rc = only_checking(&cl, CONFIG_USE_ROLLBACK)) >= 0)
 		return rc;
 	o = publish_opts(&cl.c);
-	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
+	if ((cl.c.redis_url[0] && redis_cmd_prepare(&cl.c, cl.to, &err) == -1) ||
+	    snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1 ||
+	    (cl.c.redis_url[0] && redis_cmd_upload(&cl.c, &err) == -1)) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		return 1;
 	}

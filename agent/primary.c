@@ -37,6 +37,7 @@
 #include "primary.h"
 #include "rest.h"
 #include "push.h"
+#include "redis_push.h"
 #include "report.h"
 #include "snap.h"
 #include "watch.h"
@@ -46,6 +47,7 @@ struct primary {
 	const struct config *c;
 	struct xmlcheck *xc;
 	struct pusher *push;		/* NULL-safe: no targets, no children */
+	struct rpush *redis;		/* a Redis sync root, or NULL */
 	bool watching;			/* inotify covers the whole tree */
 	int64_t watch_retry;		/* monotonic: try inotify again */
 	int64_t scan_due;		/* monotonic: without inotify, look at
@@ -154,6 +156,7 @@ publish_now(struct primary *p)
 	p->nchanges = 0;
 	p->changes_unknown = false;
 	push_want(p->push, version);
+	rpush_want(p->redis, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED) {
 		p->publishes++;
@@ -293,6 +296,7 @@ renew_now(struct primary *p)
 	    version, p->fresh_until);
 	p->renew_due = daemon_now_ms() + half_ms;
 	push_refresh(p->push);
+	rpush_refresh(p->redis);
 }
 
 /* More changed paths than this: a rescan is as cheap. */
@@ -397,6 +401,17 @@ status_json(void *arg)
 	    "push", push_status_json(p->push));
 }
 
+/* The status object with the Redis link's (redis_push.h) added. */
+static json_t *
+status_all(void *arg)
+{
+	struct primary *p = arg;
+	json_t *j = status_json(arg);
+
+	rpush_status_add(p->redis, j);
+	return j;
+}
+
 static void
 render_metrics(void *arg, FILE *f)
 {
@@ -433,6 +448,7 @@ render_metrics(void *arg, FILE *f)
 	    "artsync_state_expires_timestamp_seconds %" PRId64 "\n",
 	    p->fresh_until);
 	push_render_metrics(p->push, f);
+	rpush_render_metrics(p->redis, f);
 }
 
 static bool
@@ -440,6 +456,8 @@ healthy(void *arg, char *why, size_t len)
 {
 	struct primary *p = arg;
 
+	if (rpush_failing(p->redis, why, len))
+		return false;
 	if (p->last_error[0] == '\0')
 		return true;
 	snprintf(why, len, "publish failing: %s", p->last_error);
@@ -503,6 +521,12 @@ loop(struct primary *p, int sigfd)
 		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
 			prune_now(p);
 		push_start_due(p->push);
+		if (rpush_run(p->redis) == RPUSH_REPUBLISH) {
+			p->pending = true;	/* above the store's version */
+			p->changes_unknown = true;
+			p->due = 0;
+			continue;
+		}
 		timeout = p->pending ? (int)(p->due - now) : -1;
 		if (p->prune_due != 0 && !p->pending)
 			timeout = (int)(p->prune_due - now);
@@ -515,6 +539,9 @@ loop(struct primary *p, int sigfd)
 		if (renews(p) && !p->pending)
 			timeout = shorter(timeout, p->renew_due - now);
 		pt = push_timeout_ms(p->push);
+		if (pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = pt;
+		pt = rpush_timeout_ms(p->redis);
 		if (pt >= 0 && (timeout < 0 || pt < timeout))
 			timeout = pt;
 		pt = p->rest != NULL ? rest_timeout_ms(p->rest) : -1;
@@ -581,7 +608,8 @@ primary_run(const struct config *c)
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
-	    (p.push = push_new(c, &err)) == NULL) {
+	    (p.push = push_new(c, &err)) == NULL ||
+	    (c->redis_url[0] != '\0' && (p.redis = rpush_new(c, &err)) == NULL)) {
 		log_error("%s", err.msg);
 		goto out;
 	}
@@ -594,7 +622,7 @@ primary_run(const struct config *c)
 		log_info("signing every version with key %s", id);
 	}
 	if (c->listen[0] != '\0') {
-		struct rest_source src = { c->listen, status_json,
+		struct rest_source src = { c->listen, status_all,
 		    render_metrics, healthy, degraded, &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
@@ -604,6 +632,7 @@ primary_run(const struct config *c)
 		log_info("listening on http://%s (port %u), read only",
 		    c->listen, rest_port(p.rest));
 	}
+	rpush_prepare(p.redis);		/* the stage up to the store */
 	watch_on_file(on_file, &p);
 	try_watch(&p);
 	daemon_watchdog_init();
@@ -618,6 +647,7 @@ out:
 	snap_memo_clear(&p.memo);
 	free(p.changes);
 	push_free(p.push);
+	rpush_free(p.redis);
 	if (sigfd >= 0)
 		close(sigfd);
 	xmlcheck_free(p.xc);

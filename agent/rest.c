@@ -23,6 +23,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "names.h"
+#include "redis_fetch.h"
 #include "rest.h"
 #include "route.h"
 
@@ -153,6 +154,7 @@ status_json(struct agent *a)
 	    "sync_root_state_since", jf_time_or_null(a->root_since),
 	    "state_expires_at", jf_time_or_null(a->fresh_until));
 	hook_status_add(a->hook, j);
+	rfetch_status_add(a->redis, j);
 	return j;
 }
 
@@ -271,6 +273,7 @@ metrics(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 		return MHD_NO;
 	metrics_render(&a->m, &s, f);
 	hook_render_metrics(a->hook, f);
+	rfetch_render_metrics(a->redis, f);
 	if (fclose(f) != 0) {
 		free(buf);
 		return MHD_NO;

@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "redis_fetch.h"
 #include "rest.h"
 #include "secondary.h"
 #include "watch.h"
@@ -391,6 +392,7 @@ enum {
 	PFD_REST,		/* libmicrohttpd */
 	PFD_HOOK_OUT,		/* a running exec hook's output */
 	PFD_HOOK_END,		/* its pidfd */
+	PFD_REDIS,		/* a Redis sync root's notifications */
 	PFD_COUNT,
 };
 
@@ -403,6 +405,8 @@ timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
 	if ((t = rest_timeout_ms(l->rest)) >= 0 && t < timeout)
 		timeout = t;
 	if ((t = hook_timeout_ms(l->a->hook)) >= 0 && t < timeout)
+		timeout = t;
+	if ((t = rfetch_timeout_ms(l->a->redis)) >= 0 && t < timeout)
 		timeout = t;
 	return daemon_watchdog(timeout);	/* wake in time to ping */
 }
@@ -419,7 +423,9 @@ run(struct loop *l)
 		now = daemon_now_ms();
 		if (now >= next_poll) {
 			try_watch(l);
-			agent_check(l->a);
+			/* A Redis sync root: mirrored first (redis_fetch.h). */
+			if (rfetch_sync(l->a->redis, l->a) == 0)
+				agent_check(l->a);
 			startup_progress(l->a);
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
@@ -432,6 +438,8 @@ run(struct loop *l)
 		    .events = POLLIN };
 		hook_pollfds(l->a->hook, &pfd[PFD_HOOK_OUT],
 		    &pfd[PFD_HOOK_END]);
+		pfd[PFD_REDIS] = (struct pollfd){ .fd = rfetch_fd(l->a->redis),
+		    .events = POLLIN };
 		if (poll(pfd, PFD_COUNT, timeout_ms(l, next_poll, now)) == -1 &&
 		    errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
@@ -455,6 +463,9 @@ run(struct loop *l)
 			if (flags & (WATCH_STATE | WATCH_LOST))
 				next_poll = 0;
 		}
+		if ((pfd[PFD_REDIS].revents != 0 &&
+		    rfetch_drain(l->a->redis)) || rfetch_due(l->a->redis))
+			next_poll = 0;	/* notified, or resubscribe */
 		/* MHD and a hook also have timeouts: they run every pass. */
 		rest_run(l->rest);
 		hook_run(l->a->hook);
@@ -483,6 +494,8 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	if ((a->hook = hook_new(c, err)) == NULL)
 		return -1;
 	if ((l->rest = rest_new(a, err)) == NULL)
+		return -1;
+	if (c->redis_url[0] != '\0' && (a->redis = rfetch_new(c, err)) == NULL)
 		return -1;
 	return 0;
 }
@@ -527,6 +540,7 @@ secondary_run(const struct config *c)
 	daemon_notify_stopping();
 out:
 	rest_free(l.rest);
+	rfetch_free(a.redis);
 	hook_free(a.hook);
 	watch_cleanup();
 	ovr_close(&a.ovr);
