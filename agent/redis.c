@@ -602,7 +602,9 @@ redis_connect(struct redis *r, struct snap_err *err)
 redisContext *
 redis_connect_extra(struct redis *r, struct snap_err *err)
 {
-	return open_data(r, r->ctx == NULL, err);
+	/* With Sentinel, asked each time: a subscription is made again
+	 * after a failover, when the data connection may not know yet. */
+	return open_data(r, true, err);
 }
 
 void
