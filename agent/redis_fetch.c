@@ -91,14 +91,29 @@ redis_store_version(struct redis *r, uint64_t *version, struct snap_err *err)
 	return 0;
 }
 
-/* Whether dirfd/base is a regular file of exactly size bytes. */
+/* Whether dirfd/base is a regular file that matches its record (size,
+ * then XXH128: a damaged copy, or a stage's own file of the same name
+ * that another primary's differs from, is fetched again). */
 static bool
-have_file(int dirfd, const char *base, uint64_t size)
+have_file(int dirfd, const char *base, const struct state_file *f)
 {
+	struct snap_err err = SNAP_ERR_INIT;
+	char hex[HASH_HEX_LEN + 1];
 	struct stat st;
+	uint64_t size;
+	bool ok;
+	int fd;
 
-	return fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size)
+		return false;
+	if ((fd = beneath_open(dirfd, base, O_RDONLY | O_NONBLOCK, 0,
+	    &err)) == -1)
+		return false;
+	ok = hash_fd(fd, hex, &size, &err) == 0 && size == f->size &&
+	    strcmp(hex, f->xxh128) == 0;
+	close(fd);
+	return ok;
 }
 
 /* One blob a state names: fetched into snapfd unless there already, its
@@ -122,7 +137,7 @@ fetch_blob(struct redis *r, int snapfd, const struct state_file *f,
 		return snap_err_setc(err, SNAP_E_TOO_LARGE, "redis: %s: %" PRIu64
 		    " bytes recorded, more than such a file may hold", f->name,
 		    f->size);
-	if (have_file(snapfd, base, f->size))
+	if (have_file(snapfd, base, f))
 		return 0;
 	if (get_bounded(r, f->name, f->size, &buf, &len, err) == -1)
 		return -1;
