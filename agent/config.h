@@ -104,6 +104,8 @@ struct config {
 	char redis_password_file[PATH_MAX];
 	char redis_sentinels[512];		/* HOST:PORT,... ("": none) */
 	char redis_master[128];			/* Sentinel's master name */
+	bool redis_ha;				/* ha = redis: fencing by lease */
+	unsigned redis_lease_ms;		/* its time to live (0: default) */
 };
 
 /* Defaults for a role (node_id defaults to the host name). */

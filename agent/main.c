@@ -62,6 +62,8 @@ static const struct flag primary_flags[] = {
 	{ "redis-password-file", "primary", "redis_password_file" },
 	{ "redis-sentinels", "primary", "redis_sentinels" },
 	{ "redis-master", "primary", "redis_master" },
+	{ "ha", "primary", "ha" },
+	{ "redis-lease-ms", "primary", "redis_lease_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -202,7 +204,11 @@ static const char usage_text[] =
 "                       (default DEPLOY_ROOT/.redis-cache)\n"
 "  --redis-password-file FILE  the password (AUTH); mode 0600 or tighter\n"
 "  --redis-sentinels HOST:PORT,...  find the master through these sentinels\n"
-"  --redis-master NAME  ... by this master name (both or neither)\n";
+"  --redis-master NAME  ... by this master name (both or neither)\n"
+"  --ha redis|none      (primary) fencing in the store: only the holder of\n"
+"                       its lease commits, with an epoch each new holder\n"
+"                       raises (default none)\n"
+"  --redis-lease-ms N   the lease's time to live (default 10000)\n";
 
 /* Options of one command: the common flags plus the role's own. */
 struct cmdline {

@@ -289,6 +289,22 @@ redis_config_set(struct config *c, bool primary, const char *key,
 			return snap_err_prefix(err, "redis_master");
 		dst = c->redis_master;
 		len = sizeof(c->redis_master);
+	} else if (primary && !strcmp(key, "ha")) {
+		if (strcmp(value, "redis") != 0 && strcmp(value, "none") != 0)
+			return snap_err_set(err, "ha: '%s' is not redis or none "
+			    "(this build)", value);
+		c->redis_ha = value[0] == 'r';
+		return 0;
+	} else if (primary && !strcmp(key, "redis_lease_ms")) {
+		char *end;
+		unsigned long v = strtoul(value, &end, 10);
+
+		if (end == value || *end != '\0' || value[0] == '-' ||
+		    v < 300 || v > 600000)
+			return snap_err_set(err, "redis_lease_ms: '%s' is not a "
+			    "whole number from 300 to 600000", value);
+		c->redis_lease_ms = (unsigned)v;
+		return 0;
 	} else
 		return 1;
 	if (strlen(value) >= len)
@@ -304,7 +320,8 @@ redis_config_resolve(struct config *c, struct snap_err *err)
 	struct redis_url u;
 
 	if (!redis_is_url(c->sync_root))
-		return 0;
+		return c->redis_ha ? snap_err_set(err, "ha = redis needs a "
+		    "redis:// sync_root") : 0;
 	if (redis_url_parse(c->sync_root, &u, err) == -1)
 		return snap_err_prefix(err, "sync_root");
 	explicit_bzero(u.password, sizeof(u.password));

@@ -17,17 +17,22 @@
 #include "log.h"
 #include "redis.h"
 #include "redis_fetch.h"
+#include "redis_lease.h"
 #include "redis_push.h"
 #include "sign.h"
 #include "snap.h"
 #include "state.h"
 
 /*
- * KEYS: state.json, version, notify. ARGV: version, state bytes.
- * {1, previous}: committed (or the same bytes were there); {0, stored}:
- * refused, the store holds a version at least as high.
+ * KEYS: state.json, version, notify, lease. ARGV: version, state bytes,
+ * "<epoch> <node>" with ha = redis (else ""). {1, previous}: committed (or
+ * the same bytes were there); {0, stored}: refused, the store holds a
+ * version at least as high; {-1, 0}: fenced, the lease is not ours.
  */
 static const char commit_script[] =
+"if ARGV[3] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[3] then\n"
+"  return {-1, 0}\n"
+"end\n"
 "local cur = tonumber(redis.call('GET', KEYS[2]) or '0') or 0\n"
 "local v = tonumber(ARGV[1])\n"
 "if v < cur then return {0, cur} end\n"
@@ -189,18 +194,20 @@ struct upload_result {
 	uint64_t version;
 	uint64_t stored;	/* the store's version when refused */
 	bool refused;		/* the store holds a higher version */
+	bool fenced;		/* the lease is not ours (ha = redis) */
 	size_t sent;
 };
 
-/* Steps 1-4 of redis_push.h for the stage at c->sync_root. */
+/* Steps 1-4 of redis_push.h for the stage at c->sync_root; fence is
+ * "<epoch> <node>" with ha = redis, else "". */
 static int
 upload(struct redis *r, const struct config *c, bool timestamp_only,
-    struct upload_result *res, struct snap_err *err)
+    const char *fence, struct upload_result *res, struct snap_err *err)
 {
 	struct stage_state s = { NULL, 0, NULL };
-	char name[128], ver[24], key[3][REDIS_KEY_MAX];
-	const char *argv[8];
-	size_t argvlen[8], i;
+	char name[128], ver[24], key[4][REDIS_KEY_MAX];
+	const char *argv[10];
+	size_t argvlen[10], i;
 	redisReply *rep = NULL;
 	int rootfd = -1, snapfd = -1, rc = -1;
 	bool absent, sent;
@@ -268,25 +275,34 @@ upload(struct redis *r, const struct config *c, bool timestamp_only,
 	redis_key(r, STATE_FILE, key[0], sizeof(key[0]));
 	redis_key(r, "version", key[1], sizeof(key[1]));
 	redis_key(r, "notify", key[2], sizeof(key[2]));
+	redis_key(r, "lease", key[3], sizeof(key[3]));
 	snprintf(ver, sizeof(ver), "%" PRIu64, s.st->version);
 	argv[0] = "EVAL";
 	argv[1] = commit_script;
-	argv[2] = "3";
+	argv[2] = "4";
 	argv[3] = key[0];
 	argv[4] = key[1];
 	argv[5] = key[2];
-	argv[6] = ver;
-	argv[7] = s.buf;
-	for (i = 0; i < 7; i++)
+	argv[6] = key[3];
+	argv[7] = ver;
+	argv[8] = s.buf;
+	argv[9] = fence;
+	for (i = 0; i < 10; i++)
 		argvlen[i] = strlen(argv[i]);
-	argvlen[7] = s.len;
-	if ((rep = redis_cmd(r, 8, argv, argvlen, err)) == NULL)
+	argvlen[8] = s.len;
+	if ((rep = redis_cmd(r, 10, argv, argvlen, err)) == NULL)
 		goto out;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
 	    rep->element[0]->type != REDIS_REPLY_INTEGER ||
 	    rep->element[1]->type != REDIS_REPLY_INTEGER) {
 		snap_err_set(err, "redis: the commit script answered "
 		    "something else");
+		goto out;
+	}
+	if (rep->element[0]->integer == -1) {
+		res->fenced = true;
+		snap_err_set(err, "redis: fenced: the lease is no longer %s; "
+		    "version %" PRIu64 " not committed", fence, s.st->version);
 		goto out;
 	}
 	if (rep->element[0]->integer == 0) {
@@ -333,14 +349,15 @@ stage_version(const char *dir)
 	return v;
 }
 
-/* Mirrors the store into the stage when it names a higher version. *ahead
- * says it did. */
+/* Mirrors the store into the stage when it names a higher version (or,
+ * with equal_too, the same version with other bytes: another primary's).
+ * *ahead says the stage's state.json changed. */
 static int
-prepare(struct redis *r, const char *stage, uint64_t version, bool *ahead,
-    struct snap_err *err)
+prepare(struct redis *r, const char *stage, uint64_t version, bool equal_too,
+    bool *ahead, struct snap_err *err)
 {
 	struct redis_mirror_result res;
-	uint64_t stored;
+	uint64_t stored, staged;
 	char name[128];
 	int rootfd;
 
@@ -348,11 +365,12 @@ prepare(struct redis *r, const char *stage, uint64_t version, bool *ahead,
 	if (fsu_mkdirs(stage, err) == -1 ||
 	    redis_store_version(r, &stored, err) == -1)
 		return -1;
-	if (stored > stage_version(stage)) {
+	staged = stage_version(stage);
+	if (stored > staged || (equal_too && stored != 0 && stored == staged)) {
 		if (redis_mirror(r, stage, 0, &res, err) == -1)
 			return snap_err_prefix(err, "bringing the stage up to "
 			    "the store");
-		*ahead = true;
+		*ahead = res.changed;
 	}
 	if (version != 0) {
 		state_copy_name(version, name, sizeof(name));
@@ -378,7 +396,7 @@ redis_cmd_prepare(const struct config *c, uint64_t version,
 
 	if ((r = redis_new(c, err)) == NULL)
 		return -1;
-	rc = prepare(r, c->sync_root, version, &ahead, err);
+	rc = prepare(r, c->sync_root, version, false, &ahead, err);
 	redis_free(r);
 	return rc;
 }
@@ -392,7 +410,12 @@ redis_cmd_upload(const struct config *c, struct snap_err *err)
 
 	if ((r = redis_new(c, err)) == NULL)
 		return -1;
-	rc = upload(r, c, false, &res, err);
+	if (c->redis_ha)
+		rc = snap_err_set(err, "ha = redis: only the primary daemon "
+		    "holding the lease commits (stop it, or publish without "
+		    "ha)");
+	else
+		rc = upload(r, c, false, "", &res, err);
 	redis_free(r);
 	return rc;
 }
@@ -431,6 +454,11 @@ struct rpush {
 	unsigned delay_ms;		/* the next retry's */
 	unsigned tries;
 	uint64_t said;			/* the version last_error was said of */
+	/* ha = redis */
+	uint64_t epoch;			/* the lease's we hold (0: none) */
+	char holder[256];		/* "<epoch> <node>" of the holder */
+	char fence[256];		/* "<epoch> <node>" while we hold it */
+	int64_t lease_due;		/* monotonic: renew or try again */
 	uint64_t uploads, failures, blobs_sent;
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 };
@@ -458,6 +486,7 @@ rpush_free(struct rpush *rp)
 {
 	if (rp == NULL)
 		return;
+	redis_lease_release(rp->r, rp->c->node_id, rp->epoch);
 	redis_free(rp->r);
 	free(rp);
 }
@@ -470,7 +499,7 @@ rpush_prepare(struct rpush *rp)
 
 	if (rp == NULL)
 		return;
-	if (prepare(rp->r, rp->c->sync_root, 0, &ahead, &err) == -1)
+	if (prepare(rp->r, rp->c->sync_root, 0, false, &ahead, &err) == -1)
 		log_warn("%s (publishing into the stage %s; uploaded once the "
 		    "store answers)", err.msg, rp->c->sync_root);
 	else if (ahead)
@@ -524,17 +553,84 @@ failed(struct rpush *rp, const struct snap_err *err)
 	    (unsigned)next;
 }
 
+static unsigned
+lease_ms(const struct rpush *rp)
+{
+	return rp->c->redis_lease_ms ? rp->c->redis_lease_ms : 10000;
+}
+
+/*
+ * ha = redis: takes or renews the lease when due. false while another
+ * node holds it (a standby uploads nothing) or the store cannot be asked;
+ * *ask is RPUSH_REPUBLISH when a newly taken lease found the store ahead
+ * of the stage.
+ */
+static bool
+hold_lease(struct rpush *rp, enum rpush_ask *ask)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	int64_t now = daemon_now_ms();
+	uint64_t was = rp->epoch;
+	char holder[sizeof(rp->holder)];
+	bool ahead;
+
+	*ask = RPUSH_NOTHING;
+	if (!rp->c->redis_ha)
+		return true;
+	if (now < rp->lease_due)
+		return rp->epoch != 0;
+	rp->lease_due = now + lease_ms(rp) / 3;
+	if (redis_lease_take(rp->r, rp->c->node_id, lease_ms(rp), &rp->epoch,
+	    holder, sizeof(holder), &err) == -1) {
+		/* Past its life the lease is someone else's to take. */
+		rp->epoch = 0;
+		failed(rp, &err);
+		return false;
+	}
+	if (rp->epoch == 0) {
+		if (strcmp(holder, rp->holder) != 0)
+			log_info("redis %s: standby: the lease is held by %s",
+			    redis_where(rp->r), holder);
+		snprintf(rp->holder, sizeof(rp->holder), "%s", holder);
+		rp->fence[0] = '\0';
+		return false;
+	}
+	snprintf(rp->holder, sizeof(rp->holder), "%s", holder);
+	snprintf(rp->fence, sizeof(rp->fence), "%s", holder);
+	if (rp->epoch != was) {
+		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("epoch",
+		    rp->epoch)), "redis %s: lease taken, epoch %" PRIu64,
+		    redis_where(rp->r), rp->epoch);
+		if (prepare(rp->r, rp->c->sync_root, 0, true, &ahead,
+		    &err) == -1) {
+			rp->epoch = 0;
+			failed(rp, &err);
+			return false;
+		}
+		if (ahead) {
+			*ask = RPUSH_REPUBLISH;
+			return false;
+		}
+		rp->due_upload = rp->want != 0;
+		rp->due = now;
+	}
+	return true;
+}
+
 enum rpush_ask
 rpush_run(struct rpush *rp)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	struct upload_result res;
 	int64_t now = daemon_now_ms(), start;
+	enum rpush_ask ask;
 	uint64_t stored;
 	bool ahead;
 
 	if (rp == NULL)
 		return RPUSH_NOTHING;
+	if (!hold_lease(rp, &ask))
+		return ask;
 	/* Every poll_ms: does the store still hold what we committed? */
 	if (!rp->due_upload && rp->committed != 0 && now >= rp->check_due) {
 		rp->check_due = now + rp->c->poll_ms;
@@ -554,11 +650,16 @@ rpush_run(struct rpush *rp)
 	if ((!rp->due_upload && !rp->due_refresh) || now < rp->due)
 		return RPUSH_NOTHING;
 	start = now;
-	if (upload(rp->r, rp->c, !rp->due_upload, &res, &err) == -1) {
+	if (upload(rp->r, rp->c, !rp->due_upload, rp->fence, &res,
+	    &err) == -1) {
+		if (res.fenced) {
+			rp->epoch = 0;		/* ask again at once */
+			rp->lease_due = 0;
+		}
 		if (res.refused) {
 			/* Another node published above us: take its
 			 * version, then publish ours above it. */
-			if (prepare(rp->r, rp->c->sync_root, 0, &ahead,
+			if (prepare(rp->r, rp->c->sync_root, 0, true, &ahead,
 			    &err) == 0 && ahead) {
 				log_warn("redis %s: the store holds version %"
 				    PRIu64 " above ours: stage brought up to "
@@ -599,6 +700,9 @@ rpush_timeout_ms(const struct rpush *rp)
 		return -1;
 	due = rp->due_upload || rp->due_refresh ? rp->due :
 	    rp->committed != 0 ? rp->check_due : -1;
+	if (rp->c->redis_ha && (rp->epoch == 0 || due < 0 ||
+	    rp->lease_due < due))
+		due = rp->lease_due;	/* a standby waits for the lease */
 	if (due < 0)
 		return -1;
 	wait = due - daemon_now_ms();
@@ -619,9 +723,12 @@ rpush_status_add(const struct rpush *rp, json_t *status)
 {
 	if (rp == NULL || status == NULL)
 		return;
-	json_object_set_new(status, "redis", json_pack("{s:s, s:I, s:I, s:b, "
-	    "s:I, s:o}",
+	json_object_set_new(status, "redis", json_pack("{s:s, s:s, s:I, s:s, "
+	    "s:I, s:I, s:b, s:I, s:o}",
 	    "server", redis_where(rp->r),
+	    "ha", rp->c->redis_ha ? (rp->epoch ? "holder" : "standby") : "none",
+	    "epoch", (json_int_t)rp->epoch,
+	    "lease_holder", rp->holder,
 	    "latest_version", (json_int_t)rp->want,
 	    "committed_version", (json_int_t)rp->committed,
 	    "uploading", rp->due_upload,
@@ -642,6 +749,10 @@ rpush_render_metrics(const struct rpush *rp, FILE *f)
 	    "committed to the store.\n# TYPE artsync_redis_committed_version "
 	    "gauge\nartsync_redis_committed_version %" PRIu64 "\n",
 	    rp->committed);
+	fprintf(f, "# HELP artsync_redis_lease_epoch The epoch of the lease "
+	    "this primary holds (ha = redis; 0: none, a standby).\n# TYPE "
+	    "artsync_redis_lease_epoch gauge\nartsync_redis_lease_epoch %"
+	    PRIu64 "\n", rp->epoch);
 	fprintf(f, "# HELP artsync_redis_uploads_total Versions committed to "
 	    "the store.\n# TYPE artsync_redis_uploads_total counter\n"
 	    "artsync_redis_uploads_total %" PRIu64 "\n", rp->uploads);
