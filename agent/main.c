@@ -393,6 +393,7 @@ only_checking(const struct cmdline *cl, enum config_use use)
 	else
 		printf("config: none (%s)\n", cl->config_from);
 	config_describe(&cl->c, use, stdout);
+	redis_describe(&cl->c, stdout);		/* redis.h */
 	printf("configuration OK\n");
 	return 0;
 }

@@ -333,6 +333,12 @@ redis_config_resolve(struct config *c, struct snap_err *err)
 	if ((c->redis_sentinels[0] != '\0') != (c->redis_master[0] != '\0'))
 		return snap_err_set(err, "redis_sentinels and redis_master go "
 		    "together");
+	/* A password file others may read stops the start, with one line. */
+	if (c->redis_password_file[0] != '\0' &&
+	    redis_read_password(c->redis_password_file, u.password,
+	    sizeof(u.password), err) == -1)
+		return snap_err_prefix(err, "redis_password_file");
+	explicit_bzero(u.password, sizeof(u.password));
 	snprintf(c->redis_url, sizeof(c->redis_url), "%s", c->sync_root);
 	if (c->redis_dir[0] != '\0')
 		snprintf(c->sync_root, sizeof(c->sync_root), "%s", c->redis_dir);
@@ -345,6 +351,34 @@ redis_config_resolve(struct config *c, struct snap_err *err)
 		    "/var/lib/artsync/redis-%s/%s", c->role == CONFIG_PRIMARY ?
 		    "stage" : "cache", c->cluster_id);
 	return 0;
+}
+
+void
+redis_describe(const struct config *c, FILE *f)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct redis_url u;
+
+	if (c->redis_url[0] == '\0' ||
+	    redis_url_parse(c->redis_url, &u, &err) == -1)
+		return;
+	if (c->redis_sentinels[0] != '\0')
+		fprintf(f, "redis: master '%s' through the sentinels %s",
+		    c->redis_master, c->redis_sentinels);
+	else
+		fprintf(f, "redis: %s:%u", u.host, u.port);
+	fprintf(f, ", db %u, keys %s:%s:*, password %s%s\n", u.db, u.prefix,
+	    c->cluster_id, c->redis_password_file[0] ? "from " :
+	    u.password[0] ? "in the URL" : "none",
+	    c->redis_password_file);
+	fprintf(f, "redis %s: %s (%s)\n", c->role == CONFIG_PRIMARY ? "stage" :
+	    "cache", c->sync_root, c->role == CONFIG_PRIMARY ? "each version "
+	    "published here, then uploaded" : "the store mirrored here, then "
+	    "verified and applied");
+	if (c->role == CONFIG_PRIMARY && c->redis_ha)
+		fprintf(f, "ha: redis (lease %u ms: only its holder commits)\n",
+		    c->redis_lease_ms ? c->redis_lease_ms : 10000);
+	explicit_bzero(&u, sizeof(u));
 }
 
 struct redis *

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <hiredis/hiredis.h>
 
@@ -75,6 +76,9 @@ int redis_config_set(struct config *c, bool primary, const char *key,
  * sets c->sync_root to the local directory (c->redis_dir, or its
  * default). 0 (also when it is none), or -1 with err. */
 int redis_config_resolve(struct config *c, struct snap_err *err);
+
+/* -n: what the Redis settings say (never the password), a line a fact. */
+void redis_describe(const struct config *c, FILE *f);
 
 /* Reads a password file: refused when group or others may access it;
  * trailing white space removed; 1..255 bytes. 0 or -1 with err. */

@@ -227,13 +227,20 @@ test_expect_success 'a password file: AUTH; refused when others may read it' '
 	test "$(cat out)" = 1 &&
 	test "$(redis-cli -p "$rport4" -a s3cret --no-auth-warning -n 3 get gw:default:version)" = 1 &&
 	chmod 644 pw &&
-	test_exit_code 1 "$ARTSYNC" verify --sync-root "redis://127.0.0.1:$rport4/3?prefix=gw" \
+	test_exit_code 2 "$ARTSYNC" verify --sync-root "redis://127.0.0.1:$rport4/3?prefix=gw" \
 		--redis-cache c4 --redis-password-file pw 2>err &&
+	grep_file "chmod 600" err &&
+	test_exit_code 2 "$ARTSYNC" secondary -n --sync-root "redis://127.0.0.1:$rport4" \
+		--deploy-root dn --redis-password-file pw 2>err &&
 	grep_file "chmod 600" err &&
 	chmod 600 pw &&
 	"$ARTSYNC" verify --sync-root "redis://127.0.0.1:$rport4/3?prefix=gw" \
 		--redis-cache c4 --redis-password-file pw >out &&
 	grep_file "^version 1 OK" out &&
+	"$ARTSYNC" primary -n --source src2 --sync-root "redis://u:hunter2@127.0.0.1:$rport4" \
+		--redis-stage stage4 --ha redis >out &&
+	grep_file "^redis: 127.0.0.1:$rport4, db 0, keys artsync:default:\*, password in the URL" out &&
+	grep_file "^ha: redis" out && ! grep -q hunter2 out &&
 	test_exit_code 1 "$ARTSYNC" verify --sync-root "redis://127.0.0.1:$rport4/3?prefix=gw" \
 		--redis-cache c5 2>err &&
 	grep_file "NOAUTH|Authentication" err
