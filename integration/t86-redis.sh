@@ -106,9 +106,10 @@ test_expect_success 'a primary daemon: a change arrives by notification alone' '
 	grep_file "\"subscribed\": *true" st1
 '
 
-test_expect_success 'the primary says what it committed' '
+test_expect_success 'the primary says what it committed; promtool passes both' '
 	curl -sf "$EPP/metrics" >mp &&
 	grep_file "^artsync_redis_committed_version 2" mp &&
+	promtool check metrics <mp && promtool check metrics <m1 &&
 	grep_file "version 2 committed" primary.log
 '
 
