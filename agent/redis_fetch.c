@@ -217,6 +217,30 @@ is_named(const struct snap_state *st, const char *base)
 	return snap_file_version(base, NULL) == st->version;
 }
 
+/* Whether every blob st names is in snapfd with its recorded size (the
+ * cheap look of an unchanged state; the hashes were checked on arrival). */
+static bool
+all_there(int snapfd, const struct snap_state *st)
+{
+	const struct state_file *f[2] = { &st->manifest, &st->archive };
+	struct stat sb;
+	size_t i, j;
+
+	for (i = 0; i <= st->ndeltas; i++) {
+		if (i > 0) {
+			f[0] = &st->deltas[i - 1].manifest;
+			f[1] = &st->deltas[i - 1].archive;
+		}
+		for (j = 0; j < 2; j++)
+			if (strncmp(f[j]->name, "snapshots/", 10) != 0 ||
+			    fstatat(snapfd, f[j]->name + 10, &sb,
+			    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode) ||
+			    (uint64_t)sb.st_size != f[j]->size)
+				return false;
+	}
+	return true;
+}
+
 /* Cache retention: files of ours that the state does not name, once
  * older than REDIS_CACHE_GRACE_S (a redeploy may still read the applied
  * version's files for that long). */
@@ -250,6 +274,7 @@ redis_mirror(struct redis *r, const char *dir, uint64_t version,
 	char name[128], *buf = NULL, *have = NULL;
 	size_t len, hlen, i;
 	int rootfd = -1, snapfd = -1, rc = -1;
+	bool parsed = false;
 
 	memset(res, 0, sizeof(*res));
 	/* (1) The state: the latest, or version V's copy. */
@@ -283,12 +308,15 @@ redis_mirror(struct redis *r, const char *dir, uint64_t version,
 		snap_err_sys(err, errno, "redis");
 		goto out;
 	}
-	/* (2) Unchanged: only timestamp.sig may have been renewed. */
+	/* (2) Unchanged, every blob still there by its size: only
+	 * timestamp.sig may have been renewed. (A blob removed from the
+	 * cache since is fetched again, below.) */
 	if (version == 0 && fsu_read_file(rootfd, STATE_FILE, STATE_MAX_BYTES,
 	    &have, &hlen, &ignored) == 0 && hlen == len &&
-	    memcmp(have, buf, len) == 0) {
-		if (state_from_json(buf, len, st, &ignored) == 0)
-			res->version = st->version;
+	    memcmp(have, buf, len) == 0 &&
+	    ((parsed = state_from_json(buf, len, st, &ignored) == 0) == false ||
+	    all_there(snapfd, st))) {
+		res->version = parsed ? st->version : 0;
 		rc = fetch_small(r, rootfd, FRESH_FILE, FRESH_FILE,
 		    SIGN_SIG_MAX_BYTES, err);
 		goto out;

@@ -135,6 +135,13 @@ test_expect_success 'a commit with no notification is found by the backstop' '
 	wait_for 20 "test \"\$(current_version d2)\" = 3"
 '
 
+test_expect_success 'a blob removed from the cache is fetched again' '
+	rm d3/.redis-cache/snapshots/3.delta.tar.zst &&
+	kill -HUP "$pid_s3" &&
+	wait_for 20 "test -f d3/.redis-cache/snapshots/3.delta.tar.zst" &&
+	cmp d3/.redis-cache/snapshots/3.delta.tar.zst stage/snapshots/3.delta.tar.zst
+'
+
 test_expect_success 'a foreign cluster in the same Redis is ignored' '
 	mkdir other && make_artifact_other() { SRC=other make_artifact "$@"; } &&
 	make_artifact_other api Foreign f1 &&
