@@ -351,7 +351,8 @@ dispatch(struct rest *rs, struct MHD_Connection *conn, struct req *q)
 		return local_op(rs, conn, q);
 	case ROUTE_SYNC:
 		agent_retry(a);
-		agent_check(a);
+		if (rfetch_sync(a->redis, a) == 0)	/* redis_fetch.h */
+			agent_check(a);
 		return respond_json(rs, conn, q, 200, status_json(a));
 	case ROUTE_HEALTHZ:
 		if (agent_healthy(a, why, sizeof(why)))

@@ -130,7 +130,9 @@ test_expect_success 'a commit with no notification is found by the backstop' '
 	wait_for 20 "test \"\$(current_version d3)\" = 3" &&
 	same_tree src d3/current &&
 	test "$(current_version d1)" = 2 &&
-	kill -HUP "$pid_s1" && kill -HUP "$pid_s2" &&
+	kill -HUP "$pid_s1" &&
+	curl -sf -X POST "$EP2/api/v1/sync" >/dev/null &&
+	test "$(current_version d2)" = 3 &&
 	wait_for 20 "test \"\$(current_version d1)\" = 3" &&
 	wait_for 20 "test \"\$(current_version d2)\" = 3"
 '
