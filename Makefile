@@ -36,7 +36,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 
 PKGS     := libarchive libxml-2.0 libxxhash libcurl libmicrohttpd jansson inih \
-            libsystemd libsodium
+            libsystemd libsodium hiredis
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Werror
 CFLAGS   += -std=gnu11 -pthread $(OPT) $(WARN) $(SAN)

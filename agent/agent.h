@@ -55,6 +55,8 @@ struct agent {
 	char token[256];		/* bearer token; "" when none */
 	bool starting;			/* sync startup, not caught up yet */
 	unsigned startup_fails;		/* failed checks while starting */
+	struct rfetch *redis;		/* a Redis sync root's link
+					 * (redis_fetch.h), or NULL */
 };
 
 #define AGENT_INIT { .d = DEPLOY_INIT, .ovr = OVERRIDES_INIT }

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "cmdline.h"
 #include "log.h"
+#include "redis.h"
 
 #define EXIT_USAGE 2
 
@@ -54,6 +55,11 @@ static const struct flag primary_flags[] = {
 	{ "renew-ms", "primary", "renew_ms" },
 	{ "takeover-grace-ms", "primary", "takeover_grace_ms" },
 	{ "safety-ms", "primary", "safety_ms" },
+	{ "redis-stage", "primary", "redis_stage" },
+	{ "redis-password-file", "primary", "redis_password_file" },
+	{ "redis-sentinels", "primary", "redis_sentinels" },
+	{ "redis-master", "primary", "redis_master" },
+	{ "redis-lease-ms", "primary", "redis_lease_ms" },
 	{ NULL, NULL, NULL },
 };
 
@@ -80,6 +86,10 @@ static const struct flag secondary_flags[] = {
 	{ "webhook-timeout-ms", "secondary", "webhook_timeout_ms" },
 	{ "webhook-max-tries", "secondary", "webhook_max_tries" },
 	{ "webhook-retry-ms", "secondary", "webhook_retry_ms" },
+	{ "redis-cache", "secondary", "redis_cache" },
+	{ "redis-password-file", "secondary", "redis_password_file" },
+	{ "redis-sentinels", "secondary", "redis_sentinels" },
+	{ "redis-master", "secondary", "redis_master" },
 	{ NULL, NULL, NULL },
 };
 
@@ -198,7 +208,22 @@ const char cmdline_usage[] =
 "  --webhook-timeout-ms N  one POST's time limit (default 10000)\n"
 "  --webhook-max-tries N   tries per swap (default 8) ...\n"
 "  --webhook-retry-ms N    ... the first retry after N ms, doubling up to\n"
-"                       60000 (default 1000)\n";
+"                       60000 (default 1000)\n"
+"\n"
+"a Redis sync root (--sync-root redis://[USER:PASSWORD@]HOST:PORT[/DB]\n"
+"[?prefix=P]; docs/redis.md):\n"
+"  --redis-stage DIR    (primary, publish, rollback) the local directory\n"
+"                       published into, then uploaded (default\n"
+"                       /var/lib/artsync/redis-stage/CLUSTER)\n"
+"  --redis-cache DIR    (secondary, verify) the local mirror of the store\n"
+"                       (default DEPLOY_ROOT/.redis-cache)\n"
+"  --redis-password-file FILE  the password (AUTH); mode 0600 or tighter\n"
+"  --redis-sentinels HOST:PORT,...  find the master through these sentinels\n"
+"  --redis-master NAME  ... by this master name (both or neither)\n"
+"  --ha redis           (primary) fencing in the store: only the holder of\n"
+"                       its lease commits, with an epoch each new holder\n"
+"                       raises\n"
+"  --redis-lease-ms N   the lease's time to live (default 10000)\n";
 
 static size_t
 count_flags(const struct flag *f)
@@ -314,6 +339,11 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 	}
 	cl->rest = argv + optind;
 	cl->nrest = argc - optind;
+	/* A redis:// sync root: sync_root becomes the local directory. */
+	if (redis_config_resolve(&cl->c, &err) == -1) {
+		fprintf(stderr, "artsync: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
 	log_init((enum log_level)cl->c.log_level,
 	    (enum log_format)cl->c.log_format);
 	warn_unknown(unknown);

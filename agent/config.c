@@ -22,6 +22,7 @@
 #include "labels.h"
 #include "names.h"
 #include "push.h"
+#include "redis.h"
 #include "log.h"
 #include "manifest.h"
 #include "state.h"
@@ -198,6 +199,8 @@ static int
 set_primary(struct config *c, const char *key, const char *value,
     struct snap_err *err)
 {
+	int rc;
+
 	if (!strcmp(key, "source"))
 		return set_string(c->source, sizeof(c->source), key, value, err);
 	if (!strcmp(key, "sync_root"))
@@ -239,7 +242,17 @@ set_primary(struct config *c, const char *key, const char *value,
 			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
-	return ha_config_set(&c->ha, key, value, err);
+	/* ha = redis is the Redis store's (redis.h); the rest failover's. */
+	if (strcmp(key, "ha") == 0) {
+		c->redis_ha = false;
+		if (strcmp(value, "redis") == 0) {
+			c->ha.mode = HA_OFF;
+			return redis_config_set(c, true, key, value, err);
+		}
+	}
+	if ((rc = ha_config_set(&c->ha, key, value, err)) != 1)
+		return rc;
+	return redis_config_set(c, true, key, value, err);	/* redis.h */
 }
 
 /* [secondary]'s keys of what runs after a swap (hook.h). */
@@ -270,7 +283,7 @@ set_after_swap(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "webhook_retry_ms"))
 		return set_ms(&c->webhook_retry_ms, key, value, 10,
 		    WEBHOOK_RETRY_MAX_MS, err);
-	return 1;
+	return redis_config_set(c, false, key, value, err);	/* redis.h */
 }
 
 static int

@@ -7,13 +7,17 @@
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms, max_chain, signing_key,
  *	             state_validity, poll_ms; failover (haconf.h): ha, etcd,
- *	             lease_ms, renew_ms, takeover_grace_ms, safety_ms
+ *	             lease_ms, renew_ms, takeover_grace_ms, safety_ms; a Redis
+ *	             sync root (redis.h): redis_stage, redis_password_file,
+ *	             redis_sentinels, redis_master, redis_lease_ms
  *	[secondary]  sync_root, deploy_root, keep_releases, recycle_releases,
  *	             poll_ms, listen, labels, token_file, max_lag_ms,
  *	             max_body_bytes, startup, startup_tries, public_key,
  *	             require_fresh, min_version, exec_hook,
  *	             exec_hook_timeout_ms, webhook_url, webhook_token_file,
- *	             webhook_timeout_ms, webhook_max_tries, webhook_retry_ms
+ *	             webhook_timeout_ms, webhook_max_tries, webhook_retry_ms,
+ *	             redis_cache, redis_password_file, redis_sentinels,
+ *	             redis_master
  * Each daemon reads [artsync] and its own section; keys of the other role's
  * section are checked but not used, so one file can serve a whole cluster.
  * An unknown section or key, or a bad value, is an error naming the file
@@ -96,6 +100,16 @@ struct config {
 	unsigned webhook_max_tries;
 	unsigned webhook_retry_ms;		/* the first retry's delay */
 	struct ha_config ha;		/* primary: failover (haconf.h) */
+	/* A Redis sync root (redis.h): sync_root's URL moves here, and
+	 * sync_root becomes the local directory (redis_stage on a primary,
+	 * redis_cache on a secondary). */
+	char redis_url[PATH_MAX];		/* "": none */
+	char redis_dir[PATH_MAX];		/* "": the default */
+	char redis_password_file[PATH_MAX];
+	char redis_sentinels[512];		/* HOST:PORT,... ("": none) */
+	char redis_master[128];			/* Sentinel's master name */
+	bool redis_ha;				/* ha = redis: fencing by lease */
+	unsigned redis_lease_ms;		/* its time to live (0: default) */
 };
 
 /* Defaults for a role (node_id defaults to the host name). */

@@ -84,8 +84,8 @@ ha_config_set(struct ha_config *h, const char *key, const char *value,
 		else if (!strcmp(value, "etcd"))
 			h->mode = HA_ETCD;
 		else
-			return snap_err_set(err, "ha: '%s' is not off, shared or "
-			    "etcd", value);
+			return snap_err_set(err, "ha: '%s' is not off, shared, etcd or "
+			    "redis", value);
 		return 0;
 	}
 	if (!strcmp(key, "etcd"))

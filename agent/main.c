@@ -21,6 +21,8 @@
 #include "log.h"
 #include "pinned.h"
 #include "primary.h"
+#include "redis.h"
+#include "redis_push.h"
 #include "secondary.h"
 #include "snap.h"
 #include "xmlcheck.h"
@@ -61,6 +63,7 @@ only_checking(const struct cmdline *cl, enum config_use use)
 	else
 		printf("config: none (%s)\n", cl->config_from);
 	config_describe(&cl->c, use, stdout);
+	redis_describe(&cl->c, stdout);		/* redis.h */
 	printf("configuration OK\n");
 	return 0;
 }
@@ -173,7 +176,12 @@ cmd_publish(int argc, char **argv)
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
-	rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res, &version, &err);
+	rc = cl.c.redis_url[0] ? redis_cmd_prepare(&cl.c, 0, &err) : 0;
+	if (rc == 0)
+		rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res,
+		    &version, &err);
+	if (rc == 0 && cl.c.redis_url[0])	/* redis_push.h */
+		rc = redis_cmd_upload(&cl.c, &err);
 	xmlcheck_free(o.xc);
 	if (rc == -1)
 		print_failure("publish", &rep, &err);
@@ -214,7 +222,8 @@ cmd_verify(int argc, char **argv)
 		return rc;
 	if ((rc = only_checking(&cl, CONFIG_USE_VERIFY)) >= 0)
 		return rc;
-	if (snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
+	if ((cl.c.redis_url[0] && redis_cmd_fetch(&cl.c, version, &err) == -1) ||
+	    snap_verify(cl.c.sync_root, version, cl.c.have_key ? &cl.c.key :
 	    NULL, &st, &err) == -1) {
 		fprintf(stderr, "artsync: verify failed: %s\n", err.msg);
 		return 1;
@@ -247,7 +256,9 @@ cmd_rollback(int argc, char **argv)
 	if ((rc = pinned_rollback_begin(&cl.c, cl.to, &was)) >= 0)
 		return rc;
 	o = primary_publish_opts(&cl.c);
-	if (snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1) {
+	if ((cl.c.redis_url[0] && redis_cmd_prepare(&cl.c, cl.to, &err) == -1) ||
+	    snap_rollback(cl.c.sync_root, cl.to, &o, &version, &err) == -1 ||
+	    (cl.c.redis_url[0] && redis_cmd_upload(&cl.c, &err) == -1)) {
 		fprintf(stderr, "artsync: rollback failed: %s\n", err.msg);
 		pinned_rollback_failed(&cl.c, was);
 		return 1;

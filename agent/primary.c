@@ -140,6 +140,7 @@ publish_now(struct primary *p)
 	}
 	changes_clear(&p->changes);
 	push_want(p->push, version);
+	rpush_want(p->redis, version);
 	p->latest = version;
 	if (res != SNAP_UNCHANGED) {
 		leader_published(p->lead, version);
@@ -280,6 +281,7 @@ renew_now(struct primary *p)
 	    version, p->fresh_until);
 	p->renew_due = daemon_now_ms() + half_ms;
 	push_refresh(p->push);
+	rpush_refresh(p->redis);
 }
 
 /* watch_file_fn: one file in the source tree was created, written,
@@ -356,6 +358,8 @@ timeout_ms(struct primary *p, int64_t now)
 		timeout = shorter(timeout, p->renew_due - now);
 	if ((t = push_timeout_ms(p->push)) >= 0)
 		timeout = shorter(timeout, t);
+	if ((t = rpush_timeout_ms(p->redis)) >= 0)
+		timeout = shorter(timeout, t);
 	if (p->rest != NULL && (t = rest_timeout_ms(p->rest)) >= 0)
 		timeout = shorter(timeout, t);
 	timeout = leader_timeout_ms(p->lead, timeout, now);
@@ -429,6 +433,12 @@ loop(struct primary *p, int sigfd)
 		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
 			prune_now(p);
 		push_start_due(p->push);
+		if (rpush_run(p->redis) == RPUSH_REPUBLISH) {
+			p->pending = true;	/* above the store's version */
+			p->changes.unknown = true;
+			p->due = 0;
+			continue;
+		}
 		pfd[SLOT_SIGNAL] = (struct pollfd){ .fd = sigfd,
 		    .events = POLLIN };
 		pfd[SLOT_INOTIFY] = (struct pollfd){ .fd = watch_fd(),
@@ -489,7 +499,8 @@ primary_run(const struct config *c)
 	if ((sigfd = daemon_signals(&err)) == -1 ||
 	    (p.xc = xmlcheck_new(&err)) == NULL ||
 	    (p.push = push_new(c, &err)) == NULL ||
-	    leader_new(c, &p.lead, &err) == -1) {
+	    leader_new(c, &p.lead, &err) == -1 ||
+	    (c->redis_url[0] != '\0' && (p.redis = rpush_new(c, &err)) == NULL)) {
 		log_errorx("%s", err.msg);
 		goto out;
 	}
@@ -513,6 +524,7 @@ primary_run(const struct config *c)
 		log_info("listening on http://%s (port %u), read only",
 		    c->listen, rest_port(p.rest));
 	}
+	rpush_prepare(p.redis);		/* the stage up to the store */
 	watch_on_file(on_file, &p);
 	try_watch(&p);
 	daemon_watchdog_init();
@@ -527,6 +539,7 @@ out:
 	snap_memo_clear(&p.memo);
 	changes_free(&p.changes);
 	push_free(p.push);
+	rpush_free(p.redis);
 	leader_free(p.lead);	/* a leader releases its lease */
 	if (sigfd >= 0)
 		close(sigfd);

@@ -21,6 +21,7 @@
 #include "leader.h"
 #include "pinned.h"
 #include "push.h"
+#include "redis_push.h"
 #include "rest.h"
 #include "snap.h"
 #include "xmlcheck.h"
@@ -29,6 +30,7 @@ struct primary {
 	const struct config *c;
 	struct xmlcheck *xc;
 	struct pusher *push;		/* NULL-safe: no targets, no children */
+	struct rpush *redis;		/* a Redis sync root, or NULL */
 	bool watching;			/* inotify covers the whole tree */
 	int64_t watch_retry;		/* monotonic: try inotify again */
 	int64_t scan_due;		/* monotonic: without inotify, look at

@@ -34,6 +34,7 @@ primary_status_json(void *arg)
 	    "renew_error", p->renew_error[0] ? json_string(p->renew_error) :
 	    json_null(),
 	    "push", push_status_json(p->push));
+	rpush_status_add(p->redis, obj);
 	leader_status(p->lead, obj);	/* role, epoch, holder, ha */
 	pinned_status(&p->pin, obj);
 	return obj;
@@ -55,6 +56,7 @@ primary_render_metrics(void *arg, FILE *f)
 	leader_render_metrics(p->lead, f);
 	pinned_render_metrics(&p->pin, f);
 	push_render_metrics(p->push, f);
+	rpush_render_metrics(p->redis, f);
 }
 
 bool
@@ -62,6 +64,8 @@ primary_healthy(void *arg, char *why, size_t len)
 {
 	struct primary *p = arg;
 
+	if (rpush_failing(p->redis, why, len))
+		return false;
 	if (p->last_error[0] == '\0')
 		return true;
 	snprintf(why, len, "publish failing: %s", p->last_error);

@@ -11,6 +11,7 @@
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "local.h"
+#include "redis_fetch.h"
 #include "manifest.h"
 #include "names.h"
 #include "rest_view.h"
@@ -68,6 +69,7 @@ view_status(struct agent *a)
 	    "sync_root_state_since", jf_time_or_null(a->trust.root_since),
 	    "state_expires_at", jf_time_or_null(a->trust.fresh_until));
 	hook_status_add(a->hook, j);
+	rfetch_status_add(a->redis, j);
 	return j;
 }
 
@@ -202,6 +204,7 @@ render_agent(const void *arg, const void *more, FILE *f)
 	}
 	metrics_render(&a->m, &s, f);
 	hook_render_metrics(a->hook, f);
+	rfetch_render_metrics(a->redis, f);
 }
 
 static int
@@ -333,7 +336,8 @@ view_answer(struct agent *a, const struct route *route, const char *body,
 		return local_op(a, &r, body, len, out);
 	case ROUTE_SYNC:
 		agent_retry(a);
-		agent_check(a);
+		if (rfetch_sync(a->redis, a) == 0)	/* redis_fetch.h */
+			agent_check(a);
 		return json_answer(200, view_status(a), out);
 	case ROUTE_HEALTHZ:
 		j = view_health(a, &status);

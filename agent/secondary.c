@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "rest.h"
+#include "redis_fetch.h"
 #include "secondary.h"
 #include "watch.h"
 
@@ -52,6 +53,7 @@ enum {
 	SLOT_HTTP,		/* libmicrohttpd */
 	SLOT_HOOK_OUT,		/* a running exec hook's output */
 	SLOT_HOOK_END,		/* its pidfd */
+	SLOT_REDIS,		/* a Redis sync root's notifications */
 	SLOT_COUNT,
 };
 
@@ -62,6 +64,8 @@ timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
 	int timeout = (int)(next_poll - now), t;
 
 	if ((t = rest_timeout_ms(l->rest)) >= 0 && t < timeout)
+		timeout = t;
+	if ((t = rfetch_timeout_ms(l->a->redis)) >= 0 && t < timeout)
 		timeout = t;
 	if ((t = hook_timeout_ms(l->a->hook)) >= 0 && t < timeout)
 		timeout = t;
@@ -80,7 +84,9 @@ run(struct loop *l)
 		now = daemon_now_ms();
 		if (now >= next_poll) {
 			try_watch(l);
-			agent_check(l->a);
+			/* A Redis sync root: mirrored first (redis_fetch.h). */
+			if (rfetch_sync(l->a->redis, l->a) == 0)
+				agent_check(l->a);
 			agent_startup_progress(l->a);
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
 			continue;
@@ -93,6 +99,8 @@ run(struct loop *l)
 		    .events = POLLIN };
 		hook_pollfds(l->a->hook, &pfd[SLOT_HOOK_OUT],
 		    &pfd[SLOT_HOOK_END]);
+		pfd[SLOT_REDIS] = (struct pollfd){ .fd = rfetch_fd(l->a->redis),
+		    .events = POLLIN };
 		if (poll(pfd, SLOT_COUNT, timeout_ms(l, next_poll,
 		    now)) == -1 && errno != EINTR) {
 			log_error("poll");
@@ -116,6 +124,9 @@ run(struct loop *l)
 			if (flags & (WATCH_STATE | WATCH_LOST))
 				next_poll = 0;
 		}
+		if ((pfd[SLOT_REDIS].revents != 0 &&
+		    rfetch_drain(l->a->redis)) || rfetch_due(l->a->redis))
+			next_poll = 0;	/* notified, or resubscribe */
 		/* MHD and a hook also have timeouts: they run every pass. */
 		rest_run(l->rest);
 		hook_run(l->a->hook);
@@ -131,6 +142,8 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((l->sigfd = daemon_signals(err)) == -1 || watch_init(err) == -1 ||
 	    agent_open(a, c, err) == -1 || (l->rest = rest_new(a, err)) == NULL)
+		return -1;
+	if (c->redis_url[0] != '\0' && (a->redis = rfetch_new(c, err)) == NULL)
 		return -1;
 	return 0;
 }
@@ -174,6 +187,7 @@ secondary_run(const struct config *c)
 	daemon_notify_stopping();
 out:
 	rest_free(l.rest);
+	rfetch_free(a.redis);
 	agent_close(&a);
 	watch_cleanup();
 	if (l.sigfd >= 0)
