@@ -97,16 +97,6 @@ struct client_opts {
 	char **args;			/* positional arguments */
 };
 
-
-int
-client_usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "artsync: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see artsync --help)\n");
-	return EXIT_USAGE;
-}
-
 bool
 client_is_command(const char *cmd)
 {

@@ -9,7 +9,10 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "client_print.h"
+
+#define EXIT_USAGE 2
 
 /* How much of a non-JSON error body is worth a line on stderr. */
 #define ERROR_BODY_MAX 200
@@ -308,4 +311,14 @@ client_print_answer(enum client_answer kind, bool raw, const char *body,
 out:
 	json_decref(j);
 	return rc;
+}
+
+/* Usage errors of every command (client.h): one line, exit 2. */
+int
+client_usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "artsync: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see artsync --help)\n");
+	return EXIT_USAGE;
 }
