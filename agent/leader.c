@@ -165,58 +165,6 @@ leader_timeout_ms(const struct leader *l, int timeout, int64_t now)
 	return timeout < 0 || wait < timeout ? (int)wait : timeout;
 }
 
-enum leader_event
-leader_tick(struct leader *l)
-{
-	struct snap_err err = SNAP_ERR_INIT;
-	enum leader_event ev = LEADER_NONE;
-	int64_t now = daemon_now_ms();
-	int rootfd;
-
-	if (l == NULL)
-		return LEADER_NONE;
-	l->due_ms = now + l->h->renew_ms;
-	/* A new sync root is made, as the first publish would. */
-	if ((rootfd = fsu_open_root(l->c->sync_root, &err)) == -1 &&
-	    err.code == SNAP_E_MISSING && fsu_mkdirs(l->c->sync_root,
-	    &err) == 0)
-		rootfd = fsu_open_root(l->c->sync_root, &err);
-	if (rootfd == -1) {
-		leader_say_error(l, &err);
-		/* A leader that cannot reach the share cannot renew. */
-		if (l->role == ROLE_LEADER && now - l->renewed_ms >=
-		    (int64_t)(l->h->lease_ms - l->h->safety_ms)) {
-			leader_step_down(l, "the sync root cannot be opened");
-			return LEADER_DEPOSED;
-		}
-		return LEADER_NONE;
-	}
-	ev = l->role == ROLE_LEADER ? leader_renew(l, rootfd, now) :
-	    l->etcd != NULL ? leader_stand_by_etcd(l, rootfd) :
-	    leader_stand_by(l, rootfd, now);
-	close(rootfd);
-	/* A new leader renews a full period after its election. */
-	l->due_ms = daemon_now_ms() + l->h->renew_ms;
-	return ev;
-}
-
-bool
-leader_may_publish(struct leader *l)
-{
-	struct snap_err err = SNAP_ERR_INIT;
-	int rootfd;
-
-	if (l == NULL)
-		return true;
-	if (l->role != ROLE_LEADER)
-		return false;
-	if ((rootfd = fsu_open_root(l->c->sync_root, &err)) >= 0) {
-		leader_heal(l, rootfd);
-		close(rootfd);
-	}
-	return true;
-}
-
 /* snap.h's precommit: right before state.json is renamed. */
 static int
 precommit(void *arg, uint64_t version, struct snap_err *err)

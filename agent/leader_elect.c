@@ -1,8 +1,8 @@
 /*
- * leader_elect.c - the looks of leader_tick() (see leader.h): a standby's
- * (ha = shared: lease.json; ha = etcd: the leader key), the takeover with
+ * leader_elect.c - leader_tick() itself (see leader.h) and its looks: a
+ * standby's (ha = shared: lease.json; ha = etcd: the leader key), the takeover with
  * a new epoch and its seal, the leader's renewal or step down, and the
- * heal of a state.json a deposed leader replaced.
+ * heal of a state.json a deposed leader replaced (leader_may_publish).
  *
  * Times are this host's CLOCK_MONOTONIC (daemon_now_ms): a standby judges
  * the lease by when *it* last saw it change, never by a time written on
@@ -436,4 +436,60 @@ leader_renew(struct leader *l, int rootfd, int64_t now)
 	leader_clear_error(l);
 	leader_heal(l, rootfd);
 	return LEADER_NONE;
+}
+
+/* One period of the state machine: renew when leading, else stand by
+ * (on the share or on etcd); see leader.h. */
+enum leader_event
+leader_tick(struct leader *l)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	enum leader_event ev = LEADER_NONE;
+	int64_t now = daemon_now_ms();
+	int rootfd;
+
+	if (l == NULL)
+		return LEADER_NONE;
+	l->due_ms = now + l->h->renew_ms;
+	/* A new sync root is made, as the first publish would. */
+	if ((rootfd = fsu_open_root(l->c->sync_root, &err)) == -1 &&
+	    err.code == SNAP_E_MISSING && fsu_mkdirs(l->c->sync_root,
+	    &err) == 0)
+		rootfd = fsu_open_root(l->c->sync_root, &err);
+	if (rootfd == -1) {
+		leader_say_error(l, &err);
+		/* A leader that cannot reach the share cannot renew. */
+		if (l->role == ROLE_LEADER && now - l->renewed_ms >=
+		    (int64_t)(l->h->lease_ms - l->h->safety_ms)) {
+			leader_step_down(l, "the sync root cannot be opened");
+			return LEADER_DEPOSED;
+		}
+		return LEADER_NONE;
+	}
+	ev = l->role == ROLE_LEADER ? leader_renew(l, rootfd, now) :
+	    l->etcd != NULL ? leader_stand_by_etcd(l, rootfd) :
+	    leader_stand_by(l, rootfd, now);
+	close(rootfd);
+	/* A new leader renews a full period after its election. */
+	l->due_ms = daemon_now_ms() + l->h->renew_ms;
+	return ev;
+}
+
+/* A leader heals state.json (a deposed leader's late write) before it
+ * publishes; a standby publishes nothing. */
+bool
+leader_may_publish(struct leader *l)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	int rootfd;
+
+	if (l == NULL)
+		return true;
+	if (l->role != ROLE_LEADER)
+		return false;
+	if ((rootfd = fsu_open_root(l->c->sync_root, &err)) >= 0) {
+		leader_heal(l, rootfd);
+		close(rootfd);
+	}
+	return true;
 }

@@ -255,7 +255,7 @@ test_expect_success 'rejects by reason add up: one sample per reason, all counte
 	fetch_metrics "$EP" m.end &&
 	grep "^artsync_rejects_total{" m.end >rejects &&
 	cat rejects &&
-	test_line_count 17 rejects &&
+	test_line_count 19 rejects &&
 	say "# $refusals refusals, $applies applies" &&
 	test "$refusals" -eq 25 &&
 	test "$(rejects_total m.end)" -eq "$refusals" &&
