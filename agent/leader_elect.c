@@ -1,8 +1,9 @@
 /*
  * leader_elect.c - leader_tick() itself (see leader.h) and its looks: a
- * standby's (ha = shared: lease.json; ha = etcd: the leader key), the takeover with
- * a new epoch and its seal, the leader's renewal or step down, and the
- * heal of a state.json a deposed leader replaced (leader_may_publish).
+ * standby's (ha = shared: lease.json; ha = etcd: the leader key), the
+ * takeover with a new epoch and its seal, the leader's renewal or step
+ * down, and the heal of a state.json a deposed leader replaced
+ * (leader_may_publish).
  *
  * Times are this host's CLOCK_MONOTONIC (daemon_now_ms): a standby judges
  * the lease by when *it* last saw it change, never by a time written on
