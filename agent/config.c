@@ -17,6 +17,7 @@
 
 #include <ini.h>
 
+#include "confval.h"
 #include "config.h"
 #include "snap.h"
 #include "labels.h"
@@ -87,23 +88,6 @@ set_string(char *dst, size_t len, const char *key, const char *value,
 		return snap_err_set(err, "%s: value longer than %zu bytes", key,
 		    len - 1);
 	memcpy(dst, value, strlen(value) + 1);
-	return 0;
-}
-
-static int
-set_ms(unsigned *dst, const char *key, const char *value, unsigned min,
-    unsigned max, struct snap_err *err)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-	    v < min || v > max)
-		return snap_err_set(err, "%s: '%s' is not a whole number from %u "
-		    "to %u", key, value, min, max);
-	*dst = (unsigned)v;
 	return 0;
 }
 
@@ -207,24 +191,27 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_string(c->sync_root, sizeof(c->sync_root), key, value,
 		    err);
 	if (!strcmp(key, "quiet_ms"))
-		return set_ms(&c->quiet_ms, key, value, 0, 3600000, err);
+		return conf_uint(&c->quiet_ms, key, value, 0, 3600000, err);
 	if (!strcmp(key, "retry_ms"))
-		return set_ms(&c->retry_ms, key, value, 100, 86400000, err);
+		return conf_uint(&c->retry_ms, key, value, 100, 86400000, err);
 	if (!strcmp(key, "listen"))
 		return set_listen(c, value, err);
 	if (!strcmp(key, "retry_factor"))
-		return set_ms(&c->retry_factor, key, value, 1, 100, err);
+		return conf_uint(&c->retry_factor, key, value, 1, 100, err);
 	if (!strcmp(key, "retry_max_ms"))
-		return set_ms(&c->retry_max_ms, key, value, 100, 86400000, err);
+		return conf_uint(&c->retry_max_ms, key, value,
+		    100, 86400000, err);
 	if (!strcmp(key, "retry_max_tries"))
-		return set_ms(&c->retry_max_tries, key, value, 0, 1000000, err);
+		return conf_uint(&c->retry_max_tries, key, value,
+		    0, 1000000, err);
 	if (!strcmp(key, "keep_versions"))
-		return set_ms(&c->keep_versions, key, value, 0, 1000000, err);
+		return conf_uint(&c->keep_versions, key, value,
+		    0, 1000000, err);
 	if (!strcmp(key, "max_chain"))
-		return set_ms(&c->max_chain, key, value, 0, STATE_CHAIN_MAX,
+		return conf_uint(&c->max_chain, key, value, 0, STATE_CHAIN_MAX,
 		    err);
 	if (!strcmp(key, "keep_grace_ms"))
-		return set_ms(&c->keep_grace_ms, key, value, 0, 2000000000u,
+		return conf_uint(&c->keep_grace_ms, key, value, 0, 2000000000u,
 		    err);
 	if (!strcmp(key, "signing_key"))
 		return set_string(c->signing_key, sizeof(c->signing_key), key,
@@ -233,7 +220,7 @@ set_primary(struct config *c, const char *key, const char *value,
 		return set_duration(&c->state_validity_s, key, value, 2,
 		    3650 * 86400, err);
 	if (!strcmp(key, "poll_ms"))
-		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
+		return conf_uint(&c->poll_ms, key, value, 10, 3600000, err);
 	if (!strcmp(key, "push")) {
 		if (c->npush == CONFIG_MAX_PUSH)
 			return snap_err_set(err, "push: more than %d targets",
@@ -264,7 +251,7 @@ set_after_swap(struct config *c, const char *key, const char *value,
 		return set_string(c->exec_hook, sizeof(c->exec_hook), key, value,
 		    err);
 	if (!strcmp(key, "exec_hook_timeout_ms"))
-		return set_ms(&c->exec_hook_timeout_ms, key, value, 100,
+		return conf_uint(&c->exec_hook_timeout_ms, key, value, 100,
 		    86400000, err);
 	if (!strcmp(key, "webhook_url")) {
 		if (value[0] != '\0' && webhook_check_url(value, err) == -1)
@@ -276,12 +263,13 @@ set_after_swap(struct config *c, const char *key, const char *value,
 		return set_string(c->webhook_token_file,
 		    sizeof(c->webhook_token_file), key, value, err);
 	if (!strcmp(key, "webhook_timeout_ms"))
-		return set_ms(&c->webhook_timeout_ms, key, value, 100, 600000,
-		    err);
+		return conf_uint(&c->webhook_timeout_ms, key, value,
+		    100, 600000, err);
 	if (!strcmp(key, "webhook_max_tries"))
-		return set_ms(&c->webhook_max_tries, key, value, 1, 1000, err);
+		return conf_uint(&c->webhook_max_tries, key, value,
+		    1, 1000, err);
 	if (!strcmp(key, "webhook_retry_ms"))
-		return set_ms(&c->webhook_retry_ms, key, value, 10,
+		return conf_uint(&c->webhook_retry_ms, key, value, 10,
 		    WEBHOOK_RETRY_MAX_MS, err);
 	return redis_config_set(c, false, key, value, err);	/* redis.h */
 }
@@ -297,11 +285,11 @@ set_secondary(struct config *c, const char *key, const char *value,
 		return set_string(c->deploy_root, sizeof(c->deploy_root), key,
 		    value, err);
 	if (!strcmp(key, "keep_releases"))
-		return set_ms(&c->keep_releases, key, value, 2, 1000, err);
+		return conf_uint(&c->keep_releases, key, value, 2, 1000, err);
 	if (!strcmp(key, "recycle_releases"))
 		return set_bool(&c->recycle_releases, key, value, err);
 	if (!strcmp(key, "poll_ms"))
-		return set_ms(&c->poll_ms, key, value, 10, 3600000, err);
+		return conf_uint(&c->poll_ms, key, value, 10, 3600000, err);
 	if (!strcmp(key, "labels")) {
 		char clean[sizeof(c->labels)];
 
@@ -321,11 +309,12 @@ set_secondary(struct config *c, const char *key, const char *value,
 		return 0;
 	}
 	if (!strcmp(key, "startup_tries"))
-		return set_ms(&c->startup_tries, key, value, 1, 1000000, err);
+		return conf_uint(&c->startup_tries, key, value,
+		    1, 1000000, err);
 	if (!strcmp(key, "max_lag_ms"))
-		return set_ms(&c->max_lag_ms, key, value, 0, 86400000, err);
+		return conf_uint(&c->max_lag_ms, key, value, 0, 86400000, err);
 	if (!strcmp(key, "max_body_bytes"))
-		return set_ms(&c->max_body_bytes, key, value, 1024,
+		return conf_uint(&c->max_body_bytes, key, value, 1024,
 		    ARTIFACT_MAX_BYTES, err);
 	if (!strcmp(key, "listen"))
 		return set_listen(c, value, err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confval.h"
 #include "haconf.h"
 
 void
@@ -28,23 +29,6 @@ ha_mode_name(enum ha_mode m)
 	case HA_OFF: break;
 	}
 	return "off";
-}
-
-static int
-set_ms(unsigned *dst, const char *key, const char *value, unsigned min,
-    unsigned max, struct snap_err *err)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-	    v < min || v > max)
-		return snap_err_set(err, "%s: '%s' is not a number from %u to "
-		    "%u", key, value, min, max);
-	*dst = (unsigned)v;
-	return 0;
 }
 
 /* URL[,URL...]: each http:// or https://, no blanks. */
@@ -91,13 +75,14 @@ ha_config_set(struct ha_config *h, const char *key, const char *value,
 	if (!strcmp(key, "etcd"))
 		return set_etcd(h, value, err);
 	if (!strcmp(key, "lease_ms"))
-		return set_ms(&h->lease_ms, key, value, 100, 3600000, err);
+		return conf_uint(&h->lease_ms, key, value, 100, 3600000, err);
 	if (!strcmp(key, "renew_ms"))
-		return set_ms(&h->renew_ms, key, value, 10, 600000, err);
+		return conf_uint(&h->renew_ms, key, value, 10, 600000, err);
 	if (!strcmp(key, "takeover_grace_ms"))
-		return set_ms(&h->takeover_grace_ms, key, value, 0, 3600000, err);
+		return conf_uint(&h->takeover_grace_ms, key, value,
+		    0, 3600000, err);
 	if (!strcmp(key, "safety_ms"))
-		return set_ms(&h->safety_ms, key, value, 0, 3600000, err);
+		return conf_uint(&h->safety_ms, key, value, 0, 3600000, err);
 	return 1;
 }
 

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "confval.h"
 #include "redis.h"
 #include "state.h"
 
@@ -279,15 +280,8 @@ redis_config_set(struct config *c, bool primary, const char *key,
 		c->redis_ha = value[0] == 'r';
 		return 0;
 	} else if (primary && !strcmp(key, "redis_lease_ms")) {
-		char *end;
-		unsigned long v = strtoul(value, &end, 10);
-
-		if (end == value || *end != '\0' || value[0] == '-' ||
-		    v < 300 || v > 600000)
-			return snap_err_set(err, "redis_lease_ms: '%s' is not a "
-			    "whole number from 300 to 600000", value);
-		c->redis_lease_ms = (unsigned)v;
-		return 0;
+		return conf_uint(&c->redis_lease_ms, key, value, 300, 600000,
+		    err);
 	} else
 		return 1;
 	if (strlen(value) >= len)
