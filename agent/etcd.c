@@ -360,15 +360,32 @@ etcd_lease_revoke(struct etcd *e, int64_t id, struct snap_err *err)
 	return 0;
 }
 
+/* One transaction (body released here; NULL means out of memory, which
+ * call() reports): whether it succeeded, its revision, and the key's
+ * create revision and holder when it did not. */
+static int
+txn(struct etcd *e, json_t *body, int *ok, int64_t *txrev, int64_t *kvrev,
+    char holder[ETCD_VALUE_MAX], struct snap_err *err)
+{
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (call(e, "/v3/kv/txn", body, &buf, &len, err) == -1)
+		return -1;
+	rc = etcd_parse_txn(buf, len, ok, txrev, kvrev, holder, err);
+	free(buf);
+	return rc;
+}
+
 int
 etcd_campaign(struct etcd *e, const char *key, const char *value,
     int64_t lease, int64_t *rev, char holder[ETCD_VALUE_MAX],
     struct snap_err *err)
 {
-	char *k = b64(key), *v = b64(value), *buf = NULL, ids[32];
+	char *k = b64(key), *v = b64(value), ids[32];
 	int64_t txrev = 0, kvrev = 0;
 	json_t *body = NULL;
-	size_t len;
 	int ok = 0, rc = -1;
 
 	snprintf(ids, sizeof(ids), "%" PRId64, lease);
@@ -379,19 +396,13 @@ etcd_campaign(struct etcd *e, const char *key, const char *value,
 		    "create_revision", "0",
 		    "success", "request_put", "key", k, "value", v, "lease", ids,
 		    "failure", "request_range", "key", k);
-	if (body == NULL) {
-		snap_err_setc(err, SNAP_E_NOMEM, "etcd: out of memory");
-		goto out;
-	}
-	if (call(e, "/v3/kv/txn", body, &buf, &len, err) == -1 ||
-	    etcd_parse_txn(buf, len, &ok, &txrev, &kvrev, holder, err) == -1)
+	if (txn(e, body, &ok, &txrev, &kvrev, holder, err) == -1)
 		goto out;
 	/* Won: the put happened at the txn's revision, which is therefore
 	 * the key's create revision. */
 	*rev = ok ? txrev : kvrev;
 	rc = ok ? 0 : 1;
 out:
-	free(buf);
 	free(k);
 	free(v);
 	return rc;
@@ -425,11 +436,10 @@ int
 etcd_put_if_leader(struct etcd *e, const char *leader, int64_t rev,
     const char *key, const char *value, struct snap_err *err)
 {
-	char *l = b64(leader), *k = b64(key), *v = b64(value), *buf = NULL;
+	char *l = b64(leader), *k = b64(key), *v = b64(value);
 	char revs[32], holder[ETCD_VALUE_MAX];
 	int64_t txrev, kvrev;
 	json_t *body = NULL;
-	size_t len;
 	int ok = 0, rc = -1;
 
 	snprintf(revs, sizeof(revs), "%" PRId64, rev);
@@ -439,16 +449,10 @@ etcd_put_if_leader(struct etcd *e, const char *leader, int64_t rev,
 		    "compare", "key", l, "result", "EQUAL", "target", "CREATE",
 		    "create_revision", revs,
 		    "success", "request_put", "key", k, "value", v);
-	if (body == NULL) {
-		snap_err_setc(err, SNAP_E_NOMEM, "etcd: out of memory");
-		goto out;
-	}
-	if (call(e, "/v3/kv/txn", body, &buf, &len, err) == -1 ||
-	    etcd_parse_txn(buf, len, &ok, &txrev, &kvrev, holder, err) == -1)
+	if (txn(e, body, &ok, &txrev, &kvrev, holder, err) == -1)
 		goto out;
 	rc = ok ? 0 : 1;
 out:
-	free(buf);
 	free(l);
 	free(k);
 	free(v);

@@ -96,31 +96,11 @@ get_format(json_t *root, uint64_t want, struct snap_err *err)
 	return 0;
 }
 
-/* Dumps root (released here) as one indented document with a final
- * newline. */
-static int
-dump(json_t *root, char **out, size_t *len, struct snap_err *err)
-{
-	char *s;
-
-	*out = NULL;
-	s = root != NULL ? json_dumps(root, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER) : NULL;
-	json_decref(root);
-	if (s == NULL || (*out = malloc(strlen(s) + 2)) == NULL) {
-		free(s);
-		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
-	}
-	*len = (size_t)sprintf(*out, "%s\n", s);
-	free(s);
-	return 0;
-}
-
 int
 epoch_lease_to_json(const struct lease *l, char **out, size_t *len,
     struct snap_err *err)
 {
-	return dump(json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
+	return jf_dump(json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
 	    "format", LEASE_FORMAT, "cluster_id", l->cluster_id,
 	    "epoch", (json_int_t)l->epoch, "node_id", l->node_id,
 	    "phase", epoch_phase_name(l->phase),
@@ -226,7 +206,7 @@ epoch_claim_to_json(const struct epoch_claim *c, char **out, size_t *len,
 	char at[32];
 
 	fsu_rfc3339(c->claimed_at, at);
-	return dump(json_pack("{s:I, s:s, s:s, s:I, s:s}",
+	return jf_dump(json_pack("{s:I, s:s, s:s, s:I, s:s}",
 	    "epoch", (json_int_t)c->epoch, "node_id", c->node_id,
 	    "nonce", c->nonce, "prev_epoch", (json_int_t)c->prev_epoch,
 	    "claimed_at", at), out, len, err);
@@ -418,7 +398,7 @@ epoch_fence_save(int dirfd, const struct epoch_fence *f, struct snap_err *err)
 	size_t len;
 	int rc;
 
-	if (dump(json_pack("{s:i, s:I, s:I}", "format", FENCE_FORMAT,
+	if (jf_dump(json_pack("{s:i, s:I, s:I}", "format", FENCE_FORMAT,
 	    "max_epoch", (json_int_t)f->max_epoch,
 	    "base_of_max", (json_int_t)f->base_of_max), &buf, &len, err) == -1)
 		return -1;

@@ -1,7 +1,10 @@
 /*
- * jsonfield.c - checked reads of JSON fields (see jsonfield.h).
+ * jsonfield.c - checked reads of JSON fields, and the one writer of small
+ * JSON files (see jsonfield.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "timeutil.h"
 #include "jsonfield.h"
@@ -85,4 +88,22 @@ jf_escape(char *out, size_t size, const char *s)
 		return -1;
 	out[n] = '\0';
 	return (int)n;
+}
+
+int
+jf_dump(json_t *root, char **out, size_t *len, struct snap_err *err)
+{
+	char *s;
+
+	*out = NULL;
+	s = root != NULL ? json_dumps(root, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	if (s == NULL || (*out = malloc(strlen(s) + 2)) == NULL) {
+		free(s);
+		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
+	}
+	*len = (size_t)sprintf(*out, "%s\n", s);
+	free(s);
+	return 0;
 }

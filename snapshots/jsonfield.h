@@ -33,4 +33,9 @@ json_t *jf_time_or_null(int64_t t);
  * length written, or -1 when it does not fit. */
 int jf_escape(char *out, size_t size, const char *s);
 
+/* root (released here; NULL counts as out of memory) as one indented
+ * document, keys in insertion order, with a final newline: malloc'ed in
+ * *out, the caller's. The form every small JSON file we write has. */
+int jf_dump(json_t *root, char **out, size_t *len, struct snap_err *err);
+
 #endif

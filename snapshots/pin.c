@@ -21,24 +21,14 @@ int
 pin_to_json(const struct pin *p, char **out, size_t *len,
     struct snap_err *err)
 {
-	char at[32], *s;
+	char at[32];
 	json_t *root;
 
 	fsu_rfc3339(p->pinned_at, at);
 	root = json_pack("{s:i, s:s, s:I, s:s, s:s}", "format", PIN_FORMAT,
 	    "cluster_id", p->cluster_id, "version", (json_int_t)p->version,
 	    "pinned_at", at, "by", p->by);
-	s = root != NULL ? json_dumps(root, JSON_INDENT(2) |
-	    JSON_PRESERVE_ORDER) : NULL;
-	json_decref(root);
-	*out = NULL;
-	if (s == NULL || (*out = malloc(strlen(s) + 2)) == NULL) {
-		free(s);
-		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
-	}
-	*len = (size_t)sprintf(*out, "%s\n", s);
-	free(s);
-	return 0;
+	return jf_dump(root, out, len, err);
 }
 
 static int
