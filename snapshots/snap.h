@@ -12,6 +12,8 @@
  *	snapshots/<V>.state.sig        its ed25519 signature (when signing;
  *	                               sign.h)
  *	.publish.lock                  flock(2): one publisher at a time
+ *	.publish.cache                 the one-shot publish's stat cache
+ *	                               (pcache.h); never part of a version
  *
  * A version is either full or a delta on its parent. state.json names the
  * last full version (the base) and every delta from it to the latest, so a
@@ -125,6 +127,13 @@ struct snap_publish_opts {
 	int (*precommit)(void *arg, uint64_t version, struct snap_err *err);
 	void *precommit_arg;
 	bool share_unlocked;
+	/* The version's time (published_at, stamps) instead of the clock's,
+	 * when above 0: reproducible output ($SOURCE_DATE_EPOCH, tests). */
+	int64_t now;
+	/* Tests: called once the one-shot publish has scanned the tree
+	 * (snap_publish_cached), before any file is read. */
+	void (*scanned)(void *arg);
+	void *scanned_arg;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
@@ -233,6 +242,17 @@ int snap_publish_changes(const char *source, const char *sync_root,
 int snap_write_base(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, const struct snap_memo *memo,
     struct snap_base *base, struct snap_err *err);
+
+/*
+ * snap_publish() by the publish cache, <sync_root>/.publish.cache
+ * (pcache.h, snap_cached.c): only the artifacts whose stat(2) changed since
+ * the version it describes are read, hashed and validated. The same
+ * result and guarantees as snap_publish(); *warn (message empty: none)
+ * says when the cache was ignored or could not be written.
+ */
+int snap_publish_cached(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_err *warn, struct snap_err *err);
 
 /*
  * Publishes the content of an older retained version `to` as a new, higher

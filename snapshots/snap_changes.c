@@ -334,7 +334,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	/* Steps 1-3 (open_root_on). */
 	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
 		goto out;
-	p.now = fsu_now();
+	p.now = o->now > 0 ? o->now : fsu_now();
 	/* Steps 4 and 6 at once: the changed paths read and checked, and
 	 * the delta they make. */
 	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,
