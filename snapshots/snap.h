@@ -127,6 +127,10 @@ struct snap_publish_opts {
 	int (*precommit)(void *arg, uint64_t version, struct snap_err *err);
 	void *precommit_arg;
 	bool share_unlocked;
+	/* Threads that read, hash and validate a whole tree (readpool.h),
+	 * the caller's included: 1 reads on the caller's alone; 0: one per
+	 * CPU, at most 8. The output is the same byte for byte. */
+	unsigned threads;
 	/* The version's time (published_at, stamps) instead of the clock's,
 	 * when above 0: reproducible output ($SOURCE_DATE_EPOCH, tests). */
 	int64_t now;
