@@ -167,6 +167,7 @@ static int
 cmd_publish(int argc, char **argv)
 {
 	struct snap_err err = SNAP_ERR_INIT, warn = SNAP_ERR_INIT;
+	struct snap_cache_use use = { 0, 0 };
 	struct report rep = REPORT_INIT;
 	enum snap_publish_result res;
 	struct snap_publish_opts o;
@@ -197,7 +198,7 @@ cmd_publish(int argc, char **argv)
 	rc = cl.c.redis_url[0] ? redis_cmd_prepare(&cl.c, 0, &err) : 0;
 	if (rc == 0)
 		rc = snap_publish_cached(cl.c.source, cl.c.sync_root, &o, &res,
-		    &version, &warn, &err);
+		    &version, &use, &warn, &err);
 	if (warn.msg[0] != '\0')	/* the publish cache: a full read */
 		fprintf(stderr, "artsync: warning: %s/%s\n", cl.c.sync_root,
 		    warn.msg);
@@ -211,6 +212,9 @@ cmd_publish(int argc, char **argv)
 	report_free(&rep);
 	if (rc == -1)
 		return 1;
+	if (cl.c.log_level == LOG_LEVEL_DEBUG)
+		fprintf(stderr, "artsync: debug: %s/.publish.cache: %zu of %zu "
+		    "artifacts read\n", cl.c.sync_root, use.read, use.total);
 	if (res == SNAP_UNCHANGED)
 		printf("unchanged\n");
 	else

@@ -38,6 +38,11 @@ open(sys.argv[1], "r+b").write(b)' "$1" &&
 	touch -d "@$m" "$1"
 }
 
+# read_count: "READ of TOTAL" from a publish --log-level debug's err.
+read_count() {
+	sed -n 's/.*publish\.cache: \([0-9]* of [0-9]*\) artifacts read$/\1/p' err
+}
+
 test_expect_success 'setup: the fixture tree, published with its cache' '
 	fixture_tree src &&
 	"$ARTSYNC" publish --source src --sync-root sync >out 2>err &&
@@ -140,9 +145,30 @@ test_expect_success 'another tree'"'"'s cache: ignored, the right version' '
 	"$ARTSYNC" publish --source src2 --sync-root sync2 >out 2>err &&
 	cp sync/.publish.cache sync2/.publish.cache &&
 	f=$(ls src2/api/*.xml | head -1) && rewrite "$f" &&
-	"$ARTSYNC" publish --source src2 --sync-root sync2 >out 2>err &&
-	test "$(cat out)" = 2 && test ! -s err &&
+	"$ARTSYNC" publish --log-level debug --source src2 --sync-root sync2 \
+		>out 2>err &&
+	test "$(cat out)" = 2 && test_line_count 1 err &&
+	n=$(find src2 -name "*.xml" | wc -l) &&
+	test "$(read_count)" = "$n of $n" &&
 	published sync2 2 src2
+'
+
+test_expect_success 'past the racy window: nothing read, then one file' '
+	n=$(find src -name "*.xml" | wc -l) &&
+	sleep 2.5 &&	# ctime cannot be set back: let the racy window pass
+	"$ARTSYNC" publish --log-level debug --source src --sync-root sync \
+		>out 2>err &&
+	"$ARTSYNC" publish --log-level debug --source src --sync-root sync \
+		>out 2>err &&
+	test "$(cat out)" = unchanged &&
+	test "$(read_count)" = "0 of $n" &&
+	v=$(state_version sync) &&
+	rewrite "$(ls src/proxy-services/*.xml | head -1)" &&
+	"$ARTSYNC" publish --log-level debug --source src --sync-root sync \
+		>out 2>err &&
+	test "$(cat out)" = $((v + 1)) &&
+	test "$(read_count)" = "1 of $n" &&
+	published sync $((v + 1)) src
 '
 
 test_expect_success 'a removed file and a new empty folder: published' '

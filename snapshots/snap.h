@@ -199,6 +199,8 @@ struct snap_memo {
 	struct snap_seen *seen;	/* 2 * STATE_CHAIN_MAX slots, or NULL */
 	size_t nseen;
 	size_t seen_at;		/* where the next search starts */
+	bool check_base;	/* the base's files are checked too (memo
+				 * made by another process) */
 	struct snap_state *state;	/* the state.json it wrote, parsed; */
 	struct snap_seen state_seen;	/* while that file is still there, the
 					 * next publish neither reads nor
@@ -207,7 +209,7 @@ struct snap_memo {
 
 #define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false, \
 	.chain = 0, .base = { .version = 0 }, .rebased = 0, .seen = NULL, \
-	.nseen = 0, .state = NULL }
+	.nseen = 0, .check_base = false, .state = NULL }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */
@@ -252,11 +254,17 @@ int snap_write_base(const char *source, const char *sync_root,
  * (pcache.h, snap_cached.c): only the artifacts whose stat(2) changed since
  * the version it describes are read, hashed and validated. The same
  * result and guarantees as snap_publish(); *warn (message empty: none)
- * says when the cache was ignored or could not be written.
+ * says when the cache was ignored or could not be written; *use (NULL:
+ * not wanted) how many artifacts were read of how many listed.
  */
+struct snap_cache_use {
+	size_t read;		/* read, hashed (validated if new) */
+	size_t total;		/* listed by the scan */
+};
 int snap_publish_cached(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
-    uint64_t *version, struct snap_err *warn, struct snap_err *err);
+    uint64_t *version, struct snap_cache_use *use, struct snap_err *warn,
+    struct snap_err *err);
 
 /*
  * Publishes the content of an older retained version `to` as a new, higher

@@ -26,7 +26,7 @@
  * publish reads everything; the result is the same in every case.
  *
  * Calling sequence: snap_publish_cached(source, sync_root, &opts,
- * &result, &version, &warn, err). Error contract: snap_publish()'s; warn's
+ * &result, &version, &use, &warn, err). Error contract: snap_publish()'s; warn's
  * message (".publish.cache: ...", for the caller to prefix with the sync
  * root) is empty unless the cache was ignored or could not be written.
  */
@@ -374,8 +374,10 @@ copy_report(const struct report *from, struct report *to)
 int
 snap_publish_cached(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
-    uint64_t *version, struct snap_err *warn, struct snap_err *err)
+    uint64_t *version, struct snap_cache_use *use, struct snap_err *warn,
+    struct snap_err *err)
 {
+	static struct snap_change none;
 	struct snap_memo memo = SNAP_MEMO_INIT;
 	struct cache_place pl = { .rootfd = -1 };
 	struct scanned s = { .v = NULL };
@@ -407,8 +409,17 @@ snap_publish_cached(const char *source, const char *sync_root,
 		copy_report(&scanrep, o->report);
 	if (o->scanned != NULL)
 		o->scanned(o->scanned_arg);
+	/* The base was checked when the cache was made, by another
+	 * process: check it again (cheap: hashed, not parsed). */
+	memo.check_base = true;
+	/* No change is an empty list, not NULL ("not known"). */
 	rc = snap_publish_changes(source, sync_root, o, &memo,
-	    have == 0 ? changes : NULL, n, result, version, err);
+	    have == 0 ? (changes != NULL ? changes : &none) : NULL, n, result,
+	    version, err);
+	if (use != NULL) {
+		use->total = s.n;
+		use->read = memo.rescanned || have != 0 ? s.n : n;
+	}
 	if (rc == 0 && memo.m != NULL && s.v != NULL)
 		save_cache(&pl, source, sync_root, &memo, &s, warn);
 out:

@@ -148,12 +148,16 @@ open_root_on(struct publisher *p, const char *sync_root,
 	if (p->prev.st.version != memo->version)
 		return 1;
 	/* The deltas: all of them, manifest and archive (the base was
-	 * checked when memo was made). One damaged file and no reader could
-	 * open a delta on them. */
+	 * checked when memo was made, unless memo->check_base says it was
+	 * made elsewhere). One damaged file and no reader could open a delta
+	 * on them. */
 	for (i = 0; i < p->prev.st.ndeltas; i++)
 		if (!is_intact(p->snapfd, &p->prev.st.deltas[i].manifest, memo) ||
 		    !is_intact(p->snapfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
+	if (memo->check_base && (!is_intact(p->snapfd, &p->prev.st.manifest,
+	    memo) || !is_intact(p->snapfd, &p->prev.st.archive, memo)))
+		return 1;
 	p->have_prev = true;
 	/* Step 3: number. A number is never used twice: when a publisher
 	 * that died left a file of the next one, the directory is read for a
