@@ -420,7 +420,11 @@ snap_publish_cached(const char *source, const char *sync_root,
 		use->total = s.n;
 		use->read = memo.rescanned || have != 0 ? s.n : n;
 	}
-	if (rc == 0 && memo.m != NULL && s.v != NULL)
+	/* Nothing new to keep when every stat was clean and the version is
+	 * the cache's: it would write the same entries again. */
+	if (rc == 0 && memo.m != NULL && s.v != NULL &&
+	    !(have == 0 && n == 0 && !memo.rescanned &&
+	    *result == SNAP_UNCHANGED))
 		save_cache(&pl, source, sync_root, &memo, &s, warn);
 out:
 	free(changes);
