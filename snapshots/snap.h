@@ -76,6 +76,8 @@
 #include "state.h"
 #include "xmlcheck.h"
 
+struct scan_observer;	/* scan.h */
+
 #define SNAP_VERSION_STRING "artsync 0.1.0"
 #define SNAP_MANIFEST_MAX_BYTES (256u * 1024 * 1024)
 /* An archive holds at most TREE_MAX_BYTES of artifacts; a quarter more is
@@ -134,6 +136,9 @@ struct snap_publish_opts {
 	/* The version's time (published_at, stamps) instead of the clock's,
 	 * when above 0: reproducible output ($SOURCE_DATE_EPOCH, tests). */
 	int64_t now;
+	/* Told of every artifact a whole-tree scan lists, with its stat:
+	 * the publish cache's stat data (snap_cached.c). NULL: nobody. */
+	const struct scan_observer *scan_obs;
 	/* Tests: called once the one-shot publish has scanned the tree
 	 * (snap_publish_cached), before any file is read. */
 	void (*scanned)(void *arg);

@@ -100,6 +100,7 @@ seen_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Back to empty; nomem stays (what was seen is not all there was). */
 static void
 scanned_free(struct scanned *s)
 {
@@ -108,6 +109,8 @@ scanned_free(struct scanned *s)
 	for (i = 0; i < s->n; i++)
 		free(s->v[i].name);
 	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
 }
 
 static int64_t
@@ -119,6 +122,22 @@ now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* What a scan records before it lists anything: when it starts, and
+ * labels.conf's stat; -1 when that cannot be looked at. */
+static int
+scan_begin(int srcfd, struct scanned *s)
+{
+	struct stat st;
+
+	s->scan_ns = now_ns();
+	s->labels = LABELS_ABSENT;
+	if (fstatat(srcfd, LABELS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		pcache_stat_of(&st, &s->labels);
+	else if (errno != ENOENT)
+		return -1;
+	return 0;
+}
+
 /* The tree listed and stat'ed into s (sorted), cur its artifacts; -1 when
  * the incremental path cannot be taken (a problem the full publish will
  * report, or out of memory). */
@@ -128,15 +147,9 @@ scan_source(int srcfd, const char *source, struct manifest *cur,
 {
 	struct scan_observer obs = { observe, s };
 	struct snap_err ignored = SNAP_ERR_INIT;
-	struct stat st;
 
-	s->scan_ns = now_ns();
-	s->labels = LABELS_ABSENT;
-	if (fstatat(srcfd, LABELS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		pcache_stat_of(&st, &s->labels);
-	else if (errno != ENOENT)
-		return -1;
-	if (scan_tree_observed(srcfd, source, cur, rep, &obs, &ignored) == -1 ||
+	if (scan_begin(srcfd, s) == -1 ||
+	    scan_tree_observed(srcfd, source, cur, rep, &obs, &ignored) == -1 ||
 	    s->nomem || rep->nerrors > 0 || rep->lost > 0 || s->n != cur->n)
 		return -1;
 	qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
@@ -381,6 +394,8 @@ snap_publish_cached(const char *source, const char *sync_root,
 	struct snap_memo memo = SNAP_MEMO_INIT;
 	struct cache_place pl = { .rootfd = -1 };
 	struct scanned s = { .v = NULL };
+	struct scan_observer obs = { observe, &s };
+	struct snap_publish_opts full = *o;
 	struct report scanrep = REPORT_INIT;
 	struct pcache c = PCACHE_INIT;
 	struct snap_change *changes = NULL;
@@ -397,32 +412,38 @@ snap_publish_cached(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (scan_source(srcfd, source, cur, &scanrep, &s) == -1) {
+	if (have == 0 && (scan_source(srcfd, source, cur, &scanrep, &s) == -1 ||
+	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1)) {
 		scanned_free(&s);
-		s = (struct scanned){ .v = NULL };
+		s.nomem = false;
 		have = -1;	/* the full publish reports the tree */
-	} else if (have == 0 && take_cache(&c, &s, cur, &memo, &changes,
-	    &n) == -1) {
-		have = -1;
 	}
-	if (have == 0)
+	if (have == 0) {
 		copy_report(&scanrep, o->report);
+	} else {
+		/* The full publish's own scan gives the stats, as it lists
+		 * the tree: not a second scan. */
+		s.nomem = scan_begin(srcfd, &s) == -1;
+		full.scan_obs = &obs;
+	}
 	if (o->scanned != NULL)
 		o->scanned(o->scanned_arg);
 	/* The base was checked when the cache was made, by another
 	 * process: check it again (cheap: hashed, not parsed). */
 	memo.check_base = true;
 	/* No change is an empty list, not NULL ("not known"). */
-	rc = snap_publish_changes(source, sync_root, o, &memo,
+	rc = snap_publish_changes(source, sync_root, &full, &memo,
 	    have == 0 ? (changes != NULL ? changes : &none) : NULL, n, result,
 	    version, err);
+	if (have != 0 && !s.nomem)
+		qsort(s.v, s.n, sizeof(*s.v), seen_cmp);
 	if (use != NULL) {
 		use->total = s.n;
 		use->read = memo.rescanned || have != 0 ? s.n : n;
 	}
 	/* Nothing new to keep when every stat was clean and the version is
 	 * the cache's: it would write the same entries again. */
-	if (rc == 0 && memo.m != NULL && s.v != NULL &&
+	if (rc == 0 && memo.m != NULL && s.v != NULL && !s.nomem &&
 	    !(have == 0 && n == 0 && !memo.rescanned &&
 	    *result == SNAP_UNCHANGED))
 		save_cache(&pl, source, sync_root, &memo, &s, warn);

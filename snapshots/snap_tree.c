@@ -193,7 +193,8 @@ int
 snap_read_tree(struct publisher *p, int srcfd, const char *label,
     struct manifest *cur, struct report *rep, struct snap_err *err)
 {
-	if (scan_tree(srcfd, label, cur, rep, err) == -1 ||
+	if (scan_tree_observed(srcfd, label, cur, rep, p->o->scan_obs,
+	    err) == -1 ||
 	    assign_labels(srcfd, label, cur, err) == -1 ||
 	    hash_and_validate(p, srcfd, label, cur, rep, err) == -1)
 		return -1;
