@@ -248,26 +248,31 @@ assert_hello_current(const struct env *e, uint64_t version)
 	snap_close(&v);
 }
 
+/* HELLO changed, so in the list the scan hands over; rewritten again
+ * between the scan and its read: the version holds the bytes read, and
+ * the cache keeps the scan's stat, older than them, so the next publish
+ * reads HELLO again rather than trusting a hash of other bytes. (A file
+ * changed after the scan and not in the list is left to the next
+ * publish, which sees its new stat.) */
 static void
 test_changed_during_scan(void **state)
 {
 	struct snap_publish_opts o = chain_opts();	/* deltas */
+	struct snap_cache_use use;
 	struct midway mw;
 	struct env e;
 
 	env_init(*state, &e);
 	publish_cached(&e, &o, 1);
+	change_hello(&e, "before the publish");
 	mw.e = &e;
 	o.scanned = write_midway;
 	o.scanned_arg = &mw;
-	/* Version 2 holds the bytes written after the scan. */
 	publish_cached(&e, &o, 2);
 	assert_hello_current(&e, 2);
-	/* Their stat is newer than the scan's: the next publish reads the
-	 * file again and finds it as version 2 has it. */
 	o.scanned = NULL;
-	assert_int_equal(publish_cached_use(&e, &o, 2, NULL), SNAP_UNCHANGED);
-	/* And a change after that is seen. */
+	assert_int_equal(publish_cached_use(&e, &o, 2, &use), SNAP_UNCHANGED);
+	assert_true(use.read >= 1);
 	change_hello(&e, "a later change");
 	publish_cached(&e, &o, 3);
 	assert_hello_current(&e, 3);
