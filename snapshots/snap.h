@@ -139,8 +139,8 @@ struct snap_publish_opts {
 	/* Told of every artifact a whole-tree scan lists, with its stat:
 	 * the publish cache's stat data (snap_cached.c). NULL: nobody. */
 	const struct scan_observer *scan_obs;
-	/* Tests: called once the one-shot publish has scanned the tree
-	 * (snap_publish_cached), before any file is read. */
+	/* Tests: called by the one-shot publish (snap_publish_cached)
+	 * before it reads any file - with a usable cache, after its scan. */
 	void (*scanned)(void *arg);
 	void *scanned_arg;
 };

@@ -26,9 +26,10 @@
  * publish reads everything; the result is the same in every case.
  *
  * Calling sequence: snap_publish_cached(source, sync_root, &opts,
- * &result, &version, &use, &warn, err). Error contract: snap_publish()'s; warn's
- * message (".publish.cache: ...", for the caller to prefix with the sync
- * root) is empty unless the cache was ignored or could not be written.
+ * &result, &version, &use, &warn, err). Error contract: snap_publish()'s;
+ * warn's message (".publish.cache: ...", for the caller to prefix with
+ * the sync root) is empty unless the cache was ignored or could not be
+ * written.
  */
 #include <errno.h>
 #include <fcntl.h>
