@@ -46,6 +46,7 @@ static const struct flag primary_flags[] = {
 	{ "keep-versions", "primary", "keep_versions" },
 	{ "keep-grace-ms", "primary", "keep_grace_ms" },
 	{ "max-chain", "primary", "max_chain" },
+	{ "publish-threads", "primary", "publish_threads" },
 	{ "signing-key", "primary", "signing_key" },
 	{ "state-validity", "primary", "state_validity" },
 	{ "poll-ms", "primary", "poll_ms" },
@@ -151,6 +152,8 @@ const char cmdline_usage[] =
 "  --keep-grace-ms N    and none younger than this (default 600000)\n"
 "  --max-chain N        deltas on a full version before the next full one\n"
 "                       (default 64; 0: every version full; at most 256)\n"
+"  --publish-threads N  threads that read and validate a whole tree\n"
+"                       (default 0: one per CPU, at most 8; 1: one)\n"
 "  --signing-key FILE   sign every version (and rollback) with this secret\n"
 "                       key (artsync keygen); mode 0600 or tighter\n"
 "  --state-validity D   signed states expire D after they are published or\n"

@@ -23,6 +23,7 @@
 #include "labels.h"
 #include "names.h"
 #include "push.h"
+#include "readpool.h"
 #include "redis.h"
 #include "log.h"
 #include "manifest.h"
@@ -210,6 +211,9 @@ set_primary(struct config *c, const char *key, const char *value,
 	if (!strcmp(key, "max_chain"))
 		return conf_uint(&c->max_chain, key, value, 0, STATE_CHAIN_MAX,
 		    err);
+	if (!strcmp(key, "publish_threads"))
+		return conf_uint(&c->publish_threads, key, value, 0,
+		    READPOOL_THREADS_MAX, err);
 	if (!strcmp(key, "keep_grace_ms"))
 		return conf_uint(&c->keep_grace_ms, key, value, 0, 2000000000u,
 		    err);

@@ -6,7 +6,7 @@
  *	[primary]    source, sync_root, quiet_ms, push, retry_ms, listen,
  *	             retry_factor, retry_max_ms, retry_max_tries,
  *	             keep_versions, keep_grace_ms, max_chain, signing_key,
- *	             state_validity, poll_ms; failover (haconf.h): ha, etcd,
+ *	             state_validity, poll_ms, publish_threads; failover (haconf.h): ha, etcd,
  *	             lease_ms, renew_ms, takeover_grace_ms, safety_ms; a Redis
  *	             sync root (redis.h): redis_stage, redis_password_file,
  *	             redis_sentinels, redis_master, redis_lease_ms
@@ -70,6 +70,7 @@ struct config {
 	unsigned keep_versions;
 	unsigned keep_grace_ms;
 	unsigned max_chain;		/* deltas past a full snapshot */
+	unsigned publish_threads;	/* 0: one per CPU (readpool.h) */
 	char push[CONFIG_MAX_PUSH][PATH_MAX];
 	size_t npush;
 	unsigned keep_releases;

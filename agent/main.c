@@ -146,10 +146,28 @@ cmd_check(int argc, char **argv)
 	return rc == -1 ? 1 : 0;
 }
 
+/* $SOURCE_DATE_EPOCH (reproducible-builds.org): the time a publish records
+ * instead of the clock's, so that two publishes of one tree are byte for
+ * byte the same; 0 (the clock) when unset or not a positive number. */
+static int64_t
+source_date_epoch(void)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0' && v > 0 ? (int64_t)v : 0;
+}
+
 static int
 cmd_publish(int argc, char **argv)
 {
-	struct snap_err err = SNAP_ERR_INIT;
+	struct snap_err err = SNAP_ERR_INIT, warn = SNAP_ERR_INIT;
+	struct snap_cache_use use = { 0, 0 };
 	struct report rep = REPORT_INIT;
 	enum snap_publish_result res;
 	struct snap_publish_opts o;
@@ -176,10 +194,14 @@ cmd_publish(int argc, char **argv)
 	if ((o.xc = new_validator()) == NULL)
 		return 1;
 	o.report = &rep;
+	o.now = source_date_epoch();
 	rc = cl.c.redis_url[0] ? redis_cmd_prepare(&cl.c, 0, &err) : 0;
 	if (rc == 0)
-		rc = snap_publish(cl.c.source, cl.c.sync_root, &o, &res,
-		    &version, &err);
+		rc = snap_publish_cached(cl.c.source, cl.c.sync_root, &o, &res,
+		    &version, &use, &warn, &err);
+	if (warn.msg[0] != '\0')	/* the publish cache: a full read */
+		fprintf(stderr, "artsync: warning: %s/%s\n", cl.c.sync_root,
+		    warn.msg);
 	if (rc == 0 && cl.c.redis_url[0])	/* redis_push.h */
 		rc = redis_cmd_upload(&cl.c, &err);
 	xmlcheck_free(o.xc);
@@ -190,6 +212,9 @@ cmd_publish(int argc, char **argv)
 	report_free(&rep);
 	if (rc == -1)
 		return 1;
+	if (cl.c.log_level == LOG_LEVEL_DEBUG)
+		fprintf(stderr, "artsync: debug: %s/.publish.cache: %zu of %zu "
+		    "artifacts read\n", cl.c.sync_root, use.read, use.total);
 	if (res == SNAP_UNCHANGED)
 		printf("unchanged\n");
 	else

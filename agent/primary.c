@@ -68,7 +68,8 @@ primary_publish_opts(const struct config *c)
 	    .node_id = c->node_id, .keep_versions = c->keep_versions,
 	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
 	    .key = c->have_key ? &c->key : NULL,
-	    .validity_s = c->state_validity_s };
+	    .validity_s = c->state_validity_s,
+	    .threads = c->publish_threads };
 }
 
 /* Whether this primary renews the latest state's expiry (renew_now). */

@@ -12,8 +12,9 @@
  *	`current` was replaced in every
  *	DIR since CMD started (a secondary applied what CMD published).
  *	Prints one line: exit=N run_ms=F total_ms=F maxrss_kb=N wchar=N
- *	write_bytes=N (CMD's own figures; the I/O counters are read from
- *	/proc/PID/io while CMD is a zombie, before it is reaped).
+ *	write_bytes=N cpu_ms=F (CMD's own figures; the I/O counters are read
+ *	from /proc/PID/io while CMD is a zombie, before it is reaped; cpu_ms
+ *	is its user + system time, its threads' included).
  *
  *   bench-probe exec -o FILE [-d DIR]... [-t MS] -- CMD [ARG...]
  *	Becomes CMD (same PID, so a shell's $! and kill work on it), after
@@ -330,8 +331,10 @@ cmd_run(int argc, char **argv)
 	    &late) == -1)
 		die("no swap of current within the timeout (%s)", "-t");
 	printf("exit=0 run_ms=%.1f total_ms=%.1f maxrss_kb=%ld wchar=%llu "
-	    "write_bytes=%llu\n", t1 - t0, (o.ndirs ? watches_last(&w) : t1) - t0,
-	    ru.ru_maxrss, wchar, wbytes);
+	    "write_bytes=%llu cpu_ms=%.1f\n", t1 - t0,
+	    (o.ndirs ? watches_last(&w) : t1) - t0, ru.ru_maxrss, wchar, wbytes,
+	    (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3);
 	return 0;
 }
 

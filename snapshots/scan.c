@@ -19,6 +19,7 @@ struct scan {
 	const char *label;
 	struct manifest *out;
 	struct report *rep;
+	const struct scan_observer *obs;
 };
 
 static const char *
@@ -101,12 +102,13 @@ add_artifact(struct scan *s, int type, const char *dir, const char *file,
 	char name[NAME_MAX_BYTES + 1], path[PATH_MAX];
 	struct snap_err why = SNAP_ERR_INIT;
 
-	path_of(s, dir, file, path, sizeof(path));
 	if (name_from_file(file, name, &why) == -1) {
+		path_of(s, dir, file, path, sizeof(path));
 		report_add(s->rep, REPORT_ERROR, path, 0, "%s", why.msg);
 		return 0;
 	}
 	if ((uint64_t)st->st_size > ARTIFACT_MAX_BYTES) {
+		path_of(s, dir, file, path, sizeof(path));
 		report_add(s->rep, REPORT_ERROR, path, 0, "larger than %u bytes, "
 		    "the limit for one artifact", ARTIFACT_MAX_BYTES);
 		return 0;
@@ -114,6 +116,8 @@ add_artifact(struct scan *s, int type, const char *dir, const char *file,
 	if (manifest_add(s->out, type, name, NULL, (uint64_t)st->st_size, "",
 	    0) == -1)
 		return snap_err_set(err, "%s: out of memory", s->label);
+	if (s->obs != NULL)
+		s->obs->fn(s->obs->arg, type, name, st);
 	return 0;
 }
 
@@ -221,9 +225,16 @@ int
 scan_tree(int srcfd, const char *label, struct manifest *out,
     struct report *rep, struct snap_err *err)
 {
+	return scan_tree_observed(srcfd, label, out, rep, NULL, err);
+}
+
+int
+scan_tree_observed(int srcfd, const char *label, struct manifest *out,
+    struct report *rep, const struct scan_observer *obs, struct snap_err *err)
+{
 	struct report mine = REPORT_INIT;
 	struct scan s = { .label = label, .out = out,
-	    .rep = rep != NULL ? rep : &mine };
+	    .rep = rep != NULL ? rep : &mine, .obs = obs };
 	int rc;
 
 	out->has_folders = true;

@@ -25,6 +25,7 @@
 #define SCAN_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "manifest.h"
 #include "report.h"
@@ -40,6 +41,16 @@
  */
 int scan_tree(int srcfd, const char *label, struct manifest *out,
     struct report *rep, struct snap_err *err);
+
+/* scan_tree() that also tells obs->fn what stat(2) said of each artifact
+ * it lists (of a symlink's target), as it lists it: the publish cache's
+ * stat data (pcache.h), taken before the file is read. */
+struct scan_observer {
+	void (*fn)(void *arg, int type, const char *name, const struct stat *st);
+	void *arg;
+};
+int scan_tree_observed(int srcfd, const char *label, struct manifest *out,
+    struct report *rep, const struct scan_observer *obs, struct snap_err *err);
 
 /*
  * Checks the one artifact type/name below srcfd as scan_tree() would:

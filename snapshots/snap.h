@@ -12,6 +12,8 @@
  *	snapshots/<V>.state.sig        its ed25519 signature (when signing;
  *	                               sign.h)
  *	.publish.lock                  flock(2): one publisher at a time
+ *	.publish.cache                 the one-shot publish's stat cache
+ *	                               (pcache.h); never part of a version
  *
  * A version is either full or a delta on its parent. state.json names the
  * last full version (the base) and every delta from it to the latest, so a
@@ -74,6 +76,8 @@
 #include "state.h"
 #include "xmlcheck.h"
 
+struct scan_observer;	/* scan.h */
+
 #define SNAP_VERSION_STRING "artsync 0.1.0"
 #define SNAP_MANIFEST_MAX_BYTES (256u * 1024 * 1024)
 /* An archive holds at most TREE_MAX_BYTES of artifacts; a quarter more is
@@ -125,6 +129,20 @@ struct snap_publish_opts {
 	int (*precommit)(void *arg, uint64_t version, struct snap_err *err);
 	void *precommit_arg;
 	bool share_unlocked;
+	/* Threads that read, hash and validate a whole tree (readpool.h),
+	 * the caller's included: 1 reads on the caller's alone; 0: one per
+	 * CPU, at most 8. The output is the same byte for byte. */
+	unsigned threads;
+	/* The version's time (published_at, stamps) instead of the clock's,
+	 * when above 0: reproducible output ($SOURCE_DATE_EPOCH, tests). */
+	int64_t now;
+	/* Told of every artifact a whole-tree scan lists, with its stat:
+	 * the publish cache's stat data (snap_cached.c). NULL: nobody. */
+	const struct scan_observer *scan_obs;
+	/* Tests: called by the one-shot publish (snap_publish_cached)
+	 * before it reads any file - with a usable cache, after its scan. */
+	void (*scanned)(void *arg);
+	void *scanned_arg;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */
@@ -186,6 +204,8 @@ struct snap_memo {
 	struct snap_seen *seen;	/* 2 * STATE_CHAIN_MAX slots, or NULL */
 	size_t nseen;
 	size_t seen_at;		/* where the next search starts */
+	bool check_base;	/* the base's files are checked too (memo
+				 * made by another process) */
 	struct snap_state *state;	/* the state.json it wrote, parsed; */
 	struct snap_seen state_seen;	/* while that file is still there, the
 					 * next publish neither reads nor
@@ -194,7 +214,7 @@ struct snap_memo {
 
 #define SNAP_MEMO_INIT { .m = NULL, .version = 0, .rescanned = false, \
 	.chain = 0, .base = { .version = 0 }, .rebased = 0, .seen = NULL, \
-	.nseen = 0, .state = NULL }
+	.nseen = 0, .check_base = false, .state = NULL }
 void snap_memo_clear(struct snap_memo *memo);	/* back to SNAP_MEMO_INIT */
 
 /* An artifact that may have changed (created, written, removed). */
@@ -233,6 +253,23 @@ int snap_publish_changes(const char *source, const char *sync_root,
 int snap_write_base(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, const struct snap_memo *memo,
     struct snap_base *base, struct snap_err *err);
+
+/*
+ * snap_publish() by the publish cache, <sync_root>/.publish.cache
+ * (pcache.h, snap_cached.c): only the artifacts whose stat(2) changed since
+ * the version it describes are read, hashed and validated. The same
+ * result and guarantees as snap_publish(); *warn (message empty: none)
+ * says when the cache was ignored or could not be written; *use (NULL:
+ * not wanted) how many artifacts were read of how many listed.
+ */
+struct snap_cache_use {
+	size_t read;		/* read, hashed (validated if new) */
+	size_t total;		/* listed by the scan */
+};
+int snap_publish_cached(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_cache_use *use, struct snap_err *warn,
+    struct snap_err *err);
 
 /*
  * Publishes the content of an older retained version `to` as a new, higher

@@ -148,12 +148,16 @@ open_root_on(struct publisher *p, const char *sync_root,
 	if (p->prev.st.version != memo->version)
 		return 1;
 	/* The deltas: all of them, manifest and archive (the base was
-	 * checked when memo was made). One damaged file and no reader could
-	 * open a delta on them. */
+	 * checked when memo was made, unless memo->check_base says it was
+	 * made elsewhere). One damaged file and no reader could open a delta
+	 * on them. */
 	for (i = 0; i < p->prev.st.ndeltas; i++)
 		if (!is_intact(p->snapfd, &p->prev.st.deltas[i].manifest, memo) ||
 		    !is_intact(p->snapfd, &p->prev.st.deltas[i].archive, memo))
 			return 1;
+	if (memo->check_base && (!is_intact(p->snapfd, &p->prev.st.manifest,
+	    memo) || !is_intact(p->snapfd, &p->prev.st.archive, memo)))
+		return 1;
 	p->have_prev = true;
 	/* Step 3: number. A number is never used twice: when a publisher
 	 * that died left a file of the next one, the directory is read for a
@@ -334,7 +338,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	/* Steps 1-3 (open_root_on). */
 	if ((on = open_root_on(&p, sync_root, memo, err)) != 0)
 		goto out;
-	p.now = fsu_now();
+	p.now = o->now > 0 ? o->now : fsu_now();
 	/* Steps 4 and 6 at once: the changed paths read and checked, and
 	 * the delta they make. */
 	if ((d = diff_changes(&p, srcfd, source, memo, changes, nchanges,

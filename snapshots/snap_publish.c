@@ -112,7 +112,7 @@ snap_publish_full(const char *source, const char *sync_root,
 	/* Steps 1-3: lock, read the latest, number (snap_root.c). */
 	if (snap_root_open(&p, sync_root, err) == -1)
 		goto out;
-	p.now = fsu_now();
+	p.now = o->now > 0 ? o->now : fsu_now();
 	if ((cur = manifest_new()) == NULL) {
 		snap_err_set(err, "out of memory");
 		goto out;

@@ -24,6 +24,7 @@
 #include "identity.h"
 #include "labels.h"
 #include "names.h"
+#include "readpool.h"
 #include "report.h"
 #include "scan.h"
 #include "snap_int.h"
@@ -104,55 +105,83 @@ knows_identities(const struct publisher *p)
 	return p->have_prev && p->prev.m->has_identities;
 }
 
+/* Result r of artifact e, as the publish takes it: the size and checksum
+ * read, the identity found (or the latest version's for the same bytes),
+ * a problem to rep. -1 only when out of memory. */
+static int
+take_result(struct publisher *p, const char *label, struct manifest *cur,
+    struct manifest_entry *e, const struct readpool_result *r,
+    struct report *rep, struct snap_err *err)
+{
+	const char *id = NULL;
+	char path[PATH_MAX], rel[NAME_PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", label,
+	    name_path(e->type, e->name, rel, sizeof(rel)));
+	if (r->status == READPOOL_UNREADABLE) {
+		report_add(rep, REPORT_ERROR, path, 0, "cannot read it (%s)",
+		    r->why);
+		id = "";
+	} else {
+		/* The scan's size gives way to the bytes read. */
+		cur->total_bytes += r->len - e->size;
+		e->size = r->len;
+		memcpy(e->xxh128, r->xxh128, sizeof(e->xxh128));
+	}
+	if (r->status == READPOOL_REUSED)
+		id = manifest_find(p->prev.m, e->type, e->name)->identity;
+	else if (r->status == READPOOL_INVALID) {
+		report_add(rep, REPORT_ERROR, path, r->line, "%s", r->why);
+		id = "";
+	} else if (r->status == READPOOL_OK && p->o->xc != NULL)
+		id = r->identity;
+	else if (r->status == READPOOL_OK)
+		return 0;	/* not validated: no identity */
+	if (manifest_entry_set_identity(e, id) == -1)
+		return snap_err_set(err, "out of memory");
+	return 0;
+}
+
 /*
  * Pass one: checksum every artifact, check those the latest version does
  * not already hold byte for byte (the others keep their identity from
- * it), and check that no two share an identity. Problems go to rep; -1
- * with err only for what stops the publish at once (out of memory, a tree
+ * it), and check that no two share an identity - on o->threads threads
+ * (readpool.h), taken in the tree's order. Problems go to rep; -1 with
+ * err only for what stops the publish at once (out of memory, a tree
  * over the size limit).
  */
 static int
 hash_and_validate(struct publisher *p, int srcfd, const char *label,
     struct manifest *cur, struct report *rep, struct snap_err *err)
 {
-	struct snap_err why = SNAP_ERR_INIT;
-	const struct manifest_entry *old;
-	struct manifest_entry *e;
-	char path[PATH_MAX], rel[NAME_PATH_MAX];
-	size_t i, len;
+	struct readpool_job job = { .srcfd = srcfd, .label = label,
+	    .cur = cur, .prev = knows_identities(p) ? p->prev.m : NULL,
+	    .xc = p->o->xc, .threads = p->o->threads > 0 ? p->o->threads :
+	    readpool_default_threads() };
+	struct readpool_result *res;
+	size_t i;
+	int rc = -1;
 
-	for (i = 0; i < cur->n; i++) {
-		e = &cur->entries[i];
-		if (snap_read_artifact(p, srcfd, label, e, &len, &why) == -1) {
-			snprintf(path, sizeof(path), "%s/%s", label,
-			    name_path(e->type, e->name, rel, sizeof(rel)));
-			report_add(rep, REPORT_ERROR, path, 0, "cannot read it "
-			    "(%s)", why.msg);
-			if (manifest_entry_set_identity(e, "") == -1)
-				return snap_err_set(err, "out of memory");
-			continue;
-		}
-		/* The scan's size gives way to the bytes read. */
-		cur->total_bytes += len - e->size;
-		e->size = len;
-		hash_buf(p->buf, len, e->xxh128);
-		old = knows_identities(p) ? manifest_find(p->prev.m, e->type,
-		    e->name) : NULL;
-		if (old != NULL && strcmp(old->xxh128, e->xxh128) == 0) {
-			if (manifest_entry_set_identity(e, old->identity) == -1)
-				return snap_err_set(err, "out of memory");
-			continue;
-		}
-		if (snap_check_artifact(p, label, e, len, rep, err) == -1)
-			return -1;
-	}
+	if ((res = calloc(cur->n > 0 ? cur->n : 1, sizeof(*res))) == NULL)
+		return snap_err_set(err, "out of memory");
+	if (readpool_run(&job, res, err) == -1)
+		goto out;
+	for (i = 0; i < cur->n; i++)
+		if (take_result(p, label, cur, &cur->entries[i], &res[i], rep,
+		    err) == -1)
+			goto out;
 	if (p->o->xc != NULL)
 		identity_check_all(cur, label, rep);
 	cur->has_identities = p->o->xc != NULL;
 	/* What no secondary would apply is not published. */
-	if (manifest_check_total(cur, err) == -1)
-		return snap_err_prefix(err, "%s", label);
-	return 0;
+	if (manifest_check_total(cur, err) == -1) {
+		snap_err_prefix(err, "%s", label);
+		goto out;
+	}
+	rc = 0;
+out:
+	readpool_results_free(res, cur->n);
+	return rc;
 }
 
 /*
@@ -164,7 +193,8 @@ int
 snap_read_tree(struct publisher *p, int srcfd, const char *label,
     struct manifest *cur, struct report *rep, struct snap_err *err)
 {
-	if (scan_tree(srcfd, label, cur, rep, err) == -1 ||
+	if (scan_tree_observed(srcfd, label, cur, rep, p->o->scan_obs,
+	    err) == -1 ||
 	    assign_labels(srcfd, label, cur, err) == -1 ||
 	    hash_and_validate(p, srcfd, label, cur, rep, err) == -1)
 		return -1;

@@ -1,0 +1,463 @@
+/*
+ * snap_cached.c - the one-shot publish (`artsync publish`) on top of the
+ * publish cache (pcache.h): the tree is listed and stat'ed, and only the
+ * artifacts whose stat changed since the cached version - added, removed,
+ * written, touched, or racily clean - are read, hashed and validated, by
+ * the daemon's incremental publish (snap_publish_changes). Without a
+ * usable cache it is snap_publish() and writes one.
+ *
+ * Where the cache lives: <sync root>/.publish.cache, beside .publish.lock.
+ * The sync root is the publisher's own directory (it must write there
+ * anyway); the source may be read-only, a git checkout, or watched by a
+ * primary that would see our writes. A sync root can be fed from two
+ * source trees, and a source publish to two sync roots: the cache names
+ * the device and inode of both roots and the source as given, and the
+ * version it describes; any mismatch and it is ignored, silently (as a
+ * stale index is in git: the normal state after a switch). It is written
+ * after the publish, not under the lock: a publisher that wrote a later
+ * version first leaves a cache of an older version, which the next publish
+ * sees (state.json names another version) and ignores. With a signing key
+ * its checksum is keyed by it: whoever may write the sync root but not
+ * sign cannot make the signer skip a change.
+ *
+ * The cache is an optimisation only: missing, it is written; damaged, cut
+ * short, of another format or signing key, it is ignored with one warning
+ * (*warn); of another tree, sync root or version, without one. Then the
+ * publish reads everything; the result is the same in every case.
+ *
+ * Calling sequence: snap_publish_cached(source, sync_root, &opts,
+ * &result, &version, &use, &warn, err). Error contract: snap_publish()'s;
+ * warn's message (".publish.cache: ...", for the caller to prefix with
+ * the sync root) is empty unless the cache was ignored or could not be
+ * written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "labels.h"
+#include "pcache.h"
+#include "scan.h"
+#include "snap_int.h"
+
+/* One artifact as the scan saw it. */
+struct seen {
+	int type;
+	char *name;			/* owned */
+	struct pcache_stat st;
+};
+
+/* What the scan saw; nomem when an artifact could not be recorded. */
+struct scanned {
+	struct seen *v;
+	size_t n, cap;
+	bool nomem;
+	int64_t scan_ns;
+	struct pcache_stat labels;	/* labels.conf, or LABELS_ABSENT */
+};
+
+/* labels.conf's stat when there is none: no file has it (all zero is a
+ * racily clean one). */
+static const struct pcache_stat LABELS_ABSENT = { .size = UINT64_MAX };
+
+static void
+observe(void *arg, int type, const char *name, const struct stat *st)
+{
+	struct scanned *s = arg;
+	struct seen *nv;
+	size_t ncap;
+
+	if (s->nomem)
+		return;
+	if (s->n == s->cap) {
+		ncap = s->cap ? s->cap * 2 : 256;
+		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL) {
+			s->nomem = true;
+			return;
+		}
+		s->v = nv;
+		s->cap = ncap;
+	}
+	if ((s->v[s->n].name = strdup(name)) == NULL) {
+		s->nomem = true;
+		return;
+	}
+	s->v[s->n].type = type;
+	pcache_stat_of(st, &s->v[s->n].st);
+	s->n++;
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Back to empty; nomem stays (what was seen is not all there was). */
+static void
+scanned_free(struct scanned *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i].name);
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* What a scan records before it lists anything: when it starts, and
+ * labels.conf's stat; -1 when that cannot be looked at. */
+static int
+scan_begin(int srcfd, struct scanned *s)
+{
+	struct stat st;
+
+	s->scan_ns = now_ns();
+	s->labels = LABELS_ABSENT;
+	if (fstatat(srcfd, LABELS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		pcache_stat_of(&st, &s->labels);
+	else if (errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* The tree listed and stat'ed into s (sorted), cur its artifacts; -1 when
+ * the incremental path cannot be taken (a problem the full publish will
+ * report, or out of memory). */
+static int
+scan_source(int srcfd, const char *source, struct manifest *cur,
+    struct report *rep, struct scanned *s)
+{
+	struct scan_observer obs = { observe, s };
+	struct snap_err ignored = SNAP_ERR_INIT;
+
+	if (scan_begin(srcfd, s) == -1 ||
+	    scan_tree_observed(srcfd, source, cur, rep, &obs, &ignored) == -1 ||
+	    s->nomem || rep->nerrors > 0 || rep->lost > 0 || s->n != cur->n)
+		return -1;
+	qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
+	return 0;
+}
+
+/* Whether labels.conf is as the cache saw it (both absent included). */
+static bool
+labels_clean(const struct pcache_stat *had, const struct pcache_stat *now)
+{
+	if (memcmp(now, &LABELS_ABSENT, sizeof(*now)) == 0)
+		return memcmp(had, &LABELS_ABSENT, sizeof(*had)) == 0;
+	return pcache_is_clean(had, now);
+}
+
+static int
+add_change(struct snap_change **v, size_t *n, int type, const char *name)
+{
+	struct snap_change *nv;
+
+	if ((*n & (*n - 1)) == 0 || *n == 0) {	/* a power of two: grow */
+		if ((nv = realloc(*v, (*n ? *n * 2 : 16) * sizeof(*nv))) == NULL)
+			return -1;
+		*v = nv;
+	}
+	(*v)[*n].type = type;
+	snprintf((*v)[*n].name, sizeof((*v)[*n].name), "%s", name);
+	(*n)++;
+	return 0;
+}
+
+/* Every artifact whose stat differs from c's, or that only one of them
+ * has: the paths the incremental publish reads. -1 when out of memory. */
+static int
+list_changes(const struct pcache *c, const struct scanned *s,
+    struct snap_change **out, size_t *n)
+{
+	const struct manifest *m = c->m;
+	size_t i = 0, j = 0;
+	int cmp, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (rc == 0 && (i < s->n || j < m->n)) {
+		if (i == s->n)
+			cmp = 1;
+		else if (j == m->n)
+			cmp = -1;
+		else
+			cmp = s->v[i].type != m->entries[j].type ?
+			    (s->v[i].type < m->entries[j].type ? -1 : 1) :
+			    strcmp(s->v[i].name, m->entries[j].name);
+		if (cmp < 0)
+			rc = add_change(out, n, s->v[i].type, s->v[i].name);
+		else if (cmp > 0)
+			rc = add_change(out, n, m->entries[j].type,
+			    m->entries[j].name);
+		else if (!pcache_is_clean(&c->st[j], &s->v[i].st))
+			rc = add_change(out, n, s->v[i].type, s->v[i].name);
+		i += cmp <= 0;
+		j += cmp >= 0;
+	}
+	return rc;
+}
+
+/* The publisher's side of the cache: where it is, whose it is. */
+struct cache_place {
+	int rootfd;			/* the sync root, or -1 */
+	struct stat src, root;
+	const unsigned char *mackey;	/* NULL: not signing */
+	unsigned char key[PCACHE_KEY_BYTES];
+};
+
+/*
+ * The cache at pl->rootfd, when there is one and it is this tree's, this
+ * sync root's, made as this publish would (validating or not): 0; else
+ * -1. Only a damaged cache is worth a word (in warn): one of another tree
+ * or sync root (a sync root made again, a source moved) is as normal as
+ * one of an older version (another publisher's since), and as harmless.
+ */
+static int
+load_cache(const struct cache_place *pl, const char *source,
+    const struct snap_publish_opts *o, struct pcache *c,
+    struct snap_err *warn)
+{
+	struct snap_err why = SNAP_ERR_INIT;
+	struct stat st;
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	if (pl->rootfd == -1 || (fstatat(pl->rootfd, PCACHE_FILE, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT))
+		return -1;
+	rc = fsu_read_file(pl->rootfd, PCACHE_FILE, PCACHE_MAX_BYTES, &buf,
+	    &len, &why);
+	if (rc == 0)
+		rc = pcache_decode(buf, len, pl->mackey, c, &why);
+	free(buf);
+	if (rc == -1) {
+		snap_err_set(warn, "%s: ignored (%s); every file is read this "
+		    "time, and the cache written again", PCACHE_FILE, why.msg);
+		return -1;
+	}
+	if (c->src_dev != (uint64_t)pl->src.st_dev ||
+	    c->src_ino != (uint64_t)pl->src.st_ino ||
+	    c->root_dev != (uint64_t)pl->root.st_dev ||
+	    c->root_ino != (uint64_t)pl->root.st_ino ||
+	    strcmp(c->source, source) != 0 ||
+	    c->m->has_identities != (o->xc != NULL)) {
+		pcache_release(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* The stat the scan saw of each of memo's artifacts (none: read it next
+ * time), settled against racy cleanliness, into c->st; -1 on no memory. */
+static int
+stats_for(struct pcache *c, const struct scanned *s)
+{
+	const struct manifest *m = c->m;
+	struct seen key;
+	const struct seen *f;
+	size_t j;
+
+	if (m->n > 0 && (c->st = calloc(m->n, sizeof(*c->st))) == NULL)
+		return -1;
+	for (j = 0; j < m->n; j++) {
+		key.type = m->entries[j].type;
+		key.name = m->entries[j].name;
+		f = bsearch(&key, s->v, s->n, sizeof(*s->v), seen_cmp);
+		if (f == NULL)
+			continue;
+		c->st[j] = f->st;
+		pcache_stat_settle(&c->st[j], s->scan_ns);
+	}
+	return 0;
+}
+
+/* memo, the version just published (or found unchanged), as the cache;
+ * a failure only goes to warn: the next publish reads everything. */
+static void
+save_cache(struct cache_place *pl, const char *source,
+    const char *sync_root, const struct snap_memo *memo,
+    const struct scanned *s, struct snap_err *warn)
+{
+	struct pcache c = PCACHE_INIT;
+	struct snap_err why = SNAP_ERR_INIT;
+	char *buf = NULL;
+	size_t len;
+
+	if (pl->rootfd == -1 &&
+	    ((pl->rootfd = fsu_open_root(sync_root, &why)) == -1 ||
+	    fstat(pl->rootfd, &pl->root) == -1))
+		goto fail;
+	c.src_dev = pl->src.st_dev;
+	c.src_ino = pl->src.st_ino;
+	c.root_dev = pl->root.st_dev;
+	c.root_ino = pl->root.st_ino;
+	c.source = (char *)source;
+	c.version = memo->version;
+	c.chain = memo->chain;
+	c.scan_ns = s->scan_ns;
+	c.labels = s->labels;
+	pcache_stat_settle(&c.labels, s->scan_ns);
+	c.m = memo->m;
+	if (stats_for(&c, s) == -1) {
+		snap_err_set(&why, "out of memory");
+		goto fail;
+	}
+	if (pcache_encode(&c, pl->mackey, &buf, &len, &why) == 0 &&
+	    fsu_write_atomic(pl->rootfd, PCACHE_FILE, buf, len, &why) == 0)
+		goto out;
+fail:
+	snap_err_set(warn, "%s: not written (%s); the next publish reads "
+	    "every file", PCACHE_FILE, why.msg);
+out:
+	free(buf);
+	free(c.st);
+}
+
+/* Opens the roots the cache is keyed by; -1 with err only for the
+ * source (the sync root may not exist yet). */
+static int
+open_place(struct cache_place *pl, int srcfd, const char *sync_root,
+    const struct snap_publish_opts *o, struct snap_err *err)
+{
+	struct snap_err ignored = SNAP_ERR_INIT;
+
+	pl->rootfd = -1;
+	pl->mackey = NULL;
+	if (fstat(srcfd, &pl->src) == -1)
+		return snap_err_sys(err, errno, "source");
+	if (o->key != NULL && o->key->secret) {
+		pcache_mac_key(o->key->sk, sizeof(o->key->sk), pl->key);
+		pl->mackey = pl->key;
+	}
+	if ((pl->rootfd = fsu_open_root(sync_root, &ignored)) != -1 &&
+	    fstat(pl->rootfd, &pl->root) == -1) {
+		close(pl->rootfd);
+		pl->rootfd = -1;
+	}
+	return 0;
+}
+
+/* Step 4 by the cache: memo from it, the changed paths from a scan. */
+static int
+take_cache(struct pcache *c, const struct scanned *s,
+    const struct manifest *cur, struct snap_memo *memo,
+    struct snap_change **changes, size_t *n)
+{
+	if (cur->folders != c->m->folders || !labels_clean(&c->labels,
+	    &s->labels))
+		return -1;	/* a full publish decides */
+	if (list_changes(c, s, changes, n) == -1)
+		return -1;
+	memo->m = c->m;
+	memo->version = c->version;
+	memo->chain = c->chain;
+	c->m = NULL;
+	return 0;
+}
+
+static void
+copy_report(const struct report *from, struct report *to)
+{
+	size_t i;
+
+	for (i = 0; to != NULL && i < from->n; i++)
+		report_add(to, from->v[i].kind, from->v[i].path,
+		    from->v[i].line, "%s", from->v[i].text);
+}
+
+int
+snap_publish_cached(const char *source, const char *sync_root,
+    const struct snap_publish_opts *o, enum snap_publish_result *result,
+    uint64_t *version, struct snap_cache_use *use, struct snap_err *warn,
+    struct snap_err *err)
+{
+	static struct snap_change none;
+	struct snap_memo memo = SNAP_MEMO_INIT;
+	struct cache_place pl = { .rootfd = -1 };
+	struct scanned s = { .v = NULL };
+	struct scan_observer obs = { observe, &s };
+	struct snap_publish_opts full = *o;
+	struct report scanrep = REPORT_INIT;
+	struct pcache c = PCACHE_INIT;
+	struct snap_change *changes = NULL;
+	struct manifest *cur = NULL;
+	size_t n = 0;
+	int srcfd = -1, rc = -1, have;
+
+	warn->msg[0] = '\0';
+	if ((srcfd = fsu_open_root(source, err)) == -1 ||
+	    open_place(&pl, srcfd, sync_root, o, err) == -1)
+		goto out;
+	have = load_cache(&pl, source, o, &c, warn);
+	if ((cur = manifest_new()) == NULL) {
+		snap_err_set(err, "out of memory");
+		goto out;
+	}
+	if (have == 0 && (scan_source(srcfd, source, cur, &scanrep, &s) == -1 ||
+	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1)) {
+		scanned_free(&s);
+		s.nomem = false;
+		have = -1;	/* the full publish reports the tree */
+	}
+	if (have == 0) {
+		copy_report(&scanrep, o->report);
+	} else {
+		/* The full publish's own scan gives the stats, as it lists
+		 * the tree: not a second scan. */
+		s.nomem = scan_begin(srcfd, &s) == -1;
+		full.scan_obs = &obs;
+	}
+	if (o->scanned != NULL)
+		o->scanned(o->scanned_arg);
+	/* The base was checked when the cache was made, by another
+	 * process: check it again (cheap: hashed, not parsed). */
+	memo.check_base = true;
+	/* No change is an empty list, not NULL ("not known"). */
+	rc = snap_publish_changes(source, sync_root, &full, &memo,
+	    have == 0 ? (changes != NULL ? changes : &none) : NULL, n, result,
+	    version, err);
+	if (have != 0 && !s.nomem)
+		qsort(s.v, s.n, sizeof(*s.v), seen_cmp);
+	if (use != NULL) {
+		use->total = s.n;
+		use->read = memo.rescanned || have != 0 ? s.n : n;
+	}
+	/* Nothing new to keep when every stat was clean and the version is
+	 * the cache's: it would write the same entries again. */
+	if (rc == 0 && memo.m != NULL && s.v != NULL && !s.nomem &&
+	    !(have == 0 && n == 0 && !memo.rescanned &&
+	    *result == SNAP_UNCHANGED))
+		save_cache(&pl, source, sync_root, &memo, &s, warn);
+out:
+	free(changes);
+	snap_memo_clear(&memo);
+	pcache_release(&c);
+	manifest_free(cur);
+	report_free(&scanrep);
+	scanned_free(&s);
+	if (pl.rootfd != -1)
+		close(pl.rootfd);
+	if (srcfd != -1)
+		close(srcfd);
+	return rc;
+}
