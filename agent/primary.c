@@ -455,6 +455,7 @@ loop(struct primary *p, int sigfd)
 			log_error("poll");
 			return 1;
 		}
+		daemon_tick();		/* /livez */
 		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
@@ -513,9 +514,11 @@ primary_run(const struct config *c)
 		log_info("signing every version with key %s", id);
 	}
 	if (c->listen[0] != '\0') {
-		struct rest_source src = { c->listen, primary_status_json,
-		    primary_render_metrics, primary_healthy,
-		    primary_degraded, &p };
+		struct rest_source src = { .listen = c->listen,
+		    .status = primary_status_json,
+		    .metrics = primary_render_metrics,
+		    .healthy = primary_healthy, .degraded = primary_degraded,
+		    .ready = primary_ready, .arg = &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
 			log_errorx("%s", err.msg);

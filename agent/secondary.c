@@ -106,6 +106,7 @@ run(struct loop *l)
 			log_error("poll");
 			return 1;
 		}
+		daemon_tick();		/* /livez */
 		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(l->sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
