@@ -11,7 +11,8 @@
  * and a publish that finds nothing new writes nothing. A failed publish (an invalid artifact,
  * a file caught mid-write) is logged once and retried on the next change, or
  * after retry_ms for errors that may pass by themselves. Each published
- * version is then pushed to the rsync targets, if any (push.h).
+ * version is then pushed to the rsync targets, if any (push.h). SIGHUP
+ * reloads the config (reload.h), then publishes the whole tree now.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +38,7 @@
 #include "primary.h"
 #include "primary_int.h"
 #include "push.h"
+#include "reload.h"
 #include "report.h"
 #include "rest.h"
 #include "snap.h"
@@ -407,11 +409,12 @@ coordinate(struct primary *p, int64_t now)
 }
 
 static int
-loop(struct primary *p, int sigfd)
+loop(struct primary *p, struct cmdline *cl, int sigfd)
 {
 	struct pollfd pfd[SLOT_COUNT];
 	int64_t now;
 	int sig, npush, i;
+	unsigned what;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -462,8 +465,10 @@ loop(struct primary *p, int sigfd)
 				log_info("stopping on signal %d", sig);
 				return 0;
 			}
-			if (sig == SIGHUP) {	/* a manual "publish now", of
-						 * the whole tree as it is */
+			if (sig == SIGHUP) {	/* reload, then a manual
+						 * "publish now", of the whole
+						 * tree as it is */
+				reload_config(cl, &what);
 				p->pending = true;
 				p->changes.unknown = true;
 				p->due = 0;
@@ -487,8 +492,9 @@ loop(struct primary *p, int sigfd)
 }
 
 int
-primary_run(const struct config *c)
+primary_run(struct cmdline *cl)
 {
+	const struct config *c = &cl->c;
 	struct primary p = { .c = c, .pending = true, .due = 0,
 	    .memo = SNAP_MEMO_INIT, .changes = CHANGES_INIT,
 	    .base = BASECOPY_INIT, .pin = PINNED_INIT };
@@ -532,7 +538,7 @@ primary_run(const struct config *c)
 	try_watch(&p);
 	daemon_watchdog_init();
 	daemon_notify_ready("watching");
-	rc = loop(&p, sigfd);
+	rc = loop(&p, cl, sigfd);
 	daemon_notify_stopping();
 out:
 	basecopy_stop(&p.base);

@@ -1,0 +1,150 @@
+#!/bin/bash
+# t63-reload: SIGHUP reloads the config file where that is safe.
+#
+# A secondary started from a file (and one flag) is sent SIGHUP after each
+# edit: log_level, labels, the REST token, the exec hook and a public key
+# are taken at once, each said in one line, and seen to work (debug lines
+# appear; the release is rebuilt for the new labels; the old token gets
+# 401 and the new one 200; the next swap runs the new hook); sync_root is
+# said to need a restart and is not used; a flag given at start still wins
+# over the file; a file that does not parse or check changes nothing, and
+# the daemon serves on. SIGHUP's old meaning stays: a check now. A primary
+# reloads too, and still publishes at SIGHUP.
+. "$(dirname "$0")/lib.sh"
+
+# req METHOD PATH [CURL_ARGS...]: sets code.
+req() {
+	local m=$1 p=$2
+	shift 2
+	code=$(curl -s --max-time 10 -o body -w '%{http_code}' -X "$m" "$@" "$EP$p")
+	say "# $m $p -> $code: $(head -c 200 body)"
+	test "$code" != 000
+}
+
+# conf KEY VALUE: sets KEY in conf's [secondary] section (the file's
+# last), replacing its line.
+conf() {
+	sed -i "/^$1 *=/d" conf &&
+	printf '%s = %s\n' "$1" "$2" >>conf
+}
+
+# hup: SIGHUP to the secondary, and wait for its reload line.
+hup() {
+	local n
+	n=$(grep -c "configuration reloaded\|reload refused" s1.log)
+	kill -HUP $pid_s1 &&
+	wait_for 10 "test \$(grep -c 'configuration reloaded\|reload refused' s1.log) -gt $n"
+}
+
+test_expect_success 'setup: a labelled tree, two tokens, a secondary from a file' '
+	mkdir -p src/api src/sequences sync &&
+	make_artifact api Plain p &&
+	make_artifact sequences Inner p &&
+	printf "%s\n" "sequences/* = internal" >src/labels.conf &&
+	"$ARTSYNC" publish --source src --sync-root sync >/dev/null &&
+	printf "token-one\n" >T1 && printf "token-two\n" >T2 && chmod 600 T1 T2 &&
+	printf "%s\n" "[artsync]" "log_level = info" "[secondary]" \
+		"sync_root = $TRASH/sync" "deploy_root = $TRASH/dep" \
+		"listen = 127.0.0.1:0" "token_file = $TRASH/T1" \
+		"labels = default" "max_lag_ms = 60000" >conf &&
+	start_secondary s1 --config conf --poll-ms 100 --max-lag-ms 5000 &&
+	listen_port s1.log &&
+	wait_for 20 "test \"\$(current_version dep)\" = 1" &&
+	test -e dep/current/api/Plain.xml &&
+	test ! -e dep/current/sequences/Inner.xml
+'
+
+test_expect_success 'log_level: info -> debug, said and taken' '
+	sed -i "s/^log_level = info$/log_level = debug/" conf &&
+	hup &&
+	grep_file "log_level: info -> debug" s1.log &&
+	mv sync sync.away &&
+	wait_for_log s1.log "artsync debug: .*polling only" &&
+	mv sync.away sync
+'
+
+test_expect_success 'labels: the release is rebuilt for the new ones' '
+	conf labels "default, internal" &&
+	hup &&
+	grep_file "labels: default -> default,internal" s1.log &&
+	wait_for 10 "test -e dep/current/sequences/Inner.xml" &&
+	test -e dep/current/api/Plain.xml
+'
+
+test_expect_success 'token: the old one is refused, the new one taken' '
+	req POST /api/v1/sync -H "Authorization: Bearer token-one" &&
+	test "$code" = 200 &&
+	conf token_file "$TRASH/T2" &&
+	hup &&
+	grep_file "token: changed" s1.log &&
+	! grep -q "token-two\|token-one" s1.log &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-one" &&
+	test "$code" = 401 &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
+	test "$code" = 200
+'
+
+test_expect_success 'exec_hook: the next swap runs the new command' '
+	conf exec_hook "echo new-hook \$ARTSYNC_VERSION >>$TRASH/hook.out" &&
+	hup &&
+	grep_file "exec_hook: .none. -> echo new-hook" s1.log &&
+	make_artifact api Second p &&
+	"$ARTSYNC" publish --source src --sync-root sync >/dev/null &&
+	wait_for 20 "grep -q \"new-hook 2\" hook.out"
+'
+
+test_expect_success 'sync_root changed: needs a restart, not used' '
+	conf sync_root "$TRASH/elsewhere" &&
+	hup &&
+	grep_file "sync_root changed in conf; needs a restart, still using $TRASH/sync" s1.log &&
+	make_artifact api Third p &&
+	"$ARTSYNC" publish --source src --sync-root sync >/dev/null &&
+	wait_for 20 "test \"\$(current_version dep)\" = 3" &&
+	conf sync_root "$TRASH/sync" && hup
+'
+
+test_expect_success 'a flag given at start wins over the file: max_lag_ms not changed' '
+	conf max_lag_ms 1234 &&
+	hup &&
+	! grep -q "max_lag_ms:" s1.log
+'
+
+test_expect_success 'a broken file: one error naming file and line; old config kept, serving on' '
+	cp conf conf.good &&
+	printf "poll_ms = soon\n" >>conf &&
+	hup &&
+	grep_file "reload refused: conf:[0-9]*: poll_ms" s1.log &&
+	grep_file "still running with the configuration from before" s1.log &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
+	test "$code" = 200 &&
+	printf "no_such_key = 1\n" >conf.bad && cat conf.good conf.bad >conf &&
+	hup &&
+	grep_file "reload refused: conf:[0-9]*: unknown key .no_such_key." s1.log &&
+	cp conf.good conf &&
+	printf "T\n" >T3 && chmod 644 T3 && conf token_file "$TRASH/T3" &&
+	hup &&
+	test "$(grep -c "reload refused" s1.log)" = 3 &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
+	test "$code" = 200 &&
+	cp conf.good conf && is_running $pid_s1
+'
+
+test_expect_success 'the same file again: nothing changes, still serving' '
+	hup &&
+	wait_for_log s1.log "configuration reloaded from conf: 0 changes" &&
+	stop $pid_s1
+'
+
+test_expect_success 'a primary reloads (log_level) and still publishes at SIGHUP' '
+	printf "%s\n" "[artsync]" "log_level = warn" "[primary]" \
+		"source = $TRASH/src" "sync_root = $TRASH/psync" >pconf &&
+	start_primary --config pconf --quiet-ms 50 &&
+	wait_for 20 "test -e psync/state.json" &&
+	sed -i "s/^log_level = warn/log_level = debug/" pconf &&
+	kill -HUP $pid_primary &&
+	wait_for_log primary.log "log_level: warn -> debug" &&
+	wait_for_log primary.log "source unchanged|published version" &&
+	stop $pid_primary
+'
+
+finish
