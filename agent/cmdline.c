@@ -37,6 +37,10 @@ static const struct flag primary_flags[] = {
 	{ "source", "primary", "source" },
 	{ "sync-root", "primary", "sync_root" },
 	{ "push", "primary", "push" },
+	{ "push-rsh", "primary", "push_rsh" },
+	{ "push-ssh-key", "primary", "push_ssh_key" },
+	{ "push-password-file", "primary", "push_password_file" },
+	{ "push-rsync-options", "primary", "push_rsync_options" },
 	{ "quiet-ms", "primary", "quiet_ms" },
 	{ "retry-ms", "primary", "retry_ms" },
 	{ "listen", "primary", "listen" },
@@ -139,7 +143,14 @@ const char cmdline_usage[] =
 "  --quiet-ms N         publish after N ms without changes (default 500)\n"
 "  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
 "  --push TARGET        push each version with rsync to rsync://HOST[:PORT]/\n"
-"                       MODULE[/PATH] or [USER@]HOST:PATH (repeatable)\n"
+"                       MODULE[/PATH], [USER@]HOST:PATH or /LOCAL/PATH\n"
+"                       (repeatable)\n"
+"  --push-rsh CMD       the remote shell rsync runs for HOST:PATH targets\n"
+"  --push-ssh-key FILE  ... or ssh with this identity, in batch mode\n"
+"  --push-password-file FILE  the password for rsync:// targets; mode 0600\n"
+"                       or tighter\n"
+"  --push-rsync-options OPTS  more rsync long options, blank-separated;\n"
+"                       those that break atomic delivery are refused\n"
 "  --retry-factor N     a failed push waits retry-ms, then N times longer\n"
 "                       each time (default 2) ...\n"
 "  --retry-max-ms N     ... up to N ms (default 3600000)\n"
