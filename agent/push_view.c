@@ -66,12 +66,39 @@ put_label(FILE *f, const char *s)
 	}
 }
 
-static void
-sample(FILE *f, const char *name, const struct target *t, int64_t v)
+/* The gauges, one per target each: what a target's value of each is. */
+enum gauge { G_LAST, G_UP_TO_DATE, G_TRIES, G_NEXT_RETRY, G_COUNT };
+
+static const struct {
+	const char *name, *help;
+} gauges[G_COUNT] = {
+	[G_LAST] = { "artsync_push_last_version",
+	    "Last version fully pushed to the target." },
+	[G_UP_TO_DATE] = { "artsync_push_up_to_date",
+	    "1 when the target holds the latest version." },
+	[G_TRIES] = { "artsync_push_failed_tries",
+	    "Failed tries since the last success." },
+	[G_NEXT_RETRY] = { "artsync_push_next_retry_seconds",
+	    "Seconds until the next try (0: none waiting)." },
+};
+
+static int64_t
+gauge_value(const struct pusher *p, const struct target *t, enum gauge g,
+    int64_t now)
 {
-	fprintf(f, "%s{target=\"", name);
-	put_label(f, t->url);
-	fprintf(f, "\"} %" PRId64 "\n", v);
+	switch (g) {
+	case G_LAST:
+		return (int64_t)t->pushed;
+	case G_UP_TO_DATE:
+		return t->pushed >= p->latest;
+	case G_TRIES:
+		return (int64_t)t->tries;
+	case G_NEXT_RETRY:
+	case G_COUNT:
+		break;
+	}
+	return t->tries > 0 && !t->gave_up && t->stage == STAGE_IDLE &&
+	    t->due_ms > now ? (t->due_ms - now + 999) / 1000 : 0;
 }
 
 void
@@ -79,33 +106,18 @@ push_render_metrics(const struct pusher *p, FILE *f)
 {
 	int64_t now = daemon_now_ms();
 	size_t i;
+	int g;
 
 	if (p == NULL || p->n == 0)
 		return;
-	fprintf(f, "# HELP artsync_push_last_version Last version fully pushed "
-	    "to the target.\n# TYPE artsync_push_last_version gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_last_version", &p->t[i],
-		    (int64_t)p->t[i].pushed);
-	fprintf(f, "# HELP artsync_push_up_to_date 1 when the target holds the "
-	    "latest version.\n# TYPE artsync_push_up_to_date gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_up_to_date", &p->t[i],
-		    p->t[i].pushed >= p->latest);
-	fprintf(f, "# HELP artsync_push_failed_tries Failed tries since the "
-	    "last success.\n# TYPE artsync_push_failed_tries gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_failed_tries", &p->t[i],
-		    (int64_t)p->t[i].tries);
-	fprintf(f, "# HELP artsync_push_next_retry_seconds Seconds until the "
-	    "next try (0: none waiting).\n# TYPE artsync_push_next_retry_seconds "
-	    "gauge\n");
-	for (i = 0; i < p->n; i++) {
-		const struct target *t = &p->t[i];
-		int64_t left = t->tries > 0 && !t->gave_up &&
-		    t->stage == STAGE_IDLE && t->due_ms > now ?
-		    (t->due_ms - now + 999) / 1000 : 0;
-
-		sample(f, "artsync_push_next_retry_seconds", t, left);
+	for (g = 0; g < G_COUNT; g++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name,
+		    gauges[g].help, gauges[g].name);
+		for (i = 0; i < p->n; i++) {
+			fprintf(f, "%s{target=\"", gauges[g].name);
+			put_label(f, p->t[i].url);
+			fprintf(f, "\"} %" PRId64 "\n", gauge_value(p, &p->t[i],
+			    (enum gauge)g, now));
+		}
 	}
 }
