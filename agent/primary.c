@@ -468,7 +468,9 @@ loop(struct primary *p, struct cmdline *cl, int sigfd)
 			if (sig == SIGHUP) {	/* reload, then a manual
 						 * "publish now", of the whole
 						 * tree as it is */
-				reload_config(cl, &what);
+				/* Nothing to redo: what a primary takes
+				 * it reads where it uses it. */
+				(void)reload_config(cl, &what);
 				p->pending = true;
 				p->changes.unknown = true;
 				p->due = 0;
