@@ -5,7 +5,8 @@
 # edit: log_level, labels, the REST token, the exec hook and a public key
 # are taken at once, each said in one line, and seen to work (debug lines
 # appear; the release is rebuilt for the new labels; the old token gets
-# 401 and the new one 200; the next swap runs the new hook); sync_root is
+# 401 and the new one 200; the next swap runs the new hook and is POSTed
+# to the new webhook); sync_root is
 # said to need a restart and is not used; a flag given at start still wins
 # over the file; a file that does not parse or check changes nothing, and
 # the daemon serves on. SIGHUP's old meaning stays: a check now. A primary
@@ -91,6 +92,24 @@ test_expect_success 'exec_hook: the next swap runs the new command' '
 	make_artifact api Second p &&
 	"$ARTSYNC" publish --source src --sync-root sync >/dev/null &&
 	wait_for 20 "grep -q \"new-hook 2\" hook.out"
+'
+
+test_expect_success 'webhook_url set: the next swap is POSTed there, with its token' '
+	start_bg r1 "$PYTHON" "$HELPER" webhook-receiver r1.port r1 &&
+	wait_for 20 "test -s r1.port" &&
+	printf "hook-secret\n" >wt && chmod 600 wt &&
+	conf webhook_url "http://127.0.0.1:$(cat r1.port)/artsync" &&
+	conf webhook_token_file "$TRASH/wt" &&
+	hup &&
+	grep_file "webhook_url: changed" s1.log &&
+	! grep -q "$(cat r1.port)" s1.log &&
+	ARTSYNC_DEPLOY_ROOT=dep "$ARTSYNC" undeploy api Second \
+		--endpoint "$EP" --token-file T2 >out &&
+	wait_for 20 "test -s r1/log" &&
+	"$PYTHON" -c "import json; b = json.load(open(\"r1/1.body\")); assert b[\"reason\"] == \"undeploy\", b" &&
+	grep -q "Bearer hook-secret" r1/1.headers &&
+	ARTSYNC_DEPLOY_ROOT=dep "$ARTSYNC" redeploy api Second \
+		--endpoint "$EP" --token-file T2 >out
 '
 
 test_expect_success 'sync_root changed: needs a restart, not used' '
