@@ -2,15 +2,15 @@
 # t63-reload: SIGHUP reloads the config file where that is safe.
 #
 # A secondary started from a file (and one flag) is sent SIGHUP after each
-# edit: log_level, labels, the REST token, the exec hook and a public key
-# are taken at once, each said in one line, and seen to work (debug lines
-# appear; the release is rebuilt for the new labels; the old token gets
-# 401 and the new one 200; the next swap runs the new hook and is POSTed
-# to the new webhook); sync_root is
-# said to need a restart and is not used; a flag given at start still wins
-# over the file; a file that does not parse or check changes nothing, and
-# the daemon serves on. SIGHUP's old meaning stays: a check now. A primary
-# reloads too, and still publishes at SIGHUP.
+# edit: log_level, labels, the REST token (a new file, new content), the
+# exec hook and a webhook are taken at once, each said in one line, and
+# seen to work (debug lines appear; the release is rebuilt for the new
+# labels; the old token gets 401 and the new one 200; the next swap runs
+# the new hook and is POSTed to the new webhook); sync_root is said to
+# need a restart and is not used; a flag given at start still wins over
+# the file; a file that does not parse or check changes nothing, and the
+# daemon serves on. A primary reloads too and still publishes at SIGHUP;
+# a new signing_key signs its next version.
 . "$(dirname "$0")/lib.sh"
 
 # req METHOD PATH [CURL_ARGS...]: sets code.
@@ -81,6 +81,18 @@ test_expect_success 'token: the old one is refused, the new one taken' '
 	! grep -q "token-two\|token-one" s1.log &&
 	req POST /api/v1/sync -H "Authorization: Bearer token-one" &&
 	test "$code" = 401 &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
+	test "$code" = 200
+'
+
+test_expect_success 'token: new content under the same file name is taken too' '
+	printf "token-2b\n" >T2 &&
+	hup &&
+	test "$(grep -c "token: changed" s1.log)" = 2 &&
+	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
+	test "$code" = 401 &&
+	printf "token-two\n" >T2 &&
+	hup &&
 	req POST /api/v1/sync -H "Authorization: Bearer token-two" &&
 	test "$code" = 200
 '
@@ -164,6 +176,25 @@ test_expect_success 'a primary reloads (log_level) and still publishes at SIGHUP
 	wait_for_log primary.log "log_level: warn -> debug" &&
 	wait_for_log primary.log "source unchanged|published version" &&
 	stop $pid_primary
+'
+
+test_expect_success 'a primary takes a new signing_key: the next version is signed by it' '
+	"$ARTSYNC" keygen --out k1 >/dev/null 2>&1 &&
+	"$ARTSYNC" keygen --out k2 >/dev/null 2>&1 &&
+	printf "%s\n" "[primary]" "source = $TRASH/src" \
+		"sync_root = $TRASH/ksync" "signing_key = $TRASH/k1" >kconf &&
+	start_bg pk "$ARTSYNC" primary --config kconf --quiet-ms 50 \
+		--node-id pk &&
+	wait_for 20 "test -e ksync/state.json" &&
+	"$ARTSYNC" verify --sync-root ksync --public-key k1.pub >out &&
+	sed -i "s#k1\$#k2#" kconf &&
+	kill -HUP $pid_pk &&
+	wait_for_log pk.log "signing_key: key [0-9a-f]{16} -> [0-9a-f]{16}" &&
+	grep_file "signing_key: $TRASH/k1 -> $TRASH/k2" pk.log &&
+	make_artifact api Signed k2 &&
+	wait_for 20 "\"$ARTSYNC\" verify --sync-root ksync --public-key k2.pub >out 2>&1" &&
+	test_exit_code 1 "$ARTSYNC" verify --sync-root ksync --public-key k1.pub &&
+	stop $pid_pk
 '
 
 finish
