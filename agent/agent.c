@@ -299,16 +299,10 @@ out:
 		a->behind_since_ms = daemon_now_ms();
 }
 
-bool
-agent_healthy(const struct agent *a, char *why, size_t len)
+/* Whether a verified release is served, a sync startup done. */
+static bool
+serving(const struct agent *a, char *why, size_t len)
 {
-	char scratch[8];
-	int64_t lag;
-
-	if (why == NULL) {
-		why = scratch;
-		len = sizeof(scratch);
-	}
 	if (a->starting) {
 		snprintf(why, len, "starting: applying the latest version first "
 		    "(startup = sync, %u of %u checks failed)", a->startup_fails,
@@ -319,6 +313,36 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 		snprintf(why, len, "no verified release applied yet");
 		return false;
 	}
+	return true;
+}
+
+/* Whether a newer version has waited past max_lag_ms. */
+static bool
+known_behind(const struct agent *a, char *why, size_t len)
+{
+	int64_t lag = a->behind_since_ms ? daemon_now_ms() -
+	    a->behind_since_ms : 0;
+
+	if (lag <= (int64_t)a->c->max_lag_ms)
+		return false;
+	snprintf(why, len, "behind: serving version %" PRIu64 ", version "
+	    "%" PRIu64 " seen %" PRId64 " ms ago%s%s", a->d.current.version,
+	    a->latest_seen, lag, a->last_error[0] ? ": " : "", a->last_error);
+	return true;
+}
+
+bool
+agent_healthy(const struct agent *a, char *why, size_t len)
+{
+	char scratch[8];
+	int64_t lag;
+
+	if (why == NULL) {
+		why = scratch;
+		len = sizeof(scratch);
+	}
+	if (!serving(a, why, len))
+		return false;
 	lag = a->trust.root_since_ms ? daemon_now_ms() -
 	    a->trust.root_since_ms : 0;
 	if (lag > (int64_t)a->c->max_lag_ms) {
@@ -328,15 +352,13 @@ agent_healthy(const struct agent *a, char *why, size_t len)
 		    a->d.current.version, a->last_error);
 		return false;
 	}
-	lag = a->behind_since_ms ? daemon_now_ms() - a->behind_since_ms : 0;
-	if (lag > (int64_t)a->c->max_lag_ms) {
-		snprintf(why, len, "behind: serving version %" PRIu64 ", version "
-		    "%" PRIu64 " seen %" PRId64 " ms ago%s%s",
-		    a->d.current.version, a->latest_seen, lag,
-		    a->last_error[0] ? ": " : "", a->last_error);
-		return false;
-	}
-	return true;
+	return !known_behind(a, why, len);
+}
+
+bool
+agent_ready(const struct agent *a, char *why, size_t len)
+{
+	return serving(a, why, len) && !known_behind(a, why, len);
 }
 
 /* After a crash between saving overrides and the swap, or a restart with

@@ -101,4 +101,11 @@ int agent_rebuild(struct agent *a, struct snap_version *v,
 /* true when /healthz would answer 200; *why says otherwise. */
 bool agent_healthy(const struct agent *a, char *why, size_t len);
 
+/* true when /readyz would answer 200: a verified release is served (a
+ * sync startup done) and the node is not known to be behind for longer
+ * than max_lag_ms. Unlike agent_healthy(), a sync root out of reach (an
+ * NFS blip) does not make it false: what is served is still the latest
+ * the node knows of. *why says otherwise. */
+bool agent_ready(const struct agent *a, char *why, size_t len);
+
 #endif

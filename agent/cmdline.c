@@ -37,6 +37,10 @@ static const struct flag primary_flags[] = {
 	{ "source", "primary", "source" },
 	{ "sync-root", "primary", "sync_root" },
 	{ "push", "primary", "push" },
+	{ "push-rsh", "primary", "push_rsh" },
+	{ "push-ssh-key", "primary", "push_ssh_key" },
+	{ "push-password-file", "primary", "push_password_file" },
+	{ "push-rsync-options", "primary", "push_rsync_options" },
 	{ "quiet-ms", "primary", "quiet_ms" },
 	{ "retry-ms", "primary", "retry_ms" },
 	{ "listen", "primary", "listen" },
@@ -140,7 +144,14 @@ const char cmdline_usage[] =
 "  --quiet-ms N         publish after N ms without changes (default 500)\n"
 "  --retry-ms N         retry a failed publish or push after N ms (default 15000)\n"
 "  --push TARGET        push each version with rsync to rsync://HOST[:PORT]/\n"
-"                       MODULE[/PATH] or [USER@]HOST:PATH (repeatable)\n"
+"                       MODULE[/PATH], [USER@]HOST:PATH or /LOCAL/PATH\n"
+"                       (repeatable)\n"
+"  --push-rsh CMD       the remote shell rsync runs for HOST:PATH targets\n"
+"  --push-ssh-key FILE  ... or ssh with this identity, in batch mode\n"
+"  --push-password-file FILE  the password for rsync:// targets; mode 0600\n"
+"                       or tighter\n"
+"  --push-rsync-options OPTS  more rsync long options, blank-separated;\n"
+"                       those that break atomic delivery are refused\n"
 "  --retry-factor N     a failed push waits retry-ms, then N times longer\n"
 "                       each time (default 2) ...\n"
 "  --retry-max-ms N     ... up to N ms (default 3600000)\n"
@@ -268,21 +279,19 @@ warn_unknown(char *names)
 		log_warnx("%s: no such configuration key (ignored)", name);
 }
 
-/* See cmdline.h: the file, then ARTSYNC_<KEY>, then the flags. */
-int
-cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
+#define MAX_OPTS 48
+
+/* getopt_long's table for role r: the keys' flags (256 + their index),
+ * then --config, --to, --help, --unpin. */
+static void
+build_opts(enum config_role r, struct option *opts)
 {
 	const struct flag *role = r == CONFIG_PRIMARY ? primary_flags :
 	    secondary_flags;
-	struct option opts[48];
-	struct snap_err err = SNAP_ERR_INIT;
 	size_t i, n = count_flags(common_flags) + count_flags(role);
-	char unknown[512];
-	int ch, o = 0;
+	int o = 0;
 
-	memset(cl, 0, sizeof(*cl));
-	config_defaults(&cl->c, r);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && o < MAX_OPTS - 5; i++)
 		opts[o++] = (struct option){ flag_at(role, i)->name,
 		    required_argument, NULL, 256 + (int)i };
 	opts[o++] = (struct option){ "config", required_argument, NULL, 'c' };
@@ -290,6 +299,37 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 	opts[o++] = (struct option){ "help", no_argument, NULL, 'h' };
 	opts[o++] = (struct option){ "unpin", no_argument, NULL, 'u' };
 	opts[o] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/* The flag getopt_long() returned as ch (>= 256) over c: 0, or -1 with
+ * err "--FLAG: ...". */
+static int
+set_flag(struct config *c, enum config_role r, int ch, const char *value,
+    struct snap_err *err)
+{
+	const struct flag *f = flag_at(r == CONFIG_PRIMARY ? primary_flags :
+	    secondary_flags, (size_t)ch - 256);
+
+	if (config_set(c, f->section, f->key, value, err) == -1)
+		return snap_err_prefix(err, "--%s", f->name);
+	return 0;
+}
+
+/* See cmdline.h: the file, then ARTSYNC_<KEY>, then the flags. */
+int
+cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
+{
+	struct option opts[MAX_OPTS];
+	struct snap_err err = SNAP_ERR_INIT;
+	char unknown[512];
+	int ch;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->argc = argc;
+	cl->argv = argv;
+	cl->role = r;
+	config_defaults(&cl->c, r);
+	build_opts(r, opts);
 
 	/* First pass: only --config, so that the file lies under the
 	 * environment and the flags. */
@@ -327,12 +367,8 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 				    optarg);
 			cl->have_to = true;
 		} else if (ch >= 256) {
-			const struct flag *f = flag_at(role, (size_t)ch - 256);
-
-			if (config_set(&cl->c, f->section, f->key, optarg,
-			    &err) == -1) {
-				fprintf(stderr, "artsync: --%s: %s\n", f->name,
-				    err.msg);
+			if (set_flag(&cl->c, r, ch, optarg, &err) == -1) {
+				fprintf(stderr, "artsync: %s\n", err.msg);
 				return EXIT_USAGE;
 			}
 		} else if (ch == '?') {
@@ -353,3 +389,32 @@ cmdline_parse(int argc, char **argv, enum config_role r, struct cmdline *cl)
 	return 0;
 }
 
+
+/* See cmdline.h: what cmdline_parse() did, with what the file says now. */
+int
+cmdline_reread(const struct cmdline *cl, struct config *c,
+    struct snap_err *err)
+{
+	struct option opts[MAX_OPTS];
+	char unknown[512];
+	int ch;
+
+	config_defaults(c, cl->role);
+	build_opts(cl->role, opts);
+	if ((cl->config_path != NULL &&
+	    config_load(c, cl->config_path, err) == -1) ||
+	    config_load_env(c, environ, unknown, sizeof(unknown), err) == -1)
+		return -1;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(cl->argc, cl->argv, "+nh", opts,
+	    NULL)) != -1)
+		if (ch >= 256 && set_flag(c, cl->role, ch, optarg, err) == -1)
+			return -1;
+	/* A file that reads well but does not hold together: named too. */
+	if (redis_config_resolve(c, err) == -1 || config_check(c, err) == -1 ||
+	    config_load_key(c, err) == -1)
+		return cl->config_path != NULL ? snap_err_prefix(err, "%s",
+		    cl->config_path) : -1;
+	return 0;
+}

@@ -35,6 +35,9 @@ struct cmdline {
 	bool unpin;			/* publish --unpin */
 	char **rest;			/* positional arguments */
 	int nrest;
+	int argc;			/* as given, for cmdline_reread() */
+	char **argv;
+	enum config_role role;
 };
 
 /* The usage of every command, for --help. */
@@ -49,6 +52,16 @@ extern const char cmdline_usage[];
  */
 int cmdline_parse(int argc, char **argv, enum config_role r,
     struct cmdline *cl);
+
+/*
+ * SIGHUP (reload.h): a new config built as cmdline_parse() built cl->c -
+ * defaults, cl->config_path read again, the environment, cl's flags - then
+ * checked (config_check()) and its key loaded (config_load_key()), so that
+ * the flags still win over the file. Logs nothing. 0, or -1 with err
+ * ("FILE:LINE: ..." for the file).
+ */
+int cmdline_reread(const struct cmdline *cl, struct config *c,
+    struct snap_err *err);
 
 /* A decimal uint64 (a version), the whole of s. 0 or -1. */
 int cmdline_parse_u64(const char *s, uint64_t *out);

@@ -24,6 +24,7 @@
 #include "names.h"
 #include "push.h"
 #include "readpool.h"
+#include "pushconf.h"
 #include "redis.h"
 #include "log.h"
 #include "manifest.h"
@@ -233,6 +234,8 @@ set_primary(struct config *c, const char *key, const char *value,
 			return -1;
 		return set_string(c->push[c->npush++], PATH_MAX, key, value, err);
 	}
+	if ((rc = push_config_set(c, key, value, err)) != 1)
+		return rc;	/* push_rsh, ... (pushconf.h) */
 	/* ha = redis is the Redis store's (redis.h); the rest failover's. */
 	if (strcmp(key, "ha") == 0) {
 		c->redis_ha = false;

@@ -73,6 +73,11 @@ struct config {
 	unsigned publish_threads;	/* 0: one per CPU (readpool.h) */
 	char push[CONFIG_MAX_PUSH][PATH_MAX];
 	size_t npush;
+	/* How rsync reaches the targets (push.h): "" for none. */
+	char push_rsh[1024];		/* rsync -e, HOST:PATH targets */
+	char push_ssh_key[PATH_MAX];	/* -e "ssh -i KEY -o BatchMode=yes" */
+	char push_password_file[PATH_MAX];	/* rsync:// targets */
+	char push_rsync_options[1024];	/* more options, blank-separated */
 	unsigned keep_releases;
 	bool recycle_releases;
 	unsigned poll_ms;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pushconf.h"
 #include "token.h"
 
 static int check_listen(const struct config *c, struct snap_err *err);
@@ -42,6 +43,8 @@ config_check(const struct config *c, struct snap_err *err)
 		    "an unsigned expiry proves nothing");
 	if (c->role == CONFIG_SECONDARY)
 		return check_listen(c, err) == -1 ? -1 : check_webhook(c, err);
+	if (push_config_check(c, err) == -1)	/* pushconf.h */
+		return -1;
 	return ha_config_check(&c->ha, err);
 }
 

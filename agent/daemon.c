@@ -15,6 +15,7 @@
 
 static int64_t watchdog_ms;	/* ping interval; 0: no watchdog */
 static int64_t watchdog_next;	/* monotonic ms of the next ping */
+static int64_t last_tick;	/* monotonic ms of the loop's last pass */
 
 int
 daemon_signals(struct snap_err *err)
@@ -60,6 +61,18 @@ daemon_wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+daemon_tick(void)
+{
+	last_tick = daemon_now_ms();
+}
+
+int64_t
+daemon_tick_age_ms(void)
+{
+	return last_tick == 0 ? 0 : daemon_now_ms() - last_tick;
 }
 
 void

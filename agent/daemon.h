@@ -37,6 +37,19 @@ int64_t daemon_wall_ms(void);
 void daemon_watchdog_init(void);
 int daemon_watchdog(int timeout);
 
+/*
+ * /livez: the loop calls daemon_tick() each time poll(2) returns, before
+ * it handles what woke it; daemon_tick_age_ms() is how long ago that was
+ * (0 before the first tick). The endpoint is served from that same loop,
+ * so a loop stuck for good answers nothing: a probe's timeout is its
+ * failure. The age guards the rest: an answer given while the loop has
+ * not been back to poll for DAEMON_STALL_MS (something serving from
+ * inside a long pass) is 503.
+ */
+#define DAEMON_STALL_MS 30000
+void daemon_tick(void);
+int64_t daemon_tick_age_ms(void);
+
 /* sd_notify(3) status, a no-op outside systemd. */
 void daemon_notify_ready(const char *status);
 void daemon_notify_status(const char *status);

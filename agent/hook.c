@@ -361,10 +361,31 @@ hook_swapped(struct hook *h, enum swap_reason reason, uint64_t previous,
 	start_next(h);
 }
 
+/* The webhook c asks for (NULL for none) into *out: its token read,
+ * libcurl up. 0, or -1 with err. */
+static int
+new_webhook(struct hook *h, const struct config *c, struct webhook **out,
+    struct snap_err *err)
+{
+	char token[256] = "";
+
+	*out = NULL;
+	if (c->webhook_url[0] == '\0')
+		return 0;
+	if (c->webhook_token_file[0] != '\0' && token_read(
+	    c->webhook_token_file, token, sizeof(token), err) == -1)
+		return snap_err_prefix(err, "webhook_token_file");
+	if (!h->curl_up && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return snap_err_set(err, "webhook: cannot initialise libcurl");
+	h->curl_up = true;
+	*out = webhook_new(c, h->root, token, err);
+	explicit_bzero(token, sizeof(token));
+	return *out == NULL ? -1 : 0;
+}
+
 struct hook *
 hook_new(const struct config *c, struct snap_err *err)
 {
-	char token[256] = "";
 	struct hook *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -379,27 +400,24 @@ hook_new(const struct config *c, struct snap_err *err)
 		snap_err_sys(err, errno, "%s", c->deploy_root);
 		goto fail;
 	}
-	if (c->webhook_url[0] == '\0')
-		return h;
-	if (c->webhook_token_file[0] != '\0' && token_read(
-	    c->webhook_token_file, token, sizeof(token), err) == -1) {
-		snap_err_prefix(err, "webhook_token_file");
-		goto fail;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snap_err_set(err, "webhook: cannot initialise libcurl");
-		goto fail;
-	}
-	h->curl_up = true;
-	h->web = webhook_new(c, h->root, token, err);
-	explicit_bzero(token, sizeof(token));
-	if (h->web == NULL)
+	if (new_webhook(h, c, &h->web, err) == -1)
 		goto fail;
 	return h;
 fail:
-	explicit_bzero(token, sizeof(token));
 	hook_free(h);
 	return NULL;
+}
+
+int
+hook_reload_webhook(struct hook *h, struct snap_err *err)
+{
+	struct webhook *w;
+
+	if (new_webhook(h, h->c, &w, err) == -1)
+		return -1;
+	webhook_free(h->web);	/* a POST in flight, a retry pending: cut */
+	h->web = w;
+	return 0;
 }
 
 /* The daemon stops: SIGTERM to a running hook's group, SIGKILL after the

@@ -62,6 +62,13 @@ struct hook;
 struct hook *hook_new(const struct config *c, struct snap_err *err);
 void hook_free(struct hook *h);		/* NULL is a no-op */
 
+/* SIGHUP (reload.h): the webhook made again from the config hook_new()
+ * was given, whose webhook_* keys changed, its token file read again; the
+ * old one's POST in flight or retry pending is dropped. The exec hook
+ * needs nothing: its keys are read at each run. 0, or -1 with err (the
+ * old webhook kept). */
+int hook_reload_webhook(struct hook *h, struct snap_err *err);
+
 /* current went from `previous` (0: no release) to `now`, changing
  * `changed` files, for `reason`. */
 void hook_swapped(struct hook *h, enum swap_reason reason, uint64_t previous,

@@ -339,7 +339,7 @@ cmd_daemon(int argc, char **argv, enum config_role r)
 	if ((rc = only_checking(&cl, r == CONFIG_PRIMARY ? CONFIG_USE_PRIMARY :
 	    CONFIG_USE_SECONDARY)) >= 0)
 		return rc;
-	return r == CONFIG_PRIMARY ? primary_run(&cl.c) : secondary_run(&cl.c);
+	return r == CONFIG_PRIMARY ? primary_run(&cl) : secondary_run(&cl);
 }
 
 /* keygen --out FILE: a new key pair; the public key on stdout. */

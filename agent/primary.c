@@ -11,7 +11,8 @@
  * and a publish that finds nothing new writes nothing. A failed publish (an invalid artifact,
  * a file caught mid-write) is logged once and retried on the next change, or
  * after retry_ms for errors that may pass by themselves. Each published
- * version is then pushed to the rsync targets, if any (push.h).
+ * version is then pushed to the rsync targets, if any (push.h). SIGHUP
+ * reloads the config (reload.h), then publishes the whole tree now.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,6 +38,7 @@
 #include "primary.h"
 #include "primary_int.h"
 #include "push.h"
+#include "reload.h"
 #include "report.h"
 #include "rest.h"
 #include "snap.h"
@@ -408,11 +410,12 @@ coordinate(struct primary *p, int64_t now)
 }
 
 static int
-loop(struct primary *p, int sigfd)
+loop(struct primary *p, struct cmdline *cl, int sigfd)
 {
 	struct pollfd pfd[SLOT_COUNT];
 	int64_t now;
 	int sig, npush, i;
+	unsigned what;
 
 	for (;;) {
 		now = daemon_now_ms();
@@ -456,14 +459,19 @@ loop(struct primary *p, int sigfd)
 			log_error("poll");
 			return 1;
 		}
+		daemon_tick();		/* /livez */
 		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
 				log_info("stopping on signal %d", sig);
 				return 0;
 			}
-			if (sig == SIGHUP) {	/* a manual "publish now", of
-						 * the whole tree as it is */
+			if (sig == SIGHUP) {	/* reload, then a manual
+						 * "publish now", of the whole
+						 * tree as it is */
+				/* Nothing to redo: what a primary takes
+				 * it reads where it uses it. */
+				(void)reload_config(cl, &what);
 				p->pending = true;
 				p->changes.unknown = true;
 				p->due = 0;
@@ -487,8 +495,9 @@ loop(struct primary *p, int sigfd)
 }
 
 int
-primary_run(const struct config *c)
+primary_run(struct cmdline *cl)
 {
+	const struct config *c = &cl->c;
 	struct primary p = { .c = c, .pending = true, .due = 0,
 	    .memo = SNAP_MEMO_INIT, .changes = CHANGES_INIT,
 	    .base = BASECOPY_INIT, .pin = PINNED_INIT };
@@ -514,9 +523,11 @@ primary_run(const struct config *c)
 		log_info("signing every version with key %s", id);
 	}
 	if (c->listen[0] != '\0') {
-		struct rest_source src = { c->listen, primary_status_json,
-		    primary_render_metrics, primary_healthy,
-		    primary_degraded, &p };
+		struct rest_source src = { .listen = c->listen,
+		    .status = primary_status_json,
+		    .metrics = primary_render_metrics,
+		    .healthy = primary_healthy, .degraded = primary_degraded,
+		    .ready = primary_ready, .arg = &p };
 
 		if ((p.rest = rest_new_source(&src, &err)) == NULL) {
 			log_errorx("%s", err.msg);
@@ -530,7 +541,7 @@ primary_run(const struct config *c)
 	try_watch(&p);
 	daemon_watchdog_init();
 	daemon_notify_ready("watching");
-	rc = loop(&p, sigfd);
+	rc = loop(&p, cl, sigfd);
 	daemon_notify_stopping();
 out:
 	basecopy_stop(&p.base);

@@ -5,11 +5,13 @@
 #ifndef PRIMARY_H
 #define PRIMARY_H
 
+#include "cmdline.h"
 #include "config.h"
 #include "snap.h"
 
-/* Runs until SIGTERM/SIGINT. Returns the process exit code. */
-int primary_run(const struct config *c);
+/* Runs until SIGTERM/SIGINT, with cl->c as its live config (SIGHUP
+ * reloads it, reload.h). Returns the process exit code. */
+int primary_run(struct cmdline *cl);
 
 /* The options every publish from c runs with: the daemon's and the
  * one-shot commands' (publish, check, rollback). No validator, report or

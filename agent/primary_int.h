@@ -63,5 +63,6 @@ json_t *primary_status_json(void *arg);
 void primary_render_metrics(void *arg, FILE *f);
 bool primary_healthy(void *arg, char *why, size_t len);
 bool primary_degraded(void *arg, char *why, size_t len);
+bool primary_ready(void *arg, char *why, size_t len);
 
 #endif

@@ -72,6 +72,24 @@ primary_healthy(void *arg, char *why, size_t len)
 	return false;
 }
 
+/*
+ * /readyz: the sync root holds a version this primary published or found
+ * current (a publish failing since keeps it: what is there is good), or
+ * it stands by under ha while another leads. Not before its first publish
+ * or look at the sync root.
+ */
+bool
+primary_ready(void *arg, char *why, size_t len)
+{
+	struct primary *p = arg;
+
+	if (p->latest > 0 || !leader_leads(p->lead))
+		return true;
+	snprintf(why, len, "nothing published yet%s%s", p->last_error[0] ?
+	    ": " : "", p->last_error);
+	return false;
+}
+
 /* Healthy, but not as it should be: publishing works (by polling), an
  * operator should still look. */
 bool

@@ -19,41 +19,9 @@
 #include "fresh.h"
 #include "fsutil.h"
 #include "log.h"
-#include "push.h"
+#include "push_int.h"
 #include "pushfilter.h"
 #include "snap.h"
-
-enum stage {
-	STAGE_IDLE,
-	STAGE_SNAPSHOTS,	/* rsync of snapshots/ running */
-	STAGE_STATE,		/* rsync of the state copy running */
-	STAGE_TIMESTAMP,	/* rsync of timestamp.sig running */
-};
-
-struct target {
-	const char *url;		/* from the config */
-	enum stage stage;
-	pid_t pid;
-	int errfd;			/* the child's stderr */
-	char errbuf[512];		/* its last output, for the log */
-	size_t errlen;
-	uint64_t pushing;		/* version being pushed */
-	uint64_t pushed;		/* last version fully pushed */
-	unsigned tries;			/* failures since the last success */
-	unsigned delay_ms;		/* the next backoff delay */
-	int64_t due_ms;			/* monotonic time of the next try */
-	bool gave_up;
-	bool stale_ts;			/* timestamp.sig renewed since the
-					 * last push (push_refresh) */
-	char last_error[640];		/* "" since the last success */
-};
-
-struct pusher {
-	const struct config *c;
-	struct target *t;
-	size_t n;
-	uint64_t latest;
-};
 
 int
 push_check_target(const char *t, struct snap_err *err)
@@ -69,6 +37,11 @@ push_check_target(const char *t, struct snap_err *err)
 		if ((unsigned char)t[i] <= ' ' || t[i] == 0x7f)
 			return snap_err_set(err, "push target has a blank or "
 			    "control byte at offset %zu", i);
+	/* A local path (pushconf.h); a ':' in it would make rsync read it
+	 * as HOST:PATH. */
+	if (push_target_is_local(t))
+		return strchr(t, ':') == NULL ? 0 : snap_err_set(err, "push "
+		    "target '%s': a local path cannot hold ':'", t);
 	if (strncmp(t, "rsync://", 8) == 0) {
 		const char *slash = strchr(t + 8, '/');
 
@@ -103,6 +76,7 @@ push_new(const struct config *c, struct snap_err *err)
 	}
 	p->c = c;
 	p->n = c->npush;
+	push_opts_init(&p->opts, c);
 	for (i = 0; i < p->n; i++) {
 		p->t[i].url = c->push[i];
 		p->t[i].errfd = -1;
@@ -155,9 +129,8 @@ push_refresh(struct pusher *p)
 		p->t[i].stale_ts = true;
 }
 
-/* Whether t has anything to get: a newer version, or a renewed expiry. */
-static bool
-wants(const struct pusher *p, const struct target *t)
+bool
+push_wants(const struct pusher *p, const struct target *t)
 {
 	return t->pushed < p->latest || (t->stale_ts && t->pushed > 0);
 }
@@ -226,7 +199,7 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 {
 	char src[64], dst[PATH_MAX + 64], maxsize[48];
 	struct stat st;
-	char *argv[16];
+	char *argv[16 + PUSH_OPTS_ARGV];
 	int i = 0, snapfd, filter = -1, rc = -1;
 
 	if ((snapfd = open_snapshots(p, err)) == -1)
@@ -282,6 +255,7 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 		snprintf(src, sizeof(src), "../" FRESH_FILE);
 		join(dst, sizeof(dst), t->url, FRESH_FILE);
 	}
+	push_opts_argv(&p->opts, t->url, argv, &i);	/* pushconf.h */
 	argv[i++] = "--";
 	argv[i++] = src;
 	argv[i++] = dst;
@@ -333,7 +307,7 @@ push_start_due(struct pusher *p)
 	for (i = 0; i < p->n; i++) {
 		struct target *t = &p->t[i];
 
-		if (t->stage != STAGE_IDLE || t->gave_up || !wants(p, t) ||
+		if (t->stage != STAGE_IDLE || t->gave_up || !push_wants(p, t) ||
 		    now < t->due_ms)
 			continue;
 		if (t->pushed >= p->latest) {
@@ -486,110 +460,11 @@ push_timeout_ms(const struct pusher *p)
 		const struct target *t = &p->t[i];
 		int64_t wait;
 
-		if (t->stage != STAGE_IDLE || t->gave_up || !wants(p, t))
+		if (t->stage != STAGE_IDLE || t->gave_up || !push_wants(p, t))
 			continue;
 		wait = t->due_ms > now ? t->due_ms - now : 0;
 		if (best < 0 || wait < best)
 			best = wait;
 	}
 	return (int)best;
-}
-
-static const char *
-state_name(const struct pusher *p, const struct target *t)
-{
-	if (t->stage != STAGE_IDLE)
-		return "pushing";
-	if (t->gave_up)
-		return "gave-up";
-	return wants(p, t) ? "waiting" : "idle";
-}
-
-/* Wall-clock time of a monotonic instant, for people. */
-static int64_t
-wall_time(int64_t mono_ms)
-{
-	return fsu_now() + (mono_ms - daemon_now_ms() + 999) / 1000;
-}
-
-json_t *
-push_status_json(const struct pusher *p)
-{
-	json_t *arr = json_array();
-	char when[32];
-	size_t i;
-
-	for (i = 0; p != NULL && i < p->n; i++) {
-		const struct target *t = &p->t[i];
-		bool retry = t->tries > 0 && !t->gave_up &&
-		    t->stage == STAGE_IDLE && wants(p, t);
-
-		fsu_rfc3339(wall_time(t->due_ms), when);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:o, s:I, "
-		    "s:o, s:o}", "target", t->url, "state", state_name(p, t),
-		    "last_pushed_version", (json_int_t)t->pushed,
-		    "pushing_version", t->stage != STAGE_IDLE ?
-		    json_integer((json_int_t)t->pushing) : json_null(),
-		    "tries", (json_int_t)t->tries,
-		    "last_error", t->last_error[0] ?
-		    json_string(t->last_error) : json_null(),
-		    "next_retry_at", retry ? json_string(when) : json_null()));
-	}
-	return arr;
-}
-
-/* A label value in Prometheus text: backslash and quote escaped (targets
- * hold no blanks or control bytes: push_check_target). */
-static void
-put_label(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-}
-
-static void
-sample(FILE *f, const char *name, const struct target *t, int64_t v)
-{
-	fprintf(f, "%s{target=\"", name);
-	put_label(f, t->url);
-	fprintf(f, "\"} %" PRId64 "\n", v);
-}
-
-void
-push_render_metrics(const struct pusher *p, FILE *f)
-{
-	int64_t now = daemon_now_ms();
-	size_t i;
-
-	if (p == NULL || p->n == 0)
-		return;
-	fprintf(f, "# HELP artsync_push_last_version Last version fully pushed "
-	    "to the target.\n# TYPE artsync_push_last_version gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_last_version", &p->t[i],
-		    (int64_t)p->t[i].pushed);
-	fprintf(f, "# HELP artsync_push_up_to_date 1 when the target holds the "
-	    "latest version.\n# TYPE artsync_push_up_to_date gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_up_to_date", &p->t[i],
-		    p->t[i].pushed >= p->latest);
-	fprintf(f, "# HELP artsync_push_failed_tries Failed tries since the "
-	    "last success.\n# TYPE artsync_push_failed_tries gauge\n");
-	for (i = 0; i < p->n; i++)
-		sample(f, "artsync_push_failed_tries", &p->t[i],
-		    (int64_t)p->t[i].tries);
-	fprintf(f, "# HELP artsync_push_next_retry_seconds Seconds until the "
-	    "next try (0: none waiting).\n# TYPE artsync_push_next_retry_seconds "
-	    "gauge\n");
-	for (i = 0; i < p->n; i++) {
-		const struct target *t = &p->t[i];
-		int64_t left = t->tries > 0 && !t->gave_up &&
-		    t->stage == STAGE_IDLE && t->due_ms > now ?
-		    (t->due_ms - now + 999) / 1000 : 0;
-
-		sample(f, "artsync_push_next_retry_seconds", t, left);
-	}
 }

@@ -13,7 +13,8 @@
  *	   sent (--ignore-times: rsync's size+mtime check could skip it);
  *	3. SYNC_ROOT/timestamp.sig, when there is one (a signing primary's
  *	   renewed expiry: fresh.h), also alone each time it is renewed.
- * rsync writes each file to a temp name and renames it, and the second
+ * rsync writes each file to a temp name (in the same directory: options
+ * that change that are refused, pushconf.h) and renames it, and the second
  * transfer sends V's own state copy, not state.json: a publish racing the
  * push cannot make a target name a snapshot it does not hold. rsync runs
  * in snapshots/ as the primary opened it (no symlink followed there,
@@ -46,8 +47,9 @@ struct pusher;
 struct pusher *push_new(const struct config *c, struct snap_err *err);
 void push_free(struct pusher *p);		/* NULL is a no-op; kills children */
 
-/* A target string is rsync://HOST[:PORT]/MODULE[/PATH] or [USER@]HOST:PATH.
- * 0 or -1 with err. */
+/* A target string is rsync://HOST[:PORT]/MODULE[/PATH], [USER@]HOST:PATH
+ * or an absolute local path without ':' (how rsync reaches each:
+ * pushconf.h). 0 or -1 with err. */
 int push_check_target(const char *t, struct snap_err *err);
 
 /* Version `version` is the latest: every target should get it. */

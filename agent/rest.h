@@ -24,8 +24,9 @@ struct rest;
 struct rest *rest_new(struct agent *a, struct snap_err *err);
 
 /*
- * What a primary serves: GET /api/v1/status, /metrics and /healthz, read
- * only (every other route is 404). The callbacks run in the loop's thread.
+ * What a primary serves: GET /api/v1/status, /metrics, /healthz, /livez
+ * and /readyz, read only (every other route is 404). The callbacks run in
+ * the loop's thread.
  */
 struct rest_source {
 	const char *listen;
@@ -36,6 +37,8 @@ struct rest_source {
 	 * with "degraded": true and the reason. NULL: never. */
 	bool (*degraded)(void *arg, char *why, size_t len);
 	void *arg;
+	/* /readyz: true, or false and *why. NULL: healthy's answer. */
+	bool (*ready)(void *arg, char *why, size_t len);
 };
 
 struct rest *rest_new_source(const struct rest_source *src,

@@ -311,7 +311,10 @@ guard_framing(const struct guard_framing *f, uint64_t *length, char *msg,
 bool
 guard_needs_token(const struct route *r, bool loopback_listener)
 {
-	if (r->id == ROUTE_HEALTHZ)
+	/* The probes: asked without a token by load balancers, kubelets
+	 * and health checkers; they say nothing an attacker can use. */
+	if (r->id == ROUTE_HEALTHZ || r->id == ROUTE_LIVEZ ||
+	    r->id == ROUTE_READYZ)
 		return false;
 	return r->mutating || !loopback_listener;
 }

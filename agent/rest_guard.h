@@ -99,8 +99,8 @@ int guard_framing(const struct guard_framing *f, uint64_t *length,
     char *msg, size_t len);
 
 /* Whether route r needs the bearer token: every change does; on a listener
- * beyond loopback every read does too, but /healthz (for load balancers),
- * which never does. */
+ * beyond loopback every read does too, but the probes /healthz, /livez and
+ * /readyz (for load balancers and kubelets), which never do. */
 bool guard_needs_token(const struct route *r, bool loopback_listener);
 
 /* Whether an Authorization header value is "Bearer <token>" (the scheme in

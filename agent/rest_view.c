@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "daemon.h"
 #include "fsutil.h"
 #include "jsonfield.h"
 #include "local.h"
@@ -142,6 +143,38 @@ view_health(struct agent *a, int *status)
 	return json_pack("{s:s, s:s}", "status", "unavailable", "reason", why);
 }
 
+/* /readyz (a secondary's; agent.h says when). */
+static json_t *
+view_ready(struct agent *a, int *status)
+{
+	char why[512];
+
+	if (agent_ready(a, why, sizeof(why))) {
+		*status = 200;
+		return json_pack("{s:s, s:I}", "status", "ready",
+		    "applied_version", (json_int_t)a->d.current.version);
+	}
+	*status = 503;
+	return json_pack("{s:s, s:s}", "status", "not ready", "reason", why);
+}
+
+/* /livez, either role's: the loop turns (daemon.h). */
+static json_t *
+view_live(int *status)
+{
+	int64_t age = daemon_tick_age_ms();
+
+	if (age <= DAEMON_STALL_MS) {
+		*status = 200;
+		return json_pack("{s:s, s:I}", "status", "live", "loop_age_ms",
+		    (json_int_t)age);
+	}
+	*status = 503;
+	return json_pack("{s:s, s:s, s:I}", "status", "stalled", "reason",
+	    "the event loop has not been back to poll for longer than 30000 "
+	    "ms", "loop_age_ms", (json_int_t)age);
+}
+
 static int
 view_show(struct agent *a, int type, const char *name, char **buf,
     size_t *len, struct snap_err *err)
@@ -227,6 +260,19 @@ view_source_health(const struct rest_source *src, int *status)
 		return json_pack("{s:s}", "status", "ok");
 	*status = 503;
 	return json_pack("{s:s, s:s}", "status", "unavailable", "reason", why);
+}
+
+static json_t *
+view_source_ready(const struct rest_source *src, int *status)
+{
+	char why[512];
+	bool ok = src->ready != NULL ? src->ready(src->arg, why, sizeof(why)) :
+	    src->healthy(src->arg, why, sizeof(why));
+
+	*status = ok ? 200 : 503;
+	if (ok)
+		return json_pack("{s:s}", "status", "ready");
+	return json_pack("{s:s, s:s}", "status", "not ready", "reason", why);
 }
 
 static void
@@ -342,6 +388,12 @@ view_answer(struct agent *a, const struct route *route, const char *body,
 	case ROUTE_HEALTHZ:
 		j = view_health(a, &status);
 		return json_answer(status, j, out);
+	case ROUTE_READYZ:
+		j = view_ready(a, &status);
+		return json_answer(status, j, out);
+	case ROUTE_LIVEZ:
+		j = view_live(&status);
+		return json_answer(status, j, out);
 	case ROUTE_METRICS:
 		if (view_metrics(a, &buf, &n) == -1)
 			return -1;
@@ -366,6 +418,12 @@ view_answer_source(const struct rest_source *src, const struct metrics *m,
 		return json_answer(200, src->status(src->arg), out);
 	case ROUTE_HEALTHZ:
 		j = view_source_health(src, &status);
+		return json_answer(status, j, out);
+	case ROUTE_READYZ:
+		j = view_source_ready(src, &status);
+		return json_answer(status, j, out);
+	case ROUTE_LIVEZ:
+		j = view_live(&status);
 		return json_answer(status, j, out);
 	case ROUTE_METRICS:
 		if (view_source_metrics(src, m, &buf, &n) == -1)

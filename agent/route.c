@@ -50,6 +50,8 @@ static const struct route_def route_defs[ROUTE_COUNT] = {
 	[ROUTE_HEALTHZ] = { "/healthz", M_GET, "healthz" },
 	[ROUTE_METRICS] = { "/metrics", M_GET, "metrics" },
 	[ROUTE_FORGET] = { NULL, M_DELETE, "forget" },
+	[ROUTE_LIVEZ] = { "/livez", M_GET, "livez" },
+	[ROUTE_READYZ] = { "/readyz", M_GET, "readyz" },
 };
 
 struct seg {

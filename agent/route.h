@@ -13,6 +13,8 @@
  *	DELETE /api/v1/artifacts/TYPE/NAME/override ROUTE_FORGET
  *	POST /api/v1/sync                          ROUTE_SYNC
  *	GET  /healthz                              ROUTE_HEALTHZ
+ *	GET  /livez                                ROUTE_LIVEZ
+ *	GET  /readyz                               ROUTE_READYZ
  *	GET  /metrics                              ROUTE_METRICS
  * HEAD is accepted wherever GET is. NAME is a file name (without .xml) or
  * the artifact's Synapse identity (identity.h): both pass name_check(),
@@ -37,6 +39,8 @@ enum route_id {
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
 	ROUTE_FORGET,
+	ROUTE_LIVEZ,
+	ROUTE_READYZ,
 	ROUTE_COUNT,
 };
 
@@ -59,7 +63,7 @@ int route_match(const char *method, const char *path, const char *type_query,
 
 /* A short stable label for metrics: "status", "artifacts", "artifact",
  * "undeploy", "redeploy", "deploy_local", "sync", "healthz", "metrics",
- * "forget". */
+ * "forget", "livez", "readyz". */
 const char *route_label(enum route_id id);
 
 #endif

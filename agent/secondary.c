@@ -6,14 +6,16 @@
  * New versions are noticed two ways: inotify on the sync root (a local
  * writer, an rsync target) and a poll every poll_ms that opens and reads
  * state.json afresh (NFS, where another client's writes raise no event;
- * open() gives close-to-open consistency). SIGHUP asks for a check now,
- * forgetting a refusal; SIGTERM and SIGINT stop the loop, status 0.
+ * open() gives close-to-open consistency). SIGHUP reloads the config
+ * (reload.h), then asks for a check now, forgetting a refusal; SIGTERM
+ * and SIGINT stop the loop, status 0.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -21,10 +23,13 @@
 #include "log.h"
 #include "rest.h"
 #include "redis_fetch.h"
+#include "reload.h"
 #include "secondary.h"
+#include "token.h"
 #include "watch.h"
 
 struct loop {
+	struct cmdline *cl;		/* the live config, and how to reread */
 	struct agent *a;
 	struct rest *rest;
 	int sigfd;
@@ -43,6 +48,52 @@ try_watch(struct loop *l)
 		return;
 	}
 	l->watching = true;
+}
+
+/* The REST token read again (token_file, or rest.token): a changed one
+ * is the only one taken from now on. A token that cannot be read keeps
+ * the old. */
+static void
+reload_token(struct agent *a)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	char token[sizeof(a->token)];
+	bool created;
+
+	if (token_load(a->c, a->d.rootfd, token, sizeof(token), &created,
+	    &err) == -1) {
+		log_errorx("reload: %s; the old REST token is still the one "
+		    "taken", err.msg);
+		return;
+	}
+	if (strcmp(token, a->token) != 0) {
+		log_info("token: changed");
+		memcpy(a->token, token, sizeof(a->token));
+	}
+	explicit_bzero(token, sizeof(token));
+}
+
+/* SIGHUP: the config read again (reload.h), then what its changes ask
+ * the agent to redo. */
+static void
+reload(struct loop *l)
+{
+	struct snap_err err = SNAP_ERR_INIT;
+	struct agent *a = l->a;
+	unsigned what;
+
+	if (reload_config(l->cl, &what) == -1)
+		return;
+	reload_token(a);
+	if (what & RELOAD_TRUST)	/* retried below, by agent_retry() */
+		trust_init(&a->trust, a->c);
+	if ((what & RELOAD_WEBHOOK) && hook_reload_webhook(a->hook,
+	    &err) == -1)
+		log_errorx("reload: %s; the old webhook goes on", err.msg);
+	if (what & RELOAD_LABELS) {	/* rebuilt for the new labels */
+		a->labeled_version = 0;
+		agent_reconcile(a);
+	}
 }
 
 /* The loop's descriptors, one name each. A slot whose fd is -1 (no hook
@@ -106,6 +157,7 @@ run(struct loop *l)
 			log_error("poll");
 			return 1;
 		}
+		daemon_tick();		/* /livez */
 		if (pfd[SLOT_SIGNAL].revents & POLLIN) {
 			sig = daemon_signal_read(l->sigfd);
 			if (sig == SIGTERM || sig == SIGINT) {
@@ -113,6 +165,7 @@ run(struct loop *l)
 				return 0;
 			}
 			if (sig == SIGHUP) {
+				reload(l);
 				agent_retry(l->a);
 				next_poll = 0;	/* check now */
 			}
@@ -149,10 +202,11 @@ start(struct agent *a, struct loop *l, struct snap_err *err)
 }
 
 int
-secondary_run(const struct config *c)
+secondary_run(struct cmdline *cl)
 {
+	const struct config *c = &cl->c;
 	struct agent a = AGENT_INIT;
-	struct loop l = { .a = &a, .sigfd = -1 };
+	struct loop l = { .cl = cl, .a = &a, .sigfd = -1 };
 	struct snap_err err = SNAP_ERR_INIT;
 	int rc = 1;
 

@@ -5,9 +5,10 @@
 #ifndef SECONDARY_H
 #define SECONDARY_H
 
-#include "config.h"
+#include "cmdline.h"
 
-/* Runs until SIGTERM/SIGINT. Returns the process exit code. */
-int secondary_run(const struct config *c);
+/* Runs until SIGTERM/SIGINT, with cl->c as its live config (SIGHUP
+ * reloads it, reload.h). Returns the process exit code. */
+int secondary_run(struct cmdline *cl);
 
 #endif

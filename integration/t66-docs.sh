@@ -35,14 +35,16 @@ help_flags() {
 
 # config_keys: every key agent/config.c accepts - those of set_common(),
 # set_primary(), set_secondary() and set_after_swap(), and the failover
-# keys set_primary() hands to agent/haconf.c's ha_config_set() - as
-# "section key", one a line.
+# and push keys set_primary() hands to agent/haconf.c's ha_config_set()
+# and agent/pushconf.c's push_config_set() - as "section key", one a line.
 config_keys() {
-	"$PYTHON" - "$REPO/agent/config.c" "$REPO/agent/haconf.c" <<-'EOF'
+	"$PYTHON" - "$REPO/agent/config.c" "$REPO/agent/haconf.c" \
+		"$REPO/agent/pushconf.c" <<-'EOF'
 	import re, sys
-	src = open(sys.argv[1]).read() + open(sys.argv[2]).read()
+	src = "".join(open(f).read() for f in sys.argv[1:])
 	names = {"common": "artsync", "primary": "primary", "secondary": "secondary",
-	         "after_swap": "secondary", "ha_config": "primary"}
+	         "after_swap": "secondary", "ha_config": "primary",
+	         "push_config": "primary"}
 	for fn, section in names.items():
 	    body = re.search(r"\n(?:set_%s|%s_set)\(.*?\n}\n" % (fn, fn), src, re.S)
 	    assert body, "no set_%s() in config.c" % fn

@@ -51,10 +51,13 @@ elif ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null ||
 fi
 
 if [ $FULL = 1 ]; then
+# Not .tmp either: a TMPDIR kept in the tree holds this very run, and the
+# copy would grow into itself.
 test_expect_success 'setup: a copy of the tree, without build output' '
 	mkdir -p copy/artsync &&
 	tar -C "$REPO" --exclude=./.git --exclude="./build*" \
-		--exclude=./artsync -cf - . | tar -C copy/artsync -xf - &&
+		--exclude=./artsync --exclude=./.tmp -cf - . |
+		tar -C copy/artsync -xf - &&
 	test -f copy/artsync/debian/control &&
 	test ! -e copy/artsync/artsync
 '

@@ -216,6 +216,10 @@ test_needs_token(void **state)
 	r.id = ROUTE_HEALTHZ;
 	assert_false(guard_needs_token(&r, true));
 	assert_false(guard_needs_token(&r, false));
+	r.id = ROUTE_LIVEZ;		/* the probes: never a token */
+	assert_false(guard_needs_token(&r, false));
+	r.id = ROUTE_READYZ;
+	assert_false(guard_needs_token(&r, false));
 	r.id = ROUTE_STATUS;
 	assert_false(guard_needs_token(&r, true));
 	assert_true(guard_needs_token(&r, false));

@@ -73,6 +73,8 @@ static const struct case_ cases[] = {
 	{ "/metrics", "GET", ROUTE_METRICS, false },
 	{ "/api/v1/artifacts/api/Orders/override", "DELETE", ROUTE_FORGET,
 	    true },
+	{ "/livez", "GET", ROUTE_LIVEZ, false },
+	{ "/readyz", "GET", ROUTE_READYZ, false },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -397,6 +399,8 @@ test_labels_are_stable(void **state)
 		[ROUTE_HEALTHZ] = "healthz",
 		[ROUTE_METRICS] = "metrics",
 		[ROUTE_FORGET] = "forget",
+		[ROUTE_LIVEZ] = "livez",
+		[ROUTE_READYZ] = "readyz",
 	};
 	size_t i, j;
 
