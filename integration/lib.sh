@@ -192,7 +192,7 @@ test_expect_success() {
 	return 0
 }
 
-SANITIZER_RE='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
+SANITIZER_RE='ERROR: (Address|Leak|Undefined)Sanitizer|WARNING: ThreadSanitizer|runtime error:'
 
 # finish: the plan, the summary line, the results file; exits. When the
 # script started daemons, a last test reads their logs for sanitizer reports
