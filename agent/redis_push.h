@@ -82,7 +82,8 @@ enum rpush_ask {
  * poll_ms checks that the store still holds the latest version
  * (re-uploading it in full when it does not). rpush_reap() when
  * rpush_fd() polls readable. While rpush_busy(), a job reads or writes
- * the stage: the loop publishes, renews and prunes nothing there.
+ * the stage, or rpush_prepare()'s is still to run: the loop publishes,
+ * renews and prunes nothing there.
  */
 enum rpush_ask rpush_run(struct rpush *rp);
 void rpush_reap(struct rpush *rp);

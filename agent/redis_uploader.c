@@ -384,7 +384,10 @@ rpush_reap(struct rpush *rp)
 bool
 rpush_busy(const struct rpush *rp)
 {
-	return rp != NULL && rworker_busy(rp->w);
+	/* The stage is the uploader's until rpush_prepare()'s job is done:
+	 * a version published before it would be numbered from the stage,
+	 * not from the store. */
+	return rp != NULL && (rworker_busy(rp->w) || rp->st.prepare);
 }
 
 int

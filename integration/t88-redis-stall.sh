@@ -4,7 +4,9 @@
 # call runs on the daemon's worker thread (agent/redis_worker.h). During the
 # stall a secondary and the primary answer REST within 1 s, a secondary
 # stops on SIGTERM at once; after SIGCONT the secondary catches up to the
-# version published meanwhile.
+# version published meanwhile. And since the worker also brings a new
+# stage up to the store, a primary publishes nothing before that is done:
+# a change made while no primary ran is published above the store.
 . "$(dirname "$0")/lib.sh"
 
 # answers_fast URL: any HTTP answer within 1 s (000: none in time).
@@ -55,8 +57,18 @@ test_expect_success 'redis back: the secondary catches up to version 2' '
 	wait_for_log primary.log "version 2 committed"
 '
 
+test_expect_success 'a new stage: the first publish waits until it is up to the store' '
+	stop "$pid_primary" &&
+	make_artifact api Offline off1 &&
+	start_bg p2 "$ARTSYNC" primary --source src --sync-root "$R" \
+		--redis-stage stage-new --quiet-ms 100 --poll-ms 200 &&
+	wait_for_log p2.log "version 3 committed" &&
+	wait_for 30 "test \"\$(current_version d1)\" = 3" &&
+	same_tree src d1/current
+'
+
 test_expect_success 'daemons stop cleanly' '
-	stop "$pid_s1" && stop "$pid_primary"
+	stop "$pid_s1" && stop "$pid_p2"
 '
 
 finish
