@@ -114,7 +114,8 @@ prepare(struct rpush *rp)
 	rp->st.due = 0;
 }
 
-/* What the loop asked while a job ran (or now, between jobs). */
+/* What the loop asked while a job ran (or now, between jobs: then st is
+ * the loop's, and shown follows it). */
 static void
 apply_asked(struct rpush *rp)
 {
@@ -134,6 +135,7 @@ apply_asked(struct rpush *rp)
 			rp->st.due = 0;
 	}
 	rp->has_in_want = rp->in_refresh = false;
+	rp->shown = rp->st;
 }
 
 void
@@ -152,7 +154,7 @@ rpush_want(struct rpush *rp, uint64_t version)
 	rp->in_want = version;
 	rp->has_in_want = true;
 	if (!rworker_busy(rp->w))
-		apply_asked(rp);
+		apply_asked(rp);	/* and shown at once */
 }
 
 void
@@ -378,7 +380,6 @@ rpush_reap(struct rpush *rp)
 	rp->ask = rp->st.ask;
 	rp->st.ask = RPUSH_NOTHING;
 	apply_asked(rp);
-	rp->shown = rp->st;
 }
 
 bool
