@@ -346,10 +346,13 @@ shorter(int timeout, int64_t wait)
 static int
 timeout_ms(struct primary *p, int64_t now)
 {
-	int timeout = p->pending ? (int)(p->due - now) : -1, t;
+	/* While the Redis uploader's job uses the stage, nothing is
+	 * written there: its end wakes the loop (SLOT_REDIS_JOB). */
+	bool stage_free = !rpush_busy(p->redis);
+	int timeout = p->pending && stage_free ? (int)(p->due - now) : -1, t;
 	int64_t wait;
 
-	if (p->prune_due != 0 && !p->pending)
+	if (p->prune_due != 0 && !p->pending && stage_free)
 		timeout = (int)(p->prune_due - now);
 	if (!p->watching) {
 		wait = p->watch_retry - now;
@@ -357,7 +360,7 @@ timeout_ms(struct primary *p, int64_t now)
 			wait = p->scan_due - now;
 		timeout = shorter(timeout, wait);
 	}
-	if (renews(p) && !p->pending)
+	if (renews(p) && !p->pending && stage_free)
 		timeout = shorter(timeout, p->renew_due - now);
 	if ((t = push_timeout_ms(p->push)) >= 0)
 		timeout = shorter(timeout, t);
@@ -378,6 +381,7 @@ enum {
 	SLOT_INOTIFY,		/* the source tree's watches */
 	SLOT_HTTP,		/* libmicrohttpd: the read-only endpoint */
 	SLOT_BASECOPY,		/* the full copy's report */
+	SLOT_REDIS_JOB,		/* the Redis uploader's job is done */
 	SLOT_PUSH,		/* the rsync children's stderr, from here */
 	SLOT_COUNT = SLOT_PUSH + CONFIG_MAX_PUSH,
 };
@@ -416,10 +420,12 @@ loop(struct primary *p, struct cmdline *cl, int sigfd)
 	int64_t now;
 	int sig, npush, i;
 	unsigned what;
+	bool stage_free;
 
 	for (;;) {
 		now = daemon_now_ms();
-		if (p->pending && now >= p->due) {
+		stage_free = !rpush_busy(p->redis);
+		if (p->pending && now >= p->due && stage_free) {
 			try_watch(p);
 			publish_now(p);
 			continue;
@@ -430,11 +436,13 @@ loop(struct primary *p, struct cmdline *cl, int sigfd)
 		}
 		if (coordinate(p, now))
 			continue;
-		if (renews(p) && now >= p->renew_due && !p->pending) {
+		if (renews(p) && now >= p->renew_due && !p->pending &&
+		    stage_free) {
 			renew_now(p);
 			continue;
 		}
-		if (p->prune_due != 0 && now >= p->prune_due && !p->pending)
+		if (p->prune_due != 0 && now >= p->prune_due && !p->pending &&
+		    stage_free)
 			prune_now(p);
 		push_start_due(p->push);
 		if (rpush_run(p->redis) == RPUSH_REPUBLISH) {
@@ -451,6 +459,8 @@ loop(struct primary *p, struct cmdline *cl, int sigfd)
 		    rest_fd(p->rest) : -1, .events = POLLIN };
 		pfd[SLOT_BASECOPY] = (struct pollfd){
 		    .fd = basecopy_fd(&p->base), .events = POLLIN };
+		pfd[SLOT_REDIS_JOB] = (struct pollfd){
+		    .fd = rpush_fd(p->redis), .events = POLLIN };
 		npush = push_pollfds(p->push, &pfd[SLOT_PUSH], CONFIG_MAX_PUSH);
 		for (i = SLOT_PUSH + npush; i < SLOT_COUNT; i++)
 			pfd[i] = (struct pollfd){ .fd = -1 };
@@ -481,6 +491,8 @@ loop(struct primary *p, struct cmdline *cl, int sigfd)
 			on_inotify(p);
 		if (pfd[SLOT_BASECOPY].revents != 0)
 			basecopy_collect(&p->base, &p->memo);
+		if (pfd[SLOT_REDIS_JOB].revents & POLLIN)
+			rpush_reap(p->redis);
 		push_handle(p->push, &pfd[SLOT_PUSH], npush);
 		if (p->rest != NULL)
 			rest_run(p->rest);

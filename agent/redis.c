@@ -10,10 +10,12 @@
  * again.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "redis.h"
@@ -21,6 +23,7 @@
 
 #define REDIS_CONNECT_MS 1000
 #define REDIS_IO_MS 10000
+#define REDIS_LIVE_MAX 3	/* a sentinel, the data, a subscription */
 
 struct redis {
 	struct redis_url u;
@@ -33,6 +36,11 @@ struct redis {
 	unsigned port;
 	char where[REDIS_HOST_MAX + 16];
 	uint64_t connects;
+	/* redis_interrupt() may come from another thread: the sockets it
+	 * shuts down are listed here, under mu, from dial() to hang_up(). */
+	pthread_mutex_t mu;
+	int live[REDIS_LIVE_MAX];
+	bool interrupted;
 };
 
 struct redis *
@@ -60,6 +68,9 @@ redis_new(const struct config *c, struct snap_err *err)
 	snprintf(r->host, sizeof(r->host), "%s", r->u.host);
 	r->port = r->u.port;
 	snprintf(r->where, sizeof(r->where), "%s:%u", r->host, r->port);
+	for (size_t i = 0; i < REDIS_LIVE_MAX; i++)
+		r->live[i] = -1;
+	pthread_mutex_init(&r->mu, NULL);
 	return r;
 fail:
 	explicit_bzero(&r->u, sizeof(r->u));
@@ -73,16 +84,67 @@ redis_free(struct redis *r)
 	if (r == NULL)
 		return;
 	redis_disconnect(r);
+	pthread_mutex_destroy(&r->mu);
 	explicit_bzero(&r->u, sizeof(r->u));
 	free(r);
+}
+
+/* ctx's socket no longer one redis_interrupt() may shut down. */
+static void
+unlist(struct redis *r, const redisContext *ctx)
+{
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < REDIS_LIVE_MAX; i++)
+		if (r->live[i] == ctx->fd)
+			r->live[i] = -1;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Unlisted first, then closed: a closed number may be reused at once. */
+static void
+hang_up(struct redis *r, redisContext *ctx)
+{
+	if (ctx == NULL)
+		return;
+	unlist(r, ctx);
+	redisFree(ctx);
 }
 
 void
 redis_disconnect(struct redis *r)
 {
-	if (r->ctx != NULL)
-		redisFree(r->ctx);
+	hang_up(r, r->ctx);
 	r->ctx = NULL;
+}
+
+void
+redis_interrupt(struct redis *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->interrupted = true;
+	for (size_t i = 0; i < REDIS_LIVE_MAX; i++)
+		if (r->live[i] >= 0)
+			shutdown(r->live[i], SHUT_RDWR);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Lists ctx's socket for redis_interrupt(); -1 once interrupted. */
+static int
+list(struct redis *r, const redisContext *ctx)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < REDIS_LIVE_MAX && !r->interrupted; i++)
+		if (r->live[i] == -1) {
+			r->live[i] = ctx->fd;
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 bool
@@ -112,7 +174,7 @@ tv_ms(unsigned ms)
 
 /* A TCP connection with both time limits set. NULL with err. */
 static redisContext *
-dial(const char *host, unsigned port, struct snap_err *err)
+dial(struct redis *r, const char *host, unsigned port, struct snap_err *err)
 {
 	redisContext *ctx;
 
@@ -132,6 +194,12 @@ dial(const char *host, unsigned port, struct snap_err *err)
 	    redisEnableKeepAlive(ctx) != REDIS_OK) {
 		snap_err_setc(err, SNAP_E_IO, "redis %s:%u: %s", host, port,
 		    ctx->errstr);
+		redisFree(ctx);
+		return NULL;
+	}
+	if (list(r, ctx) == -1) {
+		snap_err_setc(err, SNAP_E_IO, "redis %s:%u: stopping", host,
+		    port);
 		redisFree(ctx);
 		return NULL;
 	}
@@ -199,7 +267,7 @@ ask_sentinels(struct redis *r, struct snap_err *err)
 	    tok = strtok_r(NULL, ",", &save)) {
 		snprintf(url, sizeof(url), "redis://%s", tok);
 		if (redis_url_parse(url, &u, err) == -1 ||
-		    (ctx = dial(u.host, u.port, err)) == NULL)
+		    (ctx = dial(r, u.host, u.port, err)) == NULL)
 			continue;
 		rep = redisCommandArgv(ctx, 3, argv, NULL);
 		if (rep == NULL)
@@ -213,12 +281,12 @@ ask_sentinels(struct redis *r, struct snap_err *err)
 			snprintf(r->host, sizeof(r->host), "%s", host);
 			r->port = port;
 			freeReplyObject(rep);
-			redisFree(ctx);
+			hang_up(r, ctx);
 			return 0;
 		}
 		if (rep != NULL)
 			freeReplyObject(rep);
-		redisFree(ctx);
+		hang_up(r, ctx);
 	}
 	return -1;
 }
@@ -255,12 +323,12 @@ open_data(struct redis *r, bool find, struct snap_err *err)
 	if (find && r->sentinels[0] != '\0' && ask_sentinels(r, err) == -1)
 		return NULL;
 	snprintf(r->where, sizeof(r->where), "%s:%u", r->host, r->port);
-	if ((ctx = dial(r->host, r->port, err)) == NULL)
+	if ((ctx = dial(r, r->host, r->port, err)) == NULL)
 		return NULL;
 	if (handshake(r, ctx, err) == -1 ||
 	    (r->sentinels[0] != '\0' && check_master(ctx, err) == -1)) {
 		snap_err_prefix(err, "redis %s", r->where);
-		redisFree(ctx);
+		hang_up(r, ctx);
 		return NULL;
 	}
 	return ctx;
@@ -278,11 +346,30 @@ redis_connect(struct redis *r, struct snap_err *err)
 }
 
 redisContext *
-redis_connect_extra(struct redis *r, struct snap_err *err)
+redis_subscribe(struct redis *r, const char *name, struct snap_err *err)
 {
+	char key[REDIS_KEY_MAX];
+	const char *argv[2] = { "SUBSCRIBE", key };
+	redisContext *ctx;
+	redisReply *rep;
+
 	/* With Sentinel, asked each time: a subscription is made again
 	 * after a failover, when the data connection may not know yet. */
-	return open_data(r, true, err);
+	if ((ctx = open_data(r, true, err)) == NULL)
+		return NULL;
+	redis_key(r, name, key, sizeof(key));
+	rep = redisCommandArgv(ctx, 2, argv, NULL);
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+		snap_err_setc(err, SNAP_E_IO, "redis %s: SUBSCRIBE %s failed",
+		    r->where, key);
+		if (rep != NULL)
+			freeReplyObject(rep);
+		hang_up(r, ctx);
+		return NULL;
+	}
+	freeReplyObject(rep);
+	unlist(r, ctx);		/* the caller's now */
+	return ctx;
 }
 
 void

@@ -21,7 +21,9 @@
  * (it moves a redis:// sync_root into c->redis_url and points sync_root
  * at the local directory); redis_new(); then redis_cmd*() as needed (each
  * connects when not connected; an I/O error drops the connection, and the
- * next call connects afresh); redis_free(). This module never logs: it
+ * next call connects afresh); redis_free(). One thread at a time uses a
+ * handle (a daemon's worker, redis_worker.h), except redis_interrupt().
+ * This module never logs: it
  * returns -1 (NULL) and fills err.
  */
 #ifndef REDIS_H
@@ -124,8 +126,16 @@ redisReply *redis_cmd(struct redis *r, int argc, const char **argv,
 int redis_sentinel_addr(const redisReply *rep, char *host, size_t hostlen,
     unsigned *port);
 
-/* A new connection to the same server for SUBSCRIBE (owned by the
- * caller: redisFree). NULL with err. */
-redisContext *redis_connect_extra(struct redis *r, struct snap_err *err);
+/* A new connection to the same server, subscribed to the key of `name`
+ * ("notify"): owned by the caller (redisFree), read when its fd polls
+ * readable. NULL with err. */
+redisContext *redis_subscribe(struct redis *r, const char *name,
+    struct snap_err *err);
+
+/* May be called from another thread than the one using r: shuts down
+ * r's sockets, so that a call blocked on a stalled server returns at
+ * once with an error, and makes every later connect fail ("stopping").
+ * For a daemon's stop (redis_worker.h); r is then only fit to free. */
+void redis_interrupt(struct redis *r);
 
 #endif

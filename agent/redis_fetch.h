@@ -12,7 +12,7 @@
  * after a primary re-uploads, fetches them again.
  *
  * A secondary (rfetch_*): before each check of its sync root (the cache),
- * rfetch_sync() mirrors the store; a SUBSCRIBE connection on the notify
+ * rfetch_begin() and rfetch_end() mirror the store; a SUBSCRIBE connection on the notify
  * channel is one more descriptor in the loop, and a message makes the
  * loop check at once. Pub/sub is at-most-once: the loop's poll_ms check
  * and the check after each reconnect are the backstop.
@@ -65,12 +65,21 @@ struct agent;
 struct rfetch *rfetch_new(const struct config *c, struct snap_err *err);
 void rfetch_free(struct rfetch *rf);	/* NULL is a no-op */
 
-/* Before a check (NULL: nothing to do, 0): subscribes if not subscribed,
- * mirrors the store into the cache. -1 when the store could not be read
- * or held what may not be mirrored: said once, recorded in a's
- * last_error and root state (the current release keeps serving); the
- * caller then skips the check. */
-int rfetch_sync(struct rfetch *rf, struct agent *a);
+/*
+ * A check of the cache, in two halves so that the loop never waits on
+ * the store (the work runs on a thread of its own, redis_worker.h):
+ * rfetch_begin() hands a round trip to the store over - subscribe if not
+ * subscribed, then mirror the store into the cache - and returns at once:
+ * 0 started, 1 one is running already (another follows it: rfetch_end()
+ * says so), -1 for NULL. When rfetch_job_fd() polls readable,
+ * rfetch_end(): 0 the mirror worked (check the cache now); -1 the store
+ * could not be read or held what may not be mirrored: said once,
+ * recorded in a's last_error and root state (the current release keeps
+ * serving); 1 not done yet. *again: begin another after the check.
+ */
+int rfetch_begin(struct rfetch *rf);
+int rfetch_end(struct rfetch *rf, struct agent *a, bool *again);
+int rfetch_job_fd(const struct rfetch *rf);
 
 /* The subscription's descriptor for poll(2), -1 when there is none. */
 int rfetch_fd(const struct rfetch *rf);

@@ -5,6 +5,14 @@
  * in the loop (retried with a backoff when it drops), the backstop
  * timer, and what the link shows in status and metrics. The mirror
  * itself is redis_fetch.c's.
+ *
+ * Every blocking call (the subscribe, the mirror) is one job on the
+ * worker thread (redis_worker.h): struct sync_job is all the job reads
+ * and writes, and the loop touches it only between jobs. The loop owns
+ * the rest of struct rfetch, and the subscription once handed over: it
+ * reads that socket only when poll(2) says it is readable, which never
+ * blocks. The loop checks the cache only after a job ended, so the
+ * worker never writes the cache while the loop reads it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,21 +24,40 @@
 #include "daemon.h"
 #include "log.h"
 #include "redis_fetch.h"
+#include "redis_worker.h"
 
 #define RFETCH_RETRY_MIN_MS 200
 #define RFETCH_RETRY_MAX_MS 5000
 
-struct rfetch {
+/* One round trip to the store, on the worker. */
+struct sync_job {
 	struct redis *r;
 	char dir[PATH_MAX];
+	bool subscribe;			/* in: make a subscription */
+	redisContext *sub;		/* out: the one made, or NULL */
+	struct snap_err sub_err;
+	int rc;				/* the mirror's */
+	struct redis_mirror_result res;
+	struct snap_err err;
+	char where[REDIS_HOST_MAX + 16];
+	uint64_t connects;
+};
+
+struct rfetch {
+	struct rworker *w;
+	struct sync_job job;		/* the worker's while w is busy */
+	bool again;			/* asked for while a job ran */
 	redisContext *sub;		/* SUBSCRIBE connection, or NULL */
 	int64_t sub_retry_at;		/* monotonic */
 	unsigned backoff_ms;
+	unsigned poll_ms;
 	uint64_t store_version;
 	uint64_t notifications;
 	uint64_t mirrors;		/* state.json of the cache written */
 	uint64_t failures;
 	uint64_t subscribes;
+	char where[REDIS_HOST_MAX + 16];	/* the job's, copied at its end */
+	uint64_t connects;
 	bool up;			/* the last mirror worked */
 	char last_error[sizeof(((struct snap_err *)0)->msg)];
 };
@@ -44,12 +71,16 @@ rfetch_new(const struct config *c, struct snap_err *err)
 		snap_err_sys(err, errno, "redis");
 		return NULL;
 	}
-	if ((rf->r = redis_new(c, err)) == NULL) {
+	if ((rf->job.r = redis_new(c, err)) == NULL ||
+	    (rf->w = rworker_new(err)) == NULL) {
+		redis_free(rf->job.r);
 		free(rf);
 		return NULL;
 	}
-	snprintf(rf->dir, sizeof(rf->dir), "%s", c->sync_root);
+	snprintf(rf->job.dir, sizeof(rf->job.dir), "%s", c->sync_root);
+	snprintf(rf->where, sizeof(rf->where), "%s", redis_where(rf->job.r));
 	rf->backoff_ms = RFETCH_RETRY_MIN_MS;
+	rf->poll_ms = c->poll_ms;
 	return rf;
 }
 
@@ -58,9 +89,15 @@ rfetch_free(struct rfetch *rf)
 {
 	if (rf == NULL)
 		return;
+	/* A job stalled on the store: made to fail now, not in 10 s. */
+	if (rworker_busy(rf->w))
+		redis_interrupt(rf->job.r);
+	rworker_free(rf->w);
+	if (rf->job.sub != NULL)
+		redisFree(rf->job.sub);
 	if (rf->sub != NULL)
 		redisFree(rf->sub);
-	redis_free(rf->r);
+	redis_free(rf->job.r);
 	free(rf);
 }
 
@@ -75,35 +112,37 @@ drop_sub(struct rfetch *rf)
 	    RFETCH_RETRY_MAX_MS : rf->backoff_ms * 2;
 }
 
-/* SUBSCRIBE P:<cluster>:notify on a connection of its own. */
-static int
-subscribe(struct rfetch *rf, struct snap_err *err)
+/* The worker's side: subscribed first, read second, so that a commit
+ * between the two is seen by the read, one after it by the
+ * subscription. */
+static void
+sync_job_run(void *arg)
 {
-	char key[REDIS_KEY_MAX];
-	const char *argv[2] = { "SUBSCRIBE", key };
-	redisReply *rep;
+	struct sync_job *j = arg;
 
-	if (rf->sub != NULL || daemon_now_ms() < rf->sub_retry_at)
-		return 0;
-	if ((rf->sub = redis_connect_extra(rf->r, err)) == NULL) {
-		drop_sub(rf);
+	j->sub = NULL;
+	j->sub_err = (struct snap_err)SNAP_ERR_INIT;
+	j->err = (struct snap_err)SNAP_ERR_INIT;
+	if (j->subscribe)
+		j->sub = redis_subscribe(j->r, "notify", &j->sub_err);
+	j->rc = redis_mirror(j->r, j->dir, 0, &j->res, &j->err);
+	snprintf(j->where, sizeof(j->where), "%s", redis_where(j->r));
+	j->connects = redis_connects(j->r);
+}
+
+int
+rfetch_begin(struct rfetch *rf)
+{
+	if (rf == NULL)
 		return -1;
+	if (rworker_busy(rf->w)) {
+		rf->again = true;
+		return 1;
 	}
-	redis_key(rf->r, "notify", key, sizeof(key));
-	rep = redisCommandArgv(rf->sub, 2, argv, NULL);
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-		snap_err_setc(err, SNAP_E_IO, "redis %s: SUBSCRIBE failed",
-		    redis_where(rf->r));
-		if (rep != NULL)
-			freeReplyObject(rep);
-		drop_sub(rf);
-		return -1;
-	}
-	freeReplyObject(rep);
-	rf->subscribes++;
-	rf->backoff_ms = RFETCH_RETRY_MIN_MS;
-	log_debug("redis %s: subscribed to %s", redis_where(rf->r), key);
-	return 0;
+	rf->again = false;
+	rf->job.subscribe = rf->sub == NULL &&
+	    daemon_now_ms() >= rf->sub_retry_at;
+	return rworker_start(rf->w, sync_job_run, &rf->job);
 }
 
 /* A failure said once, and what the agent shows: last_error, the root
@@ -126,35 +165,63 @@ failed(struct rfetch *rf, struct agent *a, const struct snap_err *err)
 	trust_set_root(&a->trust, io ? ROOT_UNREACHABLE : ROOT_UNVERIFIABLE);
 }
 
-int
-rfetch_sync(struct rfetch *rf, struct agent *a)
+/* The subscription the job made (or why not) taken over by the loop. */
+static void
+take_sub(struct rfetch *rf)
 {
-	struct snap_err err = SNAP_ERR_INIT;
-	struct redis_mirror_result res;
+	struct sync_job *j = &rf->job;
 
-	if (rf == NULL)
-		return 0;
-	/* Subscribed first, read second: a commit between the two is seen
-	 * by the read, one after it by the subscription. */
-	if (subscribe(rf, &err) == -1)
-		log_debug("%s (polling every %u ms until it works)", err.msg,
-		    a->c->poll_ms);
-	if (redis_mirror(rf->r, rf->dir, 0, &res, &err) == -1) {
-		failed(rf, a, &err);
+	if (!j->subscribe)
+		return;
+	if (j->sub == NULL) {
+		log_debug("%s (polling every %u ms until it works)",
+		    j->sub_err.msg, rf->poll_ms);
+		drop_sub(rf);
+		return;
+	}
+	rf->sub = j->sub;
+	j->sub = NULL;
+	rf->subscribes++;
+	rf->backoff_ms = RFETCH_RETRY_MIN_MS;
+	log_debug("redis %s: subscribed", rf->where);
+}
+
+int
+rfetch_end(struct rfetch *rf, struct agent *a, bool *again)
+{
+	struct sync_job *j;
+
+	*again = false;
+	if (rf == NULL || !rworker_reap(rf->w))
+		return 1;
+	j = &rf->job;
+	*again = rf->again;
+	rf->again = false;
+	snprintf(rf->where, sizeof(rf->where), "%s", j->where);
+	rf->connects = j->connects;
+	take_sub(rf);
+	if (j->rc == -1) {
+		failed(rf, a, &j->err);
 		return -1;
 	}
 	if (!rf->up && rf->last_error[0] != '\0')
-		log_info("redis %s: reachable again", redis_where(rf->r));
+		log_info("redis %s: reachable again", rf->where);
 	rf->up = true;
 	rf->last_error[0] = '\0';
-	rf->store_version = res.version;
-	if (res.changed) {
+	rf->store_version = j->res.version;
+	if (j->res.changed) {
 		rf->mirrors++;
 		log_debug("redis %s: version %" PRIu64 " mirrored (%zu blobs, "
-		    "%" PRIu64 " bytes fetched)", redis_where(rf->r),
-		    res.version, res.fetched, res.bytes);
+		    "%" PRIu64 " bytes fetched)", rf->where, j->res.version,
+		    j->res.fetched, j->res.bytes);
 	}
 	return 0;
+}
+
+int
+rfetch_job_fd(const struct rfetch *rf)
+{
+	return rf != NULL ? rworker_fd(rf->w) : -1;
 }
 
 int
@@ -172,7 +239,7 @@ rfetch_drain(struct rfetch *rf)
 	if (rf == NULL || rf->sub == NULL)
 		return false;
 	if (redisBufferRead(rf->sub) != REDIS_OK) {
-		log_warnx("redis %s: subscription lost: %s", redis_where(rf->r),
+		log_warnx("redis %s: subscription lost: %s", rf->where,
 		    rf->sub->errstr);
 		drop_sub(rf);
 		return true;
@@ -198,7 +265,8 @@ rfetch_drain(struct rfetch *rf)
 bool
 rfetch_due(const struct rfetch *rf)
 {
-	return rf != NULL && rf->sub == NULL &&
+	/* Not while a job runs: it is asked again when that one ends. */
+	return rf != NULL && rf->sub == NULL && !rworker_busy(rf->w) &&
 	    daemon_now_ms() >= rf->sub_retry_at;
 }
 
@@ -207,7 +275,7 @@ rfetch_timeout_ms(const struct rfetch *rf)
 {
 	int64_t wait;
 
-	if (rf == NULL || rf->sub != NULL)
+	if (rf == NULL || rf->sub != NULL || rworker_busy(rf->w))
 		return -1;
 	wait = rf->sub_retry_at - daemon_now_ms();
 	return wait < 0 ? 0 : wait > 60000 ? 60000 : (int)wait;
@@ -220,12 +288,12 @@ rfetch_status_add(const struct rfetch *rf, json_t *status)
 		return;
 	json_object_set_new(status, "redis", json_pack("{s:s, s:b, s:b, s:I, "
 	    "s:I, s:I, s:o}",
-	    "server", redis_where(rf->r),
+	    "server", rf->where,
 	    "up", rf->up,
 	    "subscribed", rf->sub != NULL,
 	    "store_version", (json_int_t)rf->store_version,
 	    "notifications", (json_int_t)rf->notifications,
-	    "connects", (json_int_t)redis_connects(rf->r),
+	    "connects", (json_int_t)rf->connects,
 	    "last_error", rf->last_error[0] ? json_string(rf->last_error) :
 	    json_null()));
 }
@@ -247,8 +315,7 @@ rfetch_render_metrics(const struct rfetch *rf, FILE *f)
 	    rf->notifications);
 	fprintf(f, "# HELP artsync_redis_connects_total Connections made to "
 	    "the store.\n# TYPE artsync_redis_connects_total counter\n"
-	    "artsync_redis_connects_total %" PRIu64 "\n",
-	    redis_connects(rf->r));
+	    "artsync_redis_connects_total %" PRIu64 "\n", rf->connects);
 	fprintf(f, "# HELP artsync_redis_failures_total Reads of the store "
 	    "that failed.\n# TYPE artsync_redis_failures_total counter\n"
 	    "artsync_redis_failures_total %" PRIu64 "\n", rf->failures);

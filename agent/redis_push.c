@@ -193,6 +193,30 @@ retire_blobs(struct redis *r, int snapfd, uint64_t below)
 	return n;
 }
 
+/*
+ * Step 4 may trust the stage only once it is old enough. A blob key is
+ * retired because the stage no longer holds its file, which the stage's
+ * own retention removed no sooner than keep_grace_ms after writing it.
+ * A re-staged stage (new, or brought up to the store after a takeover)
+ * never held the versions before the one it was brought up to: their
+ * absence says nothing of their age, and one of them may have been the
+ * latest a moment ago, a secondary still fetching it. So nothing is
+ * retired until keep_grace_ms after the last re-stage (the mtime of
+ * RESTAGED_FILE, written by redis_push_prepare); every version below it
+ * was superseded by then, as the grace asks.
+ */
+#define RESTAGED_FILE ".redis-restaged"
+
+static bool
+restaged_lately(int rootfd, unsigned grace_ms)
+{
+	struct stat st;
+
+	if (fstatat(rootfd, RESTAGED_FILE, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno != ENOENT;		/* unknown: keep */
+	return (int64_t)st.st_mtime > fsu_now() - (int64_t)(grace_ms / 1000);
+}
+
 /* Steps 1-4 of redis_push.h for the stage at c->sync_root; fence is
  * "<epoch> <node>" with ha = redis, else "". */
 int
@@ -308,8 +332,9 @@ redis_push_upload(struct redis *r, const struct config *c, bool timestamp_only,
 		    res->stored, s.st->version);
 		goto out;
 	}
-	/* (4) retention, after the commit. */
+	/* (4) retention, after the commit; with the grace above. */
 	if (c->keep_versions > 0 && s.st->version > c->keep_versions &&
+	    !restaged_lately(rootfd, c->keep_grace_ms) &&
 	    (snapfd = beneath_open_dir(rootfd, "snapshots", err)) >= 0)
 		(void)retire_blobs(r, snapfd, s.st->version -
 		    c->keep_versions + 1);
@@ -344,6 +369,22 @@ redis_push_stage_version(const char *dir)
 	return v;
 }
 
+/* RESTAGED_FILE's mtime: now (what it holds is for people). */
+static int
+mark_restaged(const char *stage, uint64_t version, struct snap_err *err)
+{
+	char line[64];
+	int rootfd, rc;
+
+	if ((rootfd = fsu_open_root(stage, err)) == -1)
+		return -1;
+	snprintf(line, sizeof(line), "brought up to version %" PRIu64 "\n",
+	    version);
+	rc = fsu_write_atomic(rootfd, RESTAGED_FILE, line, strlen(line), err);
+	close(rootfd);
+	return rc;
+}
+
 /* Mirrors the store into the stage when it names a higher version (or,
  * with equal_too, the same version with other bytes: another primary's).
  * *ahead says the stage's state.json changed. */
@@ -366,6 +407,8 @@ redis_push_prepare(struct redis *r, const char *stage, uint64_t version,
 			return snap_err_prefix(err, "bringing the stage up to "
 			    "the store");
 		*ahead = res.changed;
+		if (res.changed && mark_restaged(stage, res.version, err) == -1)
+			return -1;
 	}
 	if (version != 0) {
 		state_copy_name(version, name, sizeof(name));

@@ -29,6 +29,7 @@
 #ifndef REDIS_PUSH_H
 #define REDIS_PUSH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -55,8 +56,9 @@ struct rpush;
 struct rpush *rpush_new(const struct config *c, struct snap_err *err);
 void rpush_free(struct rpush *rp);	/* NULL is a no-op */
 
-/* At start: the stage brought up to the store (logged, never fatal: a
- * store that is down is tried again). */
+/* At start: the stage is to be brought up to the store, the first job's
+ * first step (logged, never fatal: a store that is down is tried again).
+ * The loop publishes nothing into the stage before that job is done. */
 void rpush_prepare(struct rpush *rp);
 
 /* Version is the stage's latest: upload it (NULL: no-op). */
@@ -71,12 +73,25 @@ enum rpush_ask {
 				 * latest; rescan and publish above it */
 };
 
-/* Uploads what is due, retries with backoff (retry_ms, retry_factor,
- * retry_max_ms), and every poll_ms checks that the store still holds
- * the latest version (re-uploading it in full when it does not). */
+/*
+ * Every Redis call runs as a job on a worker thread (redis_worker.h), so
+ * that a stalled store never stops the loop. rpush_run(), each turn of
+ * the loop: returns what the last job asked; else, when something is
+ * due, starts a job that uploads it, retries with backoff (retry_ms,
+ * retry_factor, retry_max_ms), renews the lease (ha = redis), and every
+ * poll_ms checks that the store still holds the latest version
+ * (re-uploading it in full when it does not). rpush_reap() when
+ * rpush_fd() polls readable. While rpush_busy(), a job reads or writes
+ * the stage, or rpush_prepare()'s is still to run: the loop publishes,
+ * renews and prunes nothing there.
+ */
 enum rpush_ask rpush_run(struct rpush *rp);
+void rpush_reap(struct rpush *rp);
+bool rpush_busy(const struct rpush *rp);	/* false for NULL */
+int rpush_fd(const struct rpush *rp);		/* -1 for NULL */
 
-/* ms until rpush_run() has work; -1 for none (or NULL). */
+/* ms until rpush_run() has work; -1 for none (or NULL, or a job runs:
+ * its end wakes the loop through rpush_fd()). */
 int rpush_timeout_ms(const struct rpush *rp);
 
 /* Whether the last upload failed (why: its error). */

@@ -382,7 +382,9 @@ view_answer(struct agent *a, const struct route *route, const char *body,
 		return local_op(a, &r, body, len, out);
 	case ROUTE_SYNC:
 		agent_retry(a);
-		if (rfetch_sync(a->redis, a) == 0)	/* redis_fetch.h */
+		/* A Redis sync root: checked once the worker's mirror is
+		 * back (redis_fetch.h); the loop must not wait for it. */
+		if (rfetch_begin(a->redis) == -1)
 			agent_check(a);
 		return json_answer(200, view_status(a), out);
 	case ROUTE_HEALTHZ:

@@ -105,6 +105,7 @@ enum {
 	SLOT_HOOK_OUT,		/* a running exec hook's output */
 	SLOT_HOOK_END,		/* its pidfd */
 	SLOT_REDIS,		/* a Redis sync root's notifications */
+	SLOT_REDIS_JOB,		/* its worker: a mirror is back */
 	SLOT_COUNT,
 };
 
@@ -123,6 +124,22 @@ timeout_ms(struct loop *l, int64_t next_poll, int64_t now)
 	return daemon_watchdog(timeout);	/* wake in time to ping */
 }
 
+/* The worker's mirror is back: check the cache it wrote. */
+static void
+mirrored(struct loop *l, int64_t *next_poll)
+{
+	bool again;
+	int rc = rfetch_end(l->a->redis, l->a, &again);
+
+	if (rc == 1)
+		return;
+	if (rc == 0)
+		agent_check(l->a);
+	agent_startup_progress(l->a);
+	if (again)
+		*next_poll = 0;	/* asked for while it ran */
+}
+
 static int
 run(struct loop *l)
 {
@@ -135,11 +152,13 @@ run(struct loop *l)
 		now = daemon_now_ms();
 		if (now >= next_poll) {
 			try_watch(l);
-			/* A Redis sync root: mirrored first (redis_fetch.h). */
-			if (rfetch_sync(l->a->redis, l->a) == 0)
-				agent_check(l->a);
-			agent_startup_progress(l->a);
 			next_poll = daemon_now_ms() + l->a->c->poll_ms;
+			/* A Redis sync root: mirrored first, on the worker;
+			 * checked when it is back (SLOT_REDIS_JOB). */
+			if (rfetch_begin(l->a->redis) == -1) {
+				agent_check(l->a);
+				agent_startup_progress(l->a);
+			}
 			continue;
 		}
 		pfd[SLOT_SIGNAL] = (struct pollfd){ .fd = l->sigfd,
@@ -152,6 +171,8 @@ run(struct loop *l)
 		    &pfd[SLOT_HOOK_END]);
 		pfd[SLOT_REDIS] = (struct pollfd){ .fd = rfetch_fd(l->a->redis),
 		    .events = POLLIN };
+		pfd[SLOT_REDIS_JOB] = (struct pollfd){
+		    .fd = rfetch_job_fd(l->a->redis), .events = POLLIN };
 		if (poll(pfd, SLOT_COUNT, timeout_ms(l, next_poll,
 		    now)) == -1 && errno != EINTR) {
 			log_error("poll");
@@ -177,6 +198,8 @@ run(struct loop *l)
 			if (flags & (WATCH_STATE | WATCH_LOST))
 				next_poll = 0;
 		}
+		if (pfd[SLOT_REDIS_JOB].revents & POLLIN)
+			mirrored(l, &next_poll);
 		if ((pfd[SLOT_REDIS].revents != 0 &&
 		    rfetch_drain(l->a->redis)) || rfetch_due(l->a->redis))
 			next_poll = 0;	/* notified, or resubscribe */

@@ -192,7 +192,7 @@ test_expect_success() {
 	return 0
 }
 
-SANITIZER_RE='ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:'
+SANITIZER_RE='ERROR: (Address|Leak|Undefined)Sanitizer|WARNING: ThreadSanitizer|runtime error:'
 
 # finish: the plan, the summary line, the results file; exits. When the
 # script started daemons, a last test reads their logs for sanitizer reports
@@ -395,6 +395,18 @@ start_secondary() {
 # $pid_primary and $LAST_PID.
 start_primary() {
 	start_bg primary "$ARTSYNC" primary "$@"
+}
+
+# start_redis NAME PORT [ARGS...]: redis-server on 127.0.0.1:PORT, nothing
+# saved, log NAME.log, its PID in LAST_PID; waits until it answers (PONG,
+# or NOAUTH with --requirepass).
+start_redis() {
+	local name=$1 p=$2
+	shift 2
+	mkdir -p "$TRASH/$name.dir" &&
+	start_bg "$name" redis-server --port "$p" --bind 127.0.0.1 --save "" \
+		--appendonly no --dir "$TRASH/$name.dir" "$@" &&
+	wait_for 10 "redis-cli -p $p ping | grep -q -E \"PONG|NOAUTH\""
 }
 
 # forget_pid PID: the process was reaped; never signal that number again.

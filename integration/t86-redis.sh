@@ -12,17 +12,6 @@
 # full, no secondary goes back).
 . "$(dirname "$0")/lib.sh"
 
-# start_redis NAME PORT [ARGS...]: redis-server on 127.0.0.1:PORT, nothing
-# saved, log NAME.log; waits until it answers.
-start_redis() {
-	local name=$1 p=$2
-	shift 2
-	mkdir -p "$TRASH/$name.dir" &&
-	start_bg "$name" redis-server --port "$p" --bind 127.0.0.1 --save "" \
-		--appendonly no --dir "$TRASH/$name.dir" "$@" &&
-	wait_for 10 "redis-cli -p $p ping | grep -q -E \"PONG|NOAUTH\""
-}
-
 rcli() {
 	redis-cli -p "$rport" "$@"
 }
@@ -132,7 +121,6 @@ test_expect_success 'a commit with no notification is found by the backstop' '
 	test "$(current_version d1)" = 2 &&
 	kill -HUP "$pid_s1" &&
 	curl -sf -H "$(rest_auth d2)" -X POST "$EP2/api/v1/sync" >/dev/null &&
-	test "$(current_version d2)" = 3 &&
 	wait_for 20 "test \"\$(current_version d1)\" = 3" &&
 	wait_for 20 "test \"\$(current_version d2)\" = 3"
 '

@@ -9,15 +9,6 @@
 # secondary resubscribes there and applies the next version, byte for byte.
 . "$(dirname "$0")/lib.sh"
 
-start_redis() {
-	local name=$1 p=$2
-	shift 2
-	mkdir -p "$TRASH/$name.dir" &&
-	start_bg "$name" redis-server --port "$p" --bind 127.0.0.1 --save "" \
-		--appendonly no --dir "$TRASH/$name.dir" "$@" &&
-	wait_for 10 "redis-cli -p $p ping | grep -q PONG"
-}
-
 role_of() {
 	redis-cli -p "$1" role | head -n 1
 }

@@ -1,19 +1,13 @@
 #!/bin/bash
 # t88-redis-ha: ha = redis, fencing in the store. Two primaries on the same
 # source, each with its own stage: the one holding the lease commits, the
-# other stands by; when the holder stops (its lease released) or is frozen
-# past its lease (SIGSTOP), the other takes a higher epoch and commits,
-# and a secondary follows without ever going back.
+# other stands by; when the holder stops (its lease released), is frozen
+# past its lease (SIGSTOP) or killed (SIGKILL, the lease left to expire),
+# the other takes a higher epoch and commits, and a secondary follows
+# without ever going back; the killed one, restarted, stands by. A stage
+# brought up to the store (a new one, a takeover's) retires no blob key
+# within keep_grace_ms: a secondary may still be fetching it.
 . "$(dirname "$0")/lib.sh"
-
-start_redis() {
-	local name=$1 p=$2
-	shift 2
-	mkdir -p "$TRASH/$name.dir" &&
-	start_bg "$name" redis-server --port "$p" --bind 127.0.0.1 --save "" \
-		--appendonly no --dir "$TRASH/$name.dir" "$@" &&
-	wait_for 10 "redis-cli -p $p ping | grep -q PONG"
-}
 
 rcli() {
 	redis-cli -p "$rport" "$@"
@@ -78,6 +72,55 @@ test_expect_success 'the holder frozen past its lease: the other takes over, no 
 	test "$(rcli get artsync:default:lease)" = "3 pa" &&
 	tail -n "+$((n + 1))" s1.log >since &&
 	! grep -E "\(version [1-4]\) live" since
+'
+
+# applied_since LOG N: the versions LOG says were applied after line N, in
+# order, into "applied"; they must never go down.
+applied_since() {
+	tail -n "+$(($2 + 1))" "$1" |
+		sed -n -E "s/.*\(version ([0-9]+)\) live in.*/\1/p" >applied &&
+	sort -n -c applied
+}
+
+test_expect_success 'the holder killed mid-run: the standby takes over once the lease expires' '
+	n=$(wc -l <s1.log) && v0=$(current_version d1) &&
+	make_artifact api Five f5 &&
+	kill9 "$pid_a" &&
+	wait_for_log pb.log "lease taken, epoch 4" &&
+	make_artifact api Six s6 &&
+	wait_for 20 "same_tree src d1/current >/dev/null 2>&1" &&
+	test "$(rcli get artsync:default:lease)" = "4 pb" &&
+	test "$(current_version d1)" -gt "$v0" &&
+	applied_since s1.log "$n"
+'
+
+test_expect_success 'the killed holder, restarted, stands by and commits nothing' '
+	n=$(wc -l <s1.log) && na=$(wc -l <pa.log) &&
+	primary_ha pa && pid_a=$LAST_PID &&
+	wait_for_log pa.log "standby: the lease is held by 4 pb" &&
+	make_artifact api Seven s7 &&
+	wait_for 20 "same_tree src d1/current >/dev/null 2>&1" &&
+	tail -n "+$((na + 1))" pa.log >pa.since &&
+	! grep -q "committed" pa.since &&
+	test "$(rcli get artsync:default:lease)" = "4 pb" &&
+	applied_since s1.log "$n"
+'
+
+test_expect_success 'a re-staged primary retires no blob key within keep_grace_ms' '
+	ret() { "$ARTSYNC" publish --source src --sync-root "$R" \
+		--cluster-id ret --keep-versions 2 "$@" >out; } &&
+	key=artsync:ret:snapshots/2.state.json &&
+	ret --redis-stage stage-r1 && make_artifact api R2 r2 &&
+	ret --redis-stage stage-r1 && make_artifact api R3 r3 &&
+	ret --redis-stage stage-r1 && test "$(cat out)" = 3 &&
+	test "$(rcli exists $key)" = 1 &&
+	make_artifact api R4 r4 &&
+	ret --redis-stage stage-r2 && test "$(cat out)" = 4 &&
+	test -f stage-r2/.redis-restaged &&
+	test "$(rcli exists $key)" = 1 &&
+	make_artifact api R5 r5 &&
+	ret --redis-stage stage-r2 --keep-grace-ms 0 && test "$(cat out)" = 5 &&
+	test "$(rcli exists $key)" = 0
 '
 
 test_expect_success 'a one-shot publish is refused under ha = redis' '
