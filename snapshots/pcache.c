@@ -184,6 +184,11 @@ pcache_encode(const struct pcache *c, const unsigned char *mackey,
 	unsigned char sum[PCACHE_MAC_BYTES];
 	size_t i;
 
+	/* Room for the usual entry (~110 bytes) at once: not a dozen
+	 * reallocs, each copying what was written so far. */
+	w.cap = 4096 + c->m->n * 128;
+	if ((w.p = malloc(w.cap)) == NULL)
+		w.cap = 0;
 	put(&w, magic, sizeof(magic));
 	put_u64(&w, c->src_dev);
 	put_u64(&w, c->src_ino);
