@@ -91,7 +91,7 @@ struct pcache {
 	struct manifest *m;		/* owned: the version's content */
 	struct pcache_stat *st;		/* owned: st[i] is m->entries[i]'s */
 	struct pcache_seen *seen;	/* owned: the chain files found */
-	size_t nseen;			/* intact, at most PCACHE_SEEN_MAX */
+	size_t nseen;			/* intact (<= PCACHE_SEEN_MAX) */
 };
 
 #define PCACHE_INIT { .source = NULL, .m = NULL, .st = NULL, .seen = NULL, \

@@ -396,13 +396,14 @@ save_cache(struct cache_place *pl, const char *source,
 	c.labels = s->labels;
 	pcache_stat_settle(&c.labels, s->scan_ns);
 	c.m = memo->m;
-	if (stats_for(&c, s) == -1 || seen_to_cache(memo, s->scan_ns, &c) == -1) {
+	if (stats_for(&c, s) == -1 ||
+	    seen_to_cache(memo, s->scan_ns, &c) == -1) {
 		snap_err_set(&why, "out of memory");
 		goto fail;
 	}
-	/* Not fsynced (two fsyncs, 1 MB at 10,000 artifacts, were a journal
-	 * commit per publish): the version is durable before this starts,
-	 * and the cache only saves work. A crash may leave the cache before
+	/* Not fsynced (a 1 MB file at 10,000 artifacts, and its directory,
+	 * each publish): the version is durable before this starts, and the
+	 * cache only saves work. A crash may leave the cache before
 	 * this one - of an older version than state.json's, so not used - or
 	 * the new one empty or cut short, which its checksum refuses: one
 	 * warning and a full scan, never a wrong version. */
@@ -499,7 +500,8 @@ snap_publish_cached(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (have == 0 && (scan_source(srcfd, source, o, cur, &scanrep, &s) == -1 ||
+	if (have == 0 &&
+	    (scan_source(srcfd, source, o, cur, &scanrep, &s) == -1 ||
 	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1)) {
 		scanned_free(&s);
 		s.nomem = false;

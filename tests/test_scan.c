@@ -569,15 +569,16 @@ test_threads_same(void **state)
 		m[k] = manifest_new();
 		assert_non_null(m[k]);
 		fd = tu_open_dir(src);
-		assert_int_equal(scan_tree_observed(fd, src, m[k], &rep[k], &obs,
-		    &err), 0);
+		assert_int_equal(scan_tree_observed(fd, src, m[k], &rep[k],
+		    &obs, &err), 0);
 		close(fd);
 		report_sort(&rep[k]);
 	}
 	assert_int_equal(m[0]->n, 602);
 	assert_int_equal(m[1]->n, m[0]->n);
 	for (i = 0; i < m[0]->n; i++)
-		assert_string_equal(m[0]->entries[i].name, m[1]->entries[i].name);
+		assert_string_equal(m[0]->entries[i].name,
+		    m[1]->entries[i].name);
 	assert_int_equal(told[0].n, 602);
 	assert_int_equal(told[1].n, told[0].n);
 	for (i = 0; i < told[0].n; i++)
