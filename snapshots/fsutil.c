@@ -201,6 +201,35 @@ fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 }
 
 int
+fsu_write_unsynced(int dirfd, const char *name, const void *buf, size_t len,
+    struct snap_err *err)
+{
+	struct fsu_tmp t = FSU_TMP_INIT;
+	int saved;
+
+	if (tmp_open(&t, dirfd, name, 0644, err) == -1)
+		return -1;
+	if (fsu_write_all(t.fd, buf, len) == -1) {
+		saved = errno;
+		fsu_tmp_abort(&t);
+		return snap_err_sys(err, saved, "%s: write", name);
+	}
+	if (close(t.fd) == -1) {
+		saved = errno;
+		t.fd = -1;
+		fsu_tmp_abort(&t);
+		return snap_err_sys(err, saved, "%s: close", name);
+	}
+	t.fd = -1;
+	if (renameat(dirfd, t.tmp, dirfd, t.final) == -1) {
+		saved = errno;
+		fsu_tmp_abort(&t);
+		return snap_err_sys(err, saved, "%s: rename", name);
+	}
+	return 0;
+}
+
+int
 fsu_write_atomic_mode(int dirfd, const char *name, const void *buf,
     size_t len, mode_t mode, struct snap_err *err)
 {

@@ -66,6 +66,13 @@ int fsu_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 int fsu_write_atomic_mode(int dirfd, const char *name, const void *buf,
     size_t len, mode_t mode, struct snap_err *err);
 
+/* Temp, write, close, rename: fsu_write_atomic() without its fsyncs. Only
+ * for a file that is an optimisation and proves itself when read (a
+ * checksum over all of it): after a crash it may be the one before, empty
+ * or cut short, which its reader must refuse - never trusted as written. */
+int fsu_write_unsynced(int dirfd, const char *name, const void *buf,
+    size_t len, struct snap_err *err);
+
 /* write(2) until all is written, retrying EINTR. 0 or -1 with errno set. */
 int fsu_write_all(int fd, const void *buf, size_t len);
 

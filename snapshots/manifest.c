@@ -120,7 +120,10 @@ manifest_add(struct manifest *m, int type, const char *name,
 	e->type = type;
 	e->size = size;
 	e->updated_at = updated_at;
-	snprintf(e->xxh128, sizeof(e->xxh128), "%s", xxh128);
+	/* Not snprintf: this runs once per artifact of every manifest read
+	 * (10,000 snprintf calls were 8 % of a one-shot publish). e is
+	 * zeroed: the copy stays terminated. */
+	memcpy(e->xxh128, xxh128, strnlen(xxh128, sizeof(e->xxh128) - 1));
 	e->name = strdup(name);
 	e->labels = labels_dup(labels);
 	if (e->name == NULL || e->labels == NULL) {

@@ -11,8 +11,15 @@
  * hashed, nor validated again (its validation result is its identity,
  * which depends on its bytes alone: xmlcheck.h).
  *
+ * And the stat of each file of the version's chain (base and deltas) that
+ * the publish behind it read whole and found intact - size, XXH128 and
+ * BLAKE2b as state.json records them (struct snap_memo's seen list). A
+ * chain file whose stat is still that one was not written, truncated or
+ * replaced since (a writer cannot set ctime): the next publish stats it
+ * instead of reading 2.5 MB of base manifest and archive again.
+ *
  * The file format (all integers little-endian):
- *	"ARTSPC01"  magic and format version (8 bytes)
+ *	"ARTSPC02"  magic and format version (8 bytes)
  *	u64 source device, u64 source inode, u64 sync root device,
  *	u64 sync root inode, str source path (u16 length, bytes)
  *	u64 version, u64 chain, i64 scan_ns, stat of labels.conf
@@ -20,6 +27,7 @@
  *	n entries: u8 type, str name, u8 has identity + str identity,
  *	    str labels, u64 size, i64 updated_at, XXH128 (32 hex digits),
  *	    stat
+ *	u64 k (at most PCACHE_SEEN_MAX), k chain files: str name, stat
  *	16 bytes: XXH128 of everything before; when signing, a BLAKE2b-128
  *	    MAC keyed by a key derived from the signing key (pcache_mac_key)
  * where a stat is u64 size, i64 mtime_ns, i64 ctime_ns, u64 ino, u64 dev.
@@ -64,6 +72,14 @@ struct pcache_stat {
 	uint64_t dev;
 };
 
+/* A chain file found intact, and its stat then. */
+#define PCACHE_SEEN_MAX 512		/* snap_memo's seen slots */
+#define PCACHE_SEEN_NAME 96		/* snap_seen's name, NUL included */
+struct pcache_seen {
+	char name[PCACHE_SEEN_NAME];
+	struct pcache_stat st;
+};
+
 struct pcache {
 	uint64_t src_dev, src_ino;	/* the source root */
 	uint64_t root_dev, root_ino;	/* the sync root */
@@ -74,9 +90,12 @@ struct pcache {
 	struct pcache_stat labels;	/* labels.conf (zero: none) */
 	struct manifest *m;		/* owned: the version's content */
 	struct pcache_stat *st;		/* owned: st[i] is m->entries[i]'s */
+	struct pcache_seen *seen;	/* owned: the chain files found */
+	size_t nseen;			/* intact (<= PCACHE_SEEN_MAX) */
 };
 
-#define PCACHE_INIT { .source = NULL, .m = NULL, .st = NULL }
+#define PCACHE_INIT { .source = NULL, .m = NULL, .st = NULL, .seen = NULL, \
+	.nseen = 0 }
 
 /* What st says, as a pcache_stat. */
 void pcache_stat_of(const struct stat *st, struct pcache_stat *out);

@@ -1,7 +1,6 @@
 /*
  * scan.c - walk a source tree the way WSO2 reads it (see scan.h).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -14,12 +13,14 @@
 #include "labels.h"
 #include "names.h"
 #include "scan.h"
+#include "scan_stat.h"
 
 struct scan {
 	const char *label;
 	struct manifest *out;
 	struct report *rep;
 	const struct scan_observer *obs;
+	unsigned threads;		/* that stat a folder's entries */
 };
 
 static const char *
@@ -36,22 +37,6 @@ kind_of(mode_t mode)
 	if (S_ISREG(mode))
 		return "a file";
 	return "nothing (a dangling symlink)";
-}
-
-/*
- * What dirfd/name is, a symlink followed once: *st describes the target
- * (st_mode 0 for a dangling link) and *link says there was one. -1 with
- * errno when the entry itself cannot be looked at.
- */
-static int
-entry_stat(int dirfd, const char *name, struct stat *st, bool *link)
-{
-	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
-		return -1;
-	*link = S_ISLNK(st->st_mode);
-	if (*link && fstatat(dirfd, name, st, 0) == -1)
-		st->st_mode = 0;
-	return 0;
 }
 
 static void
@@ -151,46 +136,45 @@ top_entry(struct scan *s, int dfd, const char *name, const struct stat *st,
 	return add_artifact(s, TYPE_CONFIG, "", name, st, err);
 }
 
+/* Walks one directory: listed, its entries stat'ed (on s->threads), then
+ * taken in the listing's order. */
 static int
 scan_dir(struct scan *s, int dfd, int type, struct snap_err *err)
 {
-	const char *dir = type < 0 ? "" : artifact_types[type].dir;
+	const char *dir = type < 0 ? "" : artifact_types[type].dir, *name;
+	struct scan_list l = SCAN_LIST_INIT;
+	const struct scan_item *it;
 	char path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	bool link;
-	DIR *d;
+	size_t i;
 	int rc = -1;
 
-	if ((d = fsu_opendir_dup(dfd)) == NULL)
-		return snap_err_sys(err, errno, "%s%s%s", s->label,
-		    *dir ? "/" : "", dir);
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (entry_stat(dirfd(d), de->d_name, &st, &link) == -1) {
-			path_of(s, dir, de->d_name, path, sizeof(path));
+	if (scan_list_read(dfd, &l) == -1) {
+		snap_err_sys(err, errno, "%s%s%s", s->label, *dir ? "/" : "",
+		    dir);
+		goto out;
+	}
+	scan_list_stat(dfd, &l, s->threads);
+	for (i = 0; i < l.n; i++) {
+		it = &l.v[i];
+		name = scan_list_name(&l, i);
+		if (it->err != 0) {
+			path_of(s, dir, name, path, sizeof(path));
 			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
-			    "it: %s", strerror(errno));
+			    "it: %s", strerror(it->err));
 			continue;
 		}
 		if (type < 0) {
-			if (top_entry(s, dirfd(d), de->d_name, &st, link,
+			if (top_entry(s, dfd, name, &it->st, it->link,
 			    err) == -1)
 				goto out;
-		} else if (!skipped(s, dir, de->d_name, &st, link) &&
-		    add_artifact(s, type, dir, de->d_name, &st, err) == -1) {
+		} else if (!skipped(s, dir, name, &it->st, it->link) &&
+		    add_artifact(s, type, dir, name, &it->st, err) == -1) {
 			goto out;
 		}
 	}
-	if (errno != 0) {
-		snap_err_sys(err, errno, "%s%s%s: readdir", s->label,
-		    *dir ? "/" : "", dir);
-		goto out;
-	}
 	rc = 0;
 out:
-	closedir(d);
+	scan_list_free(&l);
 	return rc;
 }
 
@@ -206,7 +190,7 @@ scan_one(int srcfd, const char *label, int type, const char *name,
 
 	*exists = false;
 	name_path(type, name, path, sizeof(path));
-	if (entry_stat(srcfd, path, &st, &link) == -1) {
+	if (scan_entry_stat(srcfd, path, &st, &link) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
 		return snap_err_sys(err, errno, "%s/%s", label, path);
@@ -234,7 +218,8 @@ scan_tree_observed(int srcfd, const char *label, struct manifest *out,
 {
 	struct report mine = REPORT_INIT;
 	struct scan s = { .label = label, .out = out,
-	    .rep = rep != NULL ? rep : &mine, .obs = obs };
+	    .rep = rep != NULL ? rep : &mine, .obs = obs,
+	    .threads = obs != NULL ? obs->threads : 1 };
 	int rc;
 
 	out->has_folders = true;

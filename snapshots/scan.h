@@ -48,6 +48,10 @@ int scan_tree(int srcfd, const char *label, struct manifest *out,
 struct scan_observer {
 	void (*fn)(void *arg, int type, const char *name, const struct stat *st);
 	void *arg;
+	/* Threads that stat a large folder's entries (scan_stat.h), the
+	 * caller's included; 0 or 1: the caller's alone. fn is called on
+	 * the caller's thread, in the same order whatever the number. */
+	unsigned threads;
 };
 int scan_tree_observed(int srcfd, const char *label, struct manifest *out,
     struct report *rep, const struct scan_observer *obs, struct snap_err *err);

@@ -41,6 +41,7 @@
 #include "fsutil.h"
 #include "labels.h"
 #include "pcache.h"
+#include "readpool.h"
 #include "scan.h"
 #include "snap_int.h"
 
@@ -139,14 +140,22 @@ scan_begin(int srcfd, struct scanned *s)
 	return 0;
 }
 
+/* The threads that stat the tree: the publish's (snap.h). The stat of
+ * 10,000 files is most of a cached publish's cost, and it spreads. */
+static unsigned
+stat_threads(const struct snap_publish_opts *o)
+{
+	return o->threads > 0 ? o->threads : readpool_default_threads();
+}
+
 /* The tree listed and stat'ed into s (sorted), cur its artifacts; -1 when
  * the incremental path cannot be taken (a problem the full publish will
  * report, or out of memory). */
 static int
-scan_source(int srcfd, const char *source, struct manifest *cur,
-    struct report *rep, struct scanned *s)
+scan_source(int srcfd, const char *source, const struct snap_publish_opts *o,
+    struct manifest *cur, struct report *rep, struct scanned *s)
 {
-	struct scan_observer obs = { observe, s };
+	struct scan_observer obs = { observe, s, stat_threads(o) };
 	struct snap_err ignored = SNAP_ERR_INIT;
 
 	if (scan_begin(srcfd, s) == -1 ||
@@ -267,6 +276,75 @@ load_cache(const struct cache_place *pl, const char *source,
 	return 0;
 }
 
+_Static_assert(PCACHE_SEEN_MAX == 2 * STATE_CHAIN_MAX &&
+    PCACHE_SEEN_NAME == sizeof(((struct snap_seen *)0)->name),
+    "the cache keeps every seen slot of a memo, names whole");
+
+/*
+ * The chain files the cache's publish found intact, as memo's seen list:
+ * this publish stats them instead of reading them again (is_intact(),
+ * snap_changes.c), as the daemon does with its own memo. Not worth more
+ * trust than the cache: a list in a cache whose checksum checked but that
+ * anyone who may write the sync root could have made - the same people
+ * who could as well damage the base and write a state.json to match when
+ * nothing is signed; when signing, the MAC says we wrote it. A damaged
+ * base is still found: any write, truncation or replacement of a file
+ * changes its ctime (or inode), and then it is read whole. Out of memory:
+ * nothing kept, every chain file read.
+ */
+static void
+seen_from_cache(const struct pcache *c, struct snap_memo *memo)
+{
+	size_t i;
+
+	if (c->nseen == 0 ||
+	    (memo->seen = calloc(PCACHE_SEEN_MAX, sizeof(*memo->seen))) == NULL)
+		return;
+	for (i = 0; i < c->nseen; i++) {
+		/* Zero to the last byte (calloc): compared with memcmp. */
+		memcpy(memo->seen[i].name, c->seen[i].name,
+		    sizeof(memo->seen[i].name));
+		memo->seen[i].dev = c->seen[i].st.dev;
+		memo->seen[i].ino = c->seen[i].st.ino;
+		memo->seen[i].size = c->seen[i].st.size;
+		memo->seen[i].mtime_ns = c->seen[i].st.mtime_ns;
+		memo->seen[i].ctime_ns = c->seen[i].st.ctime_ns;
+	}
+	memo->nseen = c->nseen;
+}
+
+/* memo's seen list into c (seen_from_cache's reverse), but for a file
+ * changed less than PCACHE_RACY_NS before scan_ns: a write in the same
+ * clock tick as its last one would leave its ctime as it is, so it is
+ * read again next time (pcache_stat_settle). -1 on no memory. */
+static int
+seen_to_cache(const struct snap_memo *memo, int64_t scan_ns,
+    struct pcache *c)
+{
+	struct pcache_stat st;
+	size_t i;
+
+	if (memo->nseen == 0)
+		return 0;
+	if ((c->seen = calloc(memo->nseen, sizeof(*c->seen))) == NULL)
+		return -1;
+	for (i = 0; i < memo->nseen; i++) {
+		st.dev = memo->seen[i].dev;
+		st.ino = memo->seen[i].ino;
+		st.size = memo->seen[i].size;
+		st.mtime_ns = memo->seen[i].mtime_ns;
+		st.ctime_ns = memo->seen[i].ctime_ns;
+		pcache_stat_settle(&st, scan_ns);
+		if (st.ctime_ns == 0)
+			continue;	/* racily clean */
+		memcpy(c->seen[c->nseen].name, memo->seen[i].name,
+		    sizeof(c->seen[c->nseen].name));
+		c->seen[c->nseen].name[PCACHE_SEEN_NAME - 1] = '\0';
+		c->seen[c->nseen++].st = st;
+	}
+	return 0;
+}
+
 /* The stat the scan saw of each of memo's artifacts (none: read it next
  * time), settled against racy cleanliness, into c->st; -1 on no memory. */
 static int
@@ -318,12 +396,19 @@ save_cache(struct cache_place *pl, const char *source,
 	c.labels = s->labels;
 	pcache_stat_settle(&c.labels, s->scan_ns);
 	c.m = memo->m;
-	if (stats_for(&c, s) == -1) {
+	if (stats_for(&c, s) == -1 ||
+	    seen_to_cache(memo, s->scan_ns, &c) == -1) {
 		snap_err_set(&why, "out of memory");
 		goto fail;
 	}
+	/* Not fsynced (a 1 MB file at 10,000 artifacts, and its directory,
+	 * each publish): the version is durable before this starts, and the
+	 * cache only saves work. A crash may leave the cache before
+	 * this one - of an older version than state.json's, so not used - or
+	 * the new one empty or cut short, which its checksum refuses: one
+	 * warning and a full scan, never a wrong version. */
 	if (pcache_encode(&c, pl->mackey, &buf, &len, &why) == 0 &&
-	    fsu_write_atomic(pl->rootfd, PCACHE_FILE, buf, len, &why) == 0)
+	    fsu_write_unsynced(pl->rootfd, PCACHE_FILE, buf, len, &why) == 0)
 		goto out;
 fail:
 	snap_err_set(warn, "%s: not written (%s); the next publish reads "
@@ -331,6 +416,7 @@ fail:
 out:
 	free(buf);
 	free(c.st);
+	free(c.seen);
 }
 
 /* Opens the roots the cache is keyed by; -1 with err only for the
@@ -372,6 +458,7 @@ take_cache(struct pcache *c, const struct scanned *s,
 	memo->version = c->version;
 	memo->chain = c->chain;
 	c->m = NULL;
+	seen_from_cache(c, memo);
 	return 0;
 }
 
@@ -395,7 +482,7 @@ snap_publish_cached(const char *source, const char *sync_root,
 	struct snap_memo memo = SNAP_MEMO_INIT;
 	struct cache_place pl = { .rootfd = -1 };
 	struct scanned s = { .v = NULL };
-	struct scan_observer obs = { observe, &s };
+	struct scan_observer obs = { observe, &s, stat_threads(o) };
 	struct snap_publish_opts full = *o;
 	struct report scanrep = REPORT_INIT;
 	struct pcache c = PCACHE_INIT;
@@ -413,7 +500,8 @@ snap_publish_cached(const char *source, const char *sync_root,
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (have == 0 && (scan_source(srcfd, source, cur, &scanrep, &s) == -1 ||
+	if (have == 0 &&
+	    (scan_source(srcfd, source, o, cur, &scanrep, &s) == -1 ||
 	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1)) {
 		scanned_free(&s);
 		s.nomem = false;

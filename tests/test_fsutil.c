@@ -53,6 +53,21 @@ test_write_atomic_creates(void **state)
 	close(dfd);
 }
 
+/* The unsynced write replaces by rename too, and leaves no temp. */
+static void
+test_write_unsynced(void **state)
+{
+	const char *dir = *state;
+	struct snap_err err = SNAP_ERR_INIT;
+	int dfd = tu_open_dir(dir);
+
+	assert_int_equal(fsu_write_unsynced(dfd, "c", "first", 5, &err), 0);
+	assert_int_equal(fsu_write_unsynced(dfd, "c", "2nd", 3, &err), 0);
+	tu_assert_file(dir, "c", "2nd");
+	tu_assert_dir(dir, "c");
+	close(dfd);
+}
+
 static void
 test_write_atomic_replaces(void **state)
 {
@@ -610,6 +625,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		TMP_TEST(test_write_atomic_creates),
 		TMP_TEST(test_write_atomic_replaces),
+		TMP_TEST(test_write_unsynced),
 		TMP_TEST(test_write_atomic_symlink),
 		TMP_TEST(test_write_atomic_failure),
 		TMP_TEST(test_tmp_commit_abort),

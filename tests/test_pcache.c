@@ -323,6 +323,41 @@ test_damaged_base_repaired(void **state)
 	verify_ok(&e, 0, 2);
 }
 
+/* The chain files a one-shot publish found intact are in the cache it
+ * writes (they are stat'ed, not read, next time); but one damaged since
+ * has a new ctime and is read, and the damage seen and repaired. */
+static void
+test_seen_base_damaged(void **state)
+{
+	struct snap_publish_opts o = chain_opts();	/* deltas */
+	struct snap_err err = SNAP_ERR_INIT;
+	struct pcache c = PCACHE_INIT;
+	char p[TU_PATH];
+	struct env e;
+	size_t len, i, nbase = 0;
+	char *buf;
+
+	env_init(*state, &e);
+	publish_cached(&e, &o, 1);
+	sleep(3);	/* past PCACHE_RACY_NS since the base's ctime */
+	change_hello(&e, "one change");
+	publish_cached(&e, &o, 2);	/* reads the base: intact */
+	in_root(&e, ".publish.cache", p);
+	buf = tu_slurp(p, &len);
+	if (pcache_decode(buf, len, NULL, &c, &err) != 0)
+		fail_msg("pcache_decode: %s", err.msg);
+	for (i = 0; i < c.nseen; i++)
+		nbase += strncmp(c.seen[i].name, "snapshots/1.", 12) == 0;
+	assert_int_equal(nbase, 2);	/* manifest and archive */
+	pcache_release(&c);
+	free(buf);
+	in_root(&e, "snapshots/1.manifest.json", p);
+	flip_byte(p, 40);
+	change_hello(&e, "another change");
+	assert_int_equal(publish_cached_use(&e, &o, 3, NULL), SNAP_REPAIRED);
+	verify_ok(&e, 0, 3);
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -337,6 +372,7 @@ main(void)
 		TMP_TEST(test_changed_during_scan),
 		TMP_TEST(test_reads_only_changes),
 		TMP_TEST(test_damaged_base_repaired),
+		TMP_TEST(test_seen_base_damaged),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -5,7 +5,8 @@
  * (type, name, size, sorted, the type folders present); what WSO2 ignores
  * must be skipped with one warning each and hidden entries without a word;
  * symlinks to files are followed; and every name artsync cannot carry must
- * be reported, all of them, naming each path.
+ * be reported, all of them, naming each path; and a large folder stat'ed
+ * on several threads (scan_stat.c) is listed exactly as on one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -522,6 +523,76 @@ test_scan_one(void **state)
 	report_free(&rep);
 }
 
+/* What an observer was told, in order. */
+struct told {
+	char names[1024][32];
+	size_t n;
+};
+
+static void
+tell(void *arg, int type, const char *name, const struct stat *st)
+{
+	struct told *t = arg;
+
+	assert_true(t->n < 1024 && st->st_size > 0);
+	snprintf(t->names[t->n++], sizeof(t->names[0]), "%d/%s", type, name);
+}
+
+/* A folder past SCAN_STAT_PARALLEL_MIN, stat'ed on 4 threads: the same
+ * manifest, report and observer calls, in the same order, as on one. */
+static void
+test_threads_same(void **state)
+{
+	const char *dir = *state;
+	static struct told told[2];
+	struct report rep[2] = { REPORT_INIT, REPORT_INIT };
+	struct manifest *m[2];
+	struct snap_err err = SNAP_ERR_INIT;
+	char src[TU_PATH], p[TU_PATH];
+	size_t i;
+	int fd, k;
+
+	small_tree(dir, src);
+	for (i = 0; i < 600; i++) {
+		tu_path(p, "%s/api/a%03zu.xml", src, i);
+		tu_write_str(p, "<api/>");
+	}
+	tu_path(p, "%s/api/notes.txt", src);
+	tu_write_str(p, "x");
+	tu_path(p, "%s/api/gone.xml", src);
+	assert_int_equal(symlink("nowhere.xml", p), 0);
+	tu_path(p, "%s/api/with space.xml", src);
+	tu_write_str(p, "<api/>");
+	for (k = 0; k < 2; k++) {
+		struct scan_observer obs = { tell, &told[k], k == 0 ? 1 : 4 };
+
+		m[k] = manifest_new();
+		assert_non_null(m[k]);
+		fd = tu_open_dir(src);
+		assert_int_equal(scan_tree_observed(fd, src, m[k], &rep[k],
+		    &obs, &err), 0);
+		close(fd);
+		report_sort(&rep[k]);
+	}
+	assert_int_equal(m[0]->n, 602);
+	assert_int_equal(m[1]->n, m[0]->n);
+	for (i = 0; i < m[0]->n; i++)
+		assert_string_equal(m[0]->entries[i].name,
+		    m[1]->entries[i].name);
+	assert_int_equal(told[0].n, 602);
+	assert_int_equal(told[1].n, told[0].n);
+	for (i = 0; i < told[0].n; i++)
+		assert_string_equal(told[0].names[i], told[1].names[i]);
+	assert_int_equal(rep[0].n, 2);	/* notes.txt, gone.xml */
+	assert_int_equal(rep[1].n, rep[0].n);
+	for (i = 0; i < rep[0].n; i++)
+		assert_string_equal(rep[0].v[i].text, rep[1].v[i].text);
+	for (k = 0; k < 2; k++) {
+		manifest_free(m[k]);
+		report_free(&rep[k]);
+	}
+}
+
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup_tmp, \
 	tu_teardown_tmp)
 
@@ -540,6 +611,7 @@ main(void)
 		TMP_TEST(test_top_files),
 		TMP_TEST(test_size_limit),
 		TMP_TEST(test_scan_one),
+		TMP_TEST(test_threads_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

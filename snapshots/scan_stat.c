@@ -1,0 +1,142 @@
+/*
+ * scan_stat.c - a folder listed, then stat'ed on several threads
+ * (scan_stat.h). Workers take the next chunk of indexes from one atomic
+ * counter and write only their own slots; the joins publish the slots to
+ * the caller, as in readpool.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "scan_stat.h"
+#include "thread.h"
+
+/* Indexes a worker takes at a time: one atomic add per 32 stats. */
+#define CHUNK 32
+#define THREADS_MAX 8
+
+int
+scan_entry_stat(int dirfd, const char *name, struct stat *st, bool *link)
+{
+	if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	*link = S_ISLNK(st->st_mode);
+	if (*link && fstatat(dirfd, name, st, 0) == -1)
+		st->st_mode = 0;
+	return 0;
+}
+
+/* name appended to l; -1 when out of memory. */
+static int
+add_name(struct scan_list *l, const char *name)
+{
+	size_t len = strlen(name) + 1, ncap;
+	void *p;
+
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 64;
+		if ((p = realloc(l->v, ncap * sizeof(*l->v))) == NULL)
+			return -1;
+		l->v = p;
+		l->cap = ncap;
+	}
+	if (l->nlen + len > l->ncap) {
+		for (ncap = l->ncap ? l->ncap : 1024; ncap < l->nlen + len;)
+			ncap *= 2;
+		if ((p = realloc(l->names, ncap)) == NULL)
+			return -1;
+		l->names = p;
+		l->ncap = ncap;
+	}
+	memcpy(l->names + l->nlen, name, len);
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	l->v[l->n++].name = l->nlen;
+	l->nlen += len;
+	return 0;
+}
+
+int
+scan_list_read(int dirfd, struct scan_list *l)
+{
+	struct dirent *de;
+	DIR *d;
+	int saved;
+
+	if ((d = fsu_opendir_dup(dirfd)) == NULL)
+		return -1;
+	while ((errno = 0, de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && add_name(l, de->d_name) == -1) {
+			errno = ENOMEM;
+			break;
+		}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return saved != 0 ? -1 : 0;
+}
+
+const char *
+scan_list_name(const struct scan_list *l, size_t i)
+{
+	return l->names + l->v[i].name;
+}
+
+struct stat_worker {
+	int dirfd;
+	struct scan_list *l;
+	size_t *next;		/* shared: the next index to take */
+	pthread_t thread;
+	bool started;
+};
+
+static void *
+stat_work(void *arg)
+{
+	struct stat_worker *w = arg;
+	struct scan_item *it;
+	size_t i, end;
+
+	while ((i = __atomic_fetch_add(w->next, CHUNK, __ATOMIC_RELAXED)) <
+	    w->l->n) {
+		end = i + CHUNK < w->l->n ? i + CHUNK : w->l->n;
+		for (; i < end; i++) {
+			it = &w->l->v[i];
+			if (scan_entry_stat(w->dirfd, scan_list_name(w->l, i),
+			    &it->st, &it->link) == -1)
+				it->err = errno != 0 ? errno : EIO;
+		}
+	}
+	return NULL;
+}
+
+void
+scan_list_stat(int dirfd, struct scan_list *l, unsigned threads)
+{
+	struct stat_worker w[THREADS_MAX];
+	size_t next = 0;
+	unsigned i, n;
+
+	n = l->n < SCAN_STAT_PARALLEL_MIN || threads < 1 ? 1 :
+	    threads > THREADS_MAX ? THREADS_MAX : threads;
+	for (i = 0; i < n; i++)
+		w[i] = (struct stat_worker){ .dirfd = dirfd, .l = l,
+		    .next = &next };
+	for (i = 1; i < n; i++)
+		w[i].started = thread_start_nosig(&w[i].thread, stat_work,
+		    &w[i]) == 0;
+	stat_work(&w[0]);
+	for (i = 1; i < n; i++)
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+}
+
+void
+scan_list_free(struct scan_list *l)
+{
+	free(l->names);
+	free(l->v);
+	*l = (struct scan_list)SCAN_LIST_INIT;
+}
