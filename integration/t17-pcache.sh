@@ -180,4 +180,24 @@ test_expect_success 'a removed file and a new empty folder: published' '
 	published sync $((v + 1)) src
 '
 
+test_expect_success 'a cache temp a killed publisher left: swept by the next' '
+	echo torn >sync/..publish.cache.tmp-k1ll3d &&
+	echo keep >sync/..publish.cache.tmp-notours &&
+	echo "<!-- a change -->" >>"$(ls src/*/*.xml | head -1)" &&
+	"$ARTSYNC" publish --source src --sync-root sync >out 2>err &&
+	test ! -e sync/..publish.cache.tmp-k1ll3d &&
+	test -e sync/..publish.cache.tmp-notours &&
+	rm sync/..publish.cache.tmp-notours &&
+	test -s sync/.publish.cache
+'
+
+test_expect_success 'warnings about the tree: the same with the cache as without' '
+	echo notes >src/sequences/README.txt &&
+	rm -f sync/.publish.cache &&
+	"$ARTSYNC" publish --source src --sync-root sync >out 2>full.err &&
+	"$ARTSYNC" publish --source src --sync-root sync >out 2>cached.err &&
+	grep -q "README.txt: skipped" full.err &&
+	cmp full.err cached.err
+'
+
 finish

@@ -474,7 +474,10 @@ test_expect_success 'a publish with no grace sweeps the temp files kills left' '
 	"$ARTSYNC" publish --source src --sync-root sync --keep-versions 3 \
 		--keep-grace-ms 0 >out &&
 	latest=$(cat out) &&
-	test "$(ls -A sync | tr "\n" " ")" = ".publish.lock snapshots state.json " &&
+	# .publish.cache: the stat cache of a one-shot publish (its temp files
+	# are swept like the others, so they still fail this).
+	test "$(ls -A sync | grep -vx .publish.cache | tr "\n" " ")" = \
+		".publish.lock snapshots state.json " &&
 	floor=$((latest - 2)) &&
 	for v in $((latest - 2)) $((latest - 1)) $latest; do
 		test -e sync/snapshots/$v.state.json || continue

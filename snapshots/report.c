@@ -65,6 +65,34 @@ lost:
 	r->lost++;
 }
 
+void
+report_copy(const struct report *from, struct report *to)
+{
+	const struct report_line *f;
+	struct report_line *l;
+	size_t i;
+
+	for (i = 0; to != NULL && i < from->n; i++) {
+		f = &from->v[i];
+		if (grow(to) == -1) {
+			to->lost++;
+			continue;
+		}
+		l = &to->v[to->n];
+		*l = (struct report_line){ f->kind, strdup(f->path), f->line,
+		    strdup(f->text) };
+		if (l->path == NULL || l->text == NULL) {
+			free(l->path);
+			free(l->text);
+			to->lost++;
+			continue;
+		}
+		to->n++;
+		to->nerrors += f->kind == REPORT_ERROR;
+	}
+	to->lost += to != NULL ? from->lost : 0;
+}
+
 static int
 line_cmp(const void *a, const void *b)
 {

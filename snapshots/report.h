@@ -51,6 +51,9 @@ void report_add(struct report *r, enum report_kind kind, const char *path,
     unsigned long line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* Appends every line of from to to (NULL: nothing), as it is. */
+void report_copy(const struct report *from, struct report *to);
+
 /* Errors first, then warnings; each by path, then line. */
 void report_sort(struct report *r);
 

@@ -462,16 +462,6 @@ take_cache(struct pcache *c, const struct scanned *s,
 	return 0;
 }
 
-static void
-copy_report(const struct report *from, struct report *to)
-{
-	size_t i;
-
-	for (i = 0; to != NULL && i < from->n; i++)
-		report_add(to, from->v[i].kind, from->v[i].path,
-		    from->v[i].line, "%s", from->v[i].text);
-}
-
 int
 snap_publish_cached(const char *source, const char *sync_root,
     const struct snap_publish_opts *o, enum snap_publish_result *result,
@@ -508,7 +498,7 @@ snap_publish_cached(const char *source, const char *sync_root,
 		have = -1;	/* the full publish reports the tree */
 	}
 	if (have == 0) {
-		copy_report(&scanrep, o->report);
+		report_copy(&scanrep, o->report);
 	} else {
 		/* The full publish's own scan gives the stats, as it lists
 		 * the tree: not a second scan. */

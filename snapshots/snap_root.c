@@ -29,6 +29,7 @@
 #include "arc.h"
 #include "beneath.h"
 #include "fsutil.h"
+#include "pcache.h"
 #include "snap_int.h"
 
 /* The number a snapshots/ name starts with, and where its suffix starts;
@@ -268,7 +269,18 @@ snap_root_open_locked(struct publisher *p, const char *sync_root,
 	if ((p->snapfd = beneath_make_dir(p->rootfd, "snapshots", 0755,
 	    err)) == -1)
 		return snap_err_prefix(err, "sync root %s", sync_root);
-	return lock_root(p, sync_root, err);
+	if (lock_root(p, sync_root, err) == -1)
+		return -1;
+	/* A publisher killed while writing state.json or its stat cache
+	 * left a temp; under the lock no other one is writing state.json
+	 * (a cache being written after another's unlock loses its rename,
+	 * which only costs that publisher's next run a full read).
+	 * snapshots/ temps go with retention, snap_prune. */
+	if (!p->o->share_unlocked) {	/* ha: the lock is not ours */
+		(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
+		(void)fsu_tmp_sweep(p->rootfd, PCACHE_FILE);
+	}
+	return 0;
 }
 
 /*
@@ -308,11 +320,6 @@ snap_root_open(struct publisher *p, const char *sync_root,
 	/* Step 1: lock. */
 	if (snap_root_open_locked(p, sync_root, err) == -1)
 		return -1;
-	/* A publisher killed while writing state.json left its temp; under
-	 * the lock no other one is writing. (snapshots/ temps go with
-	 * retention, snap_prune.) */
-	if (!p->o->share_unlocked)	/* ha: the lock is not ours to rely on */
-		(void)fsu_tmp_sweep(p->rootfd, STATE_FILE);
 	/* Step 2: read the latest version, and check its chain. */
 	p->version = 0;
 	if (faccessat(p->rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
