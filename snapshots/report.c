@@ -72,7 +72,9 @@ report_copy(const struct report *from, struct report *to)
 	struct report_line *l;
 	size_t i;
 
-	for (i = 0; to != NULL && i < from->n; i++) {
+	if (to == NULL)
+		return;
+	for (i = 0; i < from->n; i++) {
 		f = &from->v[i];
 		if (grow(to) == -1) {
 			to->lost++;
@@ -90,7 +92,7 @@ report_copy(const struct report *from, struct report *to)
 		to->n++;
 		to->nerrors += f->kind == REPORT_ERROR;
 	}
-	to->lost += to != NULL ? from->lost : 0;
+	to->lost += from->lost;
 }
 
 static int
