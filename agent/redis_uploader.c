@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "daemon.h"
 #include "log.h"
 #include "redis.h"
@@ -46,7 +48,12 @@ struct upstate {
 };
 
 struct rpush {
-	const struct config *c;
+	/* The configuration the worker reads: a copy of the live one
+	 * (live), taken by the loop before each job, so that a SIGHUP
+	 * reload (reload.c) never writes what a running job reads. */
+	const struct config *live;
+	struct config cfg;
+	const struct config *c;		/* &cfg */
 	struct redis *r;		/* the worker's */
 	struct rworker *w;
 	struct upstate st;
@@ -66,11 +73,14 @@ rpush_new(const struct config *c, struct snap_err *err)
 		snap_err_sys(err, errno, "redis");
 		return NULL;
 	}
-	rp->c = c;
+	rp->live = c;
+	rp->cfg = *c;
+	rp->c = &rp->cfg;
 	rp->st.delay_ms = c->retry_ms;
 	if ((rp->r = redis_new(c, err)) == NULL ||
 	    (rp->w = rworker_new(err)) == NULL) {
 		redis_free(rp->r);
+		sodium_memzero(&rp->cfg, sizeof(rp->cfg));
 		free(rp);
 		return NULL;
 	}
@@ -91,6 +101,7 @@ rpush_free(struct rpush *rp)
 	rworker_free(rp->w);
 	redis_lease_release(rp->r, rp->c->node_id, rp->st.epoch);
 	redis_free(rp->r);
+	sodium_memzero(&rp->cfg, sizeof(rp->cfg));	/* a signing key */
 	free(rp);
 }
 
@@ -367,8 +378,10 @@ rpush_run(struct rpush *rp)
 		return ask;
 	}
 	due = next_due(rp);
-	if (due >= 0 && daemon_now_ms() >= due)
+	if (due >= 0 && daemon_now_ms() >= due) {
+		rp->cfg = *rp->live;	/* the worker is idle: ours to write */
 		rworker_start(rp->w, job, rp);
+	}
 	return RPUSH_NOTHING;
 }
 
