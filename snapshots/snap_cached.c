@@ -162,7 +162,8 @@ scan_source(int srcfd, const char *source, const struct snap_publish_opts *o,
 	    scan_tree_observed(srcfd, source, cur, rep, &obs, &ignored) == -1 ||
 	    s->nomem || rep->nerrors > 0 || rep->lost > 0 || s->n != cur->n)
 		return -1;
-	qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
+	if (s->n > 1)		/* s->v is NULL when empty */
+		qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
 	return 0;
 }
 
@@ -514,7 +515,7 @@ snap_publish_cached(const char *source, const char *sync_root,
 	rc = snap_publish_changes(source, sync_root, &full, &memo,
 	    have == 0 ? (changes != NULL ? changes : &none) : NULL, n, result,
 	    version, err);
-	if (have != 0 && !s.nomem)
+	if (have != 0 && !s.nomem && s.n > 1)	/* s.v is NULL when empty */
 		qsort(s.v, s.n, sizeof(*s.v), seen_cmp);
 	if (use != NULL) {
 		use->total = s.n;

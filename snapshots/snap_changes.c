@@ -284,7 +284,8 @@ diff_changes(struct publisher *p, int srcfd, const char *label,
 	d->folders = memo->m->folders;
 	d->has_folders = memo->m->has_folders;
 	d->has_identities = memo->m->has_identities && p->o->xc != NULL;
-	qsort(changes, n, sizeof(*changes), change_cmp);
+	if (n > 1)		/* changes may be NULL when empty */
+		qsort(changes, n, sizeof(*changes), change_cmp);
 	if (labels_load(srcfd, &rules, err) == -1) {
 		snap_err_prefix(err, "%s", label);
 		goto fail;
