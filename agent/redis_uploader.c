@@ -53,7 +53,6 @@ struct rpush {
 	 * reload (reload.c) never writes what a running job reads. */
 	const struct config *live;
 	struct config cfg;
-	const struct config *c;		/* &cfg */
 	struct redis *r;		/* the worker's */
 	struct rworker *w;
 	struct upstate st;
@@ -75,7 +74,6 @@ rpush_new(const struct config *c, struct snap_err *err)
 	}
 	rp->live = c;
 	rp->cfg = *c;
-	rp->c = &rp->cfg;
 	rp->st.delay_ms = c->retry_ms;
 	if ((rp->r = redis_new(c, err)) == NULL ||
 	    (rp->w = rworker_new(err)) == NULL) {
@@ -99,7 +97,7 @@ rpush_free(struct rpush *rp)
 	if (rworker_busy(rp->w))
 		redis_interrupt(rp->r);
 	rworker_free(rp->w);
-	redis_lease_release(rp->r, rp->c->node_id, rp->st.epoch);
+	redis_lease_release(rp->r, rp->cfg.node_id, rp->st.epoch);
 	redis_free(rp->r);
 	sodium_memzero(&rp->cfg, sizeof(rp->cfg));	/* a signing key */
 	free(rp);
@@ -113,14 +111,14 @@ prepare(struct rpush *rp)
 	bool ahead;
 
 	rp->st.prepare = false;
-	if (redis_push_prepare(rp->r, rp->c->sync_root, 0, false, &ahead,
+	if (redis_push_prepare(rp->r, rp->cfg.sync_root, 0, false, &ahead,
 	    &err) == -1)
 		log_warnx("%s (publishing into the stage %s; uploaded once the "
-		    "store answers)", err.msg, rp->c->sync_root);
+		    "store answers)", err.msg, rp->cfg.sync_root);
 	else if (ahead)
 		log_info("redis %s: the stage %s brought up to the store",
-		    redis_where(rp->r), rp->c->sync_root);
-	rp->st.want = redis_push_stage_version(rp->c->sync_root);
+		    redis_where(rp->r), rp->cfg.sync_root);
+	rp->st.want = redis_push_stage_version(rp->cfg.sync_root);
 	rp->st.due_upload = rp->st.want != 0;
 	rp->st.due = 0;
 }
@@ -135,7 +133,7 @@ apply_asked(struct rpush *rp)
 		    rp->in_want != rp->st.committed) {
 			rp->st.due_upload = true;
 			rp->st.tries = 0;
-			rp->st.delay_ms = rp->c->retry_ms;
+			rp->st.delay_ms = rp->cfg.retry_ms;
 			rp->st.due = 0;
 		}
 		rp->st.want = rp->in_want;
@@ -192,15 +190,15 @@ failed(struct rpush *rp, const struct snap_err *err)
 	rp->st.said = rp->st.want;
 	snprintf(rp->st.last_error, sizeof(rp->st.last_error), "%s", err->msg);
 	rp->st.due = daemon_now_ms() + rp->st.delay_ms;
-	next = (unsigned long)rp->st.delay_ms * rp->c->retry_factor;
-	rp->st.delay_ms = next > rp->c->retry_max_ms ? rp->c->retry_max_ms :
+	next = (unsigned long)rp->st.delay_ms * rp->cfg.retry_factor;
+	rp->st.delay_ms = next > rp->cfg.retry_max_ms ? rp->cfg.retry_max_ms :
 	    (unsigned)next;
 }
 
 static unsigned
 lease_ms(const struct rpush *rp)
 {
-	return rp->c->redis_lease_ms ? rp->c->redis_lease_ms : 10000;
+	return rp->cfg.redis_lease_ms ? rp->cfg.redis_lease_ms : 10000;
 }
 
 /*
@@ -219,12 +217,12 @@ hold_lease(struct rpush *rp, enum rpush_ask *ask)
 	bool ahead;
 
 	*ask = RPUSH_NOTHING;
-	if (!rp->c->redis_ha)
+	if (!rp->cfg.redis_ha)
 		return true;
 	if (now < rp->st.lease_due)
 		return rp->st.epoch != 0;
 	rp->st.lease_due = now + lease_ms(rp) / 3;
-	if (redis_lease_take(rp->r, rp->c->node_id, lease_ms(rp), &rp->st.epoch,
+	if (redis_lease_take(rp->r, rp->cfg.node_id, lease_ms(rp), &rp->st.epoch,
 	    holder, sizeof(holder), &err) == -1) {
 		/* Past its life the lease is someone else's to take. */
 		rp->st.epoch = 0;
@@ -245,7 +243,7 @@ hold_lease(struct rpush *rp, enum rpush_ask *ask)
 		log_fields(LOG_LEVEL_INFO, LOG_FIELDS(LOG_INT("epoch",
 		    rp->st.epoch)), "redis %s: lease taken, epoch %" PRIu64,
 		    redis_where(rp->r), rp->st.epoch);
-		if (redis_push_prepare(rp->r, rp->c->sync_root, 0, true, &ahead,
+		if (redis_push_prepare(rp->r, rp->cfg.sync_root, 0, true, &ahead,
 		    &err) == -1) {
 			rp->st.epoch = 0;
 			failed(rp, &err);
@@ -278,7 +276,7 @@ run_once(struct rpush *rp)
 		return ask;
 	/* Every poll_ms: does the store still hold what we committed? */
 	if (!rp->st.due_upload && rp->st.committed != 0 && now >= rp->st.check_due) {
-		rp->st.check_due = now + rp->c->poll_ms;
+		rp->st.check_due = now + rp->cfg.poll_ms;
 		if (redis_store_version(rp->r, &stored, &err) == -1) {
 			failed(rp, &err);
 			rp->st.due_upload = true;	/* once it answers */
@@ -295,8 +293,8 @@ run_once(struct rpush *rp)
 	if ((!rp->st.due_upload && !rp->st.due_refresh) || now < rp->st.due)
 		return RPUSH_NOTHING;
 	start = now;
-	if (redis_push_upload(rp->r, rp->c, !rp->st.due_upload, rp->st.fence, &res,
-	    &err) == -1) {
+	if (redis_push_upload(rp->r, &rp->cfg, !rp->st.due_upload,
+	    rp->st.fence, &res, &err) == -1) {
 		if (res.fenced) {
 			rp->st.epoch = 0;		/* ask again at once */
 			rp->st.lease_due = 0;
@@ -304,7 +302,7 @@ run_once(struct rpush *rp)
 		if (res.refused) {
 			/* Another node published above us: take its
 			 * version, then publish ours above it. */
-			if (redis_push_prepare(rp->r, rp->c->sync_root, 0,
+			if (redis_push_prepare(rp->r, rp->cfg.sync_root, 0,
 			    true, &ahead, &err) == 0 && ahead) {
 				log_warnx("redis %s: the store holds version %"
 				    PRIu64 " above ours: stage brought up to "
@@ -331,8 +329,8 @@ run_once(struct rpush *rp)
 	}
 	rp->st.due_upload = rp->st.due_refresh = false;
 	rp->st.tries = 0;
-	rp->st.delay_ms = rp->c->retry_ms;
-	rp->st.check_due = daemon_now_ms() + rp->c->poll_ms;
+	rp->st.delay_ms = rp->cfg.retry_ms;
+	rp->st.check_due = daemon_now_ms() + rp->cfg.poll_ms;
 	return RPUSH_NOTHING;
 }
 
@@ -359,7 +357,7 @@ next_due(const struct rpush *rp)
 		return 0;
 	due = st->due_upload || st->due_refresh ? st->due :
 	    st->committed != 0 ? st->check_due : -1;
-	if (rp->c->redis_ha && (st->epoch == 0 || due < 0 ||
+	if (rp->cfg.redis_ha && (st->epoch == 0 || due < 0 ||
 	    st->lease_due < due))
 		due = st->lease_due;	/* a standby waits for the lease */
 	return due;
@@ -442,7 +440,7 @@ rpush_status_add(const struct rpush *rp, json_t *status)
 	json_object_set_new(status, "redis", json_pack("{s:s, s:s, s:I, s:s, "
 	    "s:I, s:I, s:b, s:I, s:o}",
 	    "server", rp->shown.where,
-	    "ha", rp->c->redis_ha ? (rp->shown.epoch ? "holder" : "standby") : "none",
+	    "ha", rp->cfg.redis_ha ? (rp->shown.epoch ? "holder" : "standby") : "none",
 	    "epoch", (json_int_t)rp->shown.epoch,
 	    "lease_holder", rp->shown.holder,
 	    "latest_version", (json_int_t)rp->shown.want,
