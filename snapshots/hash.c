@@ -89,11 +89,11 @@ hash_is_hex(const char *s)
 {
 	size_t i;
 
+	/* Stops at the first other byte (a NUL included: s may be short). */
 	for (i = 0; i < HASH_HEX_LEN; i++) {
-		bool digit = s[i] >= '0' && s[i] <= '9';
-		bool lower = s[i] >= 'a' && s[i] <= 'f';
+		unsigned char c = (unsigned char)s[i];
 
-		if (!digit && !lower)
+		if ((unsigned)(c - '0') > 9 && (unsigned)(c - 'a') > 5)
 			return false;
 	}
 	return s[HASH_HEX_LEN] == '\0';

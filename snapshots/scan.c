@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +22,7 @@ struct scan {
 	struct manifest *out;
 	struct report *rep;
 	const struct scan_observer *obs;
-	unsigned threads;		/* that stat a folder's entries */
+	unsigned threads;		/* that list and stat the folders */
 };
 
 static const char *
@@ -98,82 +100,162 @@ add_artifact(struct scan *s, int type, const char *dir, const char *file,
 		    "the limit for one artifact", ARTIFACT_MAX_BYTES);
 		return 0;
 	}
-	if (manifest_add(s->out, type, name, NULL, (uint64_t)st->st_size, "",
-	    0) == -1)
+	if ((s->obs == NULL || !s->obs->only) && manifest_add(s->out, type,
+	    name, NULL, (uint64_t)st->st_size, "", 0) == -1)
 		return snap_err_set(err, "%s: out of memory", s->label);
 	if (s->obs != NULL)
 		s->obs->fn(s->obs->arg, type, name, st);
 	return 0;
 }
 
-/* Walks one directory: the top (type -1) or a type folder. */
+/* One entry of the top of the tree that is not a type folder. */
 static int
-scan_dir(struct scan *s, int dfd, int type, struct snap_err *err);
-
-/* One entry of the top of the tree. */
-static int
-top_entry(struct scan *s, int dfd, const char *name, const struct stat *st,
+top_entry(struct scan *s, const char *name, const struct stat *st,
     bool link, struct snap_err *err)
 {
-	int type, fd, rc;
-
 	/* Not an artifact: the rules that label them (labels.h). */
 	if (strcmp(name, LABELS_FILE) == 0 && S_ISREG(st->st_mode) && !link)
 		return 0;
-	if (S_ISDIR(st->st_mode) && !link &&
-	    (type = name_type_of_dir(name)) >= 0) {
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd == -1)
-			return snap_err_sys(err, errno, "%s/%s", s->label, name);
-		s->out->folders |= 1u << type;
-		rc = scan_dir(s, fd, type, err);
-		close(fd);
-		return rc;
-	}
 	if (skipped(s, "", name, st, link))
 		return 0;
 	return add_artifact(s, TYPE_CONFIG, "", name, st, err);
 }
 
-/* Walks one directory: listed, its entries stat'ed (on s->threads), then
- * taken in the listing's order. */
+/* A type folder's listed and stat'ed entries, in the listing's order. */
 static int
-scan_dir(struct scan *s, int dfd, int type, struct snap_err *err)
+take_list(struct scan *s, int type, const struct scan_list *l,
+    struct snap_err *err)
 {
-	const char *dir = type < 0 ? "" : artifact_types[type].dir, *name;
-	struct scan_list l = SCAN_LIST_INIT;
+	const char *dir = artifact_types[type].dir, *name;
 	const struct scan_item *it;
 	char path[PATH_MAX];
 	size_t i;
-	int rc = -1;
 
-	if (scan_list_read(dfd, &l) == -1) {
-		snap_err_sys(err, errno, "%s%s%s", s->label, *dir ? "/" : "",
-		    dir);
-		goto out;
-	}
-	scan_list_stat(dfd, &l, s->threads);
-	for (i = 0; i < l.n; i++) {
-		it = &l.v[i];
-		name = scan_list_name(&l, i);
+	for (i = 0; i < l->n; i++) {
+		it = &l->v[i];
+		name = scan_list_name(l, i);
 		if (it->err != 0) {
 			path_of(s, dir, name, path, sizeof(path));
 			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
 			    "it: %s", strerror(it->err));
 			continue;
 		}
-		if (type < 0) {
-			if (top_entry(s, dfd, name, &it->st, it->link,
-			    err) == -1)
-				goto out;
-		} else if (!skipped(s, dir, name, &it->st, it->link) &&
-		    add_artifact(s, type, dir, name, &it->st, err) == -1) {
-			goto out;
+		if (!skipped(s, dir, name, &it->st, it->link) &&
+		    add_artifact(s, type, dir, name, &it->st, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The top's type folders (each a directory, not a symlink), opened,
+ * then listed and stat'ed together on s->threads (scan_stat.h). */
+struct folders {
+	struct scan_folder *v;	/* in the top's listing order */
+	size_t n;
+	size_t *of;		/* top entry i's folder in v, or SIZE_MAX */
+};
+
+static int
+folders_open(struct scan *s, int dfd, const struct scan_list *top,
+    struct folders *fo, struct snap_err *err)
+{
+	const struct scan_item *it;
+	const char *name;
+	struct scan_folder *f;
+	size_t i;
+
+	fo->v = calloc(top->n + 1, sizeof(*fo->v));
+	fo->of = calloc(top->n + 1, sizeof(*fo->of));
+	if (fo->v == NULL || fo->of == NULL)
+		return snap_err_set(err, "%s: out of memory", s->label);
+	for (i = 0; i < top->n; i++) {
+		it = &top->v[i];
+		name = scan_list_name(top, i);
+		fo->of[i] = SIZE_MAX;
+		if (it->err != 0 || it->link || !S_ISDIR(it->st.st_mode) ||
+		    name_type_of_dir(name) < 0)
+			continue;
+		f = &fo->v[fo->n];
+		*f = (struct scan_folder){ .l = SCAN_LIST_INIT };
+		f->dirfd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (f->dirfd == -1)
+			f->err = errno;
+		fo->of[i] = fo->n++;
+	}
+	scan_folders_read_stat(fo->v, fo->n, s->threads);
+	return 0;
+}
+
+static void
+folders_close(struct folders *fo)
+{
+	size_t i;
+
+	for (i = 0; i < fo->n; i++) {
+		if (fo->v[i].dirfd != -1)
+			close(fo->v[i].dirfd);
+		scan_list_free(&fo->v[i].l);
+	}
+	free(fo->v);
+	free(fo->of);
+}
+
+/* A type folder of the top, as folders_open() left it. */
+static int
+take_folder(struct scan *s, const char *name, const struct scan_folder *f,
+    struct snap_err *err)
+{
+	int type = name_type_of_dir(name);
+
+	if (f->dirfd == -1)
+		return snap_err_sys(err, f->err, "%s/%s", s->label, name);
+	s->out->folders |= 1u << type;
+	if (f->err != 0)
+		return snap_err_sys(err, f->err, "%s/%s", s->label,
+		    artifact_types[type].dir);
+	return take_list(s, type, &f->l, err);
+}
+
+/* Walks the tree: the top listed and stat'ed, its type folders all at
+ * once, then everything taken in the listing's order - what is reported
+ * and listed is the same as a walk that stat'ed each entry as it read it,
+ * whatever the number of threads. */
+static int
+scan_top(struct scan *s, int dfd, struct snap_err *err)
+{
+	struct scan_list l = SCAN_LIST_INIT;
+	struct folders fo = { NULL, 0, NULL };
+	const struct scan_item *it;
+	const char *name;
+	char path[PATH_MAX];
+	size_t i;
+	int rc = -1;
+
+	if (scan_list_read(dfd, &l) == -1) {
+		snap_err_sys(err, errno, "%s", s->label);
+		goto out;
+	}
+	scan_list_stat(dfd, &l, s->threads);
+	if (folders_open(s, dfd, &l, &fo, err) == -1)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		it = &l.v[i];
+		name = scan_list_name(&l, i);
+		if (it->err != 0) {
+			path_of(s, "", name, path, sizeof(path));
+			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
+			    "it: %s", strerror(it->err));
+			continue;
 		}
+		if ((fo.of[i] != SIZE_MAX ?
+		    take_folder(s, name, &fo.v[fo.of[i]], err) :
+		    top_entry(s, name, &it->st, it->link, err)) == -1)
+			goto out;
 	}
 	rc = 0;
 out:
+	folders_close(&fo);
 	scan_list_free(&l);
 	return rc;
 }
@@ -224,7 +306,7 @@ scan_tree_observed(int srcfd, const char *label, struct manifest *out,
 
 	out->has_folders = true;
 	out->folders = 0;
-	rc = scan_dir(&s, srcfd, -1, err);
+	rc = scan_top(&s, srcfd, err);
 	if (rc == 0 && rep == NULL && mine.nerrors > 0) {
 		report_sort(&mine);
 		rc = report_fail(&mine, label, err);

@@ -52,6 +52,11 @@ struct scan_observer {
 	 * caller's included; 0 or 1: the caller's alone. fn is called on
 	 * the caller's thread, in the same order whatever the number. */
 	unsigned threads;
+	/* fn is all the caller needs: `out` gets the folders found, no
+	 * entry (a one-shot publish's cached scan keeps its own list; 10,000
+	 * entries built, sorted and freed for nothing were a quarter of its
+	 * instructions). The caller then checks for a name listed twice. */
+	bool only;
 };
 int scan_tree_observed(int srcfd, const char *label, struct manifest *out,
     struct report *rep, const struct scan_observer *obs, struct snap_err *err);

@@ -133,6 +133,100 @@ scan_list_stat(int dirfd, struct scan_list *l, unsigned threads)
 			pthread_join(w[i].thread, NULL);
 }
 
+/* Several folders' work, on threads: phase 1 takes folders, phase 2 takes
+ * CHUNKs of the entries of all of them, numbered in folder order. */
+struct folders_work {
+	struct scan_folder *f;
+	size_t n;
+	size_t total;		/* phase 2: entries of all folders */
+	size_t next;		/* shared: the next folder or entry */
+	int phase;
+};
+
+static void
+folders_list(struct folders_work *fw)
+{
+	struct scan_folder *f;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&fw->next, 1, __ATOMIC_RELAXED)) <
+	    fw->n) {
+		f = &fw->f[i];
+		if (f->dirfd == -1)
+			continue;	/* not opened: err says why */
+		if (scan_list_read(f->dirfd, &f->l) == -1) {
+			f->err = errno != 0 ? errno : EIO;
+			scan_list_free(&f->l);
+		}
+	}
+}
+
+static void
+folders_stat(struct folders_work *fw)
+{
+	struct scan_folder *f;
+	struct scan_item *it;
+	size_t i, end, k, base;
+
+	while ((i = __atomic_fetch_add(&fw->next, CHUNK, __ATOMIC_RELAXED)) <
+	    fw->total) {
+		end = i + CHUNK < fw->total ? i + CHUNK : fw->total;
+		for (k = 0, base = 0; i < end; i++) {
+			while (i >= base + fw->f[k].l.n)	/* i's folder */
+				base += fw->f[k++].l.n;
+			f = &fw->f[k];
+			it = &f->l.v[i - base];
+			if (scan_entry_stat(f->dirfd, scan_list_name(&f->l,
+			    i - base), &it->st, &it->link) == -1)
+				it->err = errno != 0 ? errno : EIO;
+		}
+	}
+}
+
+static void *
+folders_work(void *arg)
+{
+	struct folders_work *fw = arg;
+
+	if (fw->phase == 1)
+		folders_list(fw);
+	else
+		folders_stat(fw);
+	return NULL;
+}
+
+/* fw's phase on n threads, the caller's included. */
+static void
+run_phase(struct folders_work *fw, unsigned n)
+{
+	pthread_t t[THREADS_MAX];
+	bool started[THREADS_MAX] = { false };
+	unsigned i;
+
+	fw->next = 0;
+	for (i = 1; i < n; i++)
+		started[i] = thread_start_nosig(&t[i], folders_work, fw) == 0;
+	folders_work(fw);
+	for (i = 1; i < n; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+}
+
+void
+scan_folders_read_stat(struct scan_folder *f, size_t n, unsigned threads)
+{
+	struct folders_work fw = { .f = f, .n = n, .phase = 1 };
+	unsigned t = threads < 1 ? 1 : threads > THREADS_MAX ? THREADS_MAX :
+	    threads;
+	size_t i;
+
+	run_phase(&fw, n < t ? (unsigned)(n > 0 ? n : 1) : t);
+	for (i = 0; i < n; i++)
+		fw.total += f[i].l.n;
+	fw.phase = 2;
+	run_phase(&fw, fw.total < SCAN_STAT_PARALLEL_MIN ? 1 : t);
+}
+
 void
 scan_list_free(struct scan_list *l)
 {

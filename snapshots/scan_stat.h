@@ -57,6 +57,21 @@ int scan_list_read(int dirfd, struct scan_list *l);
  * started leaves its share to the others. */
 void scan_list_stat(int dirfd, struct scan_list *l, unsigned threads);
 const char *scan_list_name(const struct scan_list *l, size_t i);
+
+/*
+ * Several folders at once (a tree's type folders): each listed, one
+ * folder per thread at a time, then the entries of all of them stat'ed
+ * in one pass shared by the threads - not a start and a join of threads
+ * per folder, with one core idle while each folder is listed. A folder
+ * whose listing fails keeps its errno in err (and an empty list).
+ */
+struct scan_folder {
+	int dirfd;		/* the caller's; -1: not opened (err) */
+	struct scan_list l;
+	int err;
+};
+void scan_folders_read_stat(struct scan_folder *f, size_t n,
+    unsigned threads);
 void scan_list_free(struct scan_list *l);	/* back to SCAN_LIST_INIT */
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * snap_cached.c - the one-shot publish (`artsync publish`) on top of the
- * publish cache (pcache.h): the tree is listed and stat'ed, and only the
+ * publish cache (pcache.h): the tree is listed and stat'ed (snap_scanned.h)
+ * while the cache is read on another thread, and only the
  * artifacts whose stat changed since the cached version - added, removed,
  * written, touched, or racily clean - are read, hashed and validated, by
  * the daemon's incremental publish (snap_publish_changes). Without a
@@ -44,101 +45,8 @@
 #include "readpool.h"
 #include "scan.h"
 #include "snap_int.h"
-
-/* One artifact as the scan saw it. */
-struct seen {
-	int type;
-	char *name;			/* owned */
-	struct pcache_stat st;
-};
-
-/* What the scan saw; nomem when an artifact could not be recorded. */
-struct scanned {
-	struct seen *v;
-	size_t n, cap;
-	bool nomem;
-	int64_t scan_ns;
-	struct pcache_stat labels;	/* labels.conf, or LABELS_ABSENT */
-};
-
-/* labels.conf's stat when there is none: no file has it (all zero is a
- * racily clean one). */
-static const struct pcache_stat LABELS_ABSENT = { .size = UINT64_MAX };
-
-static void
-observe(void *arg, int type, const char *name, const struct stat *st)
-{
-	struct scanned *s = arg;
-	struct seen *nv;
-	size_t ncap;
-
-	if (s->nomem)
-		return;
-	if (s->n == s->cap) {
-		ncap = s->cap ? s->cap * 2 : 256;
-		if ((nv = realloc(s->v, ncap * sizeof(*nv))) == NULL) {
-			s->nomem = true;
-			return;
-		}
-		s->v = nv;
-		s->cap = ncap;
-	}
-	if ((s->v[s->n].name = strdup(name)) == NULL) {
-		s->nomem = true;
-		return;
-	}
-	s->v[s->n].type = type;
-	pcache_stat_of(st, &s->v[s->n].st);
-	s->n++;
-}
-
-static int
-seen_cmp(const void *a, const void *b)
-{
-	const struct seen *x = a, *y = b;
-
-	if (x->type != y->type)
-		return x->type < y->type ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Back to empty; nomem stays (what was seen is not all there was). */
-static void
-scanned_free(struct scanned *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i].name);
-	free(s->v);
-	s->v = NULL;
-	s->n = s->cap = 0;
-}
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* What a scan records before it lists anything: when it starts, and
- * labels.conf's stat; -1 when that cannot be looked at. */
-static int
-scan_begin(int srcfd, struct scanned *s)
-{
-	struct stat st;
-
-	s->scan_ns = now_ns();
-	s->labels = LABELS_ABSENT;
-	if (fstatat(srcfd, LABELS_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		pcache_stat_of(&st, &s->labels);
-	else if (errno != ENOENT)
-		return -1;
-	return 0;
-}
+#include "snap_scanned.h"
+#include "thread.h"
 
 /* The threads that stat the tree: the publish's (snap.h). The stat of
  * 10,000 files is most of a cached publish's cost, and it spreads. */
@@ -155,75 +63,14 @@ static int
 scan_source(int srcfd, const char *source, const struct snap_publish_opts *o,
     struct manifest *cur, struct report *rep, struct scanned *s)
 {
-	struct scan_observer obs = { observe, s, stat_threads(o) };
+	struct scan_observer obs = { scanned_observe, s, stat_threads(o), true };
 	struct snap_err ignored = SNAP_ERR_INIT;
 
-	if (scan_begin(srcfd, s) == -1 ||
+	if (scanned_begin(srcfd, s) == -1 ||
 	    scan_tree_observed(srcfd, source, cur, rep, &obs, &ignored) == -1 ||
-	    s->nomem || rep->nerrors > 0 || rep->lost > 0 || s->n != cur->n)
+	    s->nomem || rep->nerrors > 0 || rep->lost > 0)
 		return -1;
-	if (s->n > 1)		/* s->v is NULL when empty */
-		qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
-	return 0;
-}
-
-/* Whether labels.conf is as the cache saw it (both absent included). */
-static bool
-labels_clean(const struct pcache_stat *had, const struct pcache_stat *now)
-{
-	if (memcmp(now, &LABELS_ABSENT, sizeof(*now)) == 0)
-		return memcmp(had, &LABELS_ABSENT, sizeof(*had)) == 0;
-	return pcache_is_clean(had, now);
-}
-
-static int
-add_change(struct snap_change **v, size_t *n, int type, const char *name)
-{
-	struct snap_change *nv;
-
-	if ((*n & (*n - 1)) == 0 || *n == 0) {	/* a power of two: grow */
-		if ((nv = realloc(*v, (*n ? *n * 2 : 16) * sizeof(*nv))) == NULL)
-			return -1;
-		*v = nv;
-	}
-	(*v)[*n].type = type;
-	snprintf((*v)[*n].name, sizeof((*v)[*n].name), "%s", name);
-	(*n)++;
-	return 0;
-}
-
-/* Every artifact whose stat differs from c's, or that only one of them
- * has: the paths the incremental publish reads. -1 when out of memory. */
-static int
-list_changes(const struct pcache *c, const struct scanned *s,
-    struct snap_change **out, size_t *n)
-{
-	const struct manifest *m = c->m;
-	size_t i = 0, j = 0;
-	int cmp, rc = 0;
-
-	*out = NULL;
-	*n = 0;
-	while (rc == 0 && (i < s->n || j < m->n)) {
-		if (i == s->n)
-			cmp = 1;
-		else if (j == m->n)
-			cmp = -1;
-		else
-			cmp = s->v[i].type != m->entries[j].type ?
-			    (s->v[i].type < m->entries[j].type ? -1 : 1) :
-			    strcmp(s->v[i].name, m->entries[j].name);
-		if (cmp < 0)
-			rc = add_change(out, n, s->v[i].type, s->v[i].name);
-		else if (cmp > 0)
-			rc = add_change(out, n, m->entries[j].type,
-			    m->entries[j].name);
-		else if (!pcache_is_clean(&c->st[j], &s->v[i].st))
-			rc = add_change(out, n, s->v[i].type, s->v[i].name);
-		i += cmp <= 0;
-		j += cmp >= 0;
-	}
-	return rc;
+	return scanned_sort(s);	/* twice: the full publish says where */
 }
 
 /* The publisher's side of the cache: where it is, whose it is. */
@@ -346,30 +193,6 @@ seen_to_cache(const struct snap_memo *memo, int64_t scan_ns,
 	return 0;
 }
 
-/* The stat the scan saw of each of memo's artifacts (none: read it next
- * time), settled against racy cleanliness, into c->st; -1 on no memory. */
-static int
-stats_for(struct pcache *c, const struct scanned *s)
-{
-	const struct manifest *m = c->m;
-	struct seen key;
-	const struct seen *f;
-	size_t j;
-
-	if (m->n > 0 && (c->st = calloc(m->n, sizeof(*c->st))) == NULL)
-		return -1;
-	for (j = 0; j < m->n; j++) {
-		key.type = m->entries[j].type;
-		key.name = m->entries[j].name;
-		f = bsearch(&key, s->v, s->n, sizeof(*s->v), seen_cmp);
-		if (f == NULL)
-			continue;
-		c->st[j] = f->st;
-		pcache_stat_settle(&c->st[j], s->scan_ns);
-	}
-	return 0;
-}
-
 /* memo, the version just published (or found unchanged), as the cache;
  * a failure only goes to warn: the next publish reads everything. */
 static void
@@ -397,7 +220,7 @@ save_cache(struct cache_place *pl, const char *source,
 	c.labels = s->labels;
 	pcache_stat_settle(&c.labels, s->scan_ns);
 	c.m = memo->m;
-	if (stats_for(&c, s) == -1 ||
+	if (scanned_stats_for(&c, s) == -1 ||
 	    seen_to_cache(memo, s->scan_ns, &c) == -1) {
 		snap_err_set(&why, "out of memory");
 		goto fail;
@@ -444,16 +267,64 @@ open_place(struct cache_place *pl, int srcfd, const char *sync_root,
 	return 0;
 }
 
+/*
+ * The cache read and decoded on a thread of its own while the tree is
+ * listed and stat'ed: they share nothing, and the decoding (10,000
+ * entries checked as hostile input) is a tenth of a one-shot publish,
+ * now off its critical path. Only when there is a cache file: without
+ * one the full publish scans (and records the stats) itself.
+ */
+struct loader {
+	const struct cache_place *pl;
+	const char *source;
+	const struct snap_publish_opts *o;
+	struct pcache *c;
+	struct snap_err *warn;		/* the loader's until joined */
+	int have;			/* load_cache()'s result */
+	pthread_t thread;
+	bool started;
+};
+
+static void *
+load_work(void *arg)
+{
+	struct loader *l = arg;
+
+	l->have = load_cache(l->pl, l->source, l->o, l->c, l->warn);
+	return NULL;
+}
+
+/* The cache loaded into c (have 0), scanned into s as it loads (scanned
+ * 0); -1 for each that cannot be used. */
+static void
+load_and_scan(struct loader *l, int srcfd, struct manifest *cur,
+    struct report *rep, struct scanned *s, int *scanned)
+{
+	struct stat st;
+
+	l->have = -1;
+	*scanned = -1;
+	if (l->pl->rootfd == -1 || fstatat(l->pl->rootfd, PCACHE_FILE, &st,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return;		/* none: load_cache() would say the same */
+	l->started = thread_start_nosig(&l->thread, load_work, l) == 0;
+	if (!l->started)
+		load_work(l);
+	*scanned = scan_source(srcfd, l->source, l->o, cur, rep, s);
+	if (l->started)
+		pthread_join(l->thread, NULL);
+}
+
 /* Step 4 by the cache: memo from it, the changed paths from a scan. */
 static int
 take_cache(struct pcache *c, const struct scanned *s,
     const struct manifest *cur, struct snap_memo *memo,
     struct snap_change **changes, size_t *n)
 {
-	if (cur->folders != c->m->folders || !labels_clean(&c->labels,
+	if (cur->folders != c->m->folders || !scanned_labels_clean(&c->labels,
 	    &s->labels))
 		return -1;	/* a full publish decides */
-	if (list_changes(c, s, changes, n) == -1)
+	if (scanned_changes(c, s, changes, n) == -1)
 		return -1;
 	memo->m = c->m;
 	memo->version = c->version;
@@ -472,28 +343,30 @@ snap_publish_cached(const char *source, const char *sync_root,
 	static struct snap_change none;
 	struct snap_memo memo = SNAP_MEMO_INIT;
 	struct cache_place pl = { .rootfd = -1 };
-	struct scanned s = { .v = NULL };
-	struct scan_observer obs = { observe, &s, stat_threads(o) };
+	struct scanned s = SCANNED_INIT;
+	struct scan_observer obs = { scanned_observe, &s, stat_threads(o), false };
 	struct snap_publish_opts full = *o;
 	struct report scanrep = REPORT_INIT;
 	struct pcache c = PCACHE_INIT;
 	struct snap_change *changes = NULL;
 	struct manifest *cur = NULL;
+	struct loader ld = { .pl = &pl, .source = source, .o = o,
+	    .c = &c, .warn = warn, .have = -1 };
 	size_t n = 0;
-	int srcfd = -1, rc = -1, have;
+	int srcfd = -1, rc = -1, have, scanned;
 
 	warn->msg[0] = '\0';
 	if ((srcfd = fsu_open_root(source, err)) == -1 ||
 	    open_place(&pl, srcfd, sync_root, o, err) == -1)
 		goto out;
-	have = load_cache(&pl, source, o, &c, warn);
 	if ((cur = manifest_new()) == NULL) {
 		snap_err_set(err, "out of memory");
 		goto out;
 	}
-	if (have == 0 &&
-	    (scan_source(srcfd, source, o, cur, &scanrep, &s) == -1 ||
-	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1)) {
+	load_and_scan(&ld, srcfd, cur, &scanrep, &s, &scanned);
+	have = ld.have;
+	if (have != 0 || scanned == -1 ||
+	    take_cache(&c, &s, cur, &memo, &changes, &n) == -1) {
 		scanned_free(&s);
 		s.nomem = false;
 		have = -1;	/* the full publish reports the tree */
@@ -503,7 +376,7 @@ snap_publish_cached(const char *source, const char *sync_root,
 	} else {
 		/* The full publish's own scan gives the stats, as it lists
 		 * the tree: not a second scan. */
-		s.nomem = scan_begin(srcfd, &s) == -1;
+		s.nomem = scanned_begin(srcfd, &s) == -1;
 		full.scan_obs = &obs;
 	}
 	if (o->scanned != NULL)
@@ -515,8 +388,8 @@ snap_publish_cached(const char *source, const char *sync_root,
 	rc = snap_publish_changes(source, sync_root, &full, &memo,
 	    have == 0 ? (changes != NULL ? changes : &none) : NULL, n, result,
 	    version, err);
-	if (have != 0 && !s.nomem && s.n > 1)	/* s.v is NULL when empty */
-		qsort(s.v, s.n, sizeof(*s.v), seen_cmp);
+	if (have != 0 && !s.nomem && scanned_sort(&s) == -1)
+		s.nomem = true;	/* not kept: a full publish refused it */
 	if (use != NULL) {
 		use->total = s.n;
 		use->read = memo.rescanned || have != 0 ? s.n : n;

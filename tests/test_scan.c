@@ -539,14 +539,15 @@ tell(void *arg, int type, const char *name, const struct stat *st)
 }
 
 /* A folder past SCAN_STAT_PARALLEL_MIN, stat'ed on 4 threads: the same
- * manifest, report and observer calls, in the same order, as on one. */
+ * manifest, report and observer calls, in the same order, as on one; and
+ * with obs.only, the same calls and report, the folders, no entry. */
 static void
 test_threads_same(void **state)
 {
 	const char *dir = *state;
-	static struct told told[2];
-	struct report rep[2] = { REPORT_INIT, REPORT_INIT };
-	struct manifest *m[2];
+	static struct told told[3];
+	struct report rep[3] = { REPORT_INIT, REPORT_INIT, REPORT_INIT };
+	struct manifest *m[3];
 	struct snap_err err = SNAP_ERR_INIT;
 	char src[TU_PATH], p[TU_PATH];
 	size_t i;
@@ -563,8 +564,9 @@ test_threads_same(void **state)
 	assert_int_equal(symlink("nowhere.xml", p), 0);
 	tu_path(p, "%s/api/with space.xml", src);
 	tu_write_str(p, "<api/>");
-	for (k = 0; k < 2; k++) {
-		struct scan_observer obs = { tell, &told[k], k == 0 ? 1 : 4 };
+	for (k = 0; k < 3; k++) {
+		struct scan_observer obs = { tell, &told[k], k == 0 ? 1 : 4,
+		    k == 2 };
 
 		m[k] = manifest_new();
 		assert_non_null(m[k]);
@@ -587,7 +589,14 @@ test_threads_same(void **state)
 	assert_int_equal(rep[1].n, rep[0].n);
 	for (i = 0; i < rep[0].n; i++)
 		assert_string_equal(rep[0].v[i].text, rep[1].v[i].text);
-	for (k = 0; k < 2; k++) {
+	assert_int_equal(m[2]->n, 0);
+	assert_int_equal(m[2]->folders, m[0]->folders);
+	assert_int_not_equal(m[0]->folders, 0);
+	assert_int_equal(told[2].n, told[0].n);
+	for (i = 0; i < told[0].n; i++)
+		assert_string_equal(told[0].names[i], told[2].names[i]);
+	assert_int_equal(rep[2].n, rep[0].n);
+	for (k = 0; k < 3; k++) {
 		manifest_free(m[k]);
 		report_free(&rep[k]);
 	}
