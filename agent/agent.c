@@ -20,18 +20,22 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "stages.h"
 
 int
 agent_open(struct agent *a, const struct config *c, struct snap_err *err)
 {
 	a->c = c;
 	trust_init(&a->trust, c);
+	stages_init(a->m.stage, APPLY_STAGES);
 	a->starting = c->startup_sync;
 	if ((a->xc = xmlcheck_new(err)) == NULL ||
 	    (a->checks = xmlpool_new(a->xc, XMLPOOL_PER_CPU, err)) == NULL ||
@@ -124,6 +128,23 @@ log_refused(const struct apply_stats *st)
 		    "it points at), the release is built in full", st->refused);
 }
 
+/* A synced version's stage breakdown (stages.h): counted, and said at
+ * debug level. */
+static void
+count_stages(struct agent *a, const struct apply_stats *st)
+{
+	int64_t us[APPLY_STAGES];
+	char line[192];
+
+	stages_of_apply(a->notice_us, a->check_us, st, us);
+	stages_observe(a->m.stage, us, APPLY_STAGES);
+	stages_format(apply_stage_names, us, APPLY_STAGES, line, sizeof(line));
+	log_fields(LOG_LEVEL_DEBUG, LOG_FIELDS(
+	    LOG_INT("version", a->d.current.version)),
+	    "version %" PRIu64 ": apply stages (ms): %s",
+	    a->d.current.version, line);
+}
+
 int
 agent_rebuild(struct agent *a, struct snap_version *v,
     enum swap_reason reason, int *http, struct snap_err *err)
@@ -175,6 +196,8 @@ agent_rebuild(struct agent *a, struct snap_version *v,
 		    a->d.current.version, a->m.apply_ms_last,
 		    st.recycled ? "patched " : "full build",
 		    st.recycled ? st.base : "", st.written, st.removed);
+		if (v != NULL)
+			count_stages(a, &st);
 		daemon_notify_status(a->d.current.name);
 		hook_swapped(a->hook, reason, before, &a->d.current,
 		    st.written + st.removed);
@@ -221,21 +244,40 @@ state_unusable(struct agent *a, const struct snap_err *err)
 	trust_set_root(&a->trust, down ? ROOT_UNREACHABLE : ROOT_UNVERIFIABLE);
 }
 
+/*
+ * How long before `wall` (the check's start) state.json was renamed in, in
+ * us: its ctime, which the rename set (its mtime is older: the temp was
+ * written before the primary's fsyncs). On a share that is the primary's
+ * clock: -1 when it reads ahead of ours.
+ */
+static int64_t
+since_renamed(const struct stat *sst, const struct timespec *wall)
+{
+	int64_t us = ((int64_t)wall->tv_sec - sst->st_ctim.tv_sec) * 1000000 +
+	    (wall->tv_nsec - sst->st_ctim.tv_nsec) / 1000;
+
+	return us >= 0 ? us : -1;
+}
+
 void
 agent_check(struct agent *a)
 {
 	struct snap_version v = SNAP_VERSION_INIT;
 	struct snap_err err = SNAP_ERR_INIT;
 	uint64_t applied = a->d.has_current ? a->d.current.version : 0;
+	struct timespec wall;
+	struct stat sst;
 	int rootfd;
 
+	a->check_us = fsu_mono_us();
+	clock_gettime(CLOCK_REALTIME, &wall);
 	/* Opened afresh each time: a remounted share is a new directory. */
 	if ((rootfd = fsu_open_root(a->c->sync_root, &err)) == -1) {
 		report_error(a, &err, false, 0);
 		trust_set_root(&a->trust, ROOT_UNREACHABLE);
 		return;
 	}
-	if (faccessat(rootfd, STATE_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (fstatat(rootfd, STATE_FILE, &sst, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT && !a->d.has_current) {
 			log_debug("%s: nothing published yet", a->c->sync_root);
 			trust_set_root(&a->trust, ROOT_OK);
@@ -247,6 +289,7 @@ agent_check(struct agent *a)
 		}
 		goto out;
 	}
+	a->notice_us = since_renamed(&sst, &wall);
 	/* state.json alone says whether there is anything to do: a poll
 	 * reads one small file (and, with a key, its signature), whatever
 	 * the size of the tree. */

@@ -57,6 +57,10 @@ struct agent {
 	unsigned startup_fails;		/* failed checks while starting */
 	struct rfetch *redis;		/* a Redis sync root's link
 					 * (redis_fetch.h), or NULL */
+	int64_t check_us;		/* the running check's start
+					 * (fsu_mono_us), for its stages */
+	int64_t notice_us;		/* state.json renamed in -> that start
+					 * (stages.h); -1: unknown */
 };
 
 #define AGENT_INIT { .d = DEPLOY_INIT, .ovr = OVERRIDES_INIT }

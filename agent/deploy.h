@@ -181,6 +181,14 @@ struct apply_stats {
 	char refused[320];		/* "": none; else the release that was
 					 * not recycled (not a directory of
 					 * ours, so removed), and why */
+	/* When the spans of the steps ended, for an apply's stage breakdown
+	 * (stages.h): CLOCK_MONOTONIC us (fsu_mono_us), 0 if not reached. */
+	int64_t checked_us;		/* step 1: the archives checked */
+	int64_t staged_us;		/* steps 2-7: the build and its records
+					 * written, not yet synced */
+	int64_t durable_us;		/* step 7: synced, renamed into
+					 * releases/, that synced */
+	int64_t swapped_us;		/* step 7: current swapped, synced */
 };
 
 /* What to build. deploy_build() takes ownership of target and upstream on

@@ -41,6 +41,7 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 		    p->v->layers[i].archive_f, err) == -1)
 			return snap_err_prefix(err, "%s",
 			    p->v->layers[i].archive_f->name);
+	st->checked_us = fsu_mono_us();
 	/* Step 2: .staging, opened afresh for each build: a symlink put in
 	 * its place since the last one is refused here, before anything is
 	 * written. */
@@ -67,7 +68,7 @@ deploy_build(struct deploy *d, struct build_plan *p, struct apply_stats *st,
 		goto out;
 	/* Step 7: records, fsync, rename into releases/, current swapped. */
 	release_make(&next, p->upstream->version, serial);
-	if (commit_release(d, &next, p, &s, deltas, ndeltas, &depth,
+	if (commit_release(d, &next, p, &s, deltas, ndeltas, &depth, st,
 	    err) == -1)
 		goto out;
 	/* Step 8: the deploy takes the manifests over. */

@@ -6,7 +6,8 @@
  * the release's own record written with the build's batch; the batch
  * synced (one journal commit for all of it); the records renamed into
  * place; the build renamed into releases/ and that made durable; and only
- * then current swapped, in one rename. Three journal commits in all. On
+ * then current swapped, in one rename. Three journal commits in all. The
+ * spans between are timed into the apply's stats (stages.h). On
  * a failure (-1 with err) current is untouched. commit_manifests() then
  * hands the new manifests to the deploy; it cannot fail.
  */
@@ -124,7 +125,7 @@ int
 commit_release(struct deploy *d, const struct release *r,
     const struct build_plan *p, struct staged *s,
     const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
-    struct snap_err *err)
+    struct apply_stats *st, struct snap_err *err)
 {
 	char json[RELEASE_NAME_MAX + 8], target[RELEASE_NAME_MAX + 16];
 	bool link = manifest_same_content(p->target, p->upstream);
@@ -135,16 +136,23 @@ commit_release(struct deploy *d, const struct release *r,
 		return snap_err_prefix(err, "upstream");
 	snprintf(json, sizeof(json), "%s.json", r->name);
 	/* A record of its own is written with the build's batch. */
-	if ((!link && record_write(d->relfd, json, p->target, &s->files,
-	    err) == -1) || seal(s, err) == -1 ||
+	if (!link && record_write(d->relfd, json, p->target, &s->files,
+	    err) == -1)
+		return -1;
+	st->staged_us = fsu_mono_us();
+	if (seal(s, err) == -1 ||
 	    (link && link_release_record(d, json, p, err) == -1))
 		return -1;
 	if (renameat(s->top, BUILD, d->relfd, r->name) == -1)
 		return snap_err_sys(err, errno, "releases/%s: rename", r->name);
 	if (fsu_fsync_dir(d->relfd, "releases", err) == -1)
 		return -1;
+	st->durable_us = fsu_mono_us();
 	snprintf(target, sizeof(target), "releases/%s", r->name);
-	return swap_current(d->rootfd, target, err);
+	if (swap_current(d->rootfd, target, err) == -1)
+		return -1;
+	st->swapped_us = fsu_mono_us();
+	return 0;
 }
 
 /*

@@ -136,7 +136,7 @@ int stage_fill(struct deploy *d, struct build_plan *p,
 int commit_release(struct deploy *d, const struct release *r,
     const struct build_plan *p, struct staged *s,
     const struct manifest *const *deltas, size_t ndeltas, unsigned *depth,
-    struct snap_err *err);
+    struct apply_stats *st, struct snap_err *err);
 /* current_m and upstream_m become target and upstream (never fails). */
 void commit_manifests(struct deploy *d, struct manifest *target,
     struct manifest *upstream);

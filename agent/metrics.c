@@ -156,6 +156,10 @@ metrics_render(const struct metrics *m, const struct metrics_sample *s,
 	histogram_render(&m->lag, f, "artsync_sync_lag_seconds", "From the "
 	    "version's published_at (the primary's clock, whole seconds) to its "
 	    "swap here.");
+	stages_render(m->stage, apply_stage_names, APPLY_STAGES, f,
+	    "artsync_apply_stage_seconds", "Each apply by stage: notice "
+	    "(state.json renamed in to the check), read, build, fsync, swap, "
+	    "total (notice to swap).");
 	fprintf(f, "# HELP artsync_applies_total Releases swapped in.\n"
 	    "# TYPE artsync_applies_total counter\nartsync_applies_total %"
 	    PRIu64 "\n", m->applies);
@@ -186,6 +190,11 @@ metrics_render_primary(const struct metrics_primary *s, FILE *f)
 	if (s->publish_time != NULL)
 		histogram_render(s->publish_time, f, "artsync_publish_seconds",
 		    "Duration of each publish that wrote a version.");
+	if (s->stages != NULL)
+		stages_render(s->stages, publish_stage_names, PUBLISH_STAGES, f,
+		    "artsync_publish_stage_seconds", "Each publish that wrote a "
+		    "version by stage: notice (first change seen to the "
+		    "publish), read, write, fsync, state, total.");
 	gauge(f, "artsync_published_version", "Latest version in the sync "
 	    "root.", s->published_version);
 	gauge(f, "artsync_last_publish_timestamp_seconds", "Unix time of the "

@@ -12,6 +12,7 @@
 #include "histogram.h"
 #include "route.h"
 #include "snap_err.h"
+#include "stages.h"
 
 /* HTTP status codes we answer with, in metrics order. */
 #define METRICS_CODES { 200, 201, 400, 401, 403, 404, 405, 409, 411, 413, \
@@ -25,6 +26,8 @@ struct metrics {
 	uint64_t rejects[SNAP_E_COUNT];	/* by the refusal's code */
 	struct histogram apply;		/* check start to swap */
 	struct histogram lag;		/* published_at to swap */
+	struct histogram stage[APPLY_STAGES];	/* each apply's breakdown
+						 * (stages.h; stages_init) */
 	uint64_t http[ROUTE_COUNT + 1][METRICS_NCODES + 1];	/* +1: other */
 };
 
@@ -74,6 +77,7 @@ struct metrics_primary {
 	int64_t state_expires_at;	/* unix seconds, 0 = no expiry */
 	uint64_t publishes, publish_failures;
 	const struct histogram *publish_time;	/* of the versions written */
+	const struct histogram *stages;	/* [PUBLISH_STAGES]; NULL: none */
 };
 
 void metrics_render_primary(const struct metrics_primary *s, FILE *f);

@@ -102,7 +102,8 @@ publish_now(struct primary *p)
 	struct snap_publish_opts o = primary_publish_opts(p->c);
 	struct snap_err err = SNAP_ERR_INIT;
 	enum snap_publish_result res;
-	int64_t start = daemon_now_ms();
+	int64_t start = daemon_now_ms(), start_us = fsu_mono_us();
+	struct snap_marks marks = { { 0 } };
 	struct report rep = REPORT_INIT;
 	uint64_t version;
 	int rc;
@@ -124,6 +125,7 @@ publish_now(struct primary *p)
 		return;
 	}
 	o.report = &rep;
+	o.marks = &marks;
 	rc = snap_publish_changes(p->c->source, p->c->sync_root, &o, &p->memo,
 	    p->changes.unknown ? NULL : p->changes.v, p->changes.n, &res,
 	    &version, &err);
@@ -141,6 +143,7 @@ publish_now(struct primary *p)
 		p->due = daemon_now_ms() + p->c->retry_ms;
 		return;
 	}
+	o.marks = NULL;		/* basecopy_maybe_start() runs no publish */
 	changes_clear(&p->changes);
 	push_want(p->push, version);
 	rpush_want(p->redis, version);
@@ -150,6 +153,7 @@ publish_now(struct primary *p)
 		p->publishes++;
 		histogram_observe_ms(&p->publish_time,
 		    (uint64_t)(daemon_now_ms() - start));
+		primary_count_stages(p, start_us, &marks, version);
 		p->published_at = fsu_now();
 		p->prune_due = daemon_now_ms() + PRUNE_QUIET_MS;
 		if (renews(p) && p->renew_error[0] == '\0') {
@@ -159,6 +163,7 @@ publish_now(struct primary *p)
 			    (int64_t)p->c->state_validity_s * 1000 / 2;
 		}
 	}
+	p->noticed_us = 0;
 	if (p->last_error[0] != '\0')
 		log_info("publish works again");
 	p->last_error[0] = '\0';
@@ -245,6 +250,8 @@ scan_now(struct primary *p)
 		return;
 	snprintf(p->scan_digest, sizeof(p->scan_digest), "%s", digest);
 	p->changes.unknown = true;
+	if (p->noticed_us == 0)
+		p->noticed_us = fsu_mono_us();
 	if (!p->pending) {
 		p->pending = true;
 		p->due = daemon_now_ms() + p->c->quiet_ms;
@@ -322,6 +329,8 @@ on_inotify(struct primary *p)
 		log_warnx("%s: watch lost (removed or unmounted)", p->c->source);
 		p->watching = false;
 	}
+	if ((flags & WATCH_CHANGED) && p->noticed_us == 0)
+		p->noticed_us = fsu_mono_us();
 	if (flags & WATCH_CHANGED) {
 		p->pending = true;
 		p->due = daemon_now_ms() + p->c->quiet_ms;
@@ -516,6 +525,7 @@ primary_run(struct cmdline *cl)
 	struct snap_err err = SNAP_ERR_INIT;
 	int sigfd = -1, rc = 1;
 
+	stages_init(p.stage, PUBLISH_STAGES);
 	/* Signals first: a SIGTERM while the schemas compile must still
 	 * stop us cleanly (status 0), not by its default action. */
 	if ((sigfd = daemon_signals(&err)) == -1 ||

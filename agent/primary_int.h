@@ -24,6 +24,7 @@
 #include "redis_push.h"
 #include "rest.h"
 #include "snap.h"
+#include "stages.h"
 #include "xmlcheck.h"
 
 struct primary {
@@ -50,6 +51,9 @@ struct primary {
 	int64_t published_at;		/* wall clock of the last publish */
 	uint64_t publishes, publish_failures;	/* /metrics */
 	struct histogram publish_time;	/* ... of the versions written */
+	struct histogram stage[PUBLISH_STAGES];	/* ... by stage (stages.h) */
+	int64_t noticed_us;		/* monotonic us: the first change seen
+					 * since the last publish; 0: none */
 	struct rest *rest;		/* read-only endpoint, or NULL */
 	struct basecopy base;		/* the full copy ahead of need */
 	struct leader *lead;		/* ha: who publishes; NULL: we do */
@@ -64,5 +68,10 @@ void primary_render_metrics(void *arg, FILE *f);
 bool primary_healthy(void *arg, char *why, size_t len);
 bool primary_degraded(void *arg, char *why, size_t len);
 bool primary_ready(void *arg, char *why, size_t len);
+
+/* A written version's stage breakdown (stages.h), from the publish's
+ * start (fsu_mono_us) and its marks: counted, and said at debug level. */
+void primary_count_stages(struct primary *p, int64_t start_us,
+    const struct snap_marks *mk, uint64_t version);
 
 #endif

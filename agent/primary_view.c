@@ -2,13 +2,16 @@
  * primary_view.c - what a primary's read-only endpoint says of it: the
  * status JSON (role, versions, errors, watch, renewal, leadership, pin,
  * push targets), the Prometheus text, and health - 503 while publishing
- * fails, 200 "degraded" while it works without inotify or renewal.
+ * fails, 200 "degraded" while it works without inotify or renewal; and
+ * each written version's stage breakdown, counted for that text and said
+ * at debug level.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "jsonfield.h"
+#include "log.h"
 #include "metrics.h"
 #include "primary_int.h"
 
@@ -50,7 +53,7 @@ primary_render_metrics(void *arg, FILE *f)
 	    .source_watch_ok = p->watching,
 	    .state_expires_at = p->fresh_until,
 	    .publishes = p->publishes, .publish_failures = p->publish_failures,
-	    .publish_time = &p->publish_time };
+	    .publish_time = &p->publish_time, .stages = p->stage };
 
 	metrics_render_primary(&s, f);
 	leader_render_metrics(p->lead, f);
@@ -111,4 +114,19 @@ primary_degraded(void *arg, char *why, size_t len)
 	return false;
 }
 
-/* The shorter of a poll timeout (-1: none) and a wait in ms. */
+/* A written version's stage breakdown (stages.h): counted, and said at
+ * debug level. */
+void
+primary_count_stages(struct primary *p, int64_t start_us,
+    const struct snap_marks *mk, uint64_t version)
+{
+	int64_t us[PUBLISH_STAGES];
+	char line[192];
+
+	stages_of_publish(p->noticed_us, start_us, mk, us);
+	stages_observe(p->stage, us, PUBLISH_STAGES);
+	stages_format(publish_stage_names, us, PUBLISH_STAGES, line,
+	    sizeof(line));
+	log_fields(LOG_LEVEL_DEBUG, LOG_FIELDS(LOG_INT("version", version)),
+	    "version %" PRIu64 ": publish stages (ms): %s", version, line);
+}

@@ -90,6 +90,25 @@ enum snap_publish_result {
 	SNAP_REPAIRED,	/* published in full over an unreadable latest version */
 };
 
+/*
+ * Where a publish's time went (its stage breakdown, agent/stages.h): the
+ * CLOCK_MONOTONIC microseconds (fsu_mono_us) at which each span of the
+ * steps above ended; 0 for one not reached (an unchanged tree writes
+ * nothing). Filled only by a publish that writes a version, through
+ * snap_publish_opts.marks.
+ */
+enum snap_mark {
+	SNAP_MARK_READ,		/* steps 1-6: the version to write is known */
+	SNAP_MARK_WRITTEN,	/* steps 7-9: its files written, not synced */
+	SNAP_MARK_SYNCED,	/* step 10: they and snapshots/ are durable */
+	SNAP_MARK_COMMITTED,	/* step 11: state.json renamed, root synced */
+	SNAP_MARKS,
+};
+
+struct snap_marks {
+	int64_t at[SNAP_MARKS];
+};
+
 struct snap_publish_opts {
 	const char *cluster_id;
 	const char *node_id;
@@ -143,6 +162,8 @@ struct snap_publish_opts {
 	 * before it reads any file - with a usable cache, after its scan. */
 	void (*scanned)(void *arg);
 	void *scanned_arg;
+	/* Filled as the steps end (enum snap_mark); NULL: not timed. */
+	struct snap_marks *marks;
 };
 
 #define SNAP_MAX_CHAIN_DEFAULT 64	/* what the agent's config defaults to */

@@ -369,6 +369,7 @@ snap_publish_changes(const char *source, const char *sync_root,
 	}
 	/* Steps 7-8, then 9-11 (snap_write.c), memo moved to the new
 	 * version in between. */
+	snap_mark(&p, SNAP_MARK_READ);
 	if (snap_write_delta(&p, srcfd, source, d, &st, err) == -1 ||
 	    manifest_apply_delta(memo->m, d, err) == -1 ||
 	    manifest_check_total(memo->m, err) == -1 ||

@@ -124,6 +124,8 @@ int snap_write_full_files(struct publisher *p, int srcfd, const char *label,
  * synced, state.json renamed last. */
 int snap_commit_state(struct publisher *p, struct snap_state *st,
     uint64_t parent, uint64_t artifact_count, struct snap_err *err);
+/* Notes when a span of the steps ended, if the caller times them. */
+void snap_mark(const struct publisher *p, enum snap_mark which);
 /* Steps 7-11 for cur, full or delta as snap_is_delta() says. */
 int snap_commit_version(struct publisher *p, int srcfd, const char *label,
     struct manifest *cur, struct snap_state *st, struct snap_err *err);

@@ -225,6 +225,7 @@ write_payload(struct publisher *p, int srcfd, const char *label,
 	struct manifest *delta;
 	int rc;
 
+	snap_mark(p, SNAP_MARK_READ);
 	cur->kind = MANIFEST_FULL;
 	if (!snap_is_delta(p, deploy_events(cur), cur->n))
 		return write_full(p, srcfd, label, cur, st, err);
@@ -269,6 +270,13 @@ snap_seen_of(const char *name, const struct stat *st, struct snap_seen *out)
 	out->ctime_ns = st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
 }
 
+void
+snap_mark(const struct publisher *p, enum snap_mark which)
+{
+	if (p->o->marks != NULL)
+		p->o->marks->at[which] = fsu_mono_us();
+}
+
 /* state.json's next content, as a temp of p->files (renamed last). */
 static int
 write_state_temp(struct publisher *p, const char *sbuf, size_t slen,
@@ -293,11 +301,13 @@ sync_version(struct publisher *p, struct snap_err *err)
 {
 	struct stat st;
 
+	snap_mark(p, SNAP_MARK_WRITTEN);
 	/* Step 10: sync - every file of the batch, then snapshots/. */
 	if (batch_sync(&p->files, err) == -1 ||
 	    batch_rename(&p->files, p->files.n - 1, err) == -1 ||
 	    fsu_fsync_dir(p->snapfd, "snapshots", err) == -1)
 		return -1;
+	snap_mark(p, SNAP_MARK_SYNCED);
 	/* Step 11: commit - state.json renamed, the root synced; under a
 	 * coordinator (ha) only while this publisher still holds its lease. */
 	if ((p->o->precommit != NULL &&
@@ -305,6 +315,7 @@ sync_version(struct publisher *p, struct snap_err *err)
 	    batch_rename(&p->files, p->files.n, err) == -1 ||
 	    fsu_fsync_dir(p->rootfd, STATE_FILE, err) == -1)
 		return -1;
+	snap_mark(p, SNAP_MARK_COMMITTED);
 	/* After the rename, which changes its ctime. */
 	if (fstatat(p->rootfd, STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		snap_seen_of(STATE_FILE, &st, &p->state_seen);

@@ -9,7 +9,9 @@
  *
  * Calling sequence: fsu_now() for "now"; fsu_rfc3339() to print any time;
  * fsu_parse_rfc3339() on untrusted text. Errors: only the parser fails (-1,
- * *t untouched); the other two cannot.
+ * *t untouched); the others cannot. fsu_mono_us() is the one clock for
+ * durations below a millisecond (a publish's or an apply's stages): it
+ * never goes back, so its differences are never negative.
  */
 #ifndef TIMEUTIL_H
 #define TIMEUTIL_H
@@ -18,6 +20,10 @@
 
 /* Wall-clock time now, in seconds since the epoch. */
 int64_t fsu_now(void);
+
+/* CLOCK_MONOTONIC in microseconds: for durations only (its zero is
+ * arbitrary); never 0 on Linux, so 0 can mean "not reached". */
+int64_t fsu_mono_us(void);
 
 /* t as "YYYY-MM-DDTHH:MM:SSZ" (UTC) into out, NUL-terminated. */
 void fsu_rfc3339(int64_t t, char out[32]);

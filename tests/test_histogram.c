@@ -1,6 +1,8 @@
 /*
  * test_histogram.c - unit tests of agent/histogram.c: cumulative buckets,
- * the bounds themselves inclusive, and the exposition's lines and units.
+ * the bounds themselves inclusive, and the exposition's lines and units,
+ * on both scales (milliseconds; microseconds, for stages), with and
+ * without labels.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,7 +85,68 @@ test_apply_and_lag(void **state)
 	assert_int_equal(m.apply_ms_sum, 42);
 	assert_int_equal(m.apply.count, 2);
 	assert_int_equal(m.lag.count, 1);
-	assert_int_equal(m.lag.sum_ms, 800);
+	assert_int_equal(m.lag.sum_us, 800000);
+}
+
+/* The sub-millisecond scale: 0.1 ms is its first bound, sums keep their
+ * microseconds, and le="5" is its last before +Inf. */
+static void
+test_microseconds(void **state)
+{
+	struct histogram h = HISTOGRAM_INIT_US;
+	char *text;
+
+	(void)state;
+	histogram_observe_us(&h, 0);
+	histogram_observe_us(&h, 100);		/* on the first bound */
+	histogram_observe_us(&h, 101);
+	histogram_observe_us(&h, 2499);
+	histogram_observe_ms(&h, 6000);		/* above every bound */
+	text = render(&h);
+	assert_non_null(strstr(text, "x_seconds_bucket{le=\"0.0001\"} 2\n"
+	    "x_seconds_bucket{le=\"0.00025\"} 3\n"
+	    "x_seconds_bucket{le=\"0.0005\"} 3\n"
+	    "x_seconds_bucket{le=\"0.001\"} 3\n"
+	    "x_seconds_bucket{le=\"0.0025\"} 4\n"));
+	assert_non_null(strstr(text, "x_seconds_bucket{le=\"2.5\"} 4\n"
+	    "x_seconds_bucket{le=\"5\"} 4\n"
+	    "x_seconds_bucket{le=\"+Inf\"} 5\n"
+	    "x_seconds_sum 6.0027\n"
+	    "x_seconds_count 5\n"));
+	assert_null(strstr(text, "le=\"300\""));
+	free(text);
+}
+
+/* A family: one HELP and TYPE, then each series with its label before
+ * le, and on _sum and _count. */
+static void
+test_labeled(void **state)
+{
+	struct histogram h = HISTOGRAM_INIT_US;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	histogram_observe_us(&h, 1234);
+	histogram_render_head(f, "y_seconds", "Help.");
+	histogram_render_series(&h, f, "y_seconds", "stage=\"read\"");
+	histogram_render_series(&h, f, "y_seconds", "");
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(buf, "# HELP y_seconds Help.\n"
+	    "# TYPE y_seconds histogram\n"
+	    "y_seconds_bucket{stage=\"read\",le=\"0.0001\"} 0\n"));
+	assert_non_null(strstr(buf,
+	    "y_seconds_bucket{stage=\"read\",le=\"0.0025\"} 1\n"));
+	assert_non_null(strstr(buf,
+	    "y_seconds_bucket{stage=\"read\",le=\"+Inf\"} 1\n"
+	    "y_seconds_sum{stage=\"read\"} 0.001234\n"
+	    "y_seconds_count{stage=\"read\"} 1\n"
+	    "y_seconds_bucket{le=\"0.0001\"} 0\n"));
+	assert_non_null(strstr(buf, "y_seconds_sum 0.001234\n"
+	    "y_seconds_count 1\n"));
+	free(buf);
 }
 
 int
@@ -93,6 +156,8 @@ main(void)
 		cmocka_unit_test(test_buckets_cumulative),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_apply_and_lag),
+		cmocka_unit_test(test_microseconds),
+		cmocka_unit_test(test_labeled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,12 +97,26 @@ test_rfc3339_strict(void **state)
 		    "exactly what fsu_rfc3339 prints)", accepted);
 }
 
+/* The stages' clock: above 0 (0 means "not reached") and never back. */
+static void
+test_mono_us(void **state)
+{
+	int64_t a, b;
+
+	(void)state;
+	a = fsu_mono_us();
+	b = fsu_mono_us();
+	assert_true(a > 0);
+	assert_true(b >= a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_rfc3339_strict),
+		cmocka_unit_test(test_mono_us),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
