@@ -87,14 +87,19 @@ hash_fd(int fd, char out[HASH_HEX_LEN + 1], uint64_t *size,
 bool
 hash_is_hex(const char *s)
 {
+	/* One load and test a digit (every checksum of every manifest and
+	 * publish cache read passes here); stops at the first other byte,
+	 * a NUL included: s may be short. */
+	static const bool hex[256] = {
+		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+		['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+		['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+		['f'] = 1,
+	};
 	size_t i;
 
-	/* Stops at the first other byte (a NUL included: s may be short). */
-	for (i = 0; i < HASH_HEX_LEN; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((unsigned)(c - '0') > 9 && (unsigned)(c - 'a') > 5)
+	for (i = 0; i < HASH_HEX_LEN; i++)
+		if (!hex[(unsigned char)s[i]])
 			return false;
-	}
 	return s[HASH_HEX_LEN] == '\0';
 }

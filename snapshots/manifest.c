@@ -16,6 +16,7 @@
  * (manifest_apply.c), the JSON lines out (manifest_write.c) and in
  * (manifest_read.c).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,21 @@ manifest_free(struct manifest *m)
 	free(m->entries);
 	free(m->events);
 	free(m);
+}
+
+int
+manifest_reserve(struct manifest *m, size_t n)
+{
+	void *p;
+
+	if (n <= m->cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*m->entries) ||
+	    (p = realloc(m->entries, n * sizeof(*m->entries))) == NULL)
+		return -1;
+	m->entries = p;
+	m->cap = n;
+	return 0;
 }
 
 int

@@ -95,6 +95,10 @@ struct manifest {
 struct manifest *manifest_new(void);
 void manifest_free(struct manifest *m);	/* NULL is a no-op */
 
+/* Room for n entries in all, at once: a reader that knows its count
+ * spares the doublings and their copies. 0 or -1 (out of memory). */
+int manifest_reserve(struct manifest *m, size_t n);
+
 /* Appends an entry (copies name and labels; NULL labels = "default").
  * Call manifest_sort() after the last add. 0 or -1 (out of memory). */
 int manifest_add(struct manifest *m, int type, const char *name,

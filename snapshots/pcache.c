@@ -407,7 +407,8 @@ get_header(struct rbuf *r, struct pcache *c, uint64_t *n,
 	    *n > r->left / 64 || c->chain > 4096)
 		return snap_err_setc(err, SNAP_E_MALFORMED, "bad header");
 	if ((c->source = strdup(source)) == NULL ||
-	    (*n > 0 && (c->st = calloc(*n, sizeof(*c->st))) == NULL))
+	    (*n > 0 && (c->st = calloc(*n, sizeof(*c->st))) == NULL) ||
+	    manifest_reserve(c->m, (size_t)*n) == -1)
 		return snap_err_setc(err, SNAP_E_NOMEM, "out of memory");
 	return 0;
 }

@@ -34,7 +34,15 @@ test_add_sort_find(void **state)
 	add(m, SEQ, "a", NULL, 3, H3, 7);
 	add(m, API, "B", NULL, 4, H1, 8);
 	add(m, API, "a", NULL, 5, H2, 9);
-	/* More than the initial capacity, to exercise growth. */
+	/* Reserved room is kept (smaller asks change nothing), then more
+	 * than it, to exercise growth past it. */
+	assert_int_equal(manifest_reserve(m, 100), 0);
+	assert_int_equal(m->cap, 100);
+	assert_int_equal(manifest_reserve(m, 10), 0);
+	assert_int_equal(m->cap, 100);
+	assert_int_equal(m->n, 5);
+	assert_int_equal(manifest_reserve(m, SIZE_MAX), -1);
+	assert_int_equal(m->cap, 100);
 	for (k = 0; k < 200; k++) {
 		snprintf(name, sizeof(name), "n%03d", 199 - k);
 		add(m, EP, name, NULL, (uint64_t)k, H3, k);
