@@ -4,11 +4,11 @@
  * lookups are most of what a cached one-shot publish costs (snap_cached.c:
  * it reads nothing else of the tree), and they spread over the cores.
  *
- * The list keeps the folder's readdir order and each entry's outcome in
- * its own slot: the scan (scan.c) goes through it in that order, so what
- * it reports and lists is the same as if it had stat'ed each entry as it
- * read it. Hidden entries (a leading '.') are left out, as the scan skips
- * them.
+ * The list is in name order (bytewise), each entry's outcome in its own
+ * slot: the scan (scan.c) goes through it in that order, so what it
+ * reports and lists is the same whatever the number of threads and the
+ * file system's readdir order. Hidden entries (a leading '.') are left
+ * out, as the scan skips them.
  *
  * Calling sequence:
  *	struct scan_list l = SCAN_LIST_INIT;

@@ -79,8 +79,32 @@ seen_vs_entry(const struct seen *x, const struct manifest_entry *e)
 	return strcmp(x->name, e->name);
 }
 
+/* s->v in type order, each type's entries in the order they came
+ * (a counting sort: stable, one pass); -1 on no memory. */
+static int
+bucket_by_type(struct scanned *s)
+{
+	size_t at[ARTIFACT_TYPES_MAX + 1] = { 0 }, i, t;
+	struct seen *out;
+
+	for (i = 0; i < s->n; i++)
+		at[s->v[i].type + 1]++;
+	for (t = 1; t <= ARTIFACT_TYPES_MAX; t++)
+		at[t] += at[t - 1];
+	if ((out = malloc(s->n * sizeof(*out))) == NULL)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		out[at[s->v[i].type]++] = s->v[i];
+	free(s->v);
+	s->v = out;
+	s->cap = s->n;
+	return 0;
+}
+
 /* The scan is over (the names buffer moves no more): names pointed at,
- * the list sorted as a manifest is; -1 when a name is listed twice. */
+ * the list sorted as a manifest is; -1 when a name is listed twice or
+ * out of memory. The scan lists each folder in name order (scan_stat.h),
+ * so bucketing by type is all a tree needs: the sort is a fallback. */
 int
 scanned_sort(struct scanned *s)
 {
@@ -88,7 +112,14 @@ scanned_sort(struct scanned *s)
 
 	for (i = 0; i < s->n; i++)
 		s->v[i].name = s->names + s->v[i].at;
-	if (s->n > 1)		/* s->v is NULL when empty */
+	if (s->n < 2)		/* s->v is NULL when empty */
+		return 0;
+	if (bucket_by_type(s) == -1)
+		return -1;
+	for (i = 1; i < s->n; i++)
+		if (seen_cmp(&s->v[i - 1], &s->v[i]) >= 0)
+			break;
+	if (i < s->n)
 		qsort(s->v, s->n, sizeof(*s->v), seen_cmp);
 	for (i = 1; i < s->n; i++)
 		if (seen_cmp(&s->v[i - 1], &s->v[i]) == 0)

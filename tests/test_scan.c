@@ -592,6 +592,16 @@ test_threads_same(void **state)
 	assert_int_equal(m[2]->n, 0);
 	assert_int_equal(m[2]->folders, m[0]->folders);
 	assert_int_not_equal(m[0]->folders, 0);
+	/* Each folder reaches the observer in name order, whatever the
+	 * file system's readdir order (snap_scanned.c relies on it). */
+	for (i = 1; i < told[0].n; i++)
+		if (strchr(told[0].names[i], '/') - told[0].names[i] ==
+		    strchr(told[0].names[i - 1], '/') - told[0].names[i - 1] &&
+		    strncmp(told[0].names[i], told[0].names[i - 1],
+		    (size_t)(strchr(told[0].names[i], '/') -
+		    told[0].names[i])) == 0)
+			assert_true(strcmp(told[0].names[i - 1],
+			    told[0].names[i]) < 0);
 	assert_int_equal(told[2].n, told[0].n);
 	for (i = 0; i < told[0].n; i++)
 		assert_string_equal(told[0].names[i], told[2].names[i]);
