@@ -305,9 +305,11 @@ int snap_rollback(const char *sync_root, uint64_t to,
  * grace_s, and temp files of crashed publishes older than grace_s. Never
  * the latest version (the one state.json names); never a name it did not
  * write (.nfsXXXX files stay: the NFS client removes those). Returns how
- * many files it removed.
+ * many files it removed. latest_base: latest's base version, when the
+ * caller knows it (0: read from state.json).
  */
-size_t snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s);
+size_t snap_prune(int rootfd, uint64_t latest, uint64_t latest_base,
+    unsigned keep, unsigned grace_s);
 
 /* The suffixes of a version's files in snapshots/, after "<V>". */
 #define SNAP_FILE_KINDS 6

@@ -37,6 +37,7 @@ struct publisher {
 	bool repaired;			/* the latest was unreadable */
 	char repair_reason[sizeof(((struct snap_err *)0)->msg)];
 	uint64_t version;
+	uint64_t base;			/* its base, once committed */
 	int64_t now;
 	char *buf;			/* reused file buffer */
 	struct batch files;		/* the version's files, written but not

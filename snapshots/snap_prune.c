@@ -31,14 +31,19 @@
  * opened anyway).
  */
 static uint64_t
-retention_floor(int rootfd, uint64_t latest, unsigned keep)
+retention_floor(int rootfd, uint64_t latest, uint64_t base, unsigned keep)
 {
-	struct snap_state *st = malloc(sizeof(*st));
+	struct snap_state *st;
 	struct snap_err ignored;
 	uint64_t floor = latest - keep + 1, v;
 	char name[96];
 
-	if (st == NULL)
+	/* Every kept version in latest's chain (base..latest, each a delta
+	 * on the one before): they all need base, and nothing below it -
+	 * no state to read (two JSON parses a publish saved). */
+	if (base != 0 && base <= floor)
+		return base;
+	if ((st = malloc(sizeof(*st))) == NULL)
 		return 0;	/* keep everything */
 	for (v = latest - keep + 1; v <= latest; v++) {
 		state_copy_name(v, name, sizeof(name));
@@ -49,15 +54,18 @@ retention_floor(int rootfd, uint64_t latest, unsigned keep)
 			break;
 		}
 	}
-	if (state_read(rootfd, STATE_FILE, st, &ignored) == 0 &&
-	    st->base_version < floor)
+	if (base != 0 && base < floor)
+		floor = base;
+	else if (base == 0 && state_read(rootfd, STATE_FILE, st,
+	    &ignored) == 0 && st->base_version < floor)
 		floor = st->base_version;
 	free(st);
 	return floor;
 }
 
 size_t
-snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
+snap_prune(int rootfd, uint64_t latest, uint64_t latest_base, unsigned keep,
+    unsigned grace_s)
 {
 	int64_t cutoff = fsu_now() - (int64_t)grace_s;
 	struct dirent *de;
@@ -70,7 +78,7 @@ snap_prune(int rootfd, uint64_t latest, unsigned keep, unsigned grace_s)
 
 	if (keep == 0 || latest < keep)
 		return 0;
-	floor = retention_floor(rootfd, latest, keep);
+	floor = retention_floor(rootfd, latest, latest_base, keep);
 	if ((fd = beneath_open_dir(rootfd, "snapshots", NULL)) == -1 ||
 	    (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -107,7 +115,8 @@ snap_prune_root(const char *sync_root, unsigned keep, unsigned grace_s)
 		return 0;
 	if ((lockfd = snap_lock(rootfd, sync_root, &ignored)) >= 0 &&
 	    state_read(rootfd, STATE_FILE, &st, &ignored) == 0)
-		removed = snap_prune(rootfd, st.version, keep, grace_s);
+		removed = snap_prune(rootfd, st.version, st.base_version, keep,
+		    grace_s);
 	if (lockfd >= 0)
 		close(lockfd);		/* releases the flock */
 	close(rootfd);

@@ -86,8 +86,8 @@ snap_finish_publish(struct publisher *p, enum snap_publish_result *result,
 		    p->repair_reason);
 	/* Step 12: retention. */
 	if (!p->o->defer_prune)
-		(void)snap_prune(p->rootfd, p->version, p->o->keep_versions,
-		    p->o->grace_s);
+		(void)snap_prune(p->rootfd, p->version, p->base,
+		    p->o->keep_versions, p->o->grace_s);
 }
 
 /* The whole tree: scanned, hashed, validated where it changed. The steps

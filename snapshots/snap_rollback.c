@@ -89,7 +89,8 @@ snap_rollback(const char *sync_root, uint64_t to,
 	}
 	*version = p.version;
 	/* Step 12: retention. */
-	(void)snap_prune(p.rootfd, p.version, o->keep_versions, o->grace_s);
+	(void)snap_prune(p.rootfd, p.version, p.base, o->keep_versions,
+	    o->grace_s);
 	rc = 0;
 out:
 	if (treefd >= 0) {

@@ -340,6 +340,7 @@ snap_commit_state(struct publisher *p, struct snap_state *st, uint64_t parent,
 	snprintf(st->node_version, sizeof(st->node_version), "%s",
 	    SNAP_VERSION_STRING);
 	st->version = p->version;
+	p->base = st->base_version;
 	st->parent_version = parent;
 	st->published_at = p->now;
 	st->last_sync_at = p->now;

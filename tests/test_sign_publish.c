@@ -216,7 +216,7 @@ test_prune_removes_signatures(void **state)
 	publish_sequences(&e, 3);
 	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
 	assert_true(rootfd >= 0);
-	assert_int_equal(snap_prune(rootfd, 3, 1, 0), 8);
+	assert_int_equal(snap_prune(rootfd, 3, 0, 1, 0), 8);
 	close(rootfd);
 	in_root(&e, "snapshots", path);
 	tu_assert_dir(path, "3.manifest.json,3.state.json,3.state.sig,"
@@ -244,8 +244,8 @@ test_prune_removes_chain_signatures(void **state)
 	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
 	assert_true(rootfd >= 0);
 	/* Keeping 2 versions keeps 3, hence its base 1 and the chain. */
-	assert_int_equal(snap_prune(rootfd, 4, 2, 0), 0);
-	assert_int_equal(snap_prune(rootfd, 4, 1, 0), 12);
+	assert_int_equal(snap_prune(rootfd, 4, 0, 2, 0), 0);
+	assert_int_equal(snap_prune(rootfd, 4, 0, 1, 0), 12);
 	close(rootfd);
 	tu_assert_dir(path, "4.manifest.json,4.state.json,4.state.sig,"
 	    "4.tar.zst");

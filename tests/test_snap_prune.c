@@ -52,13 +52,13 @@ test_retention(void **state)
 	/* Past the grace period: only the newest three stay. */
 	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
 	assert_true(rootfd >= 0);
-	assert_int_equal(snap_prune(rootfd, 5, 3, 0), 6);
+	assert_int_equal(snap_prune(rootfd, 5, 0, 3, 0), 6);
 	tu_assert_dir(p, ".nfs000123,3.manifest.json,3.state.json,3.tar.zst,"
 	    "4.manifest.json,4.state.json,4.tar.zst,5.manifest.json,"
 	    "5.state.json,5.tar.zst,README");
 	/* keep 1 still keeps the latest; keep 0 keeps everything. */
-	assert_int_equal(snap_prune(rootfd, 5, 0, 0), 0);
-	assert_int_equal(snap_prune(rootfd, 5, 1, 0), 6);
+	assert_int_equal(snap_prune(rootfd, 5, 0, 0, 0), 0);
+	assert_int_equal(snap_prune(rootfd, 5, 0, 1, 0), 6);
 	tu_assert_dir(p, ".nfs000123,5.manifest.json,5.state.json,5.tar.zst,"
 	    "README");
 	close(rootfd);
@@ -114,7 +114,8 @@ test_retention_chain(void **state)
 	publish_o(&e, &o, SNAP_PUBLISHED, 8);
 	rootfd = open(e.root, O_RDONLY | O_DIRECTORY);
 	assert_true(rootfd >= 0);
-	assert_int_equal(snap_prune(rootfd, 8, 1, 0), 0);
+	assert_int_equal(snap_prune(rootfd, 8, 6, 1, 0), 0);	/* known */
+	assert_int_equal(snap_prune(rootfd, 8, 0, 1, 0), 0);	/* read */
 	names_of(6, false, want, sizeof(want));
 	names_of(7, true, one, sizeof(one));
 	strcat(want, ",");
@@ -128,7 +129,7 @@ test_retention_chain(void **state)
 	change_hello(&e, "v9");
 	o.max_chain = 0;
 	publish_o(&e, &o, SNAP_PUBLISHED, 9);
-	assert_int_equal(snap_prune(rootfd, 9, 1, 0), 9);
+	assert_int_equal(snap_prune(rootfd, 9, 0, 1, 0), 9);
 	close(rootfd);
 	names_of(9, false, want, sizeof(want));
 	tu_assert_dir(snaps, want);
