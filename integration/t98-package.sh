@@ -143,8 +143,8 @@ in_package() {
 }
 
 test_expect_success 'the installed artsync finds the installed agent, links no libcurl' '
-	in_package /usr/bin/artsync secondary --help >out 2>err &&
-	grep -q "^usage: artsync secondary" out &&
+	in_package /usr/bin/artsync status --help >out 2>err &&
+	grep -q "^usage: artsync status" out &&
 	in_package sh -c "/usr/bin/artsync status --endpoint http://127.0.0.1:1; echo \$?" \
 		>out 2>err &&
 	test "$(cat out)" = 1 && grep -q "cannot reach" err &&
