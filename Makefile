@@ -91,9 +91,11 @@ $(AGENT_BIN): $(LIB_OBJ) $(MAIN_OBJ)
 $(BIN): $(FRONT_OBJ) $(LIB_A)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
+# Thin (T): it names the objects by path, so that two of one base name
+# in snapshots/ and agent/ could not replace each other.
 $(LIB_A): $(LIB_OBJ)
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcsT $@ $^
 
 # The default config file's directory (config_find()); config.o is built
 # again when it changes, so that the binary looks where install puts it.
