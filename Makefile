@@ -1,6 +1,6 @@
 # artsync - see README.md.
 #
-#   make            build ./artsync
+#   make            build ./artsync (the light front) and ./artsync-agent
 #   make test       install what the tests need, then unit + integration
 #                   tests, plain and under ASan + UBSan
 #   make demo       install what the demo needs, then run it
@@ -9,10 +9,11 @@
 #                   shares and late commits for NEMESIS_SECONDS (300)
 #   make valgrind   the cluster scenario with every process under valgrind
 #   make bench      the benchmark table (README "Performance"; slow, not a test)
-#   make install    binary, systemd units, man pages, bash completion,
+#   make install    binaries, systemd units, man pages, bash completion,
 #                   sysusers.d and tmpfiles.d snippets, example config, and
 #                   /etc/artsync.conf if there is none (PREFIX=/usr/local;
-#                   DESTDIR, BINDIR, MANDIR, UNITDIR, sysconfdir too)
+#                   DESTDIR, BINDIR, LIBEXECDIR, MANDIR, UNITDIR,
+#                   sysconfdir too)
 #   make uninstall  the same files again (a changed /etc/artsync.conf stays)
 #   make fuzz       build the libFuzzer targets (clang) and run each for
 #                   FUZZ_SECONDS; make fuzz-smoke runs them over their seeds
@@ -20,6 +21,8 @@
 PREFIX   ?= /usr/local
 sysconfdir ?= /etc
 BINDIR   ?= $(PREFIX)/bin
+# artsync-agent goes to $(LIBEXECDIR)/artsync, where the front looks.
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/artsync
 # Debian's units live in /lib (not /usr/lib) until its /usr merge is done.
@@ -27,10 +30,11 @@ UNITDIR  ?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
-# The binary is stripped on install; the Debian build empties this so that
+# The binaries are stripped on install; the Debian build empties this so that
 # dh_strip can keep the symbols for the -dbgsym package.
 INSTALL_STRIP ?= -s
 CC       ?= cc
+AR       ?= ar
 BUILD    ?= build
 OPT      ?= -O2 -g
 SAN      ?=
@@ -46,12 +50,20 @@ LDFLAGS  += -pthread $(SAN)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -linotifytools
 
 SNAP_SRC  := $(sort $(wildcard snapshots/*.c))
-AGENT_SRC := $(sort $(filter-out agent/main.c,$(wildcard agent/*.c)))
+AGENT_SRC := $(sort $(filter-out agent/main.c agent/front.c,\
+             $(wildcard agent/*.c)))
 
-# Everything but main.o: the binary, the unit tests and the fuzzers link it.
+# Everything but the two mains: the binaries, the unit tests and the
+# fuzzers link it.
 LIB_OBJ  := $(SNAP_SRC:%.c=$(BUILD)/%.o) $(AGENT_SRC:%.c=$(BUILD)/%.o)
+LIB_A    := $(BUILD)/libartsync.a
 MAIN_OBJ := $(BUILD)/agent/main.o
-BIN      := $(if $(filter build,$(BUILD)),artsync,$(BUILD)/artsync)
+FRONT_OBJ := $(BUILD)/agent/front.o
+# Two binaries (docs/architecture.md): artsync, the light front, runs the
+# one-shot commands and execs artsync-agent, the full one, for the rest.
+OUT      := $(if $(filter build,$(BUILD)),,$(BUILD)/)
+BIN      := $(OUT)artsync
+AGENT_BIN := $(OUT)artsync-agent
 
 UNIT_SRC := $(sort $(wildcard tests/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -68,10 +80,22 @@ FUZZ_SECONDS ?= 60
 .PHONY: FORCE all deps test check unit integration demo install uninstall clean \
         bench torture nemesis valgrind fuzz fuzz-smoke fuzz-build fuzz-bins
 
-all: $(BIN)
+all: $(BIN) $(AGENT_BIN)
 
-$(BIN): $(LIB_OBJ) $(MAIN_OBJ)
+$(AGENT_BIN): $(LIB_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The front takes from the archive only the objects it references, and
+# --as-needed keeps only the libraries those call: no libcurl, no
+# libmicrohttpd (integration/t12-front checks with readelf).
+$(BIN): $(FRONT_OBJ) $(LIB_A)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
+
+# Thin (T): it names the objects by path, so that two of one base name
+# in snapshots/ and agent/ could not replace each other.
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcsT $@ $^
 
 # The default config file's directory (config_find()); config.o is built
 # again when it changes, so that the binary looks where install puts it.
@@ -81,6 +105,13 @@ $(BUILD)/sysconfdir: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(sysconfdir)' | cmp -s - $@ || echo '$(sysconfdir)' >$@
 FORCE:
+
+# Where the front looks for the agent last (front.c), as config.o above.
+$(BUILD)/agent/front.o: $(BUILD)/libexecdir
+$(BUILD)/agent/front.o: CPPFLAGS += -DAGENT_DIR='"$(LIBEXECDIR)/artsync"'
+$(BUILD)/libexecdir: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' >$@
 
 # The commit the binary was built from, for artsync_build_info (metrics.c);
 # COMMIT= from the command line (a source package has no .git) wins.
@@ -117,7 +148,7 @@ unit: $(UNIT_BIN)
 	tests/run $(UNIT_BIN)
 
 # BUILD tells t98-package which pass this is: it builds the package once.
-integration: $(BIN)
+integration: $(BIN) $(AGENT_BIN)
 	ARTSYNC=$(abspath $(BIN)) BUILD=$(BUILD) integration/run
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
@@ -187,12 +218,15 @@ UNITS := artsync-primary.service artsync-secondary.service \
 # /etc/artsync.conf is replaced. On a real install (no DESTDIR) the user
 # and the state directory are made too, as the Debian package's postinst.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/artsync \
+	    $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(COMPLETIONDIR) \
 	    $(DESTDIR)$(sysconfdir)/artsync
 	install $(INSTALL_STRIP) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/artsync
+	install $(INSTALL_STRIP) -m 0755 $(AGENT_BIN) \
+	    $(DESTDIR)$(LIBEXECDIR)/artsync/artsync-agent
 	install -m 0644 man/artsync.8 $(DESTDIR)$(MANDIR)/man8/artsync.8
 	install -m 0644 man/artsync.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/artsync.conf.5
@@ -221,14 +255,17 @@ install: all
 # Leaves the user artsync, /var/lib/artsync and a changed
 # /etc/artsync.conf (an unchanged one goes).
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/artsync $(DESTDIR)$(MANDIR)/man8/artsync.8 \
+	rm -f $(DESTDIR)$(BINDIR)/artsync \
+	    $(DESTDIR)$(LIBEXECDIR)/artsync/artsync-agent \
+	    $(DESTDIR)$(MANDIR)/man8/artsync.8 \
 	    $(DESTDIR)$(MANDIR)/man5/artsync.conf.5 \
 	    $(DESTDIR)$(DOCDIR)/examples/artsync.conf \
 	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
 	    $(DESTDIR)$(SYSUSERSDIR)/artsync.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/artsync.conf \
 	    $(DESTDIR)$(COMPLETIONDIR)/artsync
-	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/artsync \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
 	    $(DESTDIR)$(sysconfdir)/artsync 2>/dev/null
 	@if cmp -s examples/artsync.conf $(DESTDIR)$(sysconfdir)/artsync.conf; \
 	    then rm -f $(DESTDIR)$(sysconfdir)/artsync.conf && \
@@ -238,7 +275,6 @@ uninstall:
 	@echo "left the user artsync and /var/lib/artsync"
 
 clean:
-	rm -rf build build-san build-fuzz artsync
-	rm -rf build build-san build-bench artsync
+	rm -rf build build-san build-fuzz build-bench artsync artsync-agent
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -472,7 +472,10 @@ config_load_env(struct config *c, char *const *env, char *unknown,
 		key[n] = '\0';
 		snprintf(var, sizeof(var), "ARTSYNC_%s", name);
 		var[8 + n] = '\0';
-		if (!strcmp(key, "config") || !strcmp(key, "sysconfdir"))
+		/* Not keys: where the config is, and where the front finds
+		 * artsync-agent (front.c). */
+		if (!strcmp(key, "config") || !strcmp(key, "sysconfdir") ||
+		    !strcmp(key, "agent"))
 			continue;
 		if ((rc = env_set(c, key, eq + 1, err)) == -1)
 			return snap_err_prefix(err, "%s", var);

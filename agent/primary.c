@@ -63,17 +63,6 @@ prune_now(struct primary *p)
 	    p->c->keep_grace_ms / 1000);
 }
 
-struct snap_publish_opts
-primary_publish_opts(const struct config *c)
-{
-	return (struct snap_publish_opts){ .cluster_id = c->cluster_id,
-	    .node_id = c->node_id, .keep_versions = c->keep_versions,
-	    .grace_s = c->keep_grace_ms / 1000, .max_chain = c->max_chain,
-	    .key = c->have_key ? &c->key : NULL,
-	    .validity_s = c->state_validity_s,
-	    .threads = c->publish_threads };
-}
-
 /* Whether this primary renews the latest state's expiry (renew_now). */
 static bool
 renews(const struct primary *p)

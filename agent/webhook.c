@@ -15,7 +15,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -54,27 +53,6 @@ struct webhook {
 	int64_t retry_at_ms;		/* monotonic; 0: no retry waiting */
 	uint64_t delivered, failed_tries, gave_up;
 };
-
-int
-webhook_check_url(const char *url, struct snap_err *err)
-{
-	size_t scheme, i;
-
-	if (strncasecmp(url, "http://", 7) == 0)
-		scheme = 7;
-	else if (strncasecmp(url, "https://", 8) == 0)
-		scheme = 8;
-	else
-		return snap_err_set(err, "'%s' is not an http:// or https:// "
-		    "URL", url);
-	for (i = 0; url[i] != '\0'; i++)
-		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-			return snap_err_set(err, "a blank or control byte at "
-			    "offset %zu", i);
-	if (url[scheme] == '\0' || url[scheme] == '/')
-		return snap_err_set(err, "'%s' has no host", url);
-	return 0;
-}
 
 unsigned
 webhook_backoff_ms(unsigned first, unsigned failed)

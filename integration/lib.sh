@@ -22,7 +22,9 @@
 #
 # Environment:
 #	ARTSYNC      the binary under test (default: $REPO/artsync); each script
-#	             runs a copy of it, taken at its start
+#	             runs a copy of it and of the artsync-agent beside it (the
+#	             front execs that for the daemons and the client), taken
+#	             at its start
 #	FIXTURES     the Synapse fixture tree (default: $REPO/../shared/fixtures/synapse)
 #	RESULTS_FILE where finish writes "PASSED FAILED" (set by integration/run)
 #	KEEP_TRASH=1 keep the trash directory for a post-mortem
@@ -81,31 +83,43 @@ TRASH=$(mktemp -d "${TMPDIR:-/tmp}/artsync-$TEST_NAME.XXXXXX") ||
 	{ say "error: mktemp failed" >&2; exit 1; }
 cd "$TRASH" || exit 1
 
-# One binary per script: a copy, so that a `make` in the tree while the
-# script runs cannot swap the binary between two of its steps.
+# One pair of binaries per script: copies, so that a `make` in the tree
+# while the script runs cannot swap them between two of its steps. The
+# front finds the agent beside itself (agent/front.c).
 ARTSYNC_ORIG=$ARTSYNC
-mkdir "$TRASH/.bin" && cp "$ARTSYNC_ORIG" "$TRASH/.bin/artsync" ||
-	{ say "error: cannot copy $ARTSYNC_ORIG" >&2; rm -rf "$TRASH"; exit 1; }
+AGENT_ORIG=$(dirname "$ARTSYNC_ORIG")/artsync-agent
+mkdir "$TRASH/.bin" && cp "$ARTSYNC_ORIG" "$TRASH/.bin/artsync" &&
+	cp "$AGENT_ORIG" "$TRASH/.bin/artsync-agent" ||
+	{ say "error: cannot copy $ARTSYNC_ORIG and $AGENT_ORIG" >&2; rm -rf "$TRASH"; exit 1; }
 ARTSYNC=$TRASH/.bin/artsync
 
-# Under VALGRIND=1 the name the tests run is a wrapper that execs valgrind
+# Under VALGRIND=1 each of the two names is a wrapper that execs valgrind
 # (same PID: signals and exit codes reach the process under test), one log
 # per process in .valgrind/. --error-exitcode makes an error or a definite
 # leak fail the command's exit status too (99, never one artsync uses).
+# The front under valgrind finds the agent's wrapper beside its .real
+# (valgrind answers /proc/self/exe with the client's path) and execs it
+# untraced; the agent's valgrind then takes over the PID and its log.
+# valgrind_wrap NAME: .bin/NAME becomes the wrapper of .bin/NAME.real.
+valgrind_wrap() {
+	local bin=$TRASH/.bin/$1
+	mv "$bin" "$bin.real" &&
+	cat >"$bin" <<EOF && chmod +x "$bin"
+#!/bin/sh
+exec valgrind --tool=memcheck --leak-check=full \\
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite,indirect \\
+	--error-exitcode=99 --child-silent-after-fork=yes \\
+	--log-file="$TRASH/.valgrind/%p.log" "$bin.real" "\$@"
+EOF
+}
 VALGRIND=${VALGRIND:-0}
 if [ "$VALGRIND" = 1 ]; then
 	TIMEOUT_SCALE=${TIMEOUT_SCALE:-20}
 	command -v valgrind >/dev/null ||
 		{ say "error: VALGRIND=1 but no valgrind" >&2; rm -rf "$TRASH"; exit 1; }
-	mv "$ARTSYNC" "$ARTSYNC.real" && mkdir "$TRASH/.valgrind" &&
-	cat >"$ARTSYNC" <<EOF && chmod +x "$ARTSYNC" ||
-#!/bin/sh
-exec valgrind --tool=memcheck --leak-check=full \\
-	--errors-for-leak-kinds=definite --show-leak-kinds=definite,indirect \\
-	--error-exitcode=99 --child-silent-after-fork=yes \\
-	--log-file="$TRASH/.valgrind/%p.log" "$ARTSYNC.real" "\$@"
-EOF
-		{ say "error: cannot write the valgrind wrapper" >&2; rm -rf "$TRASH"; exit 1; }
+	mkdir "$TRASH/.valgrind" && valgrind_wrap artsync &&
+		valgrind_wrap artsync-agent ||
+		{ say "error: cannot write the valgrind wrappers" >&2; rm -rf "$TRASH"; exit 1; }
 fi
 TIMEOUT_SCALE=${TIMEOUT_SCALE:-1}
 

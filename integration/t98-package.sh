@@ -86,6 +86,7 @@ test_expect_success 'the package holds exactly what it should' '
 	/usr/bin/artsync
 	/usr/lib/sysusers.d/artsync.conf
 	/usr/lib/tmpfiles.d/artsync.conf
+	/usr/libexec/artsync/artsync-agent
 	/usr/share/bash-completion/completions/artsync
 	/usr/share/doc/artsync/changelog.gz
 	/usr/share/doc/artsync/copyright
@@ -119,13 +120,36 @@ test_expect_success 'its control: conffile, dependencies from what it links, the
 	! grep -v "was-enabled" ctl/postinst | grep -q "deb-systemd-helper enable$"
 '
 
-test_expect_success 'the binary is stripped; its symbols are in artsync-dbgsym' '
-	is_stripped root/usr/bin/artsync &&
-	id=$(readelf -n root/usr/bin/artsync |
-		sed -n "s/.*Build ID: \([0-9a-f]*\)/\1/p") &&
-	test -n "$id" &&
-	dpkg-deb -c "$dbg" | grep -q "usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" &&
+test_expect_success 'the binaries are stripped; their symbols are in artsync-dbgsym' '
+	for b in root/usr/bin/artsync root/usr/libexec/artsync/artsync-agent; do
+		is_stripped "$b" &&
+		id=$(readelf -n "$b" |
+			sed -n "s/.*Build ID: \([0-9a-f]*\)/\1/p") &&
+		test -n "$id" &&
+		dpkg-deb -c "$dbg" | grep -q "usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" ||
+			{ echo "$b"; return 1; }
+	done &&
 	root/usr/bin/artsync --version
+'
+
+# in_package CMD...: CMD in a mount namespace where /usr/bin and
+# /usr/libexec hold the package's files too (overlays), as installed.
+in_package() {
+	unshare -m sh -c 'mount -t overlay overlay \
+		-o "lowerdir=$0/usr/bin:/usr/bin" /usr/bin &&
+		mount -t overlay overlay \
+		-o "lowerdir=$0/usr/libexec:/usr/libexec" /usr/libexec &&
+		exec "$@"' "$TRASH/root" "$@"
+}
+
+test_expect_success 'the installed artsync finds the installed agent, links no libcurl' '
+	in_package /usr/bin/artsync status --help >out 2>err &&
+	grep -q "^usage: artsync status" out &&
+	in_package sh -c "/usr/bin/artsync status --endpoint http://127.0.0.1:1; echo \$?" \
+		>out 2>err &&
+	test "$(cat out)" = 1 && grep -q "cannot reach" err &&
+	! readelf -d root/usr/bin/artsync | grep -E "NEEDED.*lib(curl|microhttpd)" &&
+	readelf -d root/usr/libexec/artsync/artsync-agent | grep -q "NEEDED.*libcurl"
 '
 
 test_expect_success 'the sysusers.d snippet makes a system user artsync, home /var/lib/artsync' '
@@ -200,6 +224,7 @@ test_expect_success 'make install: PREFIX=/usr/local by default, stripped, /etc/
 	/usr/local/lib/systemd/system/artsync-secondary@.service
 	/usr/local/lib/sysusers.d/artsync.conf
 	/usr/local/lib/tmpfiles.d/artsync.conf
+	/usr/local/libexec/artsync/artsync-agent
 	/usr/local/share/bash-completion/completions/artsync
 	/usr/local/share/doc/artsync/examples/artsync.conf
 	/usr/local/share/man/man5/artsync.conf.5
@@ -207,6 +232,8 @@ test_expect_success 'make install: PREFIX=/usr/local by default, stripped, /etc/
 	EOF
 	diff -u want got &&
 	is_stripped dest/usr/local/bin/artsync &&
+	is_stripped dest/usr/local/libexec/artsync/artsync-agent &&
+	strings dest/usr/local/bin/artsync | grep -qx /usr/local/libexec/artsync &&
 	grep -qx "ExecStart=/usr/local/bin/artsync secondary" \
 		dest/usr/local/lib/systemd/system/artsync-secondary.service &&
 	test ! -e dest/var
@@ -224,12 +251,15 @@ test_expect_success 'make install keeps a /etc/artsync.conf there is; uninstall 
 	test -z "$(files_under dest2)"
 '
 
-test_expect_success 'make install honours BINDIR, MANDIR, UNITDIR, sysconfdir, INSTALL_STRIP=' '
+test_expect_success 'make install honours BINDIR, LIBEXECDIR, MANDIR, UNITDIR, sysconfdir, INSTALL_STRIP=' '
 	make_in_copy install DESTDIR="$TRASH/dest3" BINDIR=/opt/as/bin \
-		MANDIR=/opt/as/man UNITDIR=/opt/as/units sysconfdir=/opt/as/etc \
-		INSTALL_STRIP= &&
+		LIBEXECDIR=/opt/as/libexec MANDIR=/opt/as/man \
+		UNITDIR=/opt/as/units sysconfdir=/opt/as/etc INSTALL_STRIP= &&
 	test -x dest3/opt/as/bin/artsync &&
 	! is_stripped dest3/opt/as/bin/artsync &&
+	test -x dest3/opt/as/libexec/artsync/artsync-agent &&
+	! is_stripped dest3/opt/as/libexec/artsync/artsync-agent &&
+	strings dest3/opt/as/bin/artsync | grep -qx /opt/as/libexec/artsync &&
 	strings dest3/opt/as/bin/artsync | grep -qx /opt/as/etc &&
 	test -f dest3/opt/as/man/man8/artsync.8 &&
 	test -f dest3/opt/as/etc/artsync.conf &&
@@ -237,7 +267,8 @@ test_expect_success 'make install honours BINDIR, MANDIR, UNITDIR, sysconfdir, I
 		"dest3/opt/as/units/artsync-secondary@.service" &&
 	make_in_copy install DESTDIR="$TRASH/dest4" PREFIX=/usr &&
 	test -f dest4/lib/systemd/system/artsync-primary.service &&
-	test -x dest4/usr/bin/artsync
+	test -x dest4/usr/bin/artsync &&
+	test -x dest4/usr/libexec/artsync/artsync-agent
 '
 fi
 
