@@ -1,12 +1,13 @@
 #!/bin/bash
-# t66-docs: the man pages and the bash completion stay in step with the
-# binary and the source.
+# t66-docs: the man pages, the bash completion and SIGHUP's table stay in
+# step with the binary and the source.
 #
 # man/artsync.8 names every command and every flag that a command's --help
 # shows; man/artsync.conf.5 has an entry for every key that agent/config.c
 # accepts (and artsync.8 its flag); both format without a groff warning.
 # completion/artsync knows every command and flag, and completes commands,
-# flags, flag values, TYPEs and files.
+# flags, flag values, TYPEs and files. agent/reload.c has a row for every
+# key (a key without one would never change on SIGHUP, silently).
 . "$(dirname "$0")/lib.sh"
 
 MAN8=$REPO/man/artsync.8
@@ -50,6 +51,36 @@ config_keys() {
 	    assert body, "no set_%s() in config.c" % fn
 	    for key in re.findall(r'strcmp\(key, "([a-z_0-9]+)"\)', body.group(0)):
 	        print(section, key)
+	EOF
+}
+
+# reload_missing: the keys a config file can set that agent/reload.c has no
+# row for - SIGHUP would never change them, nor say that it needs a
+# restart - one a line. The failover keys all land in one field (ha).
+reload_missing() {
+	"$PYTHON" - "$REPO/agent" <<-'EOF'
+	import os, re, sys
+	def src(f):
+	    return open(os.path.join(sys.argv[1], f)).read()
+	knobs = set(re.findall(r"\b(?:NOW|LATER)\((\w+),", src("reload.c")))
+	field = {"state_validity": "state_validity_s", "startup": "startup_sync",
+	         "redis_stage": "redis_dir", "redis_cache": "redis_dir"}
+	fns = (("config.c", "set_common"), ("config.c", "set_primary"),
+	       ("config.c", "set_secondary"), ("config.c", "set_after_swap"),
+	       ("pushconf.c", "push_config_set"),
+	       ("redis_url.c", "redis_config_set"))
+	keys = set()
+	for f, fn in fns:
+	    body = re.search(r"\n%s\(.*?\n}\n" % fn, src(f), re.S)
+	    assert body, "no %s() in %s" % (fn, f)
+	    keys.update(re.findall(r'strcmp\(key, (?:primary \? )?"(\w+)"',
+	                           body.group(0)))
+	    if fn == "redis_config_set":	# a key by role: stage or cache
+	        keys.update(re.findall(r'"(redis_\w+)"', body.group(0)))
+	assert len(keys) >= 40 and "redis_cache" in keys, sorted(keys)
+	for k in sorted(keys):
+	    if field.get(k, k) not in knobs:
+	        print(k)
 	EOF
 }
 
@@ -101,6 +132,12 @@ test_expect_success 'artsync.conf.5 has an entry for every key config.c accepts'
 			missing="$missing [$section]$key"
 	done <keys &&
 	{ test -z "$missing" || { echo "no entry in artsync.conf.5:$missing"; false; }; }
+'
+
+test_expect_success 'SIGHUP knows every key: reload.c has a row for each' '
+	reload_missing >reload-missing &&
+	{ test ! -s reload-missing ||
+	  { echo "no row in agent/reload.c:" $(cat reload-missing); false; }; }
 '
 
 test_expect_success 'every key has its flag, and artsync.8 names it' '
