@@ -1,5 +1,7 @@
 /*
- * push.c - rsync children, two stages per version, backoff (see push.h).
+ * push.c - rsync children, two stages per version (four to a local path:
+ * each rsync followed by a sync of the directory it renamed into),
+ * backoff (see push.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,6 +206,17 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 
 	if ((snapfd = open_snapshots(p, err)) == -1)
 		return -1;
+	if (stage == STAGE_SYNC_SNAPSHOTS || stage == STAGE_SYNC_ROOT) {
+		argv[i++] = "sync";	/* coreutils: fsync(2) of each */
+		argv[i++] = "--";
+		if (stage == STAGE_SYNC_SNAPSHOTS)
+			join(dst, sizeof(dst), t->url, "snapshots");
+		else
+			snprintf(dst, sizeof(dst), "%s", t->url);
+		argv[i++] = dst;
+		argv[i] = NULL;
+		goto spawn;
+	}
 	/* The argv is built in full first; the child does nothing but exec. */
 	argv[i++] = "rsync";
 	argv[i++] = "-rt";
@@ -260,8 +273,9 @@ start_stage(struct pusher *p, struct target *t, enum stage stage,
 	argv[i++] = src;
 	argv[i++] = dst;
 	argv[i] = NULL;
+spawn:
 	if (spawn(t, argv, snapfd, filter) == -1) {
-		snap_err_sys(err, errno, "cannot run rsync");
+		snap_err_sys(err, errno, "cannot run %s", argv[0]);
 		goto out;
 	}
 	t->stage = stage;
@@ -358,23 +372,44 @@ exit_text(int code)
 	}
 }
 
+/* The stage after `done` (STAGE_IDLE: the version is pushed). */
+static enum stage
+next_stage(const struct pusher *p, const struct target *t, enum stage done)
+{
+	bool local = push_target_is_local(t->url);
+
+	switch (done) {
+	case STAGE_SNAPSHOTS:
+		return local ? STAGE_SYNC_SNAPSHOTS : STAGE_STATE;
+	case STAGE_SYNC_SNAPSHOTS:
+		return STAGE_STATE;
+	case STAGE_STATE:
+		if (have_timestamp(p))
+			return STAGE_TIMESTAMP;
+		return local ? STAGE_SYNC_ROOT : STAGE_IDLE;
+	case STAGE_TIMESTAMP:
+		return local ? STAGE_SYNC_ROOT : STAGE_IDLE;
+	default:
+		return STAGE_IDLE;
+	}
+}
+
 static void
 finished(struct pusher *p, struct target *t, int status)
 {
 	struct snap_err err = SNAP_ERR_INIT;
 	char why[640];
-	enum stage stage = t->stage;
-	bool renewal;
+	enum stage stage = t->stage, next;
+	bool renewal, sync = stage == STAGE_SYNC_SNAPSHOTS ||
+	    stage == STAGE_SYNC_ROOT;
 
 	close(t->errfd);
 	t->errfd = -1;
 	t->pid = -1;
 	t->stage = STAGE_IDLE;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (stage == STAGE_SNAPSHOTS || (stage == STAGE_STATE &&
-		    have_timestamp(p))) {
-			if (start_stage(p, t, stage == STAGE_SNAPSHOTS ?
-			    STAGE_STATE : STAGE_TIMESTAMP, &err) == -1)
+		if ((next = next_stage(p, t, stage)) != STAGE_IDLE) {
+			if (start_stage(p, t, next, &err) == -1)
 				schedule_retry(p, t, err.msg);
 			return;
 		}
@@ -404,10 +439,11 @@ finished(struct pusher *p, struct target *t, int status)
 	{
 		char *last = strrchr(t->errbuf, '\n');
 
-		snprintf(why, sizeof(why), "rsync exit %d, %s%s%s",
+		snprintf(why, sizeof(why), "%s exit %d, %s%s%s",
+		    sync ? "sync" : "rsync",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		    WIFEXITED(status) ? exit_text(WEXITSTATUS(status)) :
-		    "killed", t->errlen ? ": " : "",
+		    !WIFEXITED(status) ? "killed" : sync ? "failed" :
+		    exit_text(WEXITSTATUS(status)), t->errlen ? ": " : "",
 		    last ? last + 1 : t->errbuf);
 	}
 	/* What a child wrote is not ours: a remote shell, a login banner

@@ -19,6 +19,12 @@ enum stage {
 	STAGE_SNAPSHOTS,	/* rsync of snapshots/ running */
 	STAGE_STATE,		/* rsync of the state copy running */
 	STAGE_TIMESTAMP,	/* rsync of timestamp.sig running */
+	/* A local-path target (pushconf.h): rsync --fsync made each file
+	 * durable before its rename, `sync DIR` makes the renames durable
+	 * too - snapshots/ before state.json names its files, the root
+	 * last. A child, as rsync is: a hung share stalls no loop. */
+	STAGE_SYNC_SNAPSHOTS,	/* sync TARGET/snapshots running */
+	STAGE_SYNC_ROOT,	/* sync TARGET running */
 };
 
 struct target {

@@ -8,7 +8,8 @@
 # daemon that asks for a password (push_password_file), all with extra
 # options (push_rsync_options). Each target gets byte-identical files and a
 # secondary follows the local one. A second primary reaches HOST:PATH by
-# push_ssh_key, an `ssh` early in PATH recording what it was given. What
+# push_ssh_key, an `ssh` early in PATH recording what it was given; a
+# third, to a local path, runs `sync DIR` after each rename. What
 # would break a target - a password file others may read, a missing key,
 # a refused option, both rsh keys - stops the primary at start (exit 2),
 # naming the file and the fix.
@@ -135,6 +136,38 @@ test_expect_success 'push_ssh_key: ssh -i KEY -o BatchMode=yes runs the far side
 	same_files sync3 viassh &&
 	grep_file "^-i $TRASH/key -o BatchMode=yes -l gw localhost rsync --server" ssh.log &&
 	stop $pid_p3
+'
+
+# A `sync` first in PATH that logs the directory it is given and the
+# version the target state.json names at that moment, then runs the real
+# one (or fails while sync.fail exists).
+test_expect_success 'a local path: sync of snapshots/ before state.json names the version, of the root after' '
+	mkdir syncbin &&
+	cat >syncbin/sync <<-EOF &&
+	#!/bin/sh
+	t="\$2"; t="\${t%/snapshots}"
+	v=\$(sed -n "s/^  .version.: \\([0-9]*\\),/\\1/p" "\$t/state.json" 2>/dev/null)
+	echo "\$2 \${v:-none}" >>"$TRASH/sync.log"
+	if test -e "$TRASH/sync.fail"; then echo "sync: refused" >&2; exit 1; fi
+	exec /usr/bin/sync "\$@"
+	EOF
+	chmod +x syncbin/sync &&
+	start_bg p4 env PATH="$TRASH/syncbin:$PATH" "$ARTSYNC" primary \
+		--source src --sync-root sync4 --quiet-ms 100 --retry-ms 200 \
+		--node-id p4 --push "$TRASH/share4" &&
+	wait_for 20 "test \"\$(state_version share4)\" = 1" &&
+	wait_for 10 "test \$(wc -l <sync.log) -ge 2" &&
+	printf "%s\n" "$TRASH/share4/snapshots none" "$TRASH/share4 1" >want &&
+	diff -u want sync.log &&
+	: >sync.fail &&
+	make_artifact api Third v3 &&
+	wait_for_log p4.log "push $TRASH/share4: version 2 failed \(sync exit 1, failed: sync: refused\)" &&
+	test "$(state_version share4)" = 1 &&
+	rm sync.fail &&
+	wait_for 20 "test \"\$(state_version share4)\" = 2" &&
+	wait_for 10 "grep -q \"^$TRASH/share4 2\$\" sync.log" &&
+	same_files sync4 share4 &&
+	stop $pid_p4
 '
 
 finish
