@@ -108,6 +108,17 @@ add_artifact(struct scan *s, int type, const char *dir, const char *file,
 	return 0;
 }
 
+/* An entry of dir that could not be stat'ed (errnum), reported. */
+static void
+unseen(struct scan *s, const char *dir, const char *name, int errnum)
+{
+	char path[PATH_MAX];
+
+	path_of(s, dir, name, path, sizeof(path));
+	report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at it: %s",
+	    strerror(errnum));
+}
+
 /* One entry of the top of the tree that is not a type folder. */
 static int
 top_entry(struct scan *s, const char *name, const struct stat *st,
@@ -128,16 +139,13 @@ take_list(struct scan *s, int type, const struct scan_list *l,
 {
 	const char *dir = artifact_types[type].dir, *name;
 	const struct scan_item *it;
-	char path[PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
 		it = &l->v[i];
 		name = scan_list_name(l, i);
 		if (it->err != 0) {
-			path_of(s, dir, name, path, sizeof(path));
-			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
-			    "it: %s", strerror(it->err));
+			unseen(s, dir, name, it->err);
 			continue;
 		}
 		if (!skipped(s, dir, name, &it->st, it->link) &&
@@ -228,7 +236,6 @@ scan_top(struct scan *s, int dfd, struct snap_err *err)
 	struct folders fo = { NULL, 0, NULL };
 	const struct scan_item *it;
 	const char *name;
-	char path[PATH_MAX];
 	size_t i;
 	int rc = -1;
 
@@ -243,9 +250,7 @@ scan_top(struct scan *s, int dfd, struct snap_err *err)
 		it = &l.v[i];
 		name = scan_list_name(&l, i);
 		if (it->err != 0) {
-			path_of(s, "", name, path, sizeof(path));
-			report_add(s->rep, REPORT_ERROR, path, 0, "cannot look at "
-			    "it: %s", strerror(it->err));
+			unseen(s, "", name, it->err);
 			continue;
 		}
 		if ((fo.of[i] != SIZE_MAX ?

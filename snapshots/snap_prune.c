@@ -54,10 +54,10 @@ retention_floor(int rootfd, uint64_t latest, uint64_t base, unsigned keep)
 			break;
 		}
 	}
-	if (base != 0 && base < floor)
-		floor = base;
-	else if (base == 0 && state_read(rootfd, STATE_FILE, st,
-	    &ignored) == 0 && st->base_version < floor)
+	/* A known base is above floor here (the return above): only an
+	 * unknown one is read. */
+	if (base == 0 && state_read(rootfd, STATE_FILE, st, &ignored) == 0 &&
+	    st->base_version < floor)
 		floor = st->base_version;
 	free(st);
 	return floor;
