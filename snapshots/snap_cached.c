@@ -36,11 +36,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "labels.h"
 #include "pcache.h"
 #include "readpool.h"
 #include "scan.h"
